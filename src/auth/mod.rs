@@ -1,0 +1,5 @@
+//! Credentials and the permission model, free of HTTP and SQL.
+
+pub mod password;
+pub mod policy;
+pub mod token;

@@ -1,0 +1,4 @@
+//! Domain types and rules, free of HTTP and SQL. Constructors are the only validation.
+
+pub mod host;
+pub mod types;

@@ -1,0 +1,168 @@
+//! `/api/v1/auth/...`: login, logout, me, password change; and `/api/v1/context`.
+
+use super::cookies;
+use super::error::{ApiError, ApiResult};
+use super::json::StrictJson;
+use super::ctx::RequestCtx;
+use super::principal::Caller;
+use crate::app::App;
+use crate::auth::policy::{self, Action, RoleKey};
+use crate::service::access::{self, Principal, SESSION_ABSOLUTE};
+use crate::service::sessions;
+use crate::store::tenancy;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    email: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordBody {
+    current_password: String,
+    new_password: String,
+}
+
+/// The `Set-Cookie` header that carries a new session.
+pub fn session_cookie(app: &App, secret: &str) -> HeaderValue {
+    let secure = app.config.secure_cookies();
+    let c = cookies::set(cookies::session_name(secure), secret, "/", SESSION_ABSOLUTE / 1000, secure);
+    HeaderValue::from_str(&c).expect("cookie is ASCII")
+}
+
+pub async fn login(State(app): State<App>, ctx: RequestCtx, StrictJson(b): StrictJson<LoginBody>) -> ApiResult<Response> {
+    let (s, secret) = sessions::login(&app, &b.email, &b.password, &ctx.ip).await.map_err(|e| match e {
+        crate::service::Error::Unauthorized => {
+            ApiError::new(StatusCode::UNAUTHORIZED, "invalid_login", "email or password is wrong")
+        }
+        e => e.into(),
+    })?;
+    let mut res = Json(json!({
+        "user": {"id": s.user_id, "email": s.email, "name": s.name},
+        "csrf_token": sessions::csrf_token(&secret),
+    }))
+    .into_response();
+    res.headers_mut().insert(header::SET_COOKIE, session_cookie(&app, secret.expose()));
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}
+
+fn session_of(caller: &Caller) -> ApiResult<&access::SessionPrincipal> {
+    match &caller.principal {
+        Principal::Session(s) => Ok(s),
+        Principal::ApiToken(_) => Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "this route is for signed-in sessions, not API tokens")),
+    }
+}
+
+pub async fn logout(State(app): State<App>, caller: Caller) -> ApiResult<Response> {
+    let s = session_of(&caller)?;
+    sessions::logout(&app, s, &caller.ctx.ip).await?;
+    let secure = app.config.secure_cookies();
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    let clear = cookies::clear(cookies::session_name(secure), "/", secure);
+    res.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&clear).expect("ascii"));
+    Ok(res)
+}
+
+pub async fn me(State(app): State<App>, caller: Caller, headers: HeaderMap) -> ApiResult<Json<Value>> {
+    let s = session_of(&caller)?;
+    let (orgs, pages) = sessions::memberships(&app, s.user_id).await?;
+    let csrf = cookies::get(&headers, cookies::session_name(app.config.secure_cookies()))
+        .and_then(|raw| crate::auth::token::PlainToken::parse_kind(&raw, crate::auth::token::TokenKind::Session).ok())
+        .map(|t| sessions::csrf_token(&t));
+    Ok(Json(json!({
+        "user": {"id": s.user_id, "email": s.email, "name": s.name},
+        "orgs": orgs.iter().map(|(o, role)| json!({"id": o.id, "name": o.name, "slug": o.slug, "role": role})).collect::<Vec<_>>(),
+        "page_roles": pages.iter().map(|(org_id, page_id, role)| json!({"org_id": org_id, "page_id": page_id, "role": role})).collect::<Vec<_>>(),
+        "csrf_token": csrf,
+    })))
+}
+
+pub async fn change_password(
+    State(app): State<App>,
+    caller: Caller,
+    StrictJson(b): StrictJson<PasswordBody>,
+) -> ApiResult<Response> {
+    let s = session_of(&caller)?;
+    let secret = sessions::change_password(&app, s, &b.current_password, &b.new_password, &caller.ctx.ip).await?;
+    let mut res = Json(json!({"csrf_token": sessions::csrf_token(&secret)})).into_response();
+    res.headers_mut().insert(header::SET_COOKIE, session_cookie(&app, secret.expose()));
+    Ok(res)
+}
+
+/// Names the capabilities a grant gives, for automation to check before acting.
+fn capabilities(grant: Action) -> Vec<&'static str> {
+    let all = [
+        (Action::Read, "read"),
+        (Action::Operate, "write_operational"),
+        (Action::Configure, "configure"),
+        (Action::ManageAccess, "manage_access"),
+    ];
+    all.iter().filter(|(a, _)| policy::allows(Some(grant), *a)).map(|(_, n)| *n).collect()
+}
+
+/// `GET /api/v1/context`: which org and page the host resolved to, and what the caller may do.
+pub async fn context(State(app): State<App>, caller: Caller) -> ApiResult<Json<Value>> {
+    let page = caller.ctx.page.clone();
+    let grant = match &page {
+        Some(p) => access::page_grant(&app, &caller.principal, p).await?,
+        None => None,
+    };
+    let org_id = match (&page, &caller.principal) {
+        (Some(p), _) => Some(p.org_id),
+        (None, Principal::ApiToken(t)) => Some(caller.ctx.org_id.unwrap_or(t.org_id)),
+        (None, Principal::Session(s)) => match caller.ctx.org_id {
+            Some(id) => Some(id),
+            None => tenancy::orgs_of_user(&app.db.pool, s.user_id).await?.first().map(|(o, _)| o.id),
+        },
+    };
+    if page.is_some() && grant.is_none() {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "page not found"));
+    }
+    let org_grant = match org_id {
+        Some(id) => access::org_grant(&app, &caller.principal, id).await?,
+        None => None,
+    };
+    let org = match (org_id, page.is_some() || org_grant.is_some()) {
+        (Some(id), true) => tenancy::org_by_id(&app.db.pool, id).await?,
+        _ => None,
+    };
+    let custom_domain = match &page {
+        Some(p) => tenancy::domain_of_page(&app.db.pool, p.id).await?.filter(|d| d.verified_at.is_some()).map(|d| d.domain),
+        None => None,
+    };
+    let (principal, permission, role_key) = match &caller.principal {
+        Principal::ApiToken(t) => (json!({"kind": "api_token", "id": t.id, "name": t.name}), json!(t.permission.as_str()), json!(t.role.as_str())),
+        Principal::Session(s) => {
+            let role = match (&page, grant) {
+                (Some(p), Some(_)) => session_role(&app, p, s.user_id).await?,
+                _ => None,
+            };
+            (json!({"kind": "session", "id": s.user_id, "name": s.email}), Value::Null, json!(role))
+        }
+    };
+    let effective = grant.or(org_grant).unwrap_or(Action::Nothing);
+    Ok(Json(json!({
+        "org": org.map(|o| json!({"id": o.id, "name": o.name, "slug": o.slug})),
+        "page": page.map(|p| json!({"id": p.id, "name": p.name, "url_prefix": p.url_prefix, "custom_domain": custom_domain})),
+        "principal": principal,
+        "permission": permission,
+        "role_key": role_key,
+        "capabilities": capabilities(effective),
+    })))
+}
+
+async fn session_role(app: &App, page: &tenancy::PageRow, user_id: i64) -> ApiResult<Option<String>> {
+    if tenancy::org_role(&app.db.pool, page.org_id, user_id).await?.as_deref() == Some("org_admin") {
+        return Ok(Some(RoleKey::Page(crate::auth::policy::PageRole::PageAdmin).as_str().to_string()));
+    }
+    Ok(tenancy::page_role(&app.db.pool, page.id, user_id).await?)
+}

@@ -1,0 +1,332 @@
+//! The front door, once per request before routing: request id, Host normalisation and
+//! resolution to a page, `/status/<prefix>` and numeric-route rewriting, refusal of credentials
+//! in query strings, body-size pre-check, rate limits and the access log (never a query string).
+
+use super::error::ApiError;
+use super::json::{too_large, BODY_LIMIT};
+use crate::app::App;
+use crate::auth::token::{looks_like_token, TokenHash};
+use crate::domain::host::{self, HostClass};
+use crate::service::throttle::{RateDecision, Tier};
+use crate::store::tenancy::{self, PageRow};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+/// How the request addressed its page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Via {
+    /// The Host header alone (page host, custom domain, or the admin host).
+    Host,
+    /// `/status/<prefix>/...` on the base domain or admin host.
+    StatusPath(String),
+    /// `/api/v1/orgs/{org_id}/...`.
+    Numeric,
+}
+
+/// What the front door learned about a request; handlers read it as an extension.
+#[derive(Debug, Clone)]
+pub struct RequestCtx {
+    pub host: String,
+    pub class: HostClass,
+    pub page: Option<PageRow>,
+    /// An org named explicitly by a numeric route.
+    pub org_id: Option<i64>,
+    pub via: Via,
+    pub ip: String,
+    pub request_id: String,
+}
+
+/// Query parameter names that are refused outright (credentials never travel in URLs).
+const CREDENTIAL_PARAMS: &[&str] = &["token", "access_token", "api_key", "apikey", "magic_token", "session"];
+
+/// The front-door middleware.
+pub async fn front(State(app): State<App>, mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let request_id = {
+        let mut rng = app.rng.lock().expect("rng");
+        format!("{:016x}", rand::Rng::gen::<u64>(&mut *rng))
+    };
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "0.0.0.0".into());
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let outcome = admit(&app, &mut req, &ip, &request_id).await;
+    let (mut res, host) = match outcome {
+        Ok((host, rate)) => {
+            let mut res = next.run(req).await;
+            if let Some(d) = rate {
+                rate_headers(res.headers_mut(), &d);
+            }
+            (res, host)
+        }
+        Err((e, host)) => (e.into_response(), host),
+    };
+    let h = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        h.insert("x-request-id", v);
+    }
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    tracing::info!(
+        request_id = %request_id,
+        %method,
+        path = %path,
+        host = %host,
+        status = res.status().as_u16(),
+        ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    res
+}
+
+type Admitted = (String, Option<RateDecision>);
+
+async fn admit(app: &App, req: &mut Request, ip: &str, request_id: &str) -> Result<Admitted, (ApiError, String)> {
+    let raw_host = host_header(req.headers(), req.uri()).map_err(|e| (e, String::new()))?;
+    let normal = host::normalise(&raw_host)
+        .map_err(|e| (ApiError::bad_request("invalid_host", e.0), String::new()))?;
+    let host = normal.0.clone();
+    let fail = |e: ApiError| (e, host.clone());
+    refuse_query_credentials(req.uri()).map_err(fail)?;
+    let declared_len = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared_len.is_some_and(|n| n > BODY_LIMIT as u64) {
+        return Err(fail(too_large()));
+    }
+    let class = host::classify(&normal, &app.config.base_domain, &app.config.admin_host);
+    let path = req.uri().path().to_string();
+    let host_free = path == "/healthz" || path == "/readyz" || path.starts_with("/internal/");
+    let mut ctx = RequestCtx {
+        host: host.clone(),
+        class: class.clone(),
+        page: None,
+        org_id: None,
+        via: Via::Host,
+        ip: ip.to_string(),
+        request_id: request_id.to_string(),
+    };
+    if !host_free {
+        resolve(app, req, &mut ctx).await.map_err(fail)?;
+    }
+    let rate = rate_limit(app, req, &ctx).map_err(fail)?;
+    req.extensions_mut().insert(ctx);
+    Ok((host, rate))
+}
+
+fn host_header(headers: &HeaderMap, uri: &Uri) -> Result<String, ApiError> {
+    let mut hosts = headers.get_all(header::HOST).iter();
+    let first = hosts.next();
+    if hosts.next().is_some() {
+        return Err(ApiError::bad_request("invalid_host", "more than one Host header"));
+    }
+    let value = match first {
+        Some(v) => v.to_str().map_err(|_| ApiError::bad_request("invalid_host", "invalid Host header"))?.to_string(),
+        None => uri
+            .authority()
+            .map(|a| a.to_string())
+            .ok_or_else(|| ApiError::bad_request("invalid_host", "missing Host header"))?,
+    };
+    if let Some(authority) = uri.authority() {
+        if !authority.as_str().eq_ignore_ascii_case(&value) {
+            return Err(ApiError::bad_request("invalid_host", "request target and Host header disagree"));
+        }
+    }
+    Ok(value)
+}
+
+/// 400 for any credential-shaped query parameter; the value is never logged.
+pub fn refuse_query_credentials(uri: &Uri) -> Result<(), ApiError> {
+    let Some(q) = uri.query() else { return Ok(()) };
+    for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+        let key = k.to_ascii_lowercase();
+        if CREDENTIAL_PARAMS.contains(&key.as_str()) || looks_like_token(&v) || looks_like_token(&k) {
+            tracing::warn!(param = %if looks_like_token(&k) { "<token-shaped>" } else { key.as_str() }, "refused a credential in the query string");
+            return Err(ApiError::bad_request(
+                "credential_in_query",
+                "credentials are not accepted in the query string; send them in a header",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn unknown_host() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "unknown_host", "unknown host")
+}
+
+/// Finds the page (or explicit org) the request is about and rewrites the path for routing.
+async fn resolve(app: &App, req: &mut Request, ctx: &mut RequestCtx) -> Result<(), ApiError> {
+    ctx.page = match &ctx.class {
+        HostClass::Admin | HostClass::Base => None,
+        HostClass::PagePrefix(prefix) => {
+            Some(tenancy::live_page_by_prefix(&app.db.pool, prefix).await?.ok_or_else(unknown_host)?)
+        }
+        HostClass::Custom(domain) => {
+            Some(tenancy::live_page_by_domain(&app.db.pool, domain).await?.ok_or_else(unknown_host)?)
+        }
+    };
+    let path = req.uri().path().to_string();
+    if let Some(rest) = path.strip_prefix("/status/") {
+        if ctx.page.is_some() {
+            return Err(ApiError::not_found());
+        }
+        let (prefix, tail) = rest.split_once('/').map(|(p, t)| (p, format!("/{t}"))).unwrap_or((rest, "/".into()));
+        let page = tenancy::live_page_by_prefix(&app.db.pool, prefix).await?.ok_or_else(ApiError::not_found)?;
+        ctx.via = Via::StatusPath(page.url_prefix.clone());
+        ctx.page = Some(page);
+        return rewrite(req, &tail);
+    }
+    if let Some(rest) = path.strip_prefix("/api/v1/orgs/") {
+        return resolve_numeric(app, req, ctx, rest).await;
+    }
+    if ctx.class == HostClass::Base && ctx.page.is_none() && path != "/" {
+        return Err(unknown_host());
+    }
+    Ok(())
+}
+
+/// `/api/v1/orgs/{org}/pages/{page}/<rest>` → `/api/v1/<rest>` on that page;
+/// `/api/v1/orgs/{org}[/<rest>]` → `/api/v1/org[/<rest>]` on that org.
+async fn resolve_numeric(app: &App, req: &mut Request, ctx: &mut RequestCtx, rest: &str) -> Result<(), ApiError> {
+    let mut parts = rest.splitn(4, '/');
+    let org_id: i64 = parts.next().and_then(|s| s.parse().ok()).ok_or_else(ApiError::not_found)?;
+    let second = parts.next();
+    let third = parts.next();
+    let tail = parts.next();
+    ctx.via = Via::Numeric;
+    ctx.org_id = Some(org_id);
+    if let Some(p) = &ctx.page {
+        if p.org_id != org_id {
+            return Err(ApiError::not_found());
+        }
+    }
+    if let (Some("pages"), Some(page_id), Some(tail)) = (second, third, tail) {
+        if !tail.is_empty() && tail != "restore" {
+            let page_id: i64 = page_id.parse().map_err(|_| ApiError::not_found())?;
+            let page = match tenancy::page_by_id(&app.db.pool, page_id).await? {
+                Some(p) if p.org_id == org_id && p.deleted_at.is_none() => p,
+                _ => return Err(ApiError::not_found()),
+            };
+            if ctx.page.as_ref().is_some_and(|p| p.id != page.id) {
+                return Err(ApiError::not_found());
+            }
+            ctx.page = Some(page);
+            return rewrite(req, &format!("/api/v1/{tail}"));
+        }
+    }
+    let after_org = rest.split_once('/').map(|(_, r)| format!("/{r}")).unwrap_or_default();
+    rewrite(req, &format!("/api/v1/org{after_org}"))
+}
+
+fn rewrite(req: &mut Request, path: &str) -> Result<(), ApiError> {
+    let pq = match req.uri().query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_string(),
+    };
+    let mut parts = req.uri().clone().into_parts();
+    parts.path_and_query = Some(pq.parse().map_err(|_| ApiError::not_found())?);
+    *req.uri_mut() = Uri::from_parts(parts).map_err(|_| ApiError::not_found())?;
+    Ok(())
+}
+
+/// Chooses the tier and key of a request and counts it.
+fn rate_limit(app: &App, req: &Request, ctx: &RequestCtx) -> Result<Option<RateDecision>, ApiError> {
+    let path = req.uri().path();
+    let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let credential = credential_fingerprint(req.headers());
+    let (tier, key) = if path == "/healthz" || path == "/readyz" {
+        return Ok(None);
+    } else if path.starts_with("/internal/") {
+        (Tier::InternalRead, ctx.ip.clone())
+    } else if path == "/api/v1/auth/login" || path == "/api/v1/viewer-access" || path == "/admin/login" {
+        (Tier::Magic, ctx.ip.clone())
+    } else if is_authenticated_family(path) {
+        let who = credential.unwrap_or_else(|| ctx.ip.clone());
+        if unsafe_method {
+            (Tier::AdminWrite, format!("{who} {} {}", req.method(), route_shape(path)))
+        } else {
+            (Tier::InternalRead, who)
+        }
+    } else {
+        (Tier::PublicRead, ctx.ip.clone())
+    };
+    let Some(d) = app.rate.check(tier, &key, app.now()) else { return Ok(None) };
+    if d.allowed {
+        return Ok(Some(d));
+    }
+    Err(ApiError {
+        retry_after: Some(d.reset_secs),
+        ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", format!("rate limit of the {} tier exceeded", d.tier.name()))
+    })
+}
+
+fn is_authenticated_family(path: &str) -> bool {
+    path.starts_with("/api/v1/admin")
+        || path.starts_with("/api/v1/org")
+        || path.starts_with("/api/v1/auth")
+        || path == "/api/v1/context"
+        || path.starts_with("/admin")
+}
+
+/// `/api/v1/admin/api-tokens/17/rotate` → `/api/v1/admin/api-tokens/{id}/rotate`.
+fn route_shape(path: &str) -> String {
+    path.split('/')
+        .map(|s| if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) { "{id}" } else { s })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// A short, non-reversible key for whichever credential the request carries.
+fn credential_fingerprint(h: &HeaderMap) -> Option<String> {
+    let raw = h
+        .get(header::AUTHORIZATION)
+        .or_else(|| h.get("x-magic-token"))
+        .or_else(|| h.get(header::COOKIE))?;
+    Some(TokenHash::of(raw.as_bytes()).to_hex()[..16].to_string())
+}
+
+fn rate_headers(h: &mut HeaderMap, d: &RateDecision) {
+    h.insert("x-ratelimit-tier", HeaderValue::from_static(d.tier.name()));
+    h.insert("x-ratelimit-limit", HeaderValue::from(d.limit));
+    h.insert("x-ratelimit-remaining", HeaderValue::from(d.remaining));
+    h.insert("x-ratelimit-window-seconds", HeaderValue::from_static("60"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_query_strings_are_refused() {
+        for q in [
+            "/x?token=abc",
+            "/x?Access_Token=abc",
+            "/x?api_key=1",
+            "/x?apikey=1",
+            "/x?magic_token=1",
+            "/x?session=1",
+            "/x?q=sbt_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "/x?q=sbx%5Fabc",
+        ] {
+            assert!(refuse_query_credentials(&q.parse().unwrap()).is_err(), "{q}");
+        }
+        for q in ["/x", "/x?view=full&limit=5", "/internal/domain-check?domain=status.acme.com"] {
+            assert!(refuse_query_credentials(&q.parse().unwrap()).is_ok(), "{q}");
+        }
+    }
+
+    #[test]
+    fn route_shapes_hide_ids() {
+        assert_eq!(route_shape("/api/v1/admin/api-tokens/17/rotate"), "/api/v1/admin/api-tokens/{id}/rotate");
+    }
+}

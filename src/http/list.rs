@@ -1,0 +1,93 @@
+//! List conventions: `limit` (default 50, max 200), an opaque `cursor`, `view=compact|full`,
+//! and the `{"data": [...], "next_cursor": ...}` envelope.
+
+use super::error::{ApiError, ApiResult};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 200;
+
+/// Parsed list parameters.
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    pub limit: i64,
+    /// The id position to continue from (0 = start).
+    pub cursor: Option<i64>,
+    pub full: bool,
+    /// Other query parameters, for filters.
+    pub rest: Vec<(String, String)>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ListQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> ApiResult<Self> {
+        let mut q = ListQuery { limit: DEFAULT_LIMIT, cursor: None, full: false, rest: Vec::new() };
+        for (k, v) in form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()) {
+            match k.as_ref() {
+                "limit" => {
+                    q.limit = v
+                        .parse::<i64>()
+                        .ok()
+                        .filter(|n| (1..=MAX_LIMIT).contains(n))
+                        .ok_or_else(|| ApiError::bad_request("invalid", format!("limit: must be 1-{MAX_LIMIT}")).field("limit"))?;
+                }
+                "cursor" => q.cursor = Some(decode_cursor(&v)?),
+                "view" => {
+                    q.full = match v.as_ref() {
+                        "full" => true,
+                        "compact" => false,
+                        _ => return Err(ApiError::bad_request("invalid", "view: must be compact or full").field("view")),
+                    }
+                }
+                _ => q.rest.push((k.into_owned(), v.into_owned())),
+            }
+        }
+        Ok(q)
+    }
+}
+
+/// Cursors are opaque to clients; today they wrap an id.
+pub fn encode_cursor(id: i64) -> String {
+    format!("c{:x}", id ^ 0x5bd1_e995)
+}
+
+pub fn decode_cursor(s: &str) -> ApiResult<i64> {
+    s.strip_prefix('c')
+        .and_then(|h| i64::from_str_radix(h, 16).ok())
+        .map(|v| v ^ 0x5bd1_e995)
+        .ok_or_else(|| ApiError::bad_request("invalid", "cursor: not a cursor from this API").field("cursor"))
+}
+
+/// Builds the envelope from up to `limit + 1` rows fetched in order; `key` gives a row's cursor id.
+pub fn envelope<T, V: Serialize>(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> i64, view: impl Fn(&T) -> V) -> Value {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next = if more { rows.last().map(|r| encode_cursor(key(r))) } else { None };
+    json!({ "data": rows.iter().map(view).collect::<Vec<_>>(), "next_cursor": next })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        for id in [0, 1, 42, 1 << 40] {
+            assert_eq!(decode_cursor(&encode_cursor(id)).unwrap(), id);
+        }
+        assert!(decode_cursor("42").is_err());
+    }
+
+    #[test]
+    fn envelopes_report_a_next_cursor_only_when_more_rows_exist() {
+        let v = envelope(vec![1, 2, 3], 2, |r| *r, |r| *r);
+        assert_eq!(v["data"], json!([1, 2]));
+        assert_eq!(decode_cursor(v["next_cursor"].as_str().unwrap()).unwrap(), 2);
+        let v = envelope(vec![1, 2], 2, |r| *r, |r| *r);
+        assert_eq!(v["next_cursor"], Value::Null);
+    }
+}

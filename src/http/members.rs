@@ -1,0 +1,80 @@
+//! Membership bodies and views, and `/api/v1/admin/members` (page roles).
+
+use super::error::{ApiError, ApiResult};
+use super::json::StrictJson;
+use super::list::{envelope, ListQuery};
+use super::principal::Caller;
+use crate::app::App;
+use crate::auth::policy::Action;
+use crate::clock::rfc3339;
+use crate::service::members::{self, AddMember, Scope};
+use crate::store::tenancy::MemberRow;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// Adds an existing user (`email`, `role`) or creates one (`email`, `name`, `password`, `role`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddMemberBody {
+    email: String,
+    role: String,
+    name: Option<String>,
+    password: Option<String>,
+}
+
+impl AddMemberBody {
+    pub fn into_request(self) -> ApiResult<AddMember> {
+        match (self.name, self.password) {
+            (None, None) => Ok(AddMember::Existing { email: self.email, role: self.role }),
+            (Some(name), Some(password)) => Ok(AddMember::New { email: self.email, name, password, role: self.role }),
+            _ => Err(ApiError::bad_request("invalid", "name and password go together: both to create a user, neither to add an existing one")),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleBody {
+    pub role: String,
+}
+
+pub fn member_view(m: &MemberRow) -> Value {
+    json!({"user_id": m.user_id, "email": m.email, "name": m.name, "role": m.role, "since": rfc3339(m.created_at)})
+}
+
+fn parse_id(raw: &str) -> ApiResult<i64> {
+    raw.parse::<i64>().map_err(|_| ApiError::not_found())
+}
+
+pub async fn list_page_members(State(app): State<App>, caller: Caller, q: ListQuery) -> ApiResult<Json<Value>> {
+    let a = caller.page(&app, Action::ManageAccess).await?;
+    let rows = members::list(&app, Scope::Page(&a.page), q.cursor.unwrap_or(0), q.limit + 1).await?;
+    Ok(Json(envelope(rows, q.limit, |m| m.user_id, member_view)))
+}
+
+pub async fn add_page_member(State(app): State<App>, caller: Caller, StrictJson(b): StrictJson<AddMemberBody>) -> ApiResult<impl IntoResponse> {
+    let a = caller.page(&app, Action::ManageAccess).await?;
+    let m = members::add(&app, &caller.actor(), Scope::Page(&a.page), b.into_request()?).await?;
+    Ok((StatusCode::CREATED, Json(member_view(&m))))
+}
+
+pub async fn change_page_member(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+    StrictJson(b): StrictJson<RoleBody>,
+) -> ApiResult<Json<Value>> {
+    let a = caller.page(&app, Action::ManageAccess).await?;
+    let m = members::change_role(&app, &caller.actor(), Scope::Page(&a.page), parse_id(&id)?, &b.role).await?;
+    Ok(Json(member_view(&m)))
+}
+
+pub async fn remove_page_member(State(app): State<App>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let a = caller.page(&app, Action::ManageAccess).await?;
+    members::remove(&app, &caller.actor(), Scope::Page(&a.page), parse_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

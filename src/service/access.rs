@@ -1,0 +1,190 @@
+//! Who is calling (a principal) and what they may do on a page or an org (a grant).
+
+use super::audit::{Actor, Event};
+use super::error::{Error, Result};
+use crate::app::App;
+use crate::auth::policy::{self, Action, OrgRole, PageRole, Permission, RoleKey};
+use crate::auth::token::PlainToken;
+use crate::clock::{DAY, HOUR};
+use crate::store::credentials as creds;
+use crate::store::tenancy::{self, PageRow};
+
+/// Session idle timeout.
+pub const SESSION_IDLE: i64 = 12 * HOUR;
+/// Session absolute lifetime.
+pub const SESSION_ABSOLUTE: i64 = 7 * DAY;
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    ApiToken(TokenPrincipal),
+    Session(SessionPrincipal),
+}
+
+/// An API token that passed every check.
+#[derive(Debug, Clone)]
+pub struct TokenPrincipal {
+    pub id: i64,
+    pub name: String,
+    pub org_id: i64,
+    /// `None` for org tokens.
+    pub page_id: Option<i64>,
+    pub permission: Permission,
+    pub role: RoleKey,
+}
+
+/// A signed-in user's live session.
+#[derive(Debug, Clone)]
+pub struct SessionPrincipal {
+    pub session_id: i64,
+    pub user_id: i64,
+    pub email: String,
+    pub name: String,
+}
+
+impl Principal {
+    /// The principal as the audit log names it.
+    pub fn actor(&self, ip: &str) -> Actor {
+        match self {
+            Principal::ApiToken(t) => Actor { kind: "api_token", id: Some(t.id), name: t.name.clone(), ip: ip.into() },
+            Principal::Session(s) => Actor { kind: "session", id: Some(s.user_id), name: s.email.clone(), ip: ip.into() },
+        }
+    }
+}
+
+/// Why a credential was refused: recorded in the audit log, never shown to the caller.
+#[derive(Debug, Clone, Copy)]
+pub enum Refusal {
+    Malformed,
+    Unknown,
+    Revoked,
+    Expired,
+    WrongPage,
+    WrongKind,
+}
+
+impl Refusal {
+    fn as_str(self) -> &'static str {
+        match self {
+            Refusal::Malformed => "malformed",
+            Refusal::Unknown => "unknown",
+            Refusal::Revoked => "revoked",
+            Refusal::Expired => "expired",
+            Refusal::WrongPage => "wrong_page",
+            Refusal::WrongKind => "wrong_kind",
+        }
+    }
+}
+
+/// Records a refused credential (asynchronously) and returns the uniform 401.
+pub fn refuse(app: &App, why: Refusal, carrier: &str, page: Option<&PageRow>, ip: &str) -> Error {
+    let actor = Actor { kind: "anonymous", id: None, name: String::new(), ip: ip.to_string() };
+    app.audit.enqueue(
+        &actor,
+        Event {
+            org_id: page.map(|p| p.org_id),
+            page_id: page.map(|p| p.id),
+            action: "auth.failed",
+            target_kind: carrier,
+            target_id: None,
+            detail: serde_json::json!({ "reason": why.as_str() }),
+        },
+        app.now(),
+    );
+    Error::Unauthorized
+}
+
+/// Authenticates a bearer token for a request that resolved to `page` (or to no page).
+pub async fn authenticate_token(app: &App, raw: &str, page: Option<&PageRow>, ip: &str) -> Result<TokenPrincipal> {
+    let token = PlainToken::parse_kind(raw, crate::auth::token::TokenKind::Api)
+        .map_err(|_| refuse(app, Refusal::Malformed, "bearer", page, ip))?;
+    let now = app.now();
+    let row = creds::api_token_by_hash(&app.db.pool, &token.hash().to_hex(), now)
+        .await?
+        .ok_or_else(|| refuse(app, Refusal::Unknown, "bearer", page, ip))?;
+    if row.revoked_at.is_some() {
+        return Err(refuse(app, Refusal::Revoked, "bearer", page, ip));
+    }
+    if row.expires_at.is_some_and(|e| e <= now) {
+        return Err(refuse(app, Refusal::Expired, "bearer", page, ip));
+    }
+    let fits = match (page, row.page_id) {
+        (Some(p), Some(tp)) => p.id == tp,
+        (Some(p), None) => p.org_id == row.org_id,
+        (None, _) => true,
+    };
+    if !fits {
+        return Err(refuse(app, Refusal::WrongPage, "bearer", page, ip));
+    }
+    let (Some(permission), Some(role)) = (Permission::parse(&row.permission), RoleKey::parse(&row.role_key)) else {
+        return Err(Error::Internal(format!("token {} has an unknown permission or role", row.id)));
+    };
+    if app.should_touch(0, row.id, row.last_used_at) {
+        creds::touch_api_token(&app.db.pool, row.id, now, ip).await?;
+    }
+    Ok(TokenPrincipal { id: row.id, name: row.name, org_id: row.org_id, page_id: row.page_id, permission, role })
+}
+
+/// Authenticates a session cookie value.
+pub async fn authenticate_session(app: &App, raw: &str, page: Option<&PageRow>, ip: &str) -> Result<SessionPrincipal> {
+    let token = PlainToken::parse_kind(raw, crate::auth::token::TokenKind::Session)
+        .map_err(|_| refuse(app, Refusal::Malformed, "session", page, ip))?;
+    let now = app.now();
+    let s = creds::session_by_hash(&app.db.pool, &token.hash().to_hex())
+        .await?
+        .ok_or_else(|| refuse(app, Refusal::Unknown, "session", page, ip))?;
+    if s.revoked_at.is_some() {
+        return Err(refuse(app, Refusal::Revoked, "session", page, ip));
+    }
+    if s.expires_at <= now || s.last_seen_at + SESSION_IDLE <= now {
+        return Err(refuse(app, Refusal::Expired, "session", page, ip));
+    }
+    let user = tenancy::user_by_id(&app.db.pool, s.user_id).await?.ok_or(Error::Unauthorized)?;
+    if app.should_touch(1, s.id, Some(s.last_seen_at)) {
+        creds::touch_session(&app.db.pool, s.id, now).await?;
+    }
+    Ok(SessionPrincipal { session_id: s.id, user_id: user.id, email: user.email, name: user.name })
+}
+
+/// The highest action `principal` may take on `page`; `None` = the page is invisible to it.
+pub async fn page_grant(app: &App, principal: &Principal, page: &PageRow) -> Result<Option<Action>> {
+    Ok(match principal {
+        Principal::ApiToken(t) => {
+            let role_ceiling = match (t.page_id, t.role) {
+                (Some(pid), RoleKey::Page(r)) if pid == page.id => Some(r.ceiling()),
+                (None, RoleKey::Org(r)) if t.org_id == page.org_id => Some(r.page_role().ceiling()),
+                _ => None,
+            };
+            role_ceiling.map(|c| policy::token_grant(t.permission, c))
+        }
+        Principal::Session(s) => {
+            let org_role = tenancy::org_role(&app.db.pool, page.org_id, s.user_id).await?;
+            match org_role.as_deref().and_then(OrgRole::parse) {
+                Some(OrgRole::OrgAdmin) => Some(Action::ManageAccess),
+                Some(OrgRole::OrgMember) => tenancy::page_role(&app.db.pool, page.id, s.user_id)
+                    .await?
+                    .as_deref()
+                    .and_then(PageRole::parse)
+                    .map(PageRole::ceiling),
+                None => None,
+            }
+        }
+    })
+}
+
+/// The highest org-level action `principal` may take on `org_id`; `None` = invisible.
+pub async fn org_grant(app: &App, principal: &Principal, org_id: i64) -> Result<Option<Action>> {
+    Ok(match principal {
+        Principal::ApiToken(t) if t.org_id != org_id => None,
+        Principal::ApiToken(t) => match t.role {
+            RoleKey::Org(r) => Some(policy::token_grant(t.permission, r.org_ceiling())),
+            // Page tokens are valid in their org but carry no org-level access.
+            RoleKey::Page(_) => Some(Action::Nothing),
+        },
+        Principal::Session(s) => tenancy::org_role(&app.db.pool, org_id, s.user_id)
+            .await?
+            .as_deref()
+            .and_then(OrgRole::parse)
+            .map(OrgRole::org_ceiling),
+    })
+}

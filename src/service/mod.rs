@@ -1,0 +1,15 @@
+//! Use cases: one transaction each, with their audit entries. Knows nothing of HTTP.
+
+pub mod access;
+pub mod audit;
+pub mod bootstrap;
+pub mod domains;
+pub mod error;
+pub mod members;
+pub mod pages;
+pub mod sessions;
+pub mod throttle;
+pub mod tokens;
+pub mod viewer;
+
+pub use error::{Error, Result};

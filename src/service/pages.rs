@@ -1,0 +1,262 @@
+//! Pages: create, settings, visibility and viewer password, trash and restore.
+
+use super::audit::{self, Actor, Event};
+use super::error::{Error, Result};
+use crate::app::App;
+use crate::auth::password;
+use crate::clock::DAY;
+use crate::domain::types::{self, Key, UrlPrefix};
+use crate::store::tenancy::{self, NewPage, PageRow, PageUpdate};
+use serde::{Deserialize, Serialize};
+
+/// How long a trashed page can be restored.
+pub const TRASH_RETENTION: i64 = 7 * DAY;
+
+/// Public site settings of a page: branding, locale, time zone, homepage sections.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SiteSettings {
+    pub title: String,
+    pub subtitle: String,
+    pub logo_url: Option<String>,
+    pub brand_color: String,
+    pub locale: String,
+    pub time_zone: String,
+    pub homepage_sections: Vec<String>,
+}
+
+impl Default for SiteSettings {
+    fn default() -> Self {
+        SiteSettings {
+            title: String::new(),
+            subtitle: String::new(),
+            logo_url: None,
+            brand_color: "#2563eb".into(),
+            locale: "en".into(),
+            time_zone: "UTC".into(),
+            homepage_sections: ["banner", "components", "incidents", "maintenances", "uptime", "history"]
+                .map(String::from)
+                .to_vec(),
+        }
+    }
+}
+
+const SECTIONS: &[&str] = &["banner", "components", "incidents", "maintenances", "uptime", "history", "subscribe"];
+
+impl SiteSettings {
+    /// Checks every field; the page's stored settings always pass this.
+    pub fn validate(&self) -> Result<()> {
+        types::text(&self.title, 200).map_err(Error::invalid("title"))?;
+        types::text(&self.subtitle, 500).map_err(Error::invalid("subtitle"))?;
+        if let Some(url) = &self.logo_url {
+            if !url.starts_with("https://") || url.len() > 2000 || url.chars().any(|c| c.is_whitespace() || c == '"') {
+                return Err(Error::field("logo_url", "must be an https URL"));
+            }
+        }
+        let c = self.brand_color.as_bytes();
+        if c.len() != 7 || c[0] != b'#' || !c[1..].iter().all(u8::is_ascii_hexdigit) {
+            return Err(Error::field("brand_color", "must be a hex color like #2563eb"));
+        }
+        if !(2..=16).contains(&self.locale.len()) || !self.locale.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return Err(Error::field("locale", "must be a language tag like en or pt-BR"));
+        }
+        if jiff::tz::TimeZone::get(&self.time_zone).is_err() {
+            return Err(Error::field("time_zone", "must be an IANA time zone like Europe/London"));
+        }
+        if let Some(bad) = self.homepage_sections.iter().find(|s| !SECTIONS.contains(&s.as_str())) {
+            return Err(Error::field("homepage_sections", format!("unknown section '{bad}'")));
+        }
+        Ok(())
+    }
+}
+
+/// Parses a page's stored settings (defaults for anything missing).
+pub fn settings_of(page: &PageRow) -> SiteSettings {
+    serde_json::from_str(&page.settings).unwrap_or_default()
+}
+
+/// What a caller asks for when creating a page.
+pub struct NewPageInput {
+    pub name: String,
+    pub url_prefix: String,
+    pub internal_key: Option<String>,
+    pub visibility: Option<String>,
+    pub viewer_password: Option<String>,
+}
+
+fn visibility(v: Option<&str>) -> Result<&'static str> {
+    match v.unwrap_or("public") {
+        "public" => Ok("public"),
+        "private" => Ok("private"),
+        _ => Err(Error::field("visibility", "must be public or private")),
+    }
+}
+
+fn check_viewer_password(p: &str) -> Result<()> {
+    if p.chars().count() < password::MIN_PASSWORD_CHARS || p.len() > password::MAX_PASSWORD_BYTES {
+        return Err(Error::field("viewer_password", "must be 8 to 1024 characters"));
+    }
+    Ok(())
+}
+
+/// Creates a page in an org.
+pub async fn create(app: &App, actor: &Actor, org_id: i64, input: NewPageInput) -> Result<PageRow> {
+    let name = types::name(&input.name, 200).map_err(Error::invalid("name"))?;
+    let prefix = UrlPrefix::parse(&input.url_prefix).map_err(Error::invalid("url_prefix"))?;
+    let key = Key::parse(input.internal_key.as_deref().unwrap_or(prefix.as_str())).map_err(Error::invalid("internal_key"))?;
+    let vis = visibility(input.visibility.as_deref())?;
+    let pw_hash = match input.viewer_password {
+        Some(p) => {
+            check_viewer_password(&p)?;
+            Some(password::hash(p).await)
+        }
+        None => None,
+    };
+    let settings = SiteSettings { title: name.clone(), ..Default::default() };
+    let settings = serde_json::to_string(&settings).expect("settings serialise");
+    let now = app.now();
+    let mut tx = app.db.begin().await?;
+    if tenancy::page_prefix_taken(&mut *tx, prefix.as_str()).await? {
+        return Err(Error::Conflict { code: "url_prefix_taken", message: "url_prefix is already in use".into() });
+    }
+    let new = NewPage {
+        org_id,
+        name: &name,
+        internal_key: key.as_str(),
+        url_prefix: prefix.as_str(),
+        visibility: vis,
+        viewer_password_hash: pw_hash.as_deref(),
+        settings: &settings,
+    };
+    let id = tenancy::insert_page(&mut *tx, &new, now).await.map_err(|e| match e {
+        crate::store::StoreError::Conflict(_) => {
+            Error::Conflict { code: "internal_key_taken", message: "internal_key is already used in this org".into() }
+        }
+        e => e.into(),
+    })?;
+    audit::record(
+        &mut tx,
+        actor,
+        Event { org_id: Some(org_id), page_id: Some(id), action: "page.created", target_kind: "page", target_id: Some(id), detail: serde_json::json!({"url_prefix": prefix.as_str()}) },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    tenancy::page_by_id(&app.db.pool, id).await?.ok_or(Error::NotFound("page"))
+}
+
+/// A page of this org by id (live or trashed), else 404.
+pub async fn get_in_org(app: &App, org_id: i64, id: i64) -> Result<PageRow> {
+    match tenancy::page_by_id(&app.db.pool, id).await? {
+        Some(p) if p.org_id == org_id => Ok(p),
+        _ => Err(Error::NotFound("page")),
+    }
+}
+
+/// Moves a page to the trash; its hosts stop answering at once.
+pub async fn trash(app: &App, actor: &Actor, org_id: i64, id: i64) -> Result<PageRow> {
+    let page = get_in_org(app, org_id, id).await?;
+    if page.deleted_at.is_some() {
+        return Err(Error::NotFound("page"));
+    }
+    set_deleted(app, actor, &page, Some(app.now()), "page.trashed").await
+}
+
+/// Restores a trashed page within the retention window.
+pub async fn restore(app: &App, actor: &Actor, org_id: i64, id: i64) -> Result<PageRow> {
+    let page = get_in_org(app, org_id, id).await?;
+    match page.deleted_at {
+        Some(at) if at + TRASH_RETENTION > app.now() => set_deleted(app, actor, &page, None, "page.restored").await,
+        _ => Err(Error::NotFound("trashed page")),
+    }
+}
+
+async fn set_deleted(app: &App, actor: &Actor, page: &PageRow, at: Option<i64>, action: &str) -> Result<PageRow> {
+    let now = app.now();
+    let mut tx = app.db.begin().await?;
+    tenancy::set_page_deleted(&mut *tx, page.id, at).await?;
+    audit::record(
+        &mut tx,
+        actor,
+        Event { org_id: Some(page.org_id), page_id: Some(page.id), action, target_kind: "page", target_id: Some(page.id), detail: serde_json::json!({}) },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    tenancy::page_by_id(&app.db.pool, page.id).await?.ok_or(Error::NotFound("page"))
+}
+
+/// Deletes pages whose trash window has passed. Run by the scheduler.
+pub async fn purge_expired(app: &App) -> Result<Vec<i64>> {
+    let mut tx = app.db.begin().await?;
+    let ids = tenancy::purge_pages(&mut *tx, app.now() - TRASH_RETENTION).await?;
+    tx.commit().await?;
+    Ok(ids)
+}
+
+/// Changes to identity and access of a page; `None` leaves a field as it is.
+pub struct PageSettingsPatch {
+    pub name: Option<String>,
+    pub visibility: Option<String>,
+    /// `Some(None)` clears the password.
+    pub viewer_password: Option<Option<String>>,
+}
+
+/// Applies a page-settings patch; changing access ends every viewer grant.
+pub async fn update_page_settings(app: &App, actor: &Actor, page: &PageRow, patch: PageSettingsPatch) -> Result<PageRow> {
+    let name = match &patch.name {
+        Some(n) => types::name(n, 200).map_err(Error::invalid("name"))?,
+        None => page.name.clone(),
+    };
+    let vis = match &patch.visibility {
+        Some(v) => visibility(Some(v))?,
+        None => visibility(Some(&page.visibility))?,
+    };
+    let pw_hash = match patch.viewer_password.clone() {
+        None => page.viewer_password_hash.clone(),
+        Some(None) => None,
+        Some(Some(p)) => {
+            check_viewer_password(&p)?;
+            Some(password::hash(p).await)
+        }
+    };
+    let access_changed = patch.viewer_password.is_some() || vis != page.visibility;
+    write_page(app, actor, page, &name, vis, pw_hash.as_deref(), &page.settings, access_changed, "page.settings_updated").await
+}
+
+/// Replaces the public site settings.
+pub async fn update_site_settings(app: &App, actor: &Actor, page: &PageRow, settings: SiteSettings) -> Result<PageRow> {
+    settings.validate()?;
+    let json = serde_json::to_string(&settings).expect("settings serialise");
+    let hash = page.viewer_password_hash.clone();
+    write_page(app, actor, page, &page.name, visibility(Some(&page.visibility))?, hash.as_deref(), &json, false, "page.site_settings_updated").await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn write_page(
+    app: &App,
+    actor: &Actor,
+    page: &PageRow,
+    name: &str,
+    vis: &str,
+    pw_hash: Option<&str>,
+    settings: &str,
+    end_viewer_grants: bool,
+    action: &str,
+) -> Result<PageRow> {
+    let now = app.now();
+    let mut tx = app.db.begin().await?;
+    tenancy::update_page(&mut *tx, page.id, &PageUpdate { name, visibility: vis, viewer_password_hash: pw_hash, settings }).await?;
+    if end_viewer_grants {
+        crate::store::credentials::delete_viewer_grants(&mut *tx, page.id).await?;
+    }
+    audit::record(
+        &mut tx,
+        actor,
+        Event { org_id: Some(page.org_id), page_id: Some(page.id), action, target_kind: "page", target_id: Some(page.id), detail: serde_json::json!({"visibility": vis}) },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    tenancy::page_by_id(&app.db.pool, page.id).await?.ok_or(Error::NotFound("page"))
+}

@@ -1,0 +1,119 @@
+//! Sign-in: login with throttling and no user enumeration, logout, password change, `me`.
+
+use super::access::{SessionPrincipal, SESSION_ABSOLUTE};
+use super::audit::{self, Actor, Event};
+use super::error::{Error, Result};
+use crate::app::App;
+use crate::auth::password;
+use crate::auth::token::{PlainToken, TokenHash, TokenKind};
+use crate::domain::types::Email;
+use crate::store::credentials as creds;
+use crate::store::tenancy::{self, OrgRow};
+
+/// The CSRF token of a session: derived from the session secret, so nothing extra is stored and
+/// it changes with every new session.
+pub fn csrf_token(session: &PlainToken) -> String {
+    let h = TokenHash::of(format!("csrf:{}", session.expose()).as_bytes()).to_hex();
+    h[..32].to_string()
+}
+
+/// Checks credentials and opens a new session (a new id at every login).
+pub async fn login(app: &App, email: &str, password_in: &str, ip: &str) -> Result<(SessionPrincipal, PlainToken)> {
+    let now = app.now();
+    let account = format!("login:{}", email.trim().to_ascii_lowercase());
+    let address = format!("login-ip:{ip}");
+    if let Err(retry_after) = app.login_throttle.check(&account, &address, now) {
+        return Err(Error::TooMany { retry_after });
+    }
+    let user = match Email::parse(email) {
+        Ok(e) => tenancy::user_by_email(&app.db.pool, e.as_str()).await?,
+        Err(_) => None,
+    };
+    let ok = password_in.len() <= password::MAX_PASSWORD_BYTES
+        && password::verify(password_in.to_string(), user.as_ref().map(|u| u.password_hash.clone())).await;
+    let actor = Actor { kind: "anonymous", id: None, name: String::new(), ip: ip.to_string() };
+    let Some(user) = user.filter(|_| ok) else {
+        app.login_throttle.failed(&account, &address, now);
+        app.audit.enqueue(
+            &actor,
+            Event { org_id: None, page_id: None, action: "auth.login_failed", target_kind: "user", target_id: None, detail: serde_json::json!({}) },
+            now,
+        );
+        return Err(Error::Unauthorized);
+    };
+    app.login_throttle.succeeded(&account);
+    let secret = app.new_token(TokenKind::Session);
+    let mut tx = app.db.begin().await?;
+    let sid = creds::insert_session(&mut *tx, user.id, &secret.hash().to_hex(), now, now + SESSION_ABSOLUTE, ip).await?;
+    let actor = Actor { kind: "session", id: Some(user.id), name: user.email.clone(), ip: ip.to_string() };
+    audit::record(
+        &mut tx,
+        &actor,
+        Event { org_id: None, page_id: None, action: "session.created", target_kind: "session", target_id: Some(sid), detail: serde_json::json!({}) },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((SessionPrincipal { session_id: sid, user_id: user.id, email: user.email, name: user.name }, secret))
+}
+
+/// Ends one session server-side.
+pub async fn logout(app: &App, s: &SessionPrincipal, ip: &str) -> Result<()> {
+    let now = app.now();
+    let mut tx = app.db.begin().await?;
+    creds::revoke_session(&mut *tx, s.session_id, now).await?;
+    let actor = Actor { kind: "session", id: Some(s.user_id), name: s.email.clone(), ip: ip.to_string() };
+    audit::record(
+        &mut tx,
+        &actor,
+        Event { org_id: None, page_id: None, action: "session.revoked", target_kind: "session", target_id: Some(s.session_id), detail: serde_json::json!({}) },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Validates a new password against the policy (length only; no composition rules).
+pub fn check_new_password(p: &str) -> Result<()> {
+    if p.chars().count() < password::MIN_PASSWORD_CHARS {
+        return Err(Error::field("new_password", "must be at least 8 characters"));
+    }
+    if p.len() > password::MAX_PASSWORD_BYTES {
+        return Err(Error::field("new_password", "must be at most 1024 bytes"));
+    }
+    Ok(())
+}
+
+/// Changes the password, revokes every session of the user and opens a fresh one.
+pub async fn change_password(app: &App, s: &SessionPrincipal, current: &str, new: &str, ip: &str) -> Result<PlainToken> {
+    check_new_password(new)?;
+    let user = tenancy::user_by_id(&app.db.pool, s.user_id).await?.ok_or(Error::Unauthorized)?;
+    if !password::verify(current.to_string(), Some(user.password_hash.clone())).await {
+        return Err(Error::Forbidden("current_password is wrong".into()));
+    }
+    let hash = password::hash(new.to_string()).await;
+    let now = app.now();
+    let secret = app.new_token(TokenKind::Session);
+    let mut tx = app.db.begin().await?;
+    tenancy::set_password(&mut *tx, user.id, &hash, now).await?;
+    let revoked = creds::revoke_user_sessions(&mut *tx, user.id, now).await?;
+    let sid = creds::insert_session(&mut *tx, user.id, &secret.hash().to_hex(), now, now + SESSION_ABSOLUTE, ip).await?;
+    let actor = Actor { kind: "session", id: Some(user.id), name: user.email.clone(), ip: ip.to_string() };
+    audit::record(
+        &mut tx,
+        &actor,
+        Event { org_id: None, page_id: None, action: "user.password_changed", target_kind: "user", target_id: Some(user.id), detail: serde_json::json!({"sessions_revoked": revoked, "new_session": sid}) },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(secret)
+}
+
+/// What `/auth/me` shows: the orgs (with role) and page roles of the user.
+pub async fn memberships(app: &App, user_id: i64) -> Result<(Vec<(OrgRow, String)>, Vec<(i64, i64, String)>)> {
+    let orgs = tenancy::orgs_of_user(&app.db.pool, user_id).await?;
+    let pages = tenancy::page_roles_of_user(&app.db.pool, user_id).await?;
+    Ok((orgs, pages))
+}

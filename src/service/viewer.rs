@@ -1,0 +1,43 @@
+//! The password gate of private pages: a viewer grant is a cookie for one host and one page.
+
+use super::error::{Error, Result};
+use crate::app::App;
+use crate::auth::password;
+use crate::auth::token::{PlainToken, TokenKind};
+use crate::clock::DAY;
+use crate::store::credentials as creds;
+use crate::store::tenancy::PageRow;
+
+/// How long a viewer stays let in.
+pub const VIEWER_GRANT_LIFETIME: i64 = 7 * DAY;
+
+/// Checks the shared viewer password (throttled like logins) and issues a grant.
+pub async fn grant(app: &App, page: &PageRow, password_in: &str, ip: &str) -> Result<PlainToken> {
+    let now = app.now();
+    let account = format!("viewer:{}", page.id);
+    let address = format!("viewer-ip:{ip}");
+    if let Err(retry_after) = app.login_throttle.check(&account, &address, now) {
+        return Err(Error::TooMany { retry_after });
+    }
+    let ok = page.visibility == "private"
+        && password_in.len() <= password::MAX_PASSWORD_BYTES
+        && password::verify(password_in.to_string(), page.viewer_password_hash.clone()).await;
+    if !ok {
+        app.login_throttle.failed(&account, &address, now);
+        return Err(Error::Unauthorized);
+    }
+    app.login_throttle.succeeded(&account);
+    let secret = app.new_token(TokenKind::Viewer);
+    let mut tx = app.db.begin().await?;
+    creds::insert_viewer_grant(&mut *tx, page.id, &secret.hash().to_hex(), now, now + VIEWER_GRANT_LIFETIME).await?;
+    tx.commit().await?;
+    Ok(secret)
+}
+
+/// True when the cookie value is a live grant for this page.
+pub async fn admits(app: &App, page: &PageRow, raw: &str) -> Result<bool> {
+    let Ok(token) = PlainToken::parse_kind(raw, TokenKind::Viewer) else {
+        return Ok(false);
+    };
+    Ok(creds::viewer_grant_page(&app.db.pool, &token.hash().to_hex(), app.now()).await? == Some(page.id))
+}

@@ -1,0 +1,329 @@
+//! SQL for API tokens, sessions and viewer grants. Only SHA-256 hashes (hex) are stored.
+
+use super::{opt_i64, opt_str, Result};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Executor, Row};
+
+/// An API token as stored (no secret).
+#[derive(Debug, Clone)]
+pub struct ApiTokenRow {
+    pub id: i64,
+    pub org_id: i64,
+    pub page_id: Option<i64>,
+    pub name: String,
+    pub description: String,
+    pub notes: String,
+    pub permission: String,
+    pub role_key: String,
+    pub terraform_managed: bool,
+    pub token_hint: String,
+    pub previous_valid_until: Option<i64>,
+    pub created_by_kind: String,
+    pub created_by_id: Option<i64>,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    pub rotated_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub last_used_ip: Option<String>,
+}
+
+const TOKEN_COLS: &str = "id, org_id, page_id, name, description, notes, permission, role_key, terraform_managed, \
+    token_hint, previous_valid_until, created_by_kind, created_by_id, created_at, expires_at, revoked_at, rotated_at, \
+    last_used_at, last_used_ip";
+
+fn token(r: &AnyRow) -> ApiTokenRow {
+    ApiTokenRow {
+        id: r.get("id"),
+        org_id: r.get("org_id"),
+        page_id: opt_i64(r, "page_id"),
+        name: r.get("name"),
+        description: r.get("description"),
+        notes: r.get("notes"),
+        permission: r.get("permission"),
+        role_key: r.get("role_key"),
+        terraform_managed: r.get::<i64, _>("terraform_managed") != 0,
+        token_hint: r.get("token_hint"),
+        previous_valid_until: opt_i64(r, "previous_valid_until"),
+        created_by_kind: r.get("created_by_kind"),
+        created_by_id: opt_i64(r, "created_by_id"),
+        created_at: r.get("created_at"),
+        expires_at: opt_i64(r, "expires_at"),
+        revoked_at: opt_i64(r, "revoked_at"),
+        rotated_at: opt_i64(r, "rotated_at"),
+        last_used_at: opt_i64(r, "last_used_at"),
+        last_used_ip: opt_str(r, "last_used_ip"),
+    }
+}
+
+/// Fields of a new token.
+pub struct NewApiToken<'a> {
+    pub org_id: i64,
+    pub page_id: Option<i64>,
+    pub name: &'a str,
+    pub description: &'a str,
+    pub notes: &'a str,
+    pub permission: &'a str,
+    pub role_key: &'a str,
+    pub terraform_managed: bool,
+    pub token_hash: &'a str,
+    pub token_hint: &'a str,
+    pub created_by_kind: &'a str,
+    pub created_by_id: Option<i64>,
+    pub expires_at: Option<i64>,
+}
+
+pub async fn insert_api_token<'c, E: Executor<'c, Database = Any>>(e: E, t: &NewApiToken<'_>, now: i64) -> Result<i64> {
+    let r = sqlx::query(
+        "INSERT INTO api_tokens (org_id, page_id, name, description, notes, permission, role_key, terraform_managed, \
+         token_hash, token_hint, created_by_kind, created_by_id, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+    )
+    .bind(t.org_id)
+    .bind(t.page_id)
+    .bind(t.name)
+    .bind(t.description)
+    .bind(t.notes)
+    .bind(t.permission)
+    .bind(t.role_key)
+    .bind(t.terraform_managed as i64)
+    .bind(t.token_hash)
+    .bind(t.token_hint)
+    .bind(t.created_by_kind)
+    .bind(t.created_by_id)
+    .bind(now)
+    .bind(t.expires_at)
+    .fetch_one(e)
+    .await?;
+    Ok(r.get(0))
+}
+
+/// Looks a presented token up by hash: the current secret, or the previous one within its grace.
+/// Revocation and expiry are decided by the caller from the row, so every refusal looks the same.
+pub async fn api_token_by_hash<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    hash: &str,
+    now: i64,
+) -> Result<Option<ApiTokenRow>> {
+    let r = sqlx::query(&format!(
+        "SELECT {TOKEN_COLS} FROM api_tokens WHERE token_hash = $1 \
+         UNION ALL SELECT {TOKEN_COLS} FROM api_tokens WHERE previous_hash = $1 AND previous_valid_until > $2 \
+         LIMIT 1"
+    ))
+    .bind(hash)
+    .bind(now)
+    .fetch_optional(e)
+    .await?;
+    Ok(r.as_ref().map(token))
+}
+
+pub async fn api_token_by_id<'c, E: Executor<'c, Database = Any>>(e: E, id: i64) -> Result<Option<ApiTokenRow>> {
+    let r = sqlx::query(&format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(e)
+        .await?;
+    Ok(r.as_ref().map(token))
+}
+
+/// Tokens of a page (`Some(page)`) or org-level tokens of an org (`None`).
+pub async fn api_tokens_in_scope<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    org_id: i64,
+    page_id: Option<i64>,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<ApiTokenRow>> {
+    let cond = if page_id.is_some() { "page_id = $2" } else { "page_id IS NULL AND $2 = 0" };
+    let rows = sqlx::query(&format!(
+        "SELECT {TOKEN_COLS} FROM api_tokens WHERE org_id = $1 AND {cond} AND id > $3 ORDER BY id LIMIT $4"
+    ))
+    .bind(org_id)
+    .bind(page_id.unwrap_or(0))
+    .bind(after)
+    .bind(limit)
+    .fetch_all(e)
+    .await?;
+    Ok(rows.iter().map(token).collect())
+}
+
+pub async fn revoke_api_token<'c, E: Executor<'c, Database = Any>>(e: E, id: i64, now: i64) -> Result<()> {
+    sqlx::query("UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $2), previous_valid_until = NULL WHERE id = $1")
+        .bind(id)
+        .bind(now)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete_api_token<'c, E: Executor<'c, Database = Any>>(e: E, id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM api_tokens WHERE id = $1").bind(id).execute(e).await?;
+    Ok(())
+}
+
+/// Swaps in a new secret; the old one stays valid until `previous_valid_until` (may be `now`).
+pub async fn rotate_api_token<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    id: i64,
+    new_hash: &str,
+    new_hint: &str,
+    previous_valid_until: i64,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE api_tokens SET previous_hash = token_hash, previous_valid_until = $4, token_hash = $2, \
+         token_hint = $3, rotated_at = $5 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(new_hash)
+    .bind(new_hint)
+    .bind(previous_valid_until)
+    .bind(now)
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
+/// Records use; callers throttle to once a minute per token.
+pub async fn touch_api_token<'c, E: Executor<'c, Database = Any>>(e: E, id: i64, now: i64, ip: &str) -> Result<()> {
+    sqlx::query("UPDATE api_tokens SET last_used_at = $2, last_used_ip = $3 WHERE id = $1")
+        .bind(id)
+        .bind(now)
+        .bind(ip)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
+/// Counts of tokens in a scope by state: (total, active, revoked, expired).
+pub async fn api_token_stats<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    org_id: i64,
+    page_id: Option<i64>,
+    now: i64,
+) -> Result<(i64, i64, i64, i64)> {
+    let cond = if page_id.is_some() { "page_id = $2" } else { "page_id IS NULL AND $2 = 0" };
+    let r = sqlx::query(&format!(
+        "SELECT COUNT(*), \
+         COALESCE(SUM(CASE WHEN revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $3) THEN 1 ELSE 0 END), 0), \
+         COALESCE(SUM(CASE WHEN revoked_at IS NOT NULL THEN 1 ELSE 0 END), 0), \
+         COALESCE(SUM(CASE WHEN revoked_at IS NULL AND expires_at IS NOT NULL AND expires_at <= $3 THEN 1 ELSE 0 END), 0) \
+         FROM api_tokens WHERE org_id = $1 AND {cond}"
+    ))
+    .bind(org_id)
+    .bind(page_id.unwrap_or(0))
+    .bind(now)
+    .fetch_one(e)
+    .await?;
+    Ok((r.get(0), r.get(1), r.get(2), r.get(3)))
+}
+
+// ---- sessions ---------------------------------------------------------------------------------
+
+/// A web session as stored.
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+pub async fn insert_session<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    user_id: i64,
+    hash: &str,
+    now: i64,
+    expires_at: i64,
+    ip: &str,
+) -> Result<i64> {
+    let r = sqlx::query(
+        "INSERT INTO sessions (user_id, token_hash, created_at, last_seen_at, expires_at, ip) \
+         VALUES ($1, $2, $3, $3, $4, $5) RETURNING id",
+    )
+    .bind(user_id)
+    .bind(hash)
+    .bind(now)
+    .bind(expires_at)
+    .bind(ip)
+    .fetch_one(e)
+    .await?;
+    Ok(r.get(0))
+}
+
+pub async fn session_by_hash<'c, E: Executor<'c, Database = Any>>(e: E, hash: &str) -> Result<Option<SessionRow>> {
+    let r = sqlx::query(
+        "SELECT id, user_id, created_at, last_seen_at, expires_at, revoked_at FROM sessions WHERE token_hash = $1",
+    )
+    .bind(hash)
+    .fetch_optional(e)
+    .await?;
+    Ok(r.map(|r| SessionRow {
+        id: r.get("id"),
+        user_id: r.get("user_id"),
+        created_at: r.get("created_at"),
+        last_seen_at: r.get("last_seen_at"),
+        expires_at: r.get("expires_at"),
+        revoked_at: opt_i64(&r, "revoked_at"),
+    }))
+}
+
+pub async fn touch_session<'c, E: Executor<'c, Database = Any>>(e: E, id: i64, now: i64) -> Result<()> {
+    sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1").bind(id).bind(now).execute(e).await?;
+    Ok(())
+}
+
+pub async fn revoke_session<'c, E: Executor<'c, Database = Any>>(e: E, id: i64, now: i64) -> Result<()> {
+    sqlx::query("UPDATE sessions SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1")
+        .bind(id)
+        .bind(now)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
+/// Revokes every live session of a user (password change, removal).
+pub async fn revoke_user_sessions<'c, E: Executor<'c, Database = Any>>(e: E, user_id: i64, now: i64) -> Result<u64> {
+    let r = sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+        .bind(user_id)
+        .bind(now)
+        .execute(e)
+        .await?;
+    Ok(r.rows_affected())
+}
+
+// ---- viewer grants ----------------------------------------------------------------------------
+
+pub async fn insert_viewer_grant<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    page_id: i64,
+    hash: &str,
+    now: i64,
+    expires_at: i64,
+) -> Result<()> {
+    sqlx::query("INSERT INTO viewer_grants (page_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+        .bind(page_id)
+        .bind(hash)
+        .bind(now)
+        .bind(expires_at)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
+/// The page a live viewer grant opens.
+pub async fn viewer_grant_page<'c, E: Executor<'c, Database = Any>>(e: E, hash: &str, now: i64) -> Result<Option<i64>> {
+    let r = sqlx::query("SELECT page_id FROM viewer_grants WHERE token_hash = $1 AND expires_at > $2")
+        .bind(hash)
+        .bind(now)
+        .fetch_optional(e)
+        .await?;
+    Ok(r.map(|r| r.get(0)))
+}
+
+/// Ends all viewer grants of a page (password changed or cleared).
+pub async fn delete_viewer_grants<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM viewer_grants WHERE page_id = $1").bind(page_id).execute(e).await?;
+    Ok(())
+}

@@ -1,0 +1,153 @@
+//! Storage: one SQL code path over SQLite and PostgreSQL through sqlx's `Any` driver.
+//!
+//! Queries use `$n` placeholders (both engines accept them), epoch-millisecond `BIGINT` times and
+//! 0/1 integers for booleans, so the same statement runs on both. Schema migrations are kept per
+//! engine in `migrations/<engine>/`, because DDL is where the dialects differ.
+
+pub mod audit;
+pub mod credentials;
+pub mod tenancy;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, Executor, Row, Transaction};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Which SQL engine a database URL points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// Errors from the store, already stripped of SQL detail for callers.
+#[derive(Debug)]
+pub enum StoreError {
+    /// A unique constraint was violated (the name of the constraint or column, when known).
+    Conflict(String),
+    /// Anything else: logged, then shown as a 500 without detail.
+    Other(sqlx::Error),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Conflict(c) => write!(f, "conflict on {c}"),
+            StoreError::Other(e) => write!(f, "database error: {e}"),
+        }
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e {
+            if db.is_unique_violation() {
+                return StoreError::Conflict(db.constraint().unwrap_or(db.message()).to_string());
+            }
+        }
+        StoreError::Other(e)
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, so two writers queue on the
+/// busy timeout instead of failing with a lock upgrade error.
+pub type Tx = Transaction<'static, Any>;
+
+/// The database handle shared by every service.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub engine: Engine,
+}
+
+const SQLITE_MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_foundation.sql"))];
+const POSTGRES_MIGRATIONS: &[(i64, &str)] =
+    &[(1, include_str!("../../migrations/postgres/0001_foundation.sql"))];
+
+impl Db {
+    /// Connects (creating a SQLite file if missing) without migrating.
+    pub async fn connect(url: &str) -> Result<Db> {
+        sqlx::any::install_default_drivers();
+        let engine = if url.starts_with("sqlite:") { Engine::Sqlite } else { Engine::Postgres };
+        let url = match engine {
+            Engine::Sqlite if !url.contains('?') && !url.contains(":memory:") => format!("{url}?mode=rwc"),
+            _ => url.to_string(),
+        };
+        let opts = AnyConnectOptions::from_str(&url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(if engine == Engine::Sqlite { 8 } else { 10 })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if engine == Engine::Sqlite {
+                        // WAL lets readers proceed during writes; FULL makes every commit durable
+                        // before it is acknowledged.
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = FULL").await?;
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(opts)
+            .await?;
+        Ok(Db { pool, engine })
+    }
+
+    /// Applies every migration not yet recorded, each in its own transaction.
+    pub async fn migrate(&self) -> Result<Vec<i64>> {
+        self.pool
+            .execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+            .await?;
+        let done: Vec<i64> = sqlx::query("SELECT version FROM schema_migrations")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| r.get::<i64, _>(0))
+            .collect();
+        let all = match self.engine {
+            Engine::Sqlite => SQLITE_MIGRATIONS,
+            Engine::Postgres => POSTGRES_MIGRATIONS,
+        };
+        let mut applied = Vec::new();
+        for (version, sql) in all.iter().filter(|(v, _)| !done.contains(v)) {
+            let mut tx = self.begin().await?;
+            sqlx::raw_sql(sql).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
+                .bind(*version)
+                .bind(jiff::Timestamp::now().as_millisecond())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            applied.push(*version);
+        }
+        Ok(applied)
+    }
+
+    /// Starts a write transaction.
+    pub async fn begin(&self) -> Result<Tx> {
+        let stmt = match self.engine {
+            Engine::Sqlite => "BEGIN IMMEDIATE",
+            Engine::Postgres => "BEGIN",
+        };
+        Ok(self.pool.begin_with(stmt).await?)
+    }
+
+    /// True when the database answers a trivial query.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").fetch_one(&self.pool).await.is_ok()
+    }
+}
+
+/// Reads an optional i64 column.
+pub fn opt_i64(row: &sqlx::any::AnyRow, col: &str) -> Option<i64> {
+    row.try_get::<Option<i64>, _>(col).ok().flatten()
+}
+
+/// Reads an optional text column.
+pub fn opt_str(row: &sqlx::any::AnyRow, col: &str) -> Option<String> {
+    row.try_get::<Option<String>, _>(col).ok().flatten()
+}
