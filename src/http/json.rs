@@ -38,16 +38,17 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
+        let at_root = matches!(path.as_str(), "" | "." | "?");
         let inner = e.into_inner();
         let msg = inner.to_string();
         if let Some(rest) = msg.strip_prefix("unknown field `") {
             let name = rest.split('`').next().unwrap_or("");
-            let full = if path == "." || path.is_empty() { name.to_string() } else { format!("{path}.{name}") };
-            let full = full.trim_start_matches("?.").to_string();
+            // serde_path_to_error's path already ends with the unknown key.
+            let full = if at_root { name.to_string() } else { path.clone() };
             return ApiError::bad_request("unknown_field", format!("unknown field '{full}'")).field(full);
         }
         let clean = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-        if path == "." || path.is_empty() {
+        if at_root {
             ApiError::bad_request("invalid_json", format!("invalid JSON body: {clean}"))
         } else {
             ApiError::bad_request("invalid", format!("{path}: {clean}")).field(path)

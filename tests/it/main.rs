@@ -1,0 +1,4 @@
+//! One integration-test binary: every scenario runs on SQLite and on PostgreSQL.
+
+mod harness;
+mod smoke;
