@@ -2,10 +2,10 @@
 //! the page host shows the page's identity, and the admin host points to the API.
 
 use super::ctx::RequestCtx;
-use super::principal::ctx_of;
+use super::principal::{ctx_of, Reader};
 use crate::app::App;
 use crate::service::pages;
-use axum::extract::{Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
@@ -24,7 +24,7 @@ pub fn esc(s: &str) -> String {
 }
 
 pub async fn home(State(app): State<App>, req: Request) -> Response {
-    let (parts, _) = req.into_parts();
+    let (mut parts, _) = req.into_parts();
     let Ok(ctx): Result<RequestCtx, _> = ctx_of(&parts) else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
@@ -38,7 +38,8 @@ pub async fn home(State(app): State<App>, req: Request) -> Response {
         );
         return Html(body).into_response();
     };
-    if page.visibility == "private" {
+    let admitted = <Reader as FromRequestParts<App>>::from_request_parts(&mut parts, &app).await.is_ok();
+    if !admitted {
         let body = "<!doctype html><html lang=en><meta charset=utf-8><title>Private status page</title><body>\
             <h1>This status page is private</h1><form id=gate><label>Password <input type=password name=password \
             autocomplete=current-password required></label><button>View</button></form><p id=msg role=status></p>\
