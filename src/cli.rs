@@ -114,7 +114,10 @@ enum TokenCmd {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Logs go to stderr; stdout carries only what the operator asked for (first-start banner,
+    // secrets shown once by `user create` / `token create`).
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
         )

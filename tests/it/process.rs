@@ -1,0 +1,200 @@
+//! Black-box scenarios against the real binary on a real port: crash safety (kill -9) and
+//! secret hygiene of the database file and the logs.
+
+use crate::both;
+use crate::harness::*;
+use serde_json::{json, Value};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Server {
+    child: Child,
+    port: u16,
+    stdout: PathBuf,
+    stderr: PathBuf,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn log_paths(tag: &str) -> (PathBuf, PathBuf) {
+    let dir = std::env::temp_dir().join("statibeat-tests");
+    std::fs::create_dir_all(&dir).unwrap();
+    let n = format!("{}-{}-{}", tag, std::process::id(), rand::random::<u32>());
+    (dir.join(format!("{n}.out")), dir.join(format!("{n}.err")))
+}
+
+impl Server {
+    fn start(url: &str, tag: &str) -> Server {
+        let port = free_port();
+        let (stdout, stderr) = log_paths(tag);
+        let child = Command::new(env!("CARGO_BIN_EXE_statibeat"))
+            .arg("serve")
+            .env("STATIBEAT_DATABASE_URL", url)
+            .env("STATIBEAT_LISTEN", format!("127.0.0.1:{port}"))
+            .env("STATIBEAT_BASE_DOMAIN", BASE)
+            .env("STATIBEAT_ADMIN_HOST", ADMIN)
+            .env("RUST_LOG", "debug")
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&stdout).unwrap())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .expect("start statibeat");
+        let s = Server { child, port, stdout, stderr };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if s.call("GET", ADMIN, "/healthz", &[], None).is_some_and(|r| r.0 == 200) {
+                return s;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("server did not start: {}", std::fs::read_to_string(&s.stderr).unwrap_or_default());
+    }
+
+    /// One HTTP/1.1 request over a fresh connection: (status, headers, body).
+    fn call(&self, method: &str, host: &str, path: &str, headers: &[(&str, &str)], body: Option<&Value>) -> Option<(u16, String, Value)> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+        if !body.is_empty() {
+            req.push_str("Content-Type: application/json\r\n");
+        }
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str("\r\n");
+        req.push_str(&body);
+        stream.write_all(req.as_bytes()).ok()?;
+        let mut raw = String::new();
+        stream.read_to_string(&mut raw).ok()?;
+        let (head, body) = raw.split_once("\r\n\r\n")?;
+        let status = head.split(' ').nth(1)?.parse().ok()?;
+        Some((status, head.to_string(), serde_json::from_str(body).unwrap_or(Value::Null)))
+    }
+
+    fn kill9(mut self) -> (String, String) {
+        self.child.kill().unwrap(); // SIGKILL on Unix
+        self.child.wait().unwrap();
+        (std::fs::read_to_string(&self.stdout).unwrap(), std::fs::read_to_string(&self.stderr).unwrap())
+    }
+}
+
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim()))
+}
+
+/// Signs in as the first-start admin and creates a page token; returns (token, session cookie,
+/// admin password).
+fn sign_in_and_create_token(s: &Server, stdout: &str) -> (String, String, String) {
+    let password = stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("admin password:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("first start prints the admin password")
+        .to_string();
+    let (status, head, body) = s
+        .call("POST", ADMIN, "/api/v1/auth/login", &[], Some(&json!({"email": "admin@example.com", "password": password})))
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let cookie = header(&head, "set-cookie").unwrap().split(';').next().unwrap().to_string();
+    let csrf = body["csrf_token"].as_str().unwrap().to_string();
+    let (status, _, body) = s
+        .call(
+            "POST",
+            ADMIN,
+            "/status/demo/api/v1/admin/api-tokens",
+            &[("Cookie", &cookie), ("X-CSRF-Token", &csrf)],
+            Some(&json!({"name": "ci-bot", "permission": "write", "role_key": "page_manager"})),
+        )
+        .unwrap();
+    assert_eq!(status, 201, "{body}");
+    (body["token"].as_str().unwrap().to_string(), cookie, password)
+}
+
+async fn acknowledged_token_survives_kill_9(engine: Engine) {
+    let url = fresh_database(engine).await;
+    let s = Server::start(&url, "crash");
+    let stdout = std::fs::read_to_string(&s.stdout).unwrap();
+    let (token, _, _) = sign_in_and_create_token(&s, &stdout);
+    // 201 received: kill the server at once, without any chance to flush or shut down.
+    let _ = s.kill9();
+    let s = Server::start(&url, "crash-restart");
+    let (status, _, body) = s
+        .call("GET", &format!("demo.{BASE}"), "/api/v1/context", &[("Authorization", &format!("Bearer {token}"))], None)
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["principal"]["name"], "ci-bot");
+    let _ = s.kill9();
+}
+both!(acknowledged_token_survives_kill_9);
+
+/// Every table's rows as text (PostgreSQL), or the database files' bytes (SQLite).
+async fn database_text(engine: Engine, url: &str) -> String {
+    match engine {
+        Engine::Sqlite => {
+            let path = sqlite_path(url).unwrap();
+            let mut all = Vec::new();
+            for suffix in ["", "-wal", "-shm"] {
+                if let Ok(b) = std::fs::read(format!("{}{suffix}", path.display())) {
+                    all.extend(b);
+                }
+            }
+            String::from_utf8_lossy(&all).into_owned()
+        }
+        Engine::Postgres => {
+            use sqlx::Row;
+            let db = statibeat::store::Db::connect(url).await.unwrap();
+            let tables: Vec<String> = sqlx::query("SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema()")
+                .fetch_all(&db.pool)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            assert!(tables.contains(&"api_tokens".to_string()), "{tables:?}");
+            let mut text = String::new();
+            for t in tables {
+                let rows = sqlx::query(&format!("SELECT t::text FROM {t} t")).fetch_all(&db.pool).await.unwrap();
+                for r in rows {
+                    text.push_str(&r.get::<String, _>(0));
+                    text.push('\n');
+                }
+            }
+            text
+        }
+    }
+}
+
+async fn secrets_never_reach_the_database_or_the_logs(engine: Engine) {
+    let url = fresh_database(engine).await;
+    let s = Server::start(&url, "secrets");
+    let banner = std::fs::read_to_string(&s.stdout).unwrap();
+    let (token, cookie, password) = sign_in_and_create_token(&s, &banner);
+    let session = cookie.split_once('=').unwrap().1.to_string();
+    let bearer = format!("Bearer {token}");
+    // Use every credential, including in the places that must refuse it.
+    let host = format!("demo.{BASE}");
+    assert_eq!(s.call("GET", &host, "/api/v1/context", &[("Authorization", &bearer)], None).unwrap().0, 200);
+    assert_eq!(s.call("GET", &host, &format!("/api/v1/settings?access_token={token}"), &[], None).unwrap().0, 400);
+    assert_eq!(s.call("GET", &host, &format!("/api/v1/context?q={token}"), &[], None).unwrap().0, 400);
+    assert_eq!(s.call("GET", ADMIN, "/api/v1/auth/me", &[("Cookie", &cookie)], None).unwrap().0, 200);
+    let (_, _, list) = s.call("GET", &host, "/api/v1/admin/api-tokens?view=full", &[("Cookie", &cookie)], None).unwrap();
+    assert_eq!(list["data"].as_array().unwrap().len(), 1);
+    assert!(!list.to_string().contains(&token), "a list response showed the secret");
+    let (stdout, stderr) = s.kill9();
+    assert!(stderr.contains("/api/v1/context"), "the access log is there: {stderr}");
+    let db = database_text(engine, &url).await;
+    assert!(db.contains("ci-bot"), "the scan sees the token row");
+    for (what, secret) in [("API token", token.as_str()), ("session id", session.as_str()), ("password", password.as_str())] {
+        assert!(!db.contains(secret), "{what} found in the database");
+        assert!(!stderr.contains(secret), "{what} found in the logs");
+    }
+    // The one-time banner is the only place the password ever appears.
+    assert!(!stdout.contains(&token) && !stdout.contains(&session));
+}
+both!(secrets_never_reach_the_database_or_the_logs);
