@@ -164,9 +164,12 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             let pw = password.unwrap_or_else(|| bootstrap::random_password(&app));
             let id = bootstrap::create_user(&app, &email, &name, &pw).await.map_err(svc)?;
             if let Some(slug) = org {
-                let org = tenancy::org_by_slug(&app.db.pool, &slug).await.map_err(|e| e.to_string())?.ok_or("no such org")?;
+                let org =
+                    tenancy::org_by_slug(&app.db.pool, &slug).await.map_err(|e| e.to_string())?.ok_or("no such org")?;
                 crate::auth::policy::OrgRole::parse(&role).ok_or("role must be org_member or org_admin")?;
-                tenancy::upsert_org_member(&app.db.pool, org.id, id, &role, app.now()).await.map_err(|e| e.to_string())?;
+                tenancy::upsert_org_member(&app.db.pool, org.id, id, &role, app.now())
+                    .await
+                    .map_err(|e| e.to_string())?;
             }
             println!("user {id} created: {email}");
             if generated {
@@ -180,26 +183,52 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             Ok(())
         }
         Command::Page { cmd: PageCmd::Create { org, name, url_prefix, visibility } } => {
-            let org = tenancy::org_by_slug(&app.db.pool, &org).await.map_err(|e| e.to_string())?.ok_or("no such org")?;
-            let input = pages::NewPageInput { name, url_prefix, internal_key: None, visibility: Some(visibility), viewer_password: None };
+            let org =
+                tenancy::org_by_slug(&app.db.pool, &org).await.map_err(|e| e.to_string())?.ok_or("no such org")?;
+            let input = pages::NewPageInput {
+                name,
+                url_prefix,
+                internal_key: None,
+                visibility: Some(visibility),
+                viewer_password: None,
+            };
             let p = pages::create(&app, &cli_actor, org.id, input).await.map_err(svc)?;
-            println!("page {} created: {}", p.id, app.config.origin_for(&format!("{}.{}", p.url_prefix, app.config.base_domain)));
+            println!(
+                "page {} created: {}",
+                p.id,
+                app.config.origin_for(&format!("{}.{}", p.url_prefix, app.config.base_domain))
+            );
             Ok(())
         }
         Command::Token { cmd: TokenCmd::Create { page, org, name, permission, role_key, expires_at } } => {
             let scope = match (page, org) {
                 (Some(prefix), None) => {
-                    let p = tenancy::live_page_by_prefix(&app.db.pool, &prefix).await.map_err(|e| e.to_string())?.ok_or("no such page")?;
+                    let p = tenancy::live_page_by_prefix(&app.db.pool, &prefix)
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .ok_or("no such page")?;
                     TokenScope::Page { org_id: p.org_id, page_id: p.id }
                 }
                 (None, Some(slug)) => {
-                    let o = tenancy::org_by_slug(&app.db.pool, &slug).await.map_err(|e| e.to_string())?.ok_or("no such org")?;
+                    let o = tenancy::org_by_slug(&app.db.pool, &slug)
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .ok_or("no such org")?;
                     TokenScope::Org { org_id: o.id }
                 }
                 _ => return Err("give exactly one of --page or --org".into()),
             };
-            let input = NewToken { name, description: String::new(), notes: String::new(), permission, role_key, terraform_managed: false, expires_at };
-            let (row, secret) = tokens::create(&app, &cli_actor, Action::ManageAccess, scope, input).await.map_err(svc)?;
+            let input = NewToken {
+                name,
+                description: String::new(),
+                notes: String::new(),
+                permission,
+                role_key,
+                terraform_managed: false,
+                expires_at,
+            };
+            let (row, secret) =
+                tokens::create(&app, &cli_actor, Action::ManageAccess, scope, input).await.map_err(svc)?;
             println!("token {} created; it is shown once:\n{}", row.id, secret.expose());
             Ok(())
         }
@@ -217,7 +246,9 @@ async fn serve(app: App) -> Result<(), String> {
         println!("  admin host:     {admin}/");
         println!("  demo page:      {demo}/   (also {admin}/status/{}/)\n", first.page_prefix);
     }
-    let listener = tokio::net::TcpListener::bind(app.config.listen).await.map_err(|e| format!("listen {}: {e}", app.config.listen))?;
+    let listener = tokio::net::TcpListener::bind(app.config.listen)
+        .await
+        .map_err(|e| format!("listen {}: {e}", app.config.listen))?;
     tracing::info!(listen = %app.config.listen, "serving");
     crate::jobs::start(app.clone());
     let router = crate::http::router(app);

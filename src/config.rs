@@ -131,8 +131,8 @@ impl Config {
         if public_scheme != "http" && public_scheme != "https" {
             return Err("public_scheme: must be http or https".into());
         }
-        let mail_from = pick(&args.mail_from, file.mail_from)
-            .unwrap_or_else(|| format!("StatiBeat <noreply@{base_domain}>"));
+        let mail_from =
+            pick(&args.mail_from, file.mail_from).unwrap_or_else(|| format!("StatiBeat <noreply@{base_domain}>"));
         let dns_resolver = match pick(&args.dns_resolver, file.dns_resolver) {
             Some(s) => Some(parse_resolver(&s)?),
             None => None,

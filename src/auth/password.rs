@@ -48,9 +48,7 @@ fn verify_blocking(password: &str, phc: &str) -> bool {
 /// Hashes a password into a PHC string.
 pub async fn hash(password: String) -> String {
     let _permit = permits().clone().acquire_owned().await.expect("semaphore never closed");
-    tokio::task::spawn_blocking(move || hash_blocking(&password))
-        .await
-        .expect("hashing task does not panic")
+    tokio::task::spawn_blocking(move || hash_blocking(&password)).await.expect("hashing task does not panic")
 }
 
 /// Verifies `password` against `phc`, or against a dummy hash when there is no user.

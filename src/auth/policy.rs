@@ -74,9 +74,7 @@ impl Permission {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Permission::Read, Permission::Write, Permission::Admin]
-            .into_iter()
-            .find(|p| p.as_str() == s)
+        [Permission::Read, Permission::Write, Permission::Admin].into_iter().find(|p| p.as_str() == s)
     }
 }
 
@@ -99,9 +97,7 @@ impl PageRole {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [PageRole::PageViewer, PageRole::PageManager, PageRole::PageAdmin]
-            .into_iter()
-            .find(|r| r.as_str() == s)
+        [PageRole::PageViewer, PageRole::PageManager, PageRole::PageAdmin].into_iter().find(|r| r.as_str() == s)
     }
 }
 
@@ -114,9 +110,7 @@ impl OrgRole {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [OrgRole::OrgMember, OrgRole::OrgAdmin]
-            .into_iter()
-            .find(|r| r.as_str() == s)
+        [OrgRole::OrgMember, OrgRole::OrgAdmin].into_iter().find(|r| r.as_str() == s)
     }
 
     /// The page role an org role implies on every page of the org (org tokens; org admins).
@@ -145,9 +139,7 @@ impl RoleKey {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        PageRole::parse(s)
-            .map(RoleKey::Page)
-            .or_else(|| OrgRole::parse(s).map(RoleKey::Org))
+        PageRole::parse(s).map(RoleKey::Page).or_else(|| OrgRole::parse(s).map(RoleKey::Org))
     }
 }
 

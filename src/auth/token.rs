@@ -90,9 +90,7 @@ impl PlainToken {
         let mut s = String::with_capacity(TOKEN_LEN);
         s.push_str(kind.prefix());
         s.push('_');
-        let random: String = (0..RANDOM_LEN)
-            .map(|_| ALPHABET[rng.gen_range(0..62)] as char)
-            .collect();
+        let random: String = (0..RANDOM_LEN).map(|_| ALPHABET[rng.gen_range(0..62)] as char).collect();
         s.push_str(&random);
         s.push_str(&checksum(random.as_bytes()));
         PlainToken(s)
@@ -145,10 +143,7 @@ impl PlainToken {
 
 /// True when a string looks like one of our tokens (used to refuse them in query strings).
 pub fn looks_like_token(s: &str) -> bool {
-    s.len() >= 4
-        && s.is_char_boundary(4)
-        && s.as_bytes()[3] == b'_'
-        && TokenKind::from_prefix(&s[..3]).is_some()
+    s.len() >= 4 && s.is_char_boundary(4) && s.as_bytes()[3] == b'_' && TokenKind::from_prefix(&s[..3]).is_some()
 }
 
 impl TokenHash {

@@ -100,8 +100,19 @@ mod tests {
     #[test]
     fn rejects_malformed_hosts() {
         for bad in [
-            "", "a b", "user@host", "host:", "host:99999", "host:80:80", "ex_ample.com", "-x.com",
-            "exämple.com", "a..b", "[::1", "host/path", "host\r\n",
+            "",
+            "a b",
+            "user@host",
+            "host:",
+            "host:99999",
+            "host:80:80",
+            "ex_ample.com",
+            "-x.com",
+            "exämple.com",
+            "a..b",
+            "[::1",
+            "host/path",
+            "host\r\n",
         ] {
             assert!(n(bad).is_err(), "{bad:?}");
         }

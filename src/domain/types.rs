@@ -50,9 +50,7 @@ impl UrlPrefix {
     pub fn parse(s: &str) -> Result<Self, Invalid> {
         let ok_chars = s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if !(2..=63).contains(&s.len()) || !ok_chars || s.starts_with('-') || s.ends_with('-') {
-            return Err(Invalid(
-                "must be 2-63 characters of a-z, 0-9 and '-', not starting or ending with '-'".into(),
-            ));
+            return Err(Invalid("must be 2-63 characters of a-z, 0-9 and '-', not starting or ending with '-'".into()));
         }
         if RESERVED_PREFIXES.contains(&s) {
             return Err(Invalid(format!("'{s}' is reserved")));

@@ -1,9 +1,9 @@
 //! `/api/v1/auth/...`: login, logout, me, password change; and `/api/v1/context`.
 
 use super::cookies;
+use super::ctx::RequestCtx;
 use super::error::{ApiError, ApiResult};
 use super::json::StrictJson;
-use super::ctx::RequestCtx;
 use super::principal::Caller;
 use crate::app::App;
 use crate::auth::policy::{self, Action, RoleKey};
@@ -38,7 +38,11 @@ pub fn session_cookie(app: &App, secret: &str) -> HeaderValue {
     HeaderValue::from_str(&c).expect("cookie is ASCII")
 }
 
-pub async fn login(State(app): State<App>, ctx: RequestCtx, StrictJson(b): StrictJson<LoginBody>) -> ApiResult<Response> {
+pub async fn login(
+    State(app): State<App>,
+    ctx: RequestCtx,
+    StrictJson(b): StrictJson<LoginBody>,
+) -> ApiResult<Response> {
     let (s, secret) = sessions::login(&app, &b.email, &b.password, &ctx.ip).await.map_err(|e| match e {
         crate::service::Error::Unauthorized => {
             ApiError::new(StatusCode::UNAUTHORIZED, "invalid_login", "email or password is wrong")
@@ -58,7 +62,11 @@ pub async fn login(State(app): State<App>, ctx: RequestCtx, StrictJson(b): Stric
 fn session_of(caller: &Caller) -> ApiResult<&access::SessionPrincipal> {
     match &caller.principal {
         Principal::Session(s) => Ok(s),
-        Principal::ApiToken(_) => Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "this route is for signed-in sessions, not API tokens")),
+        Principal::ApiToken(_) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "this route is for signed-in sessions, not API tokens",
+        )),
     }
 }
 
@@ -136,11 +144,17 @@ pub async fn context(State(app): State<App>, caller: Caller) -> ApiResult<Json<V
         _ => None,
     };
     let custom_domain = match &page {
-        Some(p) => tenancy::domain_of_page(&app.db.pool, p.id).await?.filter(|d| d.verified_at.is_some()).map(|d| d.domain),
+        Some(p) => {
+            tenancy::domain_of_page(&app.db.pool, p.id).await?.filter(|d| d.verified_at.is_some()).map(|d| d.domain)
+        }
         None => None,
     };
     let (principal, permission, role_key) = match &caller.principal {
-        Principal::ApiToken(t) => (json!({"kind": "api_token", "id": t.id, "name": t.name}), json!(t.permission.as_str()), json!(t.role.as_str())),
+        Principal::ApiToken(t) => (
+            json!({"kind": "api_token", "id": t.id, "name": t.name}),
+            json!(t.permission.as_str()),
+            json!(t.role.as_str()),
+        ),
         Principal::Session(s) => {
             let role = match (&page, grant) {
                 (Some(p), Some(_)) => session_role(&app, p, s.user_id).await?,

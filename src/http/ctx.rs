@@ -90,16 +90,12 @@ type Admitted = (String, Option<RateDecision>);
 
 async fn admit(app: &App, req: &mut Request, ip: &str, request_id: &str) -> Result<Admitted, (ApiError, String)> {
     let raw_host = host_header(req.headers(), req.uri()).map_err(|e| (e, String::new()))?;
-    let normal = host::normalise(&raw_host)
-        .map_err(|e| (ApiError::bad_request("invalid_host", e.0), String::new()))?;
+    let normal = host::normalise(&raw_host).map_err(|e| (ApiError::bad_request("invalid_host", e.0), String::new()))?;
     let host = normal.0.clone();
     let fail = |e: ApiError| (e, host.clone());
     refuse_query_credentials(req.uri()).map_err(fail)?;
-    let declared_len = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared_len =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared_len.is_some_and(|n| n > BODY_LIMIT as u64) {
         return Err(fail(too_large()));
     }
@@ -266,7 +262,11 @@ fn rate_limit(app: &App, req: &Request, ctx: &RequestCtx) -> Result<Option<RateD
     }
     Err(ApiError {
         retry_after: Some(d.reset_secs),
-        ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", format!("rate limit of the {} tier exceeded", d.tier.name()))
+        ..ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("rate limit of the {} tier exceeded", d.tier.name()),
+        )
     })
 }
 
@@ -288,10 +288,7 @@ fn route_shape(path: &str) -> String {
 
 /// A short, non-reversible key for whichever credential the request carries.
 fn credential_fingerprint(h: &HeaderMap) -> Option<String> {
-    let raw = h
-        .get(header::AUTHORIZATION)
-        .or_else(|| h.get("x-magic-token"))
-        .or_else(|| h.get(header::COOKIE))?;
+    let raw = h.get(header::AUTHORIZATION).or_else(|| h.get("x-magic-token")).or_else(|| h.get(header::COOKIE))?;
     Some(TokenHash::of(raw.as_bytes()).to_hex()[..16].to_string())
 }
 

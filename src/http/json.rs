@@ -30,7 +30,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for StrictJson<T> {
 }
 
 pub fn too_large() -> ApiError {
-    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", format!("request body is larger than {BODY_LIMIT} bytes"))
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        format!("request body is larger than {BODY_LIMIT} bytes"),
+    )
 }
 
 /// Parses bytes into `T`, naming the failing field.
@@ -65,6 +69,24 @@ where
     serde::Deserialize::deserialize(d).map(Some)
 }
 
+/// A JSON body that may be left out entirely (e.g. rotate with no options).
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let has_type = req.headers().contains_key(header::CONTENT_TYPE);
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, BODY_LIMIT).await.map_err(|_| too_large())?;
+        if bytes.is_empty() && !has_type {
+            return Ok(OptionalJson(None));
+        }
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
+        StrictJson::<T>::from_request(req, state).await.map(|j| OptionalJson(Some(j.0)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,23 +109,5 @@ mod tests {
         let e = parse::<Body>(b"{").unwrap_err();
         assert_eq!(e.code, "invalid_json");
         assert!(parse::<Body>(br#"{"name":"a"}"#).is_ok());
-    }
-}
-
-/// A JSON body that may be left out entirely (e.g. rotate with no options).
-pub struct OptionalJson<T>(pub Option<T>);
-
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let has_type = req.headers().contains_key(header::CONTENT_TYPE);
-        let (parts, body) = req.into_parts();
-        let bytes = axum::body::to_bytes(body, BODY_LIMIT).await.map_err(|_| too_large())?;
-        if bytes.is_empty() && !has_type {
-            return Ok(OptionalJson(None));
-        }
-        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
-        StrictJson::<T>::from_request(req, state).await.map(|j| OptionalJson(Some(j.0)))
     }
 }

@@ -29,18 +29,18 @@ impl<S: Send + Sync> FromRequestParts<S> for ListQuery {
         for (k, v) in form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()) {
             match k.as_ref() {
                 "limit" => {
-                    q.limit = v
-                        .parse::<i64>()
-                        .ok()
-                        .filter(|n| (1..=MAX_LIMIT).contains(n))
-                        .ok_or_else(|| ApiError::bad_request("invalid", format!("limit: must be 1-{MAX_LIMIT}")).field("limit"))?;
+                    q.limit = v.parse::<i64>().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
+                        ApiError::bad_request("invalid", format!("limit: must be 1-{MAX_LIMIT}")).field("limit")
+                    })?;
                 }
                 "cursor" => q.cursor = Some(decode_cursor(&v)?),
                 "view" => {
                     q.full = match v.as_ref() {
                         "full" => true,
                         "compact" => false,
-                        _ => return Err(ApiError::bad_request("invalid", "view: must be compact or full").field("view")),
+                        _ => {
+                            return Err(ApiError::bad_request("invalid", "view: must be compact or full").field("view"))
+                        }
                     }
                 }
                 _ => q.rest.push((k.into_owned(), v.into_owned())),
@@ -63,7 +63,12 @@ pub fn decode_cursor(s: &str) -> ApiResult<i64> {
 }
 
 /// Builds the envelope from up to `limit + 1` rows fetched in order; `key` gives a row's cursor id.
-pub fn envelope<T, V: Serialize>(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> i64, view: impl Fn(&T) -> V) -> Value {
+pub fn envelope<T, V: Serialize>(
+    mut rows: Vec<T>,
+    limit: i64,
+    key: impl Fn(&T) -> i64,
+    view: impl Fn(&T) -> V,
+) -> Value {
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next = if more { rows.last().map(|r| encode_cursor(key(r))) } else { None };

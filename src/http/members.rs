@@ -31,7 +31,10 @@ impl AddMemberBody {
         match (self.name, self.password) {
             (None, None) => Ok(AddMember::Existing { email: self.email, role: self.role }),
             (Some(name), Some(password)) => Ok(AddMember::New { email: self.email, name, password, role: self.role }),
-            _ => Err(ApiError::bad_request("invalid", "name and password go together: both to create a user, neither to add an existing one")),
+            _ => Err(ApiError::bad_request(
+                "invalid",
+                "name and password go together: both to create a user, neither to add an existing one",
+            )),
         }
     }
 }
@@ -56,7 +59,11 @@ pub async fn list_page_members(State(app): State<App>, caller: Caller, q: ListQu
     Ok(Json(envelope(rows, q.limit, |m| m.user_id, member_view)))
 }
 
-pub async fn add_page_member(State(app): State<App>, caller: Caller, StrictJson(b): StrictJson<AddMemberBody>) -> ApiResult<impl IntoResponse> {
+pub async fn add_page_member(
+    State(app): State<App>,
+    caller: Caller,
+    StrictJson(b): StrictJson<AddMemberBody>,
+) -> ApiResult<impl IntoResponse> {
     let a = caller.page(&app, Action::ManageAccess).await?;
     let m = members::add(&app, &caller.actor(), Scope::Page(&a.page), b.into_request()?).await?;
     Ok((StatusCode::CREATED, Json(member_view(&m))))
@@ -73,7 +80,11 @@ pub async fn change_page_member(
     Ok(Json(member_view(&m)))
 }
 
-pub async fn remove_page_member(State(app): State<App>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn remove_page_member(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     let a = caller.page(&app, Action::ManageAccess).await?;
     members::remove(&app, &caller.actor(), Scope::Page(&a.page), parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)

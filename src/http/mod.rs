@@ -1,5 +1,6 @@
 //! HTTP: the route table, read top to bottom like the API reference.
 
+pub mod admin_web;
 pub mod auth;
 pub mod cookies;
 pub mod ctx;
@@ -47,14 +48,8 @@ pub fn router(app: App) -> Router {
             "/api/v1/admin/members/{user_id}",
             axum::routing::patch(members::change_page_member).delete(members::remove_page_member),
         )
-        .route(
-            "/api/v1/admin/page-settings",
-            get(page_admin::get_page_settings).patch(page_admin::patch_page_settings),
-        )
-        .route(
-            "/api/v1/admin/site-settings",
-            get(page_admin::get_site_settings).put(page_admin::put_site_settings),
-        )
+        .route("/api/v1/admin/page-settings", get(page_admin::get_page_settings).patch(page_admin::patch_page_settings))
+        .route("/api/v1/admin/site-settings", get(page_admin::get_site_settings).put(page_admin::put_site_settings))
         .route(
             "/api/v1/admin/domain",
             get(page_admin::get_domain).put(page_admin::put_domain).delete(page_admin::delete_domain),
@@ -84,13 +79,14 @@ pub fn router(app: App) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/internal/domain-check", get(ops::domain_check))
         // Pages for people.
-        .route("/", get(site::home));
+        .route("/", get(site::home))
+        .route("/admin", get(admin_web::workspace))
+        .route("/admin/login", get(admin_web::login_page).post(admin_web::login_submit))
+        .route("/admin/logout", post(admin_web::logout_submit));
     let routes = api.fallback(fallback).method_not_allowed_fallback(method_not_allowed).with_state(app.clone());
     // The front door must run before routing (it rewrites `/status/<prefix>/...` and numeric
     // paths), so it wraps a router whose only route is the real one.
-    Router::new()
-        .fallback_service(routes)
-        .layer(axum::middleware::from_fn_with_state(app, ctx::front))
+    Router::new().fallback_service(routes).layer(axum::middleware::from_fn_with_state(app, ctx::front))
 }
 
 async fn fallback() -> ApiError {

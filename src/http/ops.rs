@@ -27,7 +27,10 @@ pub struct DomainCheck {
 }
 
 /// `GET /internal/domain-check?domain=`: 200 for a verified domain of a live page, else 404.
-pub async fn domain_check(State(app): State<App>, q: Result<Query<DomainCheck>, axum::extract::rejection::QueryRejection>) -> ApiResult<Json<Value>> {
+pub async fn domain_check(
+    State(app): State<App>,
+    q: Result<Query<DomainCheck>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Value>> {
     let domain = q
         .ok()
         .and_then(|q| q.0.domain)

@@ -128,7 +128,11 @@ pub async fn list_org_members(State(app): State<App>, caller: Caller, q: ListQue
     Ok(Json(envelope(rows, q.limit, |m| m.user_id, member_view)))
 }
 
-pub async fn add_org_member(State(app): State<App>, caller: Caller, StrictJson(b): StrictJson<AddMemberBody>) -> ApiResult<impl IntoResponse> {
+pub async fn add_org_member(
+    State(app): State<App>,
+    caller: Caller,
+    StrictJson(b): StrictJson<AddMemberBody>,
+) -> ApiResult<impl IntoResponse> {
     let (org_id, _) = caller.org(&app, Action::ManageAccess).await?;
     let m = members::add(&app, &caller.actor(), Scope::Org(org_id), b.into_request()?).await?;
     Ok((StatusCode::CREATED, Json(member_view(&m))))
@@ -145,7 +149,11 @@ pub async fn change_org_member(
     Ok(Json(member_view(&m)))
 }
 
-pub async fn remove_org_member(State(app): State<App>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn remove_org_member(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     let (org_id, _) = caller.org(&app, Action::ManageAccess).await?;
     members::remove(&app, &caller.actor(), Scope::Org(org_id), parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -153,7 +161,8 @@ pub async fn remove_org_member(State(app): State<App>, caller: Caller, Path(id):
 
 pub async fn org_audit_log(State(app): State<App>, caller: Caller, q: ListQuery) -> ApiResult<Json<Value>> {
     let (org_id, _) = caller.org(&app, Action::ManageAccess).await?;
-    let f = AuditFilter { org_id, page_id: None, target: None, before: q.cursor.unwrap_or(i64::MAX), limit: q.limit + 1 };
+    let f =
+        AuditFilter { org_id, page_id: None, target: None, before: q.cursor.unwrap_or(i64::MAX), limit: q.limit + 1 };
     let rows = audit_sql::list(&app.db.pool, &f).await?;
     Ok(Json(envelope(rows, q.limit, |r| r.id, audit_view)))
 }

@@ -87,7 +87,11 @@ pub struct DomainBody {
     domain: String,
 }
 
-pub async fn put_domain(State(app): State<App>, caller: Caller, StrictJson(b): StrictJson<DomainBody>) -> ApiResult<Json<Value>> {
+pub async fn put_domain(
+    State(app): State<App>,
+    caller: Caller,
+    StrictJson(b): StrictJson<DomainBody>,
+) -> ApiResult<Json<Value>> {
     let a = caller.page(&app, Action::Configure).await?;
     Ok(Json(domain_view(&domains::set(&app, &caller.actor(), &a.page, &b.domain).await?)))
 }

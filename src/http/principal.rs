@@ -94,7 +94,8 @@ fn csrf_ok(app: &App, h: &HeaderMap, method: &Method, session_raw: &str) -> bool
         let host = get("host").unwrap_or("");
         return origin.eq_ignore_ascii_case(&format!("{}://{host}", app.config.public_scheme));
     }
-    let Ok(token) = crate::auth::token::PlainToken::parse_kind(session_raw, crate::auth::token::TokenKind::Session) else {
+    let Ok(token) = crate::auth::token::PlainToken::parse_kind(session_raw, crate::auth::token::TokenKind::Session)
+    else {
         return false;
     };
     get("x-csrf-token").is_some_and(|t| t == sessions::csrf_token(&token))

@@ -21,11 +21,8 @@ use serde_json::{json, Value};
 pub fn cacheable(req_headers: &HeaderMap, page: &PageRow, body: &Value) -> Response {
     let bytes = serde_json::to_vec(body).expect("json serialises");
     let etag = format!("\"{}\"", &TokenHash::of(&bytes).to_hex()[..32]);
-    let cache = if page.visibility == "public" {
-        "public, max-age=15, stale-while-revalidate=60"
-    } else {
-        "private, no-store"
-    };
+    let cache =
+        if page.visibility == "public" { "public, max-age=15, stale-while-revalidate=60" } else { "private, no-store" };
     let matches = req_headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -44,7 +41,8 @@ pub fn cacheable(req_headers: &HeaderMap, page: &PageRow, body: &Value) -> Respo
 
 /// The canonical public URL of a page: its verified custom domain, else its prefix host.
 pub async fn canonical_url(app: &App, page: &PageRow) -> ApiResult<(String, Option<String>)> {
-    let domain = tenancy::domain_of_page(&app.db.pool, page.id).await?.filter(|d| d.verified_at.is_some()).map(|d| d.domain);
+    let domain =
+        tenancy::domain_of_page(&app.db.pool, page.id).await?.filter(|d| d.verified_at.is_some()).map(|d| d.domain);
     let host = domain.clone().unwrap_or_else(|| format!("{}.{}", page.url_prefix, app.config.base_domain));
     Ok((app.config.origin_for(&host), domain))
 }
@@ -119,7 +117,9 @@ pub async fn viewer_access(
         return Ok((StatusCode::OK, Json(json!({"access": "public"}))).into_response());
     }
     let secret = viewer::grant(&app, &page, &b.password, &ctx.ip).await.map_err(|e| match e {
-        crate::service::Error::Unauthorized => ApiError::new(StatusCode::UNAUTHORIZED, "invalid_password", "wrong password"),
+        crate::service::Error::Unauthorized => {
+            ApiError::new(StatusCode::UNAUTHORIZED, "invalid_password", "wrong password")
+        }
         e => e.into(),
     })?;
     let secure = app.config.secure_cookies();
@@ -127,7 +127,13 @@ pub async fn viewer_access(
         Via::StatusPath(prefix) => format!("/status/{prefix}"),
         _ => "/".to_string(),
     };
-    let cookie = cookies::set(cookies::viewer_name(secure), secret.expose(), &path, viewer::VIEWER_GRANT_LIFETIME / 1000, secure);
+    let cookie = cookies::set(
+        cookies::viewer_name(secure),
+        secret.expose(),
+        &path,
+        viewer::VIEWER_GRANT_LIFETIME / 1000,
+        secure,
+    );
     let mut res = Json(json!({"access": "granted"})).into_response();
     res.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("ascii"));
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -29,14 +29,7 @@ pub async fn home(State(app): State<App>, req: Request) -> Response {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     let Some(page) = ctx.page else {
-        let body = format!(
-            "<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport content=\"width=device-width\">\
-             <title>StatiBeat</title><body><h1>StatiBeat</h1><p>This is the admin host of {}. \
-             Sign in with <code>POST /api/v1/auth/login</code>; pages live at <code>&lt;prefix&gt;.{}</code>.</p></body></html>",
-            esc(&app.config.admin_host),
-            esc(&app.config.base_domain)
-        );
-        return Html(body).into_response();
+        return axum::response::Redirect::to("/admin").into_response();
     };
     let admitted = <Reader as FromRequestParts<App>>::from_request_parts(&mut parts, &app).await.is_ok();
     if !admitted {

@@ -94,7 +94,11 @@ fn parse_id(raw: &str) -> ApiResult<i64> {
     raw.parse::<i64>().map_err(|_| ApiError::not_found())
 }
 
-pub async fn list_tokens<const ORG: bool>(State(app): State<App>, caller: Caller, q: ListQuery) -> ApiResult<Json<Value>> {
+pub async fn list_tokens<const ORG: bool>(
+    State(app): State<App>,
+    caller: Caller,
+    q: ListQuery,
+) -> ApiResult<Json<Value>> {
     let (scope, _, _) = scope::<ORG>(&app, &caller).await?;
     let rows = tokens::list(&app, scope, q.cursor.unwrap_or(0), q.limit + 1).await?;
     let now = app.now();
@@ -120,19 +124,31 @@ pub async fn create_token<const ORG: bool>(
     Ok((StatusCode::CREATED, Json(with_secret(&row, app.now(), secret.expose()))))
 }
 
-pub async fn get_token<const ORG: bool>(State(app): State<App>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get_token<const ORG: bool>(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let (scope, _, _) = scope::<ORG>(&app, &caller).await?;
     let row = tokens::get(&app, scope, parse_id(&id)?).await?;
     Ok(Json(token_view(&row, app.now(), true)))
 }
 
-pub async fn revoke_token<const ORG: bool>(State(app): State<App>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn revoke_token<const ORG: bool>(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let (scope, actor, _) = scope::<ORG>(&app, &caller).await?;
     let row = tokens::revoke(&app, &actor, scope, parse_id(&id)?).await?;
     Ok(Json(token_view(&row, app.now(), true)))
 }
 
-pub async fn delete_token<const ORG: bool>(State(app): State<App>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_token<const ORG: bool>(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     let (scope, actor, _) = scope::<ORG>(&app, &caller).await?;
     tokens::delete(&app, &actor, scope, parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -47,7 +47,9 @@ impl Principal {
     pub fn actor(&self, ip: &str) -> Actor {
         match self {
             Principal::ApiToken(t) => Actor { kind: "api_token", id: Some(t.id), name: t.name.clone(), ip: ip.into() },
-            Principal::Session(s) => Actor { kind: "session", id: Some(s.user_id), name: s.email.clone(), ip: ip.into() },
+            Principal::Session(s) => {
+                Actor { kind: "session", id: Some(s.user_id), name: s.email.clone(), ip: ip.into() }
+            }
         }
     }
 }

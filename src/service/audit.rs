@@ -59,6 +59,7 @@ pub async fn record(tx: &mut Tx, actor: &Actor, e: Event<'_>, now: i64) -> crate
 #[derive(Clone)]
 pub struct AuditSink {
     tx: mpsc::Sender<AuditRow>,
+    dropped: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl AuditSink {
@@ -79,13 +80,17 @@ impl AuditSink {
                 }
             }
         });
-        AuditSink { tx }
+        AuditSink { tx, dropped: Default::default() }
     }
 
     /// Queues an event; if the queue is full the event is dropped and that is logged.
     pub fn enqueue(&self, actor: &Actor, e: Event<'_>, now: i64) {
         if self.tx.try_send(row(actor, e, now)).is_err() {
-            tracing::warn!("audit queue full; an authentication-failure event was dropped");
+            // Under a flood of garbage credentials: say so once per thousand, not per request.
+            let n = self.dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if n.is_multiple_of(1000) {
+                tracing::warn!(dropped_total = n + 1, "audit queue full; authentication-failure events dropped");
+            }
         }
     }
 }

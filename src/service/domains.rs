@@ -26,7 +26,10 @@ pub async fn set(app: &App, actor: &Actor, page: &PageRow, raw: &str) -> Result<
         if existing.page_id == page.id {
             return Ok(existing);
         }
-        return Err(Error::Conflict { code: "domain_taken", message: "this domain is already attached to another page".into() });
+        return Err(Error::Conflict {
+            code: "domain_taken",
+            message: "this domain is already attached to another page".into(),
+        });
     }
     // A fresh challenge per attempt: only the random part of a token is used as the TXT value.
     let challenge = app.new_token(TokenKind::Ingest).expose()[4..].to_string();
@@ -34,7 +37,9 @@ pub async fn set(app: &App, actor: &Actor, page: &PageRow, raw: &str) -> Result<
     let mut tx = app.db.begin().await?;
     tenancy::delete_domain(&mut *tx, page.id).await?;
     tenancy::insert_domain(&mut *tx, page.id, d, &challenge, now).await.map_err(|e| match e {
-        crate::store::StoreError::Conflict(_) => Error::Conflict { code: "domain_taken", message: "this domain is already attached to another page".into() },
+        crate::store::StoreError::Conflict(_) => {
+            Error::Conflict { code: "domain_taken", message: "this domain is already attached to another page".into() }
+        }
         e => e.into(),
     })?;
     audit::record(&mut tx, actor, event(page, "domain.set", serde_json::json!({"domain": d})), now).await?;
@@ -43,7 +48,14 @@ pub async fn set(app: &App, actor: &Actor, page: &PageRow, raw: &str) -> Result<
 }
 
 fn event<'a>(page: &PageRow, action: &'a str, detail: serde_json::Value) -> Event<'a> {
-    Event { org_id: Some(page.org_id), page_id: Some(page.id), action, target_kind: "custom_domain", target_id: Some(page.id), detail }
+    Event {
+        org_id: Some(page.org_id),
+        page_id: Some(page.id),
+        action,
+        target_kind: "custom_domain",
+        target_id: Some(page.id),
+        detail,
+    }
 }
 
 /// The page's custom domain, or 404.
@@ -72,7 +84,8 @@ pub async fn verify(app: &App, actor: &Actor, page: &PageRow) -> Result<DomainRo
     let mut tx = app.db.begin().await?;
     tenancy::mark_domain_checked(&mut *tx, page.id, found.then_some(now), now).await?;
     if found {
-        audit::record(&mut tx, actor, event(page, "domain.verified", serde_json::json!({"domain": d.domain})), now).await?;
+        audit::record(&mut tx, actor, event(page, "domain.verified", serde_json::json!({"domain": d.domain})), now)
+            .await?;
     }
     tx.commit().await?;
     if !found {

@@ -42,14 +42,24 @@ impl Scope<'_> {
         if ok {
             Ok(())
         } else {
-            Err(Error::field("role", match self {
-                Scope::Org(_) => "must be org_member or org_admin",
-                Scope::Page(_) => "must be page_viewer, page_manager or page_admin",
-            }))
+            Err(Error::field(
+                "role",
+                match self {
+                    Scope::Org(_) => "must be org_member or org_admin",
+                    Scope::Page(_) => "must be page_viewer, page_manager or page_admin",
+                },
+            ))
         }
     }
     fn event<'a>(&self, action: &'a str, user_id: i64, detail: serde_json::Value) -> Event<'a> {
-        Event { org_id: Some(self.org_id()), page_id: self.page_id(), action, target_kind: "user", target_id: Some(user_id), detail }
+        Event {
+            org_id: Some(self.org_id()),
+            page_id: self.page_id(),
+            action,
+            target_kind: "user",
+            target_id: Some(user_id),
+            detail,
+        }
     }
 }
 
@@ -77,17 +87,23 @@ pub async fn add(app: &App, actor: &Actor, scope: Scope<'_>, req: AddMember) -> 
     let new_user = match &req {
         AddMember::New { name, password: pw, .. } => {
             let name = types::name(name, 200).map_err(Error::invalid("name"))?;
-            super::sessions::check_new_password(pw).map_err(|_| Error::field("password", "must be 8 to 1024 characters"))?;
+            super::sessions::check_new_password(pw)
+                .map_err(|_| Error::field("password", "must be 8 to 1024 characters"))?;
             Some((name, password::hash(pw.clone()).await))
         }
         AddMember::Existing { .. } => None,
     };
     let mut tx = app.db.begin().await?;
     let user_id = match new_user {
-        Some((name, hash)) => tenancy::insert_user(&mut *tx, email.as_str(), &name, &hash, now).await.map_err(|e| match e {
-            crate::store::StoreError::Conflict(_) => Error::Conflict { code: "user_exists", message: "a user with this email exists; add them as an existing user".into() },
-            e => e.into(),
-        })?,
+        Some((name, hash)) => {
+            tenancy::insert_user(&mut *tx, email.as_str(), &name, &hash, now).await.map_err(|e| match e {
+                crate::store::StoreError::Conflict(_) => Error::Conflict {
+                    code: "user_exists",
+                    message: "a user with this email exists; add them as an existing user".into(),
+                },
+                e => e.into(),
+            })?
+        }
         None => tenancy::user_by_email(&mut *tx, email.as_str()).await?.ok_or(Error::NotFound("user"))?.id,
     };
     match scope {
@@ -99,7 +115,13 @@ pub async fn add(app: &App, actor: &Actor, scope: Scope<'_>, req: AddMember) -> 
             tenancy::upsert_page_member(&mut *tx, p.id, user_id, role, now).await?;
         }
     }
-    audit::record(&mut tx, actor, scope.event("member.added", user_id, serde_json::json!({"email": email.as_str(), "role": role})), now).await?;
+    audit::record(
+        &mut tx,
+        actor,
+        scope.event("member.added", user_id, serde_json::json!({"email": email.as_str(), "role": role})),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     find(app, scope, user_id).await
 }
@@ -112,14 +134,26 @@ pub async fn change_role(app: &App, actor: &Actor, scope: Scope<'_>, user_id: i6
     let mut tx = app.db.begin().await?;
     match scope {
         Scope::Org(org_id) => {
-            if current.role == "org_admin" && role != "org_admin" && tenancy::count_org_admins(&mut *tx, org_id).await? <= 1 {
-                return Err(Error::Conflict { code: "last_org_admin", message: "an org needs at least one org_admin".into() });
+            if current.role == "org_admin"
+                && role != "org_admin"
+                && tenancy::count_org_admins(&mut *tx, org_id).await? <= 1
+            {
+                return Err(Error::Conflict {
+                    code: "last_org_admin",
+                    message: "an org needs at least one org_admin".into(),
+                });
             }
             tenancy::upsert_org_member(&mut *tx, org_id, user_id, role, now).await?;
         }
         Scope::Page(p) => tenancy::upsert_page_member(&mut *tx, p.id, user_id, role, now).await?,
     }
-    audit::record(&mut tx, actor, scope.event("member.role_changed", user_id, serde_json::json!({"from": current.role, "to": role})), now).await?;
+    audit::record(
+        &mut tx,
+        actor,
+        scope.event("member.role_changed", user_id, serde_json::json!({"from": current.role, "to": role})),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     find(app, scope, user_id).await
 }
@@ -132,7 +166,10 @@ pub async fn remove(app: &App, actor: &Actor, scope: Scope<'_>, user_id: i64) ->
     match scope {
         Scope::Org(org_id) => {
             if current.role == "org_admin" && tenancy::count_org_admins(&mut *tx, org_id).await? <= 1 {
-                return Err(Error::Conflict { code: "last_org_admin", message: "an org needs at least one org_admin".into() });
+                return Err(Error::Conflict {
+                    code: "last_org_admin",
+                    message: "an org needs at least one org_admin".into(),
+                });
             }
             tenancy::delete_page_members_in_org(&mut *tx, org_id, user_id).await?;
             tenancy::delete_org_member(&mut *tx, org_id, user_id).await?;
@@ -141,7 +178,13 @@ pub async fn remove(app: &App, actor: &Actor, scope: Scope<'_>, user_id: i64) ->
             tenancy::delete_page_member(&mut *tx, p.id, user_id).await?;
         }
     }
-    audit::record(&mut tx, actor, scope.event("member.removed", user_id, serde_json::json!({"email": current.email})), now).await?;
+    audit::record(
+        &mut tx,
+        actor,
+        scope.event("member.removed", user_id, serde_json::json!({"email": current.email})),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -57,7 +57,9 @@ impl SiteSettings {
         if c.len() != 7 || c[0] != b'#' || !c[1..].iter().all(u8::is_ascii_hexdigit) {
             return Err(Error::field("brand_color", "must be a hex color like #2563eb"));
         }
-        if !(2..=16).contains(&self.locale.len()) || !self.locale.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        if !(2..=16).contains(&self.locale.len())
+            || !self.locale.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
             return Err(Error::field("locale", "must be a language tag like en or pt-BR"));
         }
         if jiff::tz::TimeZone::get(&self.time_zone).is_err() {
@@ -103,7 +105,8 @@ fn check_viewer_password(p: &str) -> Result<()> {
 pub async fn create(app: &App, actor: &Actor, org_id: i64, input: NewPageInput) -> Result<PageRow> {
     let name = types::name(&input.name, 200).map_err(Error::invalid("name"))?;
     let prefix = UrlPrefix::parse(&input.url_prefix).map_err(Error::invalid("url_prefix"))?;
-    let key = Key::parse(input.internal_key.as_deref().unwrap_or(prefix.as_str())).map_err(Error::invalid("internal_key"))?;
+    let key =
+        Key::parse(input.internal_key.as_deref().unwrap_or(prefix.as_str())).map_err(Error::invalid("internal_key"))?;
     let vis = visibility(input.visibility.as_deref())?;
     let pw_hash = match input.viewer_password {
         Some(p) => {
@@ -137,7 +140,14 @@ pub async fn create(app: &App, actor: &Actor, org_id: i64, input: NewPageInput) 
     audit::record(
         &mut tx,
         actor,
-        Event { org_id: Some(org_id), page_id: Some(id), action: "page.created", target_kind: "page", target_id: Some(id), detail: serde_json::json!({"url_prefix": prefix.as_str()}) },
+        Event {
+            org_id: Some(org_id),
+            page_id: Some(id),
+            action: "page.created",
+            target_kind: "page",
+            target_id: Some(id),
+            detail: serde_json::json!({"url_prefix": prefix.as_str()}),
+        },
         now,
     )
     .await?;
@@ -178,7 +188,14 @@ async fn set_deleted(app: &App, actor: &Actor, page: &PageRow, at: Option<i64>, 
     audit::record(
         &mut tx,
         actor,
-        Event { org_id: Some(page.org_id), page_id: Some(page.id), action, target_kind: "page", target_id: Some(page.id), detail: serde_json::json!({}) },
+        Event {
+            org_id: Some(page.org_id),
+            page_id: Some(page.id),
+            action,
+            target_kind: "page",
+            target_id: Some(page.id),
+            detail: serde_json::json!({}),
+        },
         now,
     )
     .await?;
@@ -203,7 +220,12 @@ pub struct PageSettingsPatch {
 }
 
 /// Applies a page-settings patch; changing access ends every viewer grant.
-pub async fn update_page_settings(app: &App, actor: &Actor, page: &PageRow, patch: PageSettingsPatch) -> Result<PageRow> {
+pub async fn update_page_settings(
+    app: &App,
+    actor: &Actor,
+    page: &PageRow,
+    patch: PageSettingsPatch,
+) -> Result<PageRow> {
     let name = match &patch.name {
         Some(n) => types::name(n, 200).map_err(Error::invalid("name"))?,
         None => page.name.clone(),
@@ -221,7 +243,18 @@ pub async fn update_page_settings(app: &App, actor: &Actor, page: &PageRow, patc
         }
     };
     let access_changed = patch.viewer_password.is_some() || vis != page.visibility;
-    write_page(app, actor, page, &name, vis, pw_hash.as_deref(), &page.settings, access_changed, "page.settings_updated").await
+    write_page(
+        app,
+        actor,
+        page,
+        &name,
+        vis,
+        pw_hash.as_deref(),
+        &page.settings,
+        access_changed,
+        "page.settings_updated",
+    )
+    .await
 }
 
 /// Replaces the public site settings.
@@ -229,7 +262,18 @@ pub async fn update_site_settings(app: &App, actor: &Actor, page: &PageRow, sett
     settings.validate()?;
     let json = serde_json::to_string(&settings).expect("settings serialise");
     let hash = page.viewer_password_hash.clone();
-    write_page(app, actor, page, &page.name, visibility(Some(&page.visibility))?, hash.as_deref(), &json, false, "page.site_settings_updated").await
+    write_page(
+        app,
+        actor,
+        page,
+        &page.name,
+        visibility(Some(&page.visibility))?,
+        hash.as_deref(),
+        &json,
+        false,
+        "page.site_settings_updated",
+    )
+    .await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -246,14 +290,26 @@ async fn write_page(
 ) -> Result<PageRow> {
     let now = app.now();
     let mut tx = app.db.begin().await?;
-    tenancy::update_page(&mut *tx, page.id, &PageUpdate { name, visibility: vis, viewer_password_hash: pw_hash, settings }).await?;
+    tenancy::update_page(
+        &mut *tx,
+        page.id,
+        &PageUpdate { name, visibility: vis, viewer_password_hash: pw_hash, settings },
+    )
+    .await?;
     if end_viewer_grants {
         crate::store::credentials::delete_viewer_grants(&mut *tx, page.id).await?;
     }
     audit::record(
         &mut tx,
         actor,
-        Event { org_id: Some(page.org_id), page_id: Some(page.id), action, target_kind: "page", target_id: Some(page.id), detail: serde_json::json!({"visibility": vis}) },
+        Event {
+            org_id: Some(page.org_id),
+            page_id: Some(page.id),
+            action,
+            target_kind: "page",
+            target_id: Some(page.id),
+            detail: serde_json::json!({"visibility": vis}),
+        },
         now,
     )
     .await?;

@@ -36,7 +36,14 @@ pub async fn login(app: &App, email: &str, password_in: &str, ip: &str) -> Resul
         app.login_throttle.failed(&account, &address, now);
         app.audit.enqueue(
             &actor,
-            Event { org_id: None, page_id: None, action: "auth.login_failed", target_kind: "user", target_id: None, detail: serde_json::json!({}) },
+            Event {
+                org_id: None,
+                page_id: None,
+                action: "auth.login_failed",
+                target_kind: "user",
+                target_id: None,
+                detail: serde_json::json!({}),
+            },
             now,
         );
         return Err(Error::Unauthorized);
@@ -44,12 +51,20 @@ pub async fn login(app: &App, email: &str, password_in: &str, ip: &str) -> Resul
     app.login_throttle.succeeded(&account);
     let secret = app.new_token(TokenKind::Session);
     let mut tx = app.db.begin().await?;
-    let sid = creds::insert_session(&mut *tx, user.id, &secret.hash().to_hex(), now, now + SESSION_ABSOLUTE, ip).await?;
+    let sid =
+        creds::insert_session(&mut *tx, user.id, &secret.hash().to_hex(), now, now + SESSION_ABSOLUTE, ip).await?;
     let actor = Actor { kind: "session", id: Some(user.id), name: user.email.clone(), ip: ip.to_string() };
     audit::record(
         &mut tx,
         &actor,
-        Event { org_id: None, page_id: None, action: "session.created", target_kind: "session", target_id: Some(sid), detail: serde_json::json!({}) },
+        Event {
+            org_id: None,
+            page_id: None,
+            action: "session.created",
+            target_kind: "session",
+            target_id: Some(sid),
+            detail: serde_json::json!({}),
+        },
         now,
     )
     .await?;
@@ -66,7 +81,14 @@ pub async fn logout(app: &App, s: &SessionPrincipal, ip: &str) -> Result<()> {
     audit::record(
         &mut tx,
         &actor,
-        Event { org_id: None, page_id: None, action: "session.revoked", target_kind: "session", target_id: Some(s.session_id), detail: serde_json::json!({}) },
+        Event {
+            org_id: None,
+            page_id: None,
+            action: "session.revoked",
+            target_kind: "session",
+            target_id: Some(s.session_id),
+            detail: serde_json::json!({}),
+        },
         now,
     )
     .await?;
@@ -86,7 +108,13 @@ pub fn check_new_password(p: &str) -> Result<()> {
 }
 
 /// Changes the password, revokes every session of the user and opens a fresh one.
-pub async fn change_password(app: &App, s: &SessionPrincipal, current: &str, new: &str, ip: &str) -> Result<PlainToken> {
+pub async fn change_password(
+    app: &App,
+    s: &SessionPrincipal,
+    current: &str,
+    new: &str,
+    ip: &str,
+) -> Result<PlainToken> {
     check_new_password(new)?;
     let user = tenancy::user_by_id(&app.db.pool, s.user_id).await?.ok_or(Error::Unauthorized)?;
     if !password::verify(current.to_string(), Some(user.password_hash.clone())).await {
@@ -98,12 +126,20 @@ pub async fn change_password(app: &App, s: &SessionPrincipal, current: &str, new
     let mut tx = app.db.begin().await?;
     tenancy::set_password(&mut *tx, user.id, &hash, now).await?;
     let revoked = creds::revoke_user_sessions(&mut *tx, user.id, now).await?;
-    let sid = creds::insert_session(&mut *tx, user.id, &secret.hash().to_hex(), now, now + SESSION_ABSOLUTE, ip).await?;
+    let sid =
+        creds::insert_session(&mut *tx, user.id, &secret.hash().to_hex(), now, now + SESSION_ABSOLUTE, ip).await?;
     let actor = Actor { kind: "session", id: Some(user.id), name: user.email.clone(), ip: ip.to_string() };
     audit::record(
         &mut tx,
         &actor,
-        Event { org_id: None, page_id: None, action: "user.password_changed", target_kind: "user", target_id: Some(user.id), detail: serde_json::json!({"sessions_revoked": revoked, "new_session": sid}) },
+        Event {
+            org_id: None,
+            page_id: None,
+            action: "user.password_changed",
+            target_kind: "user",
+            target_id: Some(user.id),
+            detail: serde_json::json!({"sessions_revoked": revoked, "new_session": sid}),
+        },
         now,
     )
     .await?;

@@ -65,21 +65,28 @@ fn minted_access(scope: TokenScope, permission: Permission, role: RoleKey) -> Re
     match (scope, role) {
         (TokenScope::Page { .. }, RoleKey::Page(r)) => Ok(policy::token_grant(permission, r.ceiling())),
         (TokenScope::Org { .. }, RoleKey::Org(r)) => Ok(policy::token_grant(permission, r.org_ceiling())),
-        (TokenScope::Page { .. }, RoleKey::Org(_)) => Err(Error::field(
-            "role_key",
-            "page tokens take page_viewer, page_manager or page_admin",
-        )),
-        (TokenScope::Org { .. }, RoleKey::Page(_)) => Err(Error::field("role_key", "org tokens take org_member or org_admin")),
+        (TokenScope::Page { .. }, RoleKey::Org(_)) => {
+            Err(Error::field("role_key", "page tokens take page_viewer, page_manager or page_admin"))
+        }
+        (TokenScope::Org { .. }, RoleKey::Page(_)) => {
+            Err(Error::field("role_key", "org tokens take org_member or org_admin"))
+        }
     }
 }
 
 /// Creates a token; returns the row and the secret, shown exactly once.
-pub async fn create(app: &App, actor: &Actor, holder: Action, scope: TokenScope, input: NewToken) -> Result<(ApiTokenRow, PlainToken)> {
+pub async fn create(
+    app: &App,
+    actor: &Actor,
+    holder: Action,
+    scope: TokenScope,
+    input: NewToken,
+) -> Result<(ApiTokenRow, PlainToken)> {
     let name = types::name(&input.name, 100).map_err(Error::invalid("name"))?;
     let description = types::text(&input.description, 1000).map_err(Error::invalid("description"))?;
     let notes = types::text(&input.notes, 4000).map_err(Error::invalid("notes"))?;
-    let permission =
-        Permission::parse(&input.permission).ok_or_else(|| Error::field("permission", "must be read, write or admin"))?;
+    let permission = Permission::parse(&input.permission)
+        .ok_or_else(|| Error::field("permission", "must be read, write or admin"))?;
     let role = RoleKey::parse(&input.role_key).ok_or_else(|| {
         Error::field("role_key", "must be page_viewer, page_manager, page_admin, org_member or org_admin")
     })?;
@@ -91,7 +98,8 @@ pub async fn create(app: &App, actor: &Actor, holder: Action, scope: TokenScope,
     let expires_at = match input.expires_at.as_deref() {
         None => None,
         Some(s) => {
-            let t = crate::clock::parse_rfc3339(s).ok_or_else(|| Error::field("expires_at", "must be an RFC 3339 timestamp"))?;
+            let t = crate::clock::parse_rfc3339(s)
+                .ok_or_else(|| Error::field("expires_at", "must be an RFC 3339 timestamp"))?;
             if t <= now {
                 return Err(Error::field("expires_at", "must be in the future"));
             }
@@ -126,7 +134,12 @@ pub async fn create(app: &App, actor: &Actor, holder: Action, scope: TokenScope,
     audit::record(
         &mut tx,
         actor,
-        event(scope, "token.created", id, serde_json::json!({"name": name, "permission": permission.as_str(), "role_key": role.as_str()})),
+        event(
+            scope,
+            "token.created",
+            id,
+            serde_json::json!({"name": name, "permission": permission.as_str(), "role_key": role.as_str()}),
+        ),
         now,
     )
     .await?;
@@ -136,7 +149,14 @@ pub async fn create(app: &App, actor: &Actor, holder: Action, scope: TokenScope,
 }
 
 fn event(scope: TokenScope, action: &str, id: i64, detail: serde_json::Value) -> Event<'_> {
-    Event { org_id: Some(scope.org_id()), page_id: scope.page_id(), action, target_kind: "api_token", target_id: Some(id), detail }
+    Event {
+        org_id: Some(scope.org_id()),
+        page_id: scope.page_id(),
+        action,
+        target_kind: "api_token",
+        target_id: Some(id),
+        detail,
+    }
 }
 
 /// A token of this scope, or 404 (tokens of other scopes do not exist from here).
@@ -159,7 +179,8 @@ pub async fn revoke(app: &App, actor: &Actor, scope: TokenScope, id: i64) -> Res
     if t.revoked_at.is_none() {
         let mut tx = app.db.begin().await?;
         creds::revoke_api_token(&mut *tx, id, now).await?;
-        audit::record(&mut tx, actor, event(scope, "token.revoked", id, serde_json::json!({"name": t.name})), now).await?;
+        audit::record(&mut tx, actor, event(scope, "token.revoked", id, serde_json::json!({"name": t.name})), now)
+            .await?;
         tx.commit().await?;
     }
     get(app, scope, id).await
@@ -177,7 +198,13 @@ pub async fn delete(app: &App, actor: &Actor, scope: TokenScope, id: i64) -> Res
 }
 
 /// Issues a new secret; the old one keeps working for `grace_seconds` (default 0).
-pub async fn rotate(app: &App, actor: &Actor, scope: TokenScope, id: i64, grace_seconds: u64) -> Result<(ApiTokenRow, PlainToken)> {
+pub async fn rotate(
+    app: &App,
+    actor: &Actor,
+    scope: TokenScope,
+    id: i64,
+    grace_seconds: u64,
+) -> Result<(ApiTokenRow, PlainToken)> {
     let grace = i64::try_from(grace_seconds).unwrap_or(i64::MAX).saturating_mul(SECOND);
     if grace > MAX_GRACE {
         return Err(Error::field("grace_seconds", "must be at most 604800 (7 days)"));
@@ -185,7 +212,10 @@ pub async fn rotate(app: &App, actor: &Actor, scope: TokenScope, id: i64, grace_
     let t = get(app, scope, id).await?;
     let now = app.now();
     if state(&t, now) != "active" {
-        return Err(Error::Conflict { code: "token_not_active", message: format!("a {} token cannot be rotated", state(&t, now)) });
+        return Err(Error::Conflict {
+            code: "token_not_active",
+            message: format!("a {} token cannot be rotated", state(&t, now)),
+        });
     }
     let secret = app.new_token(TokenKind::Api);
     let mut tx = app.db.begin().await?;
@@ -211,7 +241,13 @@ pub async fn audit_trail(app: &App, scope: TokenScope, id: i64, before: i64, lim
     get(app, scope, id).await?;
     Ok(audit_sql::list(
         &app.db.pool,
-        &AuditFilter { org_id: scope.org_id(), page_id: scope.page_id(), target: Some(("api_token", id)), before, limit },
+        &AuditFilter {
+            org_id: scope.org_id(),
+            page_id: scope.page_id(),
+            target: Some(("api_token", id)),
+            before,
+            limit,
+        },
     )
     .await?)
 }

@@ -118,10 +118,8 @@ pub async fn api_token_by_hash<'c, E: Executor<'c, Database = Any>>(
 }
 
 pub async fn api_token_by_id<'c, E: Executor<'c, Database = Any>>(e: E, id: i64) -> Result<Option<ApiTokenRow>> {
-    let r = sqlx::query(&format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(e)
-        .await?;
+    let r =
+        sqlx::query(&format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE id = $1")).bind(id).fetch_optional(e).await?;
     Ok(r.as_ref().map(token))
 }
 
@@ -147,11 +145,13 @@ pub async fn api_tokens_in_scope<'c, E: Executor<'c, Database = Any>>(
 }
 
 pub async fn revoke_api_token<'c, E: Executor<'c, Database = Any>>(e: E, id: i64, now: i64) -> Result<()> {
-    sqlx::query("UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $2), previous_valid_until = NULL WHERE id = $1")
-        .bind(id)
-        .bind(now)
-        .execute(e)
-        .await?;
+    sqlx::query(
+        "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $2), previous_valid_until = NULL WHERE id = $1",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(e)
+    .await?;
     Ok(())
 }
 

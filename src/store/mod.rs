@@ -63,8 +63,7 @@ pub struct Db {
 }
 
 const SQLITE_MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_foundation.sql"))];
-const POSTGRES_MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../../migrations/postgres/0001_foundation.sql"))];
+const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/postgres/0001_foundation.sql"))];
 
 impl Db {
     /// Connects (creating a SQLite file if missing) without migrating.
@@ -100,7 +99,9 @@ impl Db {
     /// Applies every migration not yet recorded, each in its own transaction.
     pub async fn migrate(&self) -> Result<Vec<i64>> {
         self.pool
-            .execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+            .execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+            )
             .await?;
         let done: Vec<i64> = sqlx::query("SELECT version FROM schema_migrations")
             .fetch_all(&self.pool)

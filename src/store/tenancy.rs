@@ -134,10 +134,8 @@ pub async fn org_by_id<'c, E: Executor<'c, Database = Any>>(e: E, id: i64) -> Re
 }
 
 pub async fn org_by_slug<'c, E: Executor<'c, Database = Any>>(e: E, slug: &str) -> Result<Option<OrgRow>> {
-    let r = sqlx::query("SELECT id, name, slug, created_at FROM orgs WHERE slug = $1")
-        .bind(slug)
-        .fetch_optional(e)
-        .await?;
+    let r =
+        sqlx::query("SELECT id, name, slug, created_at FROM orgs WHERE slug = $1").bind(slug).fetch_optional(e).await?;
     Ok(r.as_ref().map(org))
 }
 
@@ -170,10 +168,8 @@ pub async fn insert_user<'c, E: Executor<'c, Database = Any>>(
 const USER_COLS: &str = "id, email, name, password_hash, created_at, password_changed_at";
 
 pub async fn user_by_email<'c, E: Executor<'c, Database = Any>>(e: E, email: &str) -> Result<Option<UserRow>> {
-    let r = sqlx::query(&format!("SELECT {USER_COLS} FROM users WHERE email = $1"))
-        .bind(email)
-        .fetch_optional(e)
-        .await?;
+    let r =
+        sqlx::query(&format!("SELECT {USER_COLS} FROM users WHERE email = $1")).bind(email).fetch_optional(e).await?;
     Ok(r.as_ref().map(user))
 }
 
@@ -261,7 +257,11 @@ pub async fn count_org_admins<'c, E: Executor<'c, Database = Any>>(e: E, org_id:
 }
 
 /// Removes a user's page memberships on every page of one org (when they leave the org).
-pub async fn delete_page_members_in_org<'c, E: Executor<'c, Database = Any>>(e: E, org_id: i64, user_id: i64) -> Result<()> {
+pub async fn delete_page_members_in_org<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    org_id: i64,
+    user_id: i64,
+) -> Result<()> {
     sqlx::query("DELETE FROM page_members WHERE user_id = $1 AND page_id IN (SELECT id FROM pages WHERE org_id = $2)")
         .bind(user_id)
         .bind(org_id)
@@ -290,7 +290,11 @@ pub async fn upsert_page_member<'c, E: Executor<'c, Database = Any>>(
     Ok(())
 }
 
-pub async fn page_role<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, user_id: i64) -> Result<Option<String>> {
+pub async fn page_role<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    page_id: i64,
+    user_id: i64,
+) -> Result<Option<String>> {
     let r = sqlx::query("SELECT role FROM page_members WHERE page_id = $1 AND user_id = $2")
         .bind(page_id)
         .bind(user_id)
@@ -327,7 +331,10 @@ pub async fn delete_page_member<'c, E: Executor<'c, Database = Any>>(e: E, page_
 }
 
 /// Page roles of a user across all pages (for `/auth/me`).
-pub async fn page_roles_of_user<'c, E: Executor<'c, Database = Any>>(e: E, user_id: i64) -> Result<Vec<(i64, i64, String)>> {
+pub async fn page_roles_of_user<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    user_id: i64,
+) -> Result<Vec<(i64, i64, String)>> {
     let rows = sqlx::query(
         "SELECT p.org_id, m.page_id, m.role FROM page_members m JOIN pages p ON p.id = m.page_id \
          WHERE m.user_id = $1 AND p.deleted_at IS NULL ORDER BY m.page_id",
@@ -416,7 +423,11 @@ pub async fn pages_of_org<'c, E: Executor<'c, Database = Any>>(
     Ok(rows.iter().map(page).collect())
 }
 
-pub async fn set_page_deleted<'c, E: Executor<'c, Database = Any>>(e: E, id: i64, deleted_at: Option<i64>) -> Result<()> {
+pub async fn set_page_deleted<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    id: i64,
+    deleted_at: Option<i64>,
+) -> Result<()> {
     sqlx::query("UPDATE pages SET deleted_at = $2 WHERE id = $1").bind(id).bind(deleted_at).execute(e).await?;
     Ok(())
 }
@@ -497,12 +508,14 @@ pub async fn mark_domain_checked<'c, E: Executor<'c, Database = Any>>(
     verified_at: Option<i64>,
     now: i64,
 ) -> Result<()> {
-    sqlx::query("UPDATE custom_domains SET verified_at = COALESCE($2, verified_at), last_checked_at = $3 WHERE page_id = $1")
-        .bind(page_id)
-        .bind(verified_at)
-        .bind(now)
-        .execute(e)
-        .await?;
+    sqlx::query(
+        "UPDATE custom_domains SET verified_at = COALESCE($2, verified_at), last_checked_at = $3 WHERE page_id = $1",
+    )
+    .bind(page_id)
+    .bind(verified_at)
+    .bind(now)
+    .execute(e)
+    .await?;
     Ok(())
 }
 

@@ -39,7 +39,6 @@ macro_rules! both {
     };
 }
 
-
 /// Which engine a scenario runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Engine {
@@ -140,7 +139,6 @@ impl TestApp {
         TestApp { app, router, engine, url, clock }
     }
 
-
     /// Sends a request through the real router.
     pub async fn send(&self, r: Req) -> Resp {
         let mut builder = Request::builder().method(r.method).uri(&r.path);
@@ -173,7 +171,8 @@ impl TestApp {
 
     /// Creates an org with an org admin (signed in) and one page `<prefix>`.
     pub async fn tenant(&self, prefix: &str) -> Tenant {
-        let org_id = bootstrap::create_org(&self.app, &format!("Org {prefix}"), &format!("org-{prefix}")).await.unwrap();
+        let org_id =
+            bootstrap::create_org(&self.app, &format!("Org {prefix}"), &format!("org-{prefix}")).await.unwrap();
         let email = format!("admin@{prefix}.example.com");
         let user = bootstrap::create_user(&self.app, &email, "Admin", "correct horse battery").await.unwrap();
         tenancy::upsert_org_member(&self.app.db.pool, org_id, user, "org_admin", T0).await.unwrap();
@@ -217,7 +216,8 @@ impl TestApp {
 
     /// Logs in through the API; returns the cookie pair (`name=value`) and the CSRF token.
     pub async fn login(&self, email: &str, password: &str) -> (String, String) {
-        let r = self.send(Req::post(ADMIN, "/api/v1/auth/login").json(json!({"email": email, "password": password}))).await;
+        let r =
+            self.send(Req::post(ADMIN, "/api/v1/auth/login").json(json!({"email": email, "password": password}))).await;
         assert_eq!(r.status, StatusCode::OK, "login {email}: {}", r.text);
         let set = r.headers.get("set-cookie").unwrap().to_str().unwrap();
         (set.split(';').next().unwrap().to_string(), r.json["csrf_token"].as_str().unwrap().to_string())
@@ -328,6 +328,7 @@ impl Req {
     pub fn session(self, cookie: &str) -> Req {
         self.header("cookie", cookie).header("sec-fetch-site", "same-origin")
     }
+    #[allow(clippy::wrong_self_convention)]
     pub fn from_ip(mut self, ip: &str) -> Req {
         self.peer = format!("{ip}:40000").parse().unwrap();
         self

@@ -56,11 +56,21 @@ impl Server {
     }
 
     /// One HTTP/1.1 request over a fresh connection: (status, headers, body).
-    fn call(&self, method: &str, host: &str, path: &str, headers: &[(&str, &str)], body: Option<&Value>) -> Option<(u16, String, Value)> {
+    fn call(
+        &self,
+        method: &str,
+        host: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Option<(u16, String, Value)> {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
         stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
         let body = body.map(|b| b.to_string()).unwrap_or_default();
-        let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+        let mut req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            body.len()
+        );
         if !body.is_empty() {
             req.push_str("Content-Type: application/json\r\n");
         }
@@ -98,7 +108,13 @@ fn sign_in_and_create_token(s: &Server, stdout: &str) -> (String, String, String
         .expect("first start prints the admin password")
         .to_string();
     let (status, head, body) = s
-        .call("POST", ADMIN, "/api/v1/auth/login", &[], Some(&json!({"email": "admin@example.com", "password": password})))
+        .call(
+            "POST",
+            ADMIN,
+            "/api/v1/auth/login",
+            &[],
+            Some(&json!({"email": "admin@example.com", "password": password})),
+        )
         .unwrap();
     assert_eq!(status, 200, "{body}");
     let cookie = header(&head, "set-cookie").unwrap().split(';').next().unwrap().to_string();
@@ -149,13 +165,15 @@ async fn database_text(engine: Engine, url: &str) -> String {
         Engine::Postgres => {
             use sqlx::Row;
             let db = statibeat::store::Db::connect(url).await.unwrap();
-            let tables: Vec<String> = sqlx::query("SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema()")
-                .fetch_all(&db.pool)
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| r.get(0))
-                .collect();
+            let tables: Vec<String> = sqlx::query(
+                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema()",
+            )
+            .fetch_all(&db.pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
             assert!(tables.contains(&"api_tokens".to_string()), "{tables:?}");
             let mut text = String::new();
             for t in tables {
@@ -183,14 +201,17 @@ async fn secrets_never_reach_the_database_or_the_logs(engine: Engine) {
     assert_eq!(s.call("GET", &host, &format!("/api/v1/settings?access_token={token}"), &[], None).unwrap().0, 400);
     assert_eq!(s.call("GET", &host, &format!("/api/v1/context?q={token}"), &[], None).unwrap().0, 400);
     assert_eq!(s.call("GET", ADMIN, "/api/v1/auth/me", &[("Cookie", &cookie)], None).unwrap().0, 200);
-    let (_, _, list) = s.call("GET", &host, "/api/v1/admin/api-tokens?view=full", &[("Cookie", &cookie)], None).unwrap();
+    let (_, _, list) =
+        s.call("GET", &host, "/api/v1/admin/api-tokens?view=full", &[("Cookie", &cookie)], None).unwrap();
     assert_eq!(list["data"].as_array().unwrap().len(), 1);
     assert!(!list.to_string().contains(&token), "a list response showed the secret");
     let (stdout, stderr) = s.kill9();
     assert!(stderr.contains("/api/v1/context"), "the access log is there: {stderr}");
     let db = database_text(engine, &url).await;
     assert!(db.contains("ci-bot"), "the scan sees the token row");
-    for (what, secret) in [("API token", token.as_str()), ("session id", session.as_str()), ("password", password.as_str())] {
+    for (what, secret) in
+        [("API token", token.as_str()), ("session id", session.as_str()), ("password", password.as_str())]
+    {
         assert!(!db.contains(secret), "{what} found in the database");
         assert!(!stderr.contains(secret), "{what} found in the logs");
     }
