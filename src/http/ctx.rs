@@ -66,7 +66,13 @@ pub async fn front(State(app): State<App>, mut req: Request, next: Next) -> Resp
             }
             (res, host)
         }
-        Err((e, host)) => (e.into_response(), host),
+        Err((e, host, rate)) => {
+            let mut res = e.into_response();
+            if let Some(d) = rate {
+                rate_headers(res.headers_mut(), &d);
+            }
+            (res, host)
+        }
     };
     let h = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&request_id) {
@@ -88,11 +94,14 @@ pub async fn front(State(app): State<App>, mut req: Request, next: Next) -> Resp
 
 type Admitted = (String, Option<RateDecision>);
 
-async fn admit(app: &App, req: &mut Request, ip: &str, request_id: &str) -> Result<Admitted, (ApiError, String)> {
-    let raw_host = host_header(req.headers(), req.uri()).map_err(|e| (e, String::new()))?;
-    let normal = host::normalise(&raw_host).map_err(|e| (ApiError::bad_request("invalid_host", e.0), String::new()))?;
+type Refused = (ApiError, String, Option<RateDecision>);
+
+async fn admit(app: &App, req: &mut Request, ip: &str, request_id: &str) -> Result<Admitted, Refused> {
+    let raw_host = host_header(req.headers(), req.uri()).map_err(|e| (e, String::new(), None))?;
+    let normal =
+        host::normalise(&raw_host).map_err(|e| (ApiError::bad_request("invalid_host", e.0), String::new(), None))?;
     let host = normal.0.clone();
-    let fail = |e: ApiError| (e, host.clone());
+    let fail = |e: ApiError| (e, host.clone(), None);
     refuse_query_credentials(req.uri()).map_err(fail)?;
     let declared_len =
         req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
@@ -114,7 +123,7 @@ async fn admit(app: &App, req: &mut Request, ip: &str, request_id: &str) -> Resu
     if !host_free {
         resolve(app, req, &mut ctx).await.map_err(fail)?;
     }
-    let rate = rate_limit(app, req, &ctx).map_err(fail)?;
+    let rate = rate_limit(app, req, &ctx).map_err(|(e, d)| (e, host.clone(), Some(d)))?;
     req.extensions_mut().insert(ctx);
     Ok((host, rate))
 }
@@ -236,7 +245,7 @@ fn rewrite(req: &mut Request, path: &str) -> Result<(), ApiError> {
 }
 
 /// Chooses the tier and key of a request and counts it.
-fn rate_limit(app: &App, req: &Request, ctx: &RequestCtx) -> Result<Option<RateDecision>, ApiError> {
+fn rate_limit(app: &App, req: &Request, ctx: &RequestCtx) -> Result<Option<RateDecision>, (ApiError, RateDecision)> {
     let path = req.uri().path();
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let credential = credential_fingerprint(req.headers());
@@ -260,14 +269,17 @@ fn rate_limit(app: &App, req: &Request, ctx: &RequestCtx) -> Result<Option<RateD
     if d.allowed {
         return Ok(Some(d));
     }
-    Err(ApiError {
-        retry_after: Some(d.reset_secs),
-        ..ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            format!("rate limit of the {} tier exceeded", d.tier.name()),
-        )
-    })
+    Err((
+        ApiError {
+            retry_after: Some(d.reset_secs),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("rate limit of the {} tier exceeded", d.tier.name()),
+            )
+        },
+        d,
+    ))
 }
 
 fn is_authenticated_family(path: &str) -> bool {

@@ -83,7 +83,11 @@ pub fn router(app: App) -> Router {
         .route("/admin", get(admin_web::workspace))
         .route("/admin/login", get(admin_web::login_page).post(admin_web::login_submit))
         .route("/admin/logout", post(admin_web::logout_submit));
-    let routes = api.fallback(fallback).method_not_allowed_fallback(method_not_allowed).with_state(app.clone());
+    let routes = api
+        .fallback(fallback)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::extract::DefaultBodyLimit::max(json::BODY_LIMIT))
+        .with_state(app.clone());
     // The front door must run before routing (it rewrites `/status/<prefix>/...` and numeric
     // paths), so it wraps a router whose only route is the real one.
     Router::new().fallback_service(routes).layer(axum::middleware::from_fn_with_state(app, ctx::front))
