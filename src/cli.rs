@@ -249,7 +249,10 @@ async fn serve(app: App) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(app.config.listen)
         .await
         .map_err(|e| format!("listen {}: {e}", app.config.listen))?;
-    tracing::info!(listen = %app.config.listen, "serving");
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(listen = %bound, "serving");
+    // Scripts (and the tests, which listen on port 0) read the bound address from this line.
+    println!("listening on {bound}");
     crate::jobs::start(app.clone());
     let router = crate::http::router(app);
     axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())

@@ -67,7 +67,9 @@ pub async fn front(State(app): State<App>, mut req: Request, next: Next) -> Resp
             (res, host)
         }
         Err((e, host, rate)) => {
-            let mut res = e.into_response();
+            // People (not API clients) who reach an unknown host get an HTML 404 page.
+            let for_people = e.code == "unknown_host" && !path.starts_with("/api/");
+            let mut res = if for_people { unknown_host_page() } else { e.into_response() };
             if let Some(d) = rate {
                 rate_headers(res.headers_mut(), &d);
             }
@@ -163,6 +165,13 @@ pub fn refuse_query_credentials(uri: &Uri) -> Result<(), ApiError> {
         }
     }
     Ok(())
+}
+
+/// The HTML answer for an unknown host; it does not echo the host.
+fn unknown_host_page() -> Response {
+    let body = "<!doctype html><html lang=en><meta charset=utf-8><title>Not found</title>\
+        <body><h1>Not found</h1><p>There is no status page at this address.</p></body></html>";
+    (StatusCode::NOT_FOUND, [(header::CACHE_CONTROL, "no-store")], axum::response::Html(body)).into_response()
 }
 
 fn unknown_host() -> ApiError {

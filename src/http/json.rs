@@ -38,9 +38,13 @@ pub fn too_large() -> ApiError {
 }
 
 /// Parses bytes into `T`, naming the failing field.
+/// Every body we accept is a JSON object (serde would otherwise fill a struct from an array).
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::bad_request("invalid_json", "the body must be a JSON object"));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
         let at_root = matches!(path.as_str(), "" | "." | "?");
         let inner = e.into_inner();
@@ -52,12 +56,22 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             return ApiError::bad_request("unknown_field", format!("unknown field '{full}'")).field(full);
         }
         let clean = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+        if let Some(rest) = clean.strip_prefix("missing field `") {
+            let name = rest.split('`').next().unwrap_or("");
+            let full = if at_root { name.to_string() } else { format!("{path}.{name}") };
+            return ApiError::bad_request("missing_field", format!("missing field '{full}'")).field(full);
+        }
         if at_root {
             ApiError::bad_request("invalid_json", format!("invalid JSON body: {clean}"))
         } else {
             ApiError::bad_request("invalid", format!("{path}: {clean}")).field(path)
         }
-    })
+    })?;
+    // One JSON document and nothing after it: trailing bytes make the body malformed.
+    de.end().map_err(|_| {
+        ApiError::bad_request("invalid_json", "invalid JSON body: trailing characters after the JSON value")
+    })?;
+    Ok(value)
 }
 
 /// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`) in patches.
@@ -106,6 +120,12 @@ mod tests {
         assert_eq!((e.code, e.field.as_deref()), ("unknown_field", Some("org_id")));
         let e = parse::<Body>(br#"{"name":"a","count":"x"}"#).unwrap_err();
         assert_eq!((e.code, e.field.as_deref()), ("invalid", Some("count")));
+        let e = parse::<Body>(br#"{"count":1}"#).unwrap_err();
+        assert_eq!((e.code, e.field.as_deref()), ("missing_field", Some("name")));
+        let e = parse::<Body>(br#"["a", 1]"#).unwrap_err();
+        assert_eq!(e.code, "invalid_json", "arrays never fill a struct");
+        let e = parse::<Body>(br#"{"name":"a"} trailing"#).unwrap_err();
+        assert_eq!(e.code, "invalid_json");
         let e = parse::<Body>(b"{").unwrap_err();
         assert_eq!(e.code, "invalid_json");
         assert!(parse::<Body>(br#"{"name":"a"}"#).is_ok());

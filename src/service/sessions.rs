@@ -22,7 +22,21 @@ pub async fn login(app: &App, email: &str, password_in: &str, ip: &str) -> Resul
     let now = app.now();
     let account = format!("login:{}", email.trim().to_ascii_lowercase());
     let address = format!("login-ip:{ip}");
+    let actor = Actor { kind: "anonymous", id: None, name: String::new(), ip: ip.to_string() };
     if let Err(retry_after) = app.login_throttle.check(&account, &address, now) {
+        // A throttled attempt is an authentication failure too (SPEC §2): record it.
+        app.audit.enqueue(
+            &actor,
+            Event {
+                org_id: None,
+                page_id: None,
+                action: "auth.login_failed",
+                target_kind: "user",
+                target_id: None,
+                detail: serde_json::json!({"reason": "throttled"}),
+            },
+            now,
+        );
         return Err(Error::TooMany { retry_after });
     }
     let user = match Email::parse(email) {
@@ -31,7 +45,6 @@ pub async fn login(app: &App, email: &str, password_in: &str, ip: &str) -> Resul
     };
     let ok = password_in.len() <= password::MAX_PASSWORD_BYTES
         && password::verify(password_in.to_string(), user.as_ref().map(|u| u.password_hash.clone())).await;
-    let actor = Actor { kind: "anonymous", id: None, name: String::new(), ip: ip.to_string() };
     let Some(user) = user.filter(|_| ok) else {
         app.login_throttle.failed(&account, &address, now);
         app.audit.enqueue(

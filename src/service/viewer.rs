@@ -1,5 +1,6 @@
 //! The password gate of private pages: a viewer grant is a cookie for one host and one page.
 
+use super::audit::{Actor, Event};
 use super::error::{Error, Result};
 use crate::app::App;
 use crate::auth::password;
@@ -17,6 +18,7 @@ pub async fn grant(app: &App, page: &PageRow, password_in: &str, ip: &str) -> Re
     let account = format!("viewer:{}", page.id);
     let address = format!("viewer-ip:{ip}");
     if let Err(retry_after) = app.login_throttle.check(&account, &address, now) {
+        refused(app, page, ip, "throttled");
         return Err(Error::TooMany { retry_after });
     }
     let ok = page.visibility == "private"
@@ -24,6 +26,7 @@ pub async fn grant(app: &App, page: &PageRow, password_in: &str, ip: &str) -> Re
         && password::verify(password_in.to_string(), page.viewer_password_hash.clone()).await;
     if !ok {
         app.login_throttle.failed(&account, &address, now);
+        refused(app, page, ip, "wrong_password");
         return Err(Error::Unauthorized);
     }
     app.login_throttle.succeeded(&account);
@@ -32,6 +35,20 @@ pub async fn grant(app: &App, page: &PageRow, password_in: &str, ip: &str) -> Re
     creds::insert_viewer_grant(&mut *tx, page.id, &secret.hash().to_hex(), now, now + VIEWER_GRANT_LIFETIME).await?;
     tx.commit().await?;
     Ok(secret)
+}
+
+/// Records a refused viewer password (an authentication failure) in the page's audit log.
+fn refused(app: &App, page: &PageRow, ip: &str, reason: &str) {
+    let actor = Actor { kind: "anonymous", id: None, name: String::new(), ip: ip.to_string() };
+    let event = Event {
+        org_id: Some(page.org_id),
+        page_id: Some(page.id),
+        action: "auth.viewer_failed",
+        target_kind: "page",
+        target_id: Some(page.id),
+        detail: serde_json::json!({ "reason": reason }),
+    };
+    app.audit.enqueue(&actor, event, app.now());
 }
 
 /// True when the cookie value is a live grant for this page.

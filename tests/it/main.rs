@@ -1,6 +1,13 @@
 //! One integration-test binary: every scenario runs on SQLite and on PostgreSQL.
 
 mod admin_web;
+mod conventions;
+mod dns_server;
+mod domains;
 mod harness;
+mod hosts;
+mod private_pages;
 mod process;
+mod sessions;
 mod smoke;
+mod token_lifecycle;

@@ -17,10 +17,6 @@ struct Server {
     stderr: PathBuf,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 fn log_paths(tag: &str) -> (PathBuf, PathBuf) {
     let dir = std::env::temp_dir().join("statibeat-tests");
     std::fs::create_dir_all(&dir).unwrap();
@@ -30,12 +26,13 @@ fn log_paths(tag: &str) -> (PathBuf, PathBuf) {
 
 impl Server {
     fn start(url: &str, tag: &str) -> Server {
-        let port = free_port();
         let (stdout, stderr) = log_paths(tag);
         let child = Command::new(env!("CARGO_BIN_EXE_statibeat"))
             .arg("serve")
             .env("STATIBEAT_DATABASE_URL", url)
-            .env("STATIBEAT_LISTEN", format!("127.0.0.1:{port}"))
+            // Port 0: the kernel picks a free port and the server prints it, so parallel tests
+            // can never talk to each other's servers.
+            .env("STATIBEAT_LISTEN", "127.0.0.1:0")
             .env("STATIBEAT_BASE_DOMAIN", BASE)
             .env("STATIBEAT_ADMIN_HOST", ADMIN)
             .env("RUST_LOG", "debug")
@@ -44,11 +41,15 @@ impl Server {
             .stderr(std::fs::File::create(&stderr).unwrap())
             .spawn()
             .expect("start statibeat");
-        let s = Server { child, port, stdout, stderr };
+        let mut s = Server { child, port: 0, stdout, stderr };
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            if s.call("GET", ADMIN, "/healthz", &[], None).is_some_and(|r| r.0 == 200) {
-                return s;
+            let out = std::fs::read_to_string(&s.stdout).unwrap_or_default();
+            if let Some(addr) = out.lines().find_map(|l| l.strip_prefix("listening on ")) {
+                s.port = addr.trim().rsplit(':').next().unwrap().parse().unwrap();
+                if s.call("GET", ADMIN, "/healthz", &[], None).is_some_and(|r| r.0 == 200) {
+                    return s;
+                }
             }
             std::thread::sleep(Duration::from_millis(50));
         }
