@@ -185,22 +185,20 @@ async fn set_deleted(app: &App, actor: &Actor, page: &PageRow, at: Option<i64>, 
     let now = app.now();
     let mut tx = app.db.begin().await?;
     tenancy::set_page_deleted(&mut *tx, page.id, at).await?;
-    audit::record(
-        &mut tx,
-        actor,
-        Event {
-            org_id: Some(page.org_id),
-            page_id: Some(page.id),
-            action,
-            target_kind: "page",
-            target_id: Some(page.id),
-            detail: serde_json::json!({}),
-        },
-        now,
-    )
-    .await?;
+    audit::record(&mut tx, actor, page_event(page, action, serde_json::json!({})), now).await?;
     tx.commit().await?;
     tenancy::page_by_id(&app.db.pool, page.id).await?.ok_or(Error::NotFound("page"))
+}
+
+fn page_event<'a>(page: &PageRow, action: &'a str, detail: serde_json::Value) -> Event<'a> {
+    Event {
+        org_id: Some(page.org_id),
+        page_id: Some(page.id),
+        action,
+        target_kind: "page",
+        target_id: Some(page.id),
+        detail,
+    }
 }
 
 /// Deletes pages whose trash window has passed. Run by the scheduler.
@@ -299,20 +297,7 @@ async fn write_page(
     if end_viewer_grants {
         crate::store::credentials::delete_viewer_grants(&mut *tx, page.id).await?;
     }
-    audit::record(
-        &mut tx,
-        actor,
-        Event {
-            org_id: Some(page.org_id),
-            page_id: Some(page.id),
-            action,
-            target_kind: "page",
-            target_id: Some(page.id),
-            detail: serde_json::json!({"visibility": vis}),
-        },
-        now,
-    )
-    .await?;
+    audit::record(&mut tx, actor, page_event(page, action, serde_json::json!({"visibility": vis})), now).await?;
     tx.commit().await?;
     tenancy::page_by_id(&app.db.pool, page.id).await?.ok_or(Error::NotFound("page"))
 }

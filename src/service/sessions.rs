@@ -25,18 +25,7 @@ pub async fn login(app: &App, email: &str, password_in: &str, ip: &str) -> Resul
     let actor = Actor { kind: "anonymous", id: None, name: String::new(), ip: ip.to_string() };
     if let Err(retry_after) = app.login_throttle.check(&account, &address, now) {
         // A throttled attempt is an authentication failure too (SPEC §2): record it.
-        app.audit.enqueue(
-            &actor,
-            Event {
-                org_id: None,
-                page_id: None,
-                action: "auth.login_failed",
-                target_kind: "user",
-                target_id: None,
-                detail: serde_json::json!({"reason": "throttled"}),
-            },
-            now,
-        );
+        login_failed(app, &actor, now, "throttled");
         return Err(Error::TooMany { retry_after });
     }
     let user = match Email::parse(email) {
@@ -47,18 +36,7 @@ pub async fn login(app: &App, email: &str, password_in: &str, ip: &str) -> Resul
         && password::verify(password_in.to_string(), user.as_ref().map(|u| u.password_hash.clone())).await;
     let Some(user) = user.filter(|_| ok) else {
         app.login_throttle.failed(&account, &address, now);
-        app.audit.enqueue(
-            &actor,
-            Event {
-                org_id: None,
-                page_id: None,
-                action: "auth.login_failed",
-                target_kind: "user",
-                target_id: None,
-                detail: serde_json::json!({}),
-            },
-            now,
-        );
+        login_failed(app, &actor, now, "wrong_credentials");
         return Err(Error::Unauthorized);
     };
     app.login_throttle.succeeded(&account);
@@ -83,6 +61,19 @@ pub async fn login(app: &App, email: &str, password_in: &str, ip: &str) -> Resul
     .await?;
     tx.commit().await?;
     Ok((SessionPrincipal { session_id: sid, user_id: user.id, email: user.email, name: user.name }, secret))
+}
+
+fn login_failed(app: &App, actor: &Actor, now: i64, reason: &str) {
+    let detail = serde_json::json!({ "reason": reason });
+    let event = Event {
+        org_id: None,
+        page_id: None,
+        action: "auth.login_failed",
+        target_kind: "user",
+        target_id: None,
+        detail,
+    };
+    app.audit.enqueue(actor, event, now);
 }
 
 /// Ends one session server-side.
