@@ -79,3 +79,58 @@ async fn admin_signs_in_with_the_html_form_and_signs_out(engine: Engine) {
     assert_eq!(t.send(Req::get(&a.host, "/admin/login")).await.status, StatusCode::NOT_FOUND);
 }
 both!(admin_signs_in_with_the_html_form_and_signs_out);
+
+/// The web-app routes; the API auth matrix counts them as covered by the matrix below.
+pub const WEB_ROUTES: &[(&str, &str)] =
+    &[("GET", "/admin"), ("GET", "/admin/login"), ("POST", "/admin/login"), ("POST", "/admin/logout")];
+
+/// Every credential kind against every web-app route: only a same-origin session with its
+/// per-session CSRF token gets in; API tokens and magic tokens never open the web app.
+async fn web_app_answers_every_credential_kind(engine: Engine) {
+    let t = TestApp::new(engine).await;
+    let a = t.tenant("acme").await;
+    let token = t.page_token(&a, "admin", "page_admin").await;
+    let (other_org_cookie, _) = {
+        let b = t.tenant("bravo").await;
+        (b.admin_cookie, b.admin_csrf)
+    };
+    let (expired_cookie, _) = t.login(&a.admin_email, "correct horse battery").await;
+    let creds: Vec<(&str, Vec<(&str, String)>)> = vec![
+        ("none", vec![]),
+        ("api token", vec![("authorization", format!("Bearer {token}"))]),
+        ("malformed bearer", vec![("authorization", "Bearer sbt_nope".into())]),
+        ("magic token", vec![("x-magic-token", token.clone())]),
+        ("session", vec![("cookie", a.admin_cookie.clone())]),
+        ("session of another org", vec![("cookie", other_org_cookie)]),
+        ("revoked session", vec![("cookie", expired_cookie.clone())]),
+    ];
+    // Revoke one session so it is a dead credential.
+    let r = t.send(Req::post(ADMIN, "/api/v1/auth/logout").session(&expired_cookie)).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let login = format!("email={}&password=correct+horse+battery", a.admin_email.replace('@', "%40"));
+    for (name, headers) in &creds {
+        let live = name.starts_with("session");
+        let with = |mut r: Req| {
+            for (k, v) in headers {
+                r = r.header(k, v);
+            }
+            r.header("sec-fetch-site", "same-origin")
+        };
+        let cases = [
+            ("GET /admin", with(Req::get(ADMIN, "/admin")), if live { 200 } else { 303 }),
+            ("GET /admin/login", with(Req::get(ADMIN, "/admin/login")), 200),
+            ("POST /admin/login", with(form(ADMIN, "/admin/login", &login)), 303),
+            // Without the form's CSRF token a live session is refused; no session goes to sign-in.
+            ("POST /admin/logout", with(form(ADMIN, "/admin/logout", "csrf_token=x")), if live { 403 } else { 303 }),
+            ("query credential", with(Req::get(ADMIN, &format!("/admin?session={token}"))), 400),
+        ];
+        for (what, req, want) in cases {
+            let r = t.send(req).await;
+            assert_eq!(r.status.as_u16(), want, "{what} with {name}: {}", r.text);
+        }
+    }
+    // The workspace of another org's admin shows nothing of this org.
+    let r = t.send(Req::get(ADMIN, "/admin").header("cookie", &creds[5].1[0].1)).await;
+    assert!(!r.text.contains("Page acme"), "{}", r.text);
+}
+both!(web_app_answers_every_credential_kind);

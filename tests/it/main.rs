@@ -1,7 +1,9 @@
 //! One integration-test binary: every scenario runs on SQLite and on PostgreSQL.
 
 mod admin_web;
+mod auth_matrix;
 mod conventions;
+mod cross_tenant;
 mod dns_server;
 mod domains;
 mod harness;
