@@ -327,6 +327,9 @@ async fn an_org_admin_cannot_reach_into_another_org(engine: Engine) {
 }
 both!(an_org_admin_cannot_reach_into_another_org);
 
+/// A way of calling: its name, how it signs a request, and whether it may use org routes.
+type Caller<'a> = (&'a str, &'a dyn Fn(Req) -> Req, bool);
+
 /// Token ids are global numbers, but through A's page or org a token of B does not exist: read,
 /// audit, revoke, rotate and delete all answer 404 and B's tokens keep working.
 async fn another_orgs_token_ids_are_not_found_through_your_own_page(engine: Engine) {
@@ -336,7 +339,7 @@ async fn another_orgs_token_ids_are_not_found_through_your_own_page(engine: Engi
     let as_page_token = |r: Req| r.bearer(&two.a_page_token);
     let as_org_token = |r: Req| r.bearer(&two.a_org_token);
     // (who, may use org routes): a page token has no org-level access at all (403 there).
-    let who: [(&str, &dyn Fn(Req) -> Req, bool); 3] =
+    let who: [Caller<'_>; 3] =
         [("session", &as_session, true), ("page token", &as_page_token, false), ("org token", &as_org_token, true)];
     let numeric = format!("/api/v1/orgs/{}/pages/{}", a.org_id, a.page_id);
     let page_routes = [
