@@ -48,12 +48,14 @@ CREATE TABLE page_members (
 CREATE TABLE custom_domains (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     page_id BIGINT NOT NULL UNIQUE REFERENCES pages(id) ON DELETE CASCADE,
-    domain TEXT NOT NULL UNIQUE,
+    domain TEXT NOT NULL,
     challenge_value TEXT NOT NULL,
     created_at BIGINT NOT NULL,
     verified_at BIGINT,
     last_checked_at BIGINT
 );
+-- Several pages may claim a domain while pending; only one can hold it verified.
+CREATE UNIQUE INDEX custom_domains_verified ON custom_domains (domain) WHERE verified_at IS NOT NULL;
 
 CREATE TABLE api_tokens (
     id INTEGER PRIMARY KEY AUTOINCREMENT,

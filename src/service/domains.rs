@@ -22,14 +22,15 @@ pub async fn set(app: &App, actor: &Actor, page: &PageRow, raw: &str) -> Result<
     if d == base || d.ends_with(&format!(".{base}")) || d == app.config.admin_host {
         return Err(Error::field("domain", "must not be the platform's own domain"));
     }
-    if let Some(existing) = tenancy::domain_by_name(&app.db.pool, d).await? {
-        if existing.page_id == page.id {
-            return Ok(existing);
+    if let Some(current) = tenancy::domain_of_page(&app.db.pool, page.id).await? {
+        if current.domain == d {
+            return Ok(current);
         }
-        return Err(Error::Conflict {
-            code: "domain_taken",
-            message: "this domain is already attached to another page".into(),
-        });
+    }
+    // Pending claims do not block anyone (a squatter cannot hold a domain hostage, and nothing
+    // reveals another tenant's pending claim); only a verified one does.
+    if tenancy::verified_domain(&app.db.pool, d).await?.is_some() {
+        return Err(taken());
     }
     // A fresh challenge per attempt: only the random part of a token is used as the TXT value.
     let challenge = app.new_token(TokenKind::Ingest).expose()[4..].to_string();
@@ -45,6 +46,10 @@ pub async fn set(app: &App, actor: &Actor, page: &PageRow, raw: &str) -> Result<
     audit::record(&mut tx, actor, event(page, "domain.set", serde_json::json!({"domain": d})), now).await?;
     tx.commit().await?;
     get(app, page).await
+}
+
+fn taken() -> Error {
+    Error::Conflict { code: "domain_taken", message: "this domain is already verified for another page".into() }
 }
 
 fn event<'a>(page: &PageRow, action: &'a str, detail: serde_json::Value) -> Event<'a> {
@@ -82,7 +87,20 @@ pub async fn verify(app: &App, actor: &Actor, page: &PageRow) -> Result<DomainRo
     };
     let now = app.now();
     let mut tx = app.db.begin().await?;
-    tenancy::mark_domain_checked(&mut *tx, page.id, found.then_some(now), now).await?;
+    if found && tenancy::verified_domain(&mut *tx, &d.domain).await?.is_some_and(|v| v.page_id != page.id) {
+        return Err(taken());
+    }
+    let still_claimed =
+        tenancy::mark_domain_checked(&mut *tx, &d, found.then_some(now), now).await.map_err(|e| match e {
+            crate::store::StoreError::Conflict(_) => taken(),
+            e => e.into(),
+        })?;
+    if !still_claimed {
+        return Err(Error::Conflict {
+            code: "domain_changed",
+            message: "the page's domain changed during verification; verify again".into(),
+        });
+    }
     if found {
         audit::record(&mut tx, actor, event(page, "domain.verified", serde_json::json!({"domain": d.domain})), now)
             .await?;

@@ -472,11 +472,13 @@ pub async fn domain_of_page<'c, E: Executor<'c, Database = Any>>(e: E, page_id: 
     Ok(r.as_ref().map(domain))
 }
 
-pub async fn domain_by_name<'c, E: Executor<'c, Database = Any>>(e: E, name: &str) -> Result<Option<DomainRow>> {
-    let r = sqlx::query(&format!("SELECT {DOMAIN_COLS} FROM custom_domains WHERE domain = $1"))
-        .bind(name)
-        .fetch_optional(e)
-        .await?;
+/// The verified claim on a domain, if any page holds one.
+pub async fn verified_domain<'c, E: Executor<'c, Database = Any>>(e: E, name: &str) -> Result<Option<DomainRow>> {
+    let r =
+        sqlx::query(&format!("SELECT {DOMAIN_COLS} FROM custom_domains WHERE domain = $1 AND verified_at IS NOT NULL"))
+            .bind(name)
+            .fetch_optional(e)
+            .await?;
     Ok(r.as_ref().map(domain))
 }
 
@@ -502,21 +504,26 @@ pub async fn delete_domain<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i
     Ok(r.rows_affected() > 0)
 }
 
+/// Records a check of exactly this claim (same row, domain and challenge); false when the page's
+/// claim changed meanwhile, so a slow lookup can never verify a different domain.
 pub async fn mark_domain_checked<'c, E: Executor<'c, Database = Any>>(
     e: E,
-    page_id: i64,
+    claim: &DomainRow,
     verified_at: Option<i64>,
     now: i64,
-) -> Result<()> {
-    sqlx::query(
-        "UPDATE custom_domains SET verified_at = COALESCE($2, verified_at), last_checked_at = $3 WHERE page_id = $1",
+) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE custom_domains SET verified_at = COALESCE($4, verified_at), last_checked_at = $5 \
+         WHERE id = $1 AND domain = $2 AND challenge_value = $3",
     )
-    .bind(page_id)
+    .bind(claim.id)
+    .bind(&claim.domain)
+    .bind(&claim.challenge_value)
     .bind(verified_at)
     .bind(now)
     .execute(e)
     .await?;
-    Ok(())
+    Ok(r.rows_affected() == 1)
 }
 
 pub async fn set_password<'c, E: Executor<'c, Database = Any>>(e: E, user_id: i64, hash: &str, now: i64) -> Result<()> {

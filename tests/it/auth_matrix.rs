@@ -636,8 +636,8 @@ impl World {
         )
         .await
         .unwrap();
-        domains::set(&t.app, &Actor::system("test"), &q, "status.quebec.example").await.unwrap();
-        tenancy::mark_domain_checked(&t.app.db.pool, q.id, Some(T0), T0).await.unwrap();
+        let claim = domains::set(&t.app, &Actor::system("test"), &q, "status.quebec.example").await.unwrap();
+        tenancy::mark_domain_checked(&t.app.db.pool, &claim, Some(T0), T0).await.unwrap();
         statibeat::service::bootstrap::create_user(&t.app, "login@people.example.com", "Login", PASSWORD)
             .await
             .unwrap();
@@ -811,11 +811,16 @@ impl World {
             }
             Target::FreshName => Fixture { id: 0, text: format!("fresh{}", self.next()) },
             Target::DomainAttached | Target::DomainVerified => {
-                domains::set(&self.t.app, &Actor::system("test"), &self.page_p().await, "status.alpha-corp.example")
-                    .await
-                    .unwrap();
+                let claim = domains::set(
+                    &self.t.app,
+                    &Actor::system("test"),
+                    &self.page_p().await,
+                    "status.alpha-corp.example",
+                )
+                .await
+                .unwrap();
                 if matches!(target, Target::DomainVerified) {
-                    tenancy::mark_domain_checked(pool, self.a.page_id, Some(now), now).await.unwrap();
+                    tenancy::mark_domain_checked(pool, &claim, Some(now), now).await.unwrap();
                 }
                 Fixture::default()
             }

@@ -25,6 +25,7 @@ pub struct DnsServer {
     pub addr: SocketAddr,
     records: Arc<Mutex<HashMap<String, Vec<String>>>>,
     queries: Arc<AtomicUsize>,
+    delay_ms: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -34,7 +35,8 @@ impl DnsServer {
         let addr = sock.local_addr().unwrap();
         let records: Arc<Mutex<HashMap<String, Vec<String>>>> = Arc::default();
         let queries = Arc::new(AtomicUsize::new(0));
-        let (r, q) = (records.clone(), queries.clone());
+        let delay_ms = Arc::new(AtomicUsize::new(0));
+        let (r, q, d) = (records.clone(), queries.clone(), delay_ms.clone());
         let task = tokio::spawn(async move {
             let mut buf = vec![0u8; 4096];
             loop {
@@ -44,12 +46,16 @@ impl DnsServer {
                     let map = r.lock().unwrap();
                     respond(&buf[..n], |name| map.get(name).cloned())
                 };
+                let wait = d.load(Ordering::SeqCst) as u64;
+                if wait > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+                }
                 if let Some(answer) = answer {
                     let _ = sock.send_to(&answer, peer).await;
                 }
             }
         });
-        DnsServer { addr, records, queries, task }
+        DnsServer { addr, records, queries, delay_ms, task }
     }
 
     /// Publishes (or replaces) the TXT records at `name`: one record per value.
@@ -60,6 +66,11 @@ impl DnsServer {
     /// Removes `name`; it answers NXDOMAIN again.
     pub fn remove(&self, name: &str) {
         self.records.lock().unwrap().remove(&key(name));
+    }
+
+    /// Makes every answer wait this long (a slow resolver).
+    pub fn set_delay_ms(&self, ms: usize) {
+        self.delay_ms.store(ms, Ordering::SeqCst);
     }
 
     /// How many datagrams the server has received.

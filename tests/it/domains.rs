@@ -238,3 +238,57 @@ async fn verification_reports_an_unreachable_resolver_as_unavailable(engine: Eng
     assert_eq!(t.send(domain_check(DOMAIN)).await.status, StatusCode::NOT_FOUND);
 }
 both!(verification_reports_an_unreachable_resolver_as_unavailable);
+
+/// A pending claim blocks nobody: the page that proves control first gets the domain, and the
+/// other claim can no longer be verified.
+async fn the_first_page_to_prove_control_gets_the_domain(engine: Engine) {
+    let dns = DnsServer::start().await;
+    let addr = dns.addr;
+    let t = TestApp::with(engine, |cfg| cfg.dns_resolver = Some(addr)).await;
+    let a = t.tenant("acme").await;
+    let b = t.tenant("beta").await;
+    let ta = t.page_token(&a, "admin", "page_admin").await;
+    let tb = t.page_token(&b, "admin", "page_admin").await;
+    let squat = t.send(put_domain(&b.host, &tb, DOMAIN)).await;
+    assert_eq!((squat.status, squat.json["status"].as_str()), (StatusCode::OK, Some("pending")));
+    let r = t.send(put_domain(&a.host, &ta, DOMAIN)).await;
+    assert_eq!(r.status, StatusCode::OK, "a pending claim elsewhere does not block (or reveal itself): {}", r.text);
+    let value = r.json["challenge"]["value"].as_str().unwrap().to_string();
+    assert_ne!(Some(value.as_str()), squat.json["challenge"]["value"].as_str(), "each claim has its own challenge");
+    dns.set_txt("_statibeat-challenge.status.acme.com", &[&value]);
+    assert_eq!(t.send(verify(&b.host, &tb)).await.status, StatusCode::CONFLICT, "the squatter cannot prove control");
+    assert_eq!(t.send(verify(&a.host, &ta)).await.status, StatusCode::OK);
+    let r = t.send(current_host(DOMAIN)).await;
+    assert_eq!(r.json["url_prefix"], "acme");
+    // Even publishing its own value later, the other claim cannot take a verified domain.
+    let mut values = vec![value.clone()];
+    values.push(squat.json["challenge"]["value"].as_str().unwrap().to_string());
+    dns.set_txt("_statibeat-challenge.status.acme.com", &values.iter().map(String::as_str).collect::<Vec<_>>());
+    let r = t.send(verify(&b.host, &tb)).await;
+    assert_eq!((r.status, r.json["code"].as_str()), (StatusCode::CONFLICT, Some("domain_taken")));
+    assert_eq!(t.send(current_host(DOMAIN)).await.json["url_prefix"], "acme");
+}
+both!(the_first_page_to_prove_control_gets_the_domain);
+
+/// A slow DNS answer for one domain can never verify the domain the page switched to meanwhile.
+async fn switching_domains_during_a_slow_verification_verifies_nothing(engine: Engine) {
+    let dns = DnsServer::start().await;
+    let addr = dns.addr;
+    let t = TestApp::with(engine, |cfg| cfg.dns_resolver = Some(addr)).await;
+    let a = t.tenant("acme").await;
+    let ta = t.page_token(&a, "admin", "page_admin").await;
+    let r = t.send(put_domain(&a.host, &ta, "mine.example.com")).await;
+    let value = r.json["challenge"]["value"].as_str().unwrap().to_string();
+    dns.set_txt("_statibeat-challenge.mine.example.com", &[&value]);
+    dns.set_delay_ms(600);
+    let (verified, switched) = tokio::join!(t.send(verify(&a.host, &ta)), async {
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        t.send(put_domain(&a.host, &ta, "victim.example.com")).await
+    });
+    assert_eq!(switched.status, StatusCode::OK, "{}", switched.text);
+    assert_eq!((verified.status, verified.json["code"].as_str()), (StatusCode::CONFLICT, Some("domain_changed")));
+    let r = t.send(Req::get(&a.host, "/api/v1/admin/domain").bearer(&ta)).await;
+    assert_eq!((r.json["domain"].as_str(), r.json["status"].as_str()), (Some("victim.example.com"), Some("pending")));
+    assert_eq!(t.send(domain_check("victim.example.com")).await.status, StatusCode::NOT_FOUND);
+}
+both!(switching_domains_during_a_slow_verification_verifies_nothing);
