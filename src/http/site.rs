@@ -1,7 +1,7 @@
 //! Server-rendered pages for people. The full public page arrives with the status model; today
 //! the page host shows the page's identity, and the admin host points to the API.
 
-use super::ctx::RequestCtx;
+use super::ctx::{RequestCtx, Via};
 use super::principal::{ctx_of, Reader};
 use crate::app::App;
 use crate::service::pages;
@@ -32,14 +32,18 @@ pub async fn home(State(app): State<App>, req: Request) -> Response {
         return axum::response::Redirect::to("/admin").into_response();
     };
     let admitted = <Reader as FromRequestParts<App>>::from_request_parts(&mut parts, &app).await.is_ok();
+    let base = match &ctx.via {
+        Via::StatusPath(prefix) => format!("/status/{prefix}"),
+        _ => String::new(),
+    };
     if !admitted {
-        let body = "<!doctype html><html lang=en><meta charset=utf-8><title>Private status page</title><body>\
+        let body = format!("<!doctype html><html lang=en><meta charset=utf-8><title>Private status page</title><body>\
             <h1>This status page is private</h1><form id=gate><label>Password <input type=password name=password \
             autocomplete=current-password required></label><button>View</button></form><p id=msg role=status></p>\
-            <script>document.getElementById('gate').onsubmit=async e=>{e.preventDefault();\
-            const r=await fetch('api/v1/viewer-access',{method:'POST',headers:{'content-type':'application/json'},\
-            body:JSON.stringify({password:e.target.password.value})});\
-            if(r.ok)location.reload();else document.getElementById('msg').textContent='Wrong password';};</script></body></html>";
+            <script>document.getElementById('gate').onsubmit=async e=>{{e.preventDefault();\
+            const r=await fetch('{}/api/v1/viewer-access',{{method:'POST',headers:{{'content-type':'application/json'}},\
+            body:JSON.stringify({{password:e.target.password.value}})}});\
+            if(r.ok)location.reload();else document.getElementById('msg').textContent='Wrong password';}};</script></body></html>", esc(&base));
         return (StatusCode::UNAUTHORIZED, [(header::CACHE_CONTROL, "no-store")], Html(body)).into_response();
     }
     let s = pages::settings_of(&page);
@@ -56,5 +60,8 @@ pub async fn home(State(app): State<App>, req: Request) -> Response {
         esc(&title),
         esc(&s.subtitle)
     );
-    ([(header::CACHE_CONTROL, "public, max-age=15, stale-while-revalidate=60")], Html(body)).into_response()
+    // A private page is only ever cached by the reader's own browser.
+    let cache =
+        if page.visibility == "public" { "public, max-age=15, stale-while-revalidate=60" } else { "private, no-store" };
+    ([(header::CACHE_CONTROL, cache), (header::VARY, "Cookie, Authorization")], Html(body)).into_response()
 }

@@ -72,7 +72,9 @@ pub async fn list(app: &App, scope: Scope<'_>, after: i64, limit: i64) -> Result
 }
 
 async fn find(app: &App, scope: Scope<'_>, user_id: i64) -> Result<MemberRow> {
-    let rows = list(app, scope, user_id - 1, 1).await?;
+    // Lists are keyset-paginated on user id: the one row after `user_id - 1` is this user's.
+    let after = user_id.checked_sub(1).ok_or(Error::NotFound("member"))?;
+    let rows = list(app, scope, after, 1).await?;
     rows.into_iter().find(|m| m.user_id == user_id).ok_or(Error::NotFound("member"))
 }
 

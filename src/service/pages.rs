@@ -6,7 +6,7 @@ use crate::app::App;
 use crate::auth::password;
 use crate::clock::DAY;
 use crate::domain::types::{self, Key, UrlPrefix};
-use crate::store::tenancy::{self, NewPage, PageRow, PageUpdate};
+use crate::store::tenancy::{self, NewPage, PageIdentityPatch, PageRow};
 use serde::{Deserialize, Serialize};
 
 /// How long a trashed page can be restored.
@@ -217,7 +217,7 @@ pub struct PageSettingsPatch {
     pub viewer_password: Option<Option<String>>,
 }
 
-/// Applies a page-settings patch; changing access ends every viewer grant.
+/// Applies a page-settings patch; changing visibility or the password ends every viewer grant.
 pub async fn update_page_settings(
     app: &App,
     actor: &Actor,
@@ -225,79 +225,47 @@ pub async fn update_page_settings(
     patch: PageSettingsPatch,
 ) -> Result<PageRow> {
     let name = match &patch.name {
-        Some(n) => types::name(n, 200).map_err(Error::invalid("name"))?,
-        None => page.name.clone(),
+        Some(n) => Some(types::name(n, 200).map_err(Error::invalid("name"))?),
+        None => None,
     };
     let vis = match &patch.visibility {
-        Some(v) => visibility(Some(v))?,
-        None => visibility(Some(&page.visibility))?,
+        Some(v) => Some(visibility(Some(v))?),
+        None => None,
     };
     let pw_hash = match patch.viewer_password.clone() {
-        None => page.viewer_password_hash.clone(),
-        Some(None) => None,
+        None => None,
+        Some(None) => Some(None),
         Some(Some(p)) => {
             check_viewer_password(&p)?;
-            Some(password::hash(p).await)
+            Some(Some(password::hash(p).await))
         }
     };
-    let access_changed = patch.viewer_password.is_some() || vis != page.visibility;
-    write_page(
-        app,
-        actor,
-        page,
-        &name,
-        vis,
-        pw_hash.as_deref(),
-        &page.settings,
-        access_changed,
-        "page.settings_updated",
-    )
-    .await
+    let access_changed = vis.is_some() || pw_hash.is_some();
+    let now = app.now();
+    let mut tx = app.db.begin().await?;
+    let identity = PageIdentityPatch {
+        name: name.as_deref(),
+        visibility: vis,
+        viewer_password_hash: pw_hash.as_ref().map(|h| h.as_deref()),
+    };
+    tenancy::patch_page_identity(&mut *tx, page.id, &identity).await?;
+    if access_changed {
+        crate::store::credentials::delete_viewer_grants(&mut *tx, page.id).await?;
+    }
+    let detail = serde_json::json!({"name": name, "visibility": vis, "viewer_password_changed": pw_hash.is_some()});
+    audit::record(&mut tx, actor, page_event(page, "page.settings_updated", detail), now).await?;
+    tx.commit().await?;
+    tenancy::page_by_id(&app.db.pool, page.id).await?.ok_or(Error::NotFound("page"))
 }
 
-/// Replaces the public site settings.
+/// Replaces the public site settings (and nothing else of the page).
 pub async fn update_site_settings(app: &App, actor: &Actor, page: &PageRow, settings: SiteSettings) -> Result<PageRow> {
     settings.validate()?;
     let json = serde_json::to_string(&settings).expect("settings serialise");
-    let hash = page.viewer_password_hash.clone();
-    write_page(
-        app,
-        actor,
-        page,
-        &page.name,
-        visibility(Some(&page.visibility))?,
-        hash.as_deref(),
-        &json,
-        false,
-        "page.site_settings_updated",
-    )
-    .await
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn write_page(
-    app: &App,
-    actor: &Actor,
-    page: &PageRow,
-    name: &str,
-    vis: &str,
-    pw_hash: Option<&str>,
-    settings: &str,
-    end_viewer_grants: bool,
-    action: &str,
-) -> Result<PageRow> {
     let now = app.now();
     let mut tx = app.db.begin().await?;
-    tenancy::update_page(
-        &mut *tx,
-        page.id,
-        &PageUpdate { name, visibility: vis, viewer_password_hash: pw_hash, settings },
-    )
-    .await?;
-    if end_viewer_grants {
-        crate::store::credentials::delete_viewer_grants(&mut *tx, page.id).await?;
-    }
-    audit::record(&mut tx, actor, page_event(page, action, serde_json::json!({"visibility": vis})), now).await?;
+    tenancy::set_page_settings(&mut *tx, page.id, &json).await?;
+    audit::record(&mut tx, actor, page_event(page, "page.site_settings_updated", serde_json::json!({})), now).await?;
     tx.commit().await?;
     tenancy::page_by_id(&app.db.pool, page.id).await?.ok_or(Error::NotFound("page"))
 }

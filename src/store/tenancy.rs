@@ -441,22 +441,36 @@ pub async fn purge_pages<'c, E: Executor<'c, Database = Any>>(e: E, cutoff: i64)
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
-pub struct PageUpdate<'a> {
-    pub name: &'a str,
-    pub visibility: &'a str,
-    pub viewer_password_hash: Option<&'a str>,
-    pub settings: &'a str,
+/// A patch of a page's identity and access; `None` leaves a column as it is. Only the named
+/// columns are written, so concurrent changes to other columns are never undone.
+pub struct PageIdentityPatch<'a> {
+    pub name: Option<&'a str>,
+    pub visibility: Option<&'a str>,
+    /// `Some(None)` clears the viewer password.
+    pub viewer_password_hash: Option<Option<&'a str>>,
 }
 
-pub async fn update_page<'c, E: Executor<'c, Database = Any>>(e: E, id: i64, u: &PageUpdate<'_>) -> Result<()> {
-    sqlx::query("UPDATE pages SET name = $2, visibility = $3, viewer_password_hash = $4, settings = $5 WHERE id = $1")
-        .bind(id)
-        .bind(u.name)
-        .bind(u.visibility)
-        .bind(u.viewer_password_hash)
-        .bind(u.settings)
-        .execute(e)
-        .await?;
+pub async fn patch_page_identity<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    id: i64,
+    p: &PageIdentityPatch<'_>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE pages SET name = COALESCE($2, name), visibility = COALESCE($3, visibility), \
+         viewer_password_hash = CASE WHEN $4 = 1 THEN $5 ELSE viewer_password_hash END WHERE id = $1",
+    )
+    .bind(id)
+    .bind(p.name)
+    .bind(p.visibility)
+    .bind(p.viewer_password_hash.is_some() as i64)
+    .bind(p.viewer_password_hash.flatten())
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_page_settings<'c, E: Executor<'c, Database = Any>>(e: E, id: i64, settings: &str) -> Result<()> {
+    sqlx::query("UPDATE pages SET settings = $2 WHERE id = $1").bind(id).bind(settings).execute(e).await?;
     Ok(())
 }
 

@@ -340,3 +340,49 @@ async fn public_responses_are_cacheable_and_revalidate(engine: Engine) {
     assert_eq!(r.header("cache-control"), Some("no-store"), "the 401 is not cached either");
 }
 both!(public_responses_are_cacheable_and_revalidate);
+
+/// Once let in, the private page's HTML is never stored by a shared cache, and the gate reached
+/// through `/status/<prefix>` posts to that same path.
+async fn a_private_pages_html_stays_out_of_shared_caches(engine: Engine) {
+    let t = TestApp::new(engine).await;
+    let a = t.tenant("acme").await;
+    let (_, host) = private_page(&t, &a, "staff", PASSWORD).await;
+    let r = t.send(Req::get(ADMIN, "/status/staff")).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.text.contains("fetch('/status/staff/api/v1/viewer-access'"), "{}", r.text);
+    let r = t.send(Req::get(&host, "/")).await;
+    assert!(r.text.contains("fetch('/api/v1/viewer-access'"), "{}", r.text);
+    let cookie = viewer_cookie(&t.send(unlock(&host, PASSWORD)).await);
+    let r = t.send(Req::get(&host, "/").header("cookie", &cookie)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text.contains("Private staff"));
+    assert_eq!(r.header("cache-control"), Some("private, no-store"));
+    let r = t.send(Req::get(&a.host, "/")).await;
+    assert_eq!(r.header("cache-control"), Some("public, max-age=15, stale-while-revalidate=60"));
+}
+both!(a_private_pages_html_stays_out_of_shared_caches);
+
+/// Branding changes written from an older view of the page never undo a change of access made
+/// meanwhile (each settings write touches only its own columns).
+async fn a_branding_change_never_reopens_a_page_made_private_meanwhile(engine: Engine) {
+    let t = TestApp::new(engine).await;
+    let a = t.tenant("acme").await;
+    let stale = statibeat::store::tenancy::page_by_id(&t.app.db.pool, a.page_id).await.unwrap().unwrap();
+    let r = t
+        .send(
+            Req::new(Method::PATCH, &a.host, "/api/v1/admin/page-settings")
+                .session(&a.admin_cookie)
+                .json(json!({"visibility": "private", "viewer_password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let settings = statibeat::service::pages::SiteSettings { subtitle: "Rebranded".into(), ..Default::default() };
+    let actor = statibeat::service::audit::Actor::system("test");
+    statibeat::service::pages::update_site_settings(&t.app, &actor, &stale, settings).await.unwrap();
+    let now = statibeat::store::tenancy::page_by_id(&t.app.db.pool, a.page_id).await.unwrap().unwrap();
+    assert_eq!(now.visibility, "private");
+    assert!(now.viewer_password_hash.is_some());
+    assert!(now.settings.contains("Rebranded"));
+    assert_eq!(t.send(Req::get(&a.host, "/api/v1/settings")).await.status, StatusCode::UNAUTHORIZED);
+}
+both!(a_branding_change_never_reopens_a_page_made_private_meanwhile);
