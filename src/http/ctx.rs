@@ -7,6 +7,7 @@ use super::json::{too_large, BODY_LIMIT};
 use crate::app::App;
 use crate::auth::token::{looks_like_token, TokenHash};
 use crate::domain::host::{self, HostClass};
+use crate::service::access;
 use crate::service::throttle::{RateDecision, Tier};
 use crate::store::tenancy::{self, PageRow};
 use axum::extract::{ConnectInfo, Request, State};
@@ -122,10 +123,11 @@ async fn admit(app: &App, req: &mut Request, ip: &str, request_id: &str) -> Resu
         ip: ip.to_string(),
         request_id: request_id.to_string(),
     };
+    // Rate limits come before any database lookup.
+    let rate = rate_limit(app, req, &ctx).map_err(|(e, d)| (e, host.clone(), Some(d)))?;
     if !host_free {
         resolve(app, req, &mut ctx).await.map_err(fail)?;
     }
-    let rate = rate_limit(app, req, &ctx).map_err(|(e, d)| (e, host.clone(), Some(d)))?;
     req.extensions_mut().insert(ctx);
     Ok((host, rate))
 }
@@ -212,34 +214,60 @@ async fn resolve(app: &App, req: &mut Request, ctx: &mut RequestCtx) -> Result<(
 /// `/api/v1/orgs/{org}/pages/{page}/<rest>` → `/api/v1/<rest>` on that page;
 /// `/api/v1/orgs/{org}[/<rest>]` → `/api/v1/org[/<rest>]` on that org.
 async fn resolve_numeric(app: &App, req: &mut Request, ctx: &mut RequestCtx, rest: &str) -> Result<(), ApiError> {
-    let mut parts = rest.splitn(4, '/');
-    let org_id: i64 = parts.next().and_then(|s| s.parse().ok()).ok_or_else(ApiError::not_found)?;
-    let second = parts.next();
-    let third = parts.next();
-    let tail = parts.next();
+    let numeric = NumericRoute::parse(rest).ok_or_else(ApiError::not_found)?;
     ctx.via = Via::Numeric;
-    ctx.org_id = Some(org_id);
-    if let Some(p) = &ctx.page {
-        if p.org_id != org_id {
+    ctx.org_id = Some(numeric.org_id);
+    if ctx.page.as_ref().is_some_and(|p| p.org_id != numeric.org_id) {
+        return Err(ApiError::not_found());
+    }
+    if let Some(page_id) = numeric.page_id {
+        let page = match tenancy::page_by_id(&app.db.pool, page_id).await? {
+            Some(p) if p.org_id == numeric.org_id && p.deleted_at.is_none() => p,
+            _ => return Err(ApiError::not_found()),
+        };
+        if ctx.page.as_ref().is_some_and(|p| p.id != page.id) {
             return Err(ApiError::not_found());
         }
+        ctx.page = Some(page);
     }
-    if let (Some("pages"), Some(page_id), Some(tail)) = (second, third, tail) {
-        if !tail.is_empty() && tail != "restore" {
-            let page_id: i64 = page_id.parse().map_err(|_| ApiError::not_found())?;
-            let page = match tenancy::page_by_id(&app.db.pool, page_id).await? {
-                Some(p) if p.org_id == org_id && p.deleted_at.is_none() => p,
-                _ => return Err(ApiError::not_found()),
-            };
-            if ctx.page.as_ref().is_some_and(|p| p.id != page.id) {
-                return Err(ApiError::not_found());
+    rewrite(req, &numeric.routed)
+}
+
+/// A numeric route: `/api/v1/orgs/{org}/pages/{page}/<rest>` names a page and routes as
+/// `/api/v1/<rest>`; `/api/v1/orgs/{org}[/<rest>]` names an org and routes as `/api/v1/org[/<rest>]`
+/// (so `.../pages/{id}` and `.../pages/{id}/restore` are the org's page routes).
+struct NumericRoute {
+    org_id: i64,
+    page_id: Option<i64>,
+    routed: String,
+}
+
+impl NumericRoute {
+    /// Parses what follows `/api/v1/orgs/`.
+    fn parse(rest: &str) -> Option<NumericRoute> {
+        let mut parts = rest.splitn(4, '/');
+        let org_id: i64 = parts.next()?.parse().ok()?;
+        if let (Some("pages"), Some(page), Some(tail)) = (parts.next(), parts.next(), parts.next()) {
+            if !tail.is_empty() && tail != "restore" {
+                let page_id = page.parse().ok()?;
+                return Some(NumericRoute { org_id, page_id: Some(page_id), routed: format!("/api/v1/{tail}") });
             }
-            ctx.page = Some(page);
-            return rewrite(req, &format!("/api/v1/{tail}"));
         }
+        let after_org = rest.split_once('/').map(|(_, r)| format!("/{r}")).unwrap_or_default();
+        Some(NumericRoute { org_id, page_id: None, routed: format!("/api/v1/org{after_org}") })
     }
-    let after_org = rest.split_once('/').map(|(_, r)| format!("/{r}")).unwrap_or_default();
-    rewrite(req, &format!("/api/v1/org{after_org}"))
+}
+
+/// The path the router will see for a request path: status-path and numeric forms folded onto
+/// the host-native routes (rate limits use it before anything is looked up).
+fn routed_path(path: &str) -> String {
+    if let Some(rest) = path.strip_prefix("/status/") {
+        return rest.find('/').map_or_else(|| "/".to_string(), |i| rest[i..].to_string());
+    }
+    match path.strip_prefix("/api/v1/orgs/").and_then(NumericRoute::parse) {
+        Some(n) => n.routed,
+        None => path.to_string(),
+    }
 }
 
 fn rewrite(req: &mut Request, path: &str) -> Result<(), ApiError> {
@@ -255,7 +283,8 @@ fn rewrite(req: &mut Request, path: &str) -> Result<(), ApiError> {
 
 /// Chooses the tier and key of a request and counts it.
 fn rate_limit(app: &App, req: &Request, ctx: &RequestCtx) -> Result<Option<RateDecision>, (ApiError, RateDecision)> {
-    let path = req.uri().path();
+    let routed = routed_path(req.uri().path());
+    let path = routed.as_str();
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let credential = credential_fingerprint(req.headers());
     let (tier, key) = if path == "/healthz" || path == "/readyz" {
@@ -265,6 +294,11 @@ fn rate_limit(app: &App, req: &Request, ctx: &RequestCtx) -> Result<Option<RateD
     } else if path == "/api/v1/auth/login" || path == "/api/v1/viewer-access" || path == "/admin/login" {
         (Tier::Magic, ctx.ip.clone())
     } else if is_authenticated_family(path) {
+        // A client that keeps presenting bad credentials is turned away here, so inventing a new
+        // credential per request buys neither fresh rate-limit buckets nor database lookups.
+        if let Some(d) = app.rate.exhausted(Tier::Magic, &access::auth_failure_key(&ctx.ip), app.now()) {
+            return Err((too_many(&d), d));
+        }
         let who = credential.unwrap_or_else(|| ctx.ip.clone());
         if unsafe_method {
             (Tier::AdminWrite, format!("{who} {} {}", req.method(), route_shape(path)))
@@ -278,17 +312,18 @@ fn rate_limit(app: &App, req: &Request, ctx: &RequestCtx) -> Result<Option<RateD
     if d.allowed {
         return Ok(Some(d));
     }
-    Err((
-        ApiError {
-            retry_after: Some(d.reset_secs),
-            ..ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                format!("rate limit of the {} tier exceeded", d.tier.name()),
-            )
-        },
-        d,
-    ))
+    Err((too_many(&d), d))
+}
+
+fn too_many(d: &RateDecision) -> ApiError {
+    ApiError {
+        retry_after: Some(d.reset_secs),
+        ..ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("rate limit of the {} tier exceeded", d.tier.name()),
+        )
+    }
 }
 
 fn is_authenticated_family(path: &str) -> bool {
@@ -341,6 +376,18 @@ mod tests {
         for q in ["/x", "/x?view=full&limit=5", "/internal/domain-check?domain=status.acme.com"] {
             assert!(refuse_query_credentials(&q.parse().unwrap()).is_ok(), "{q}");
         }
+    }
+
+    #[test]
+    fn every_way_to_a_route_routes_as_the_host_native_path() {
+        assert_eq!(routed_path("/status/acme/api/v1/settings"), "/api/v1/settings");
+        assert_eq!(routed_path("/status/acme"), "/");
+        assert_eq!(routed_path("/api/v1/orgs/1/pages/2/admin/api-tokens"), "/api/v1/admin/api-tokens");
+        assert_eq!(routed_path("/api/v1/orgs/1/pages/2/restore"), "/api/v1/org/pages/2/restore");
+        assert_eq!(routed_path("/api/v1/orgs/1/pages/2"), "/api/v1/org/pages/2");
+        assert_eq!(routed_path("/api/v1/orgs/1"), "/api/v1/org");
+        assert_eq!(routed_path("/api/v1/orgs/x/pages"), "/api/v1/orgs/x/pages");
+        assert_eq!(routed_path("/api/v1/settings"), "/api/v1/settings");
     }
 
     #[test]

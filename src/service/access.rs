@@ -79,7 +79,10 @@ impl Refusal {
 }
 
 /// Records a refused credential (asynchronously) and returns the uniform 401.
+/// Every refusal also counts against the client's credential-failure budget (the magic tier):
+/// past it, the front door turns the client away before looking anything up.
 pub fn refuse(app: &App, why: Refusal, carrier: &str, page: Option<&PageRow>, ip: &str) -> Error {
+    app.rate.check(crate::service::throttle::Tier::Magic, &auth_failure_key(ip), app.now());
     let actor = Actor { kind: "anonymous", id: None, name: String::new(), ip: ip.to_string() };
     app.audit.enqueue(
         &actor,
@@ -94,6 +97,11 @@ pub fn refuse(app: &App, why: Refusal, carrier: &str, page: Option<&PageRow>, ip
         app.now(),
     );
     Error::Unauthorized
+}
+
+/// The rate-limit key of a client's failed authentications.
+pub fn auth_failure_key(ip: &str) -> String {
+    format!("authfail:{ip}")
 }
 
 /// Authenticates a bearer token for a request that resolved to `page` (or to no page).

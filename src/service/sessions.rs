@@ -23,7 +23,7 @@ pub async fn login(app: &App, email: &str, password_in: &str, ip: &str) -> Resul
     let account = format!("login:{}", email.trim().to_ascii_lowercase());
     let address = format!("login-ip:{ip}");
     let actor = Actor { kind: "anonymous", id: None, name: String::new(), ip: ip.to_string() };
-    if let Err(retry_after) = app.login_throttle.check(&account, &address, now) {
+    if let Err(retry_after) = app.login_throttle.attempt(&account, &address, now) {
         // A throttled attempt is an authentication failure too (SPEC §2): record it.
         login_failed(app, &actor, now, "throttled");
         return Err(Error::TooMany { retry_after });
@@ -35,11 +35,10 @@ pub async fn login(app: &App, email: &str, password_in: &str, ip: &str) -> Resul
     let ok = password_in.len() <= password::MAX_PASSWORD_BYTES
         && password::verify(password_in.to_string(), user.as_ref().map(|u| u.password_hash.clone())).await;
     let Some(user) = user.filter(|_| ok) else {
-        app.login_throttle.failed(&account, &address, now);
         login_failed(app, &actor, now, "wrong_credentials");
         return Err(Error::Unauthorized);
     };
-    app.login_throttle.succeeded(&account);
+    app.login_throttle.succeeded(&account, &address);
     let secret = app.new_token(TokenKind::Session);
     let mut tx = app.db.begin().await?;
     let sid =
@@ -121,9 +120,17 @@ pub async fn change_password(
 ) -> Result<PlainToken> {
     check_new_password(new)?;
     let user = tenancy::user_by_id(&app.db.pool, s.user_id).await?.ok_or(Error::Unauthorized)?;
-    if !password::verify(current.to_string(), Some(user.password_hash.clone())).await {
+    // A stolen session must not become an unlimited password oracle.
+    let (account, address) = (format!("password:{}", user.id), format!("login-ip:{ip}"));
+    if let Err(retry_after) = app.login_throttle.attempt(&account, &address, app.now()) {
+        return Err(Error::TooMany { retry_after });
+    }
+    if current.len() > password::MAX_PASSWORD_BYTES
+        || !password::verify(current.to_string(), Some(user.password_hash.clone())).await
+    {
         return Err(Error::Forbidden("current_password is wrong".into()));
     }
+    app.login_throttle.succeeded(&account, &address);
     let hash = password::hash(new.to_string()).await;
     let now = app.now();
     let secret = app.new_token(TokenKind::Session);

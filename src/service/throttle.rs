@@ -4,6 +4,7 @@
 use crate::clock::{Millis, MINUTE, SECOND};
 use crate::config::RateLimits;
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::sync::Mutex;
 
 /// The rate-limit tiers of SPEC §3.
@@ -40,15 +41,17 @@ pub struct RateDecision {
     pub allowed: bool,
 }
 
-/// Counts requests per (tier, key) in fixed one-minute windows.
+/// Counts requests per (tier, key) in fixed one-minute windows. Keys are stored as 64-bit keyed
+/// hashes, so a caller choosing long keys cannot grow the map's memory.
 pub struct RateLimiter {
     limits: RateLimits,
-    windows: Mutex<HashMap<(Tier, String), (Millis, u32)>>,
+    windows: Mutex<HashMap<(Tier, u64), (Millis, u32)>>,
+    hasher: std::collections::hash_map::RandomState,
 }
 
 impl RateLimiter {
     pub fn new(limits: RateLimits) -> Self {
-        RateLimiter { limits, windows: Mutex::new(HashMap::new()) }
+        RateLimiter { limits, windows: Mutex::new(HashMap::new()), hasher: Default::default() }
     }
 
     fn limit_of(&self, tier: Tier) -> u32 {
@@ -72,7 +75,7 @@ impl RateLimiter {
         if map.len() > 100_000 {
             map.retain(|_, (w, _)| *w == window);
         }
-        let entry = map.entry((tier, key.to_string())).or_insert((window, 0));
+        let entry = map.entry((tier, self.hasher.hash_one(key))).or_insert((window, 0));
         if entry.0 != window {
             *entry = (window, 0);
         }
@@ -87,6 +90,23 @@ impl RateLimiter {
             remaining: limit - entry.1.min(limit),
             reset_secs: ((reset_ms + SECOND - 1) / SECOND).max(1) as u64,
             allowed,
+        })
+    }
+}
+
+impl RateLimiter {
+    /// The refusal `check` would give, without counting a request; `None` while there is room.
+    pub fn exhausted(&self, tier: Tier, key: &str, now: Millis) -> Option<RateDecision> {
+        let limit = self.limit_of(tier);
+        let window = now - now.rem_euclid(MINUTE);
+        let map = self.windows.lock().expect("rate lock");
+        let &(w, count) = map.get(&(tier, self.hasher.hash_one(key)))?;
+        (limit > 0 && w == window && count >= limit).then(|| RateDecision {
+            tier,
+            limit,
+            remaining: 0,
+            reset_secs: ((window + MINUTE - now + SECOND - 1) / SECOND).max(1) as u64,
+            allowed: false,
         })
     }
 }
@@ -115,44 +135,49 @@ fn delay_after(failures: u32, free: u32) -> Millis {
 }
 
 impl LoginThrottle {
-    /// `Err(seconds)` when the account or address must wait before another attempt.
-    pub fn check(&self, account: &str, address: &str, now: Millis) -> Result<(), u64> {
-        let map = self.failures.lock().expect("throttle lock");
+    /// Reserves one attempt for `account` from `address`, counting it as a failure up front so
+    /// that concurrent guesses cannot all slip past the check; `Err(seconds)` when either must
+    /// wait. Keys are fixed-size hashes, whatever the caller sends.
+    pub fn attempt(&self, account: &str, address: &str, now: Millis) -> Result<(), u64> {
+        let (account, address) = (key(account), key(address));
+        let mut map = self.failures.lock().expect("throttle lock");
         let mut wait = 0;
-        for (key, free) in [(account, ACCOUNT_FREE), (address, ADDRESS_FREE)] {
-            if let Some(&(n, last)) = map.get(key) {
+        for (k, free) in [(&account, ACCOUNT_FREE), (&address, ADDRESS_FREE)] {
+            if let Some(&(n, last)) = map.get(k) {
                 if now - last < FORGET_AFTER {
                     wait = wait.max(last + delay_after(n, free) - now);
                 }
             }
         }
         if wait > 0 {
-            Err(((wait + SECOND - 1) / SECOND) as u64)
-        } else {
-            Ok(())
+            return Err(((wait + SECOND - 1) / SECOND) as u64);
         }
-    }
-
-    /// Records a failed attempt against both keys.
-    pub fn failed(&self, account: &str, address: &str, now: Millis) {
-        let mut map = self.failures.lock().expect("throttle lock");
         if map.len() > 100_000 {
             map.retain(|_, (_, last)| now - *last < FORGET_AFTER);
         }
-        for key in [account, address] {
-            let e = map.entry(key.to_string()).or_insert((0, now));
+        for k in [account, address] {
+            let e = map.entry(k).or_insert((0, now));
             if now - e.1 >= FORGET_AFTER {
                 e.0 = 0;
             }
             e.0 += 1;
             e.1 = now;
         }
+        Ok(())
     }
 
-    /// Clears the account's failures after a success (the address keeps its count).
-    pub fn succeeded(&self, account: &str) {
-        self.failures.lock().expect("throttle lock").remove(account);
+    /// The attempt succeeded: forget the account's failures and give the address its attempt back.
+    pub fn succeeded(&self, account: &str, address: &str) {
+        let mut map = self.failures.lock().expect("throttle lock");
+        map.remove(&key(account));
+        if let Some(e) = map.get_mut(&key(address)) {
+            e.0 = e.0.saturating_sub(1);
+        }
     }
+}
+
+fn key(s: &str) -> String {
+    crate::auth::token::TokenHash::of(s.as_bytes()).to_hex()[..32].to_string()
 }
 
 #[cfg(test)]
@@ -174,6 +199,17 @@ mod tests {
     }
 
     #[test]
+    fn exhausted_reports_without_counting() {
+        let r = RateLimiter::new(RateLimits { magic: 2, ..Default::default() });
+        assert!(r.exhausted(Tier::Magic, "k", 0).is_none());
+        r.check(Tier::Magic, "k", 0);
+        assert!(r.exhausted(Tier::Magic, "k", 0).is_none());
+        r.check(Tier::Magic, "k", 0);
+        assert!(r.exhausted(Tier::Magic, "k", 0).is_some_and(|d| !d.allowed));
+        assert!(r.exhausted(Tier::Magic, "k", MINUTE).is_none(), "a new window starts empty");
+    }
+
+    #[test]
     fn a_zero_limit_turns_the_tier_off() {
         let r = RateLimiter::new(RateLimits { magic: 0, ..Default::default() });
         assert!(r.check(Tier::Magic, "a", 0).is_none());
@@ -184,18 +220,24 @@ mod tests {
         let t = LoginThrottle::default();
         let mut now = 1_000_000;
         for _ in 0..ACCOUNT_FREE {
-            assert!(t.check("acct", "ip", now).is_ok());
-            t.failed("acct", "ip", now);
+            assert!(t.attempt("acct", "ip", now).is_ok());
         }
-        assert_eq!(t.check("acct", "ip", now), Err(1));
+        assert_eq!(t.attempt("acct", "ip", now), Err(1));
         now += SECOND;
-        t.failed("acct", "ip", now);
-        assert_eq!(t.check("acct", "ip", now), Err(2));
+        assert!(t.attempt("acct", "ip", now).is_ok());
+        assert_eq!(t.attempt("acct", "ip", now), Err(2));
         now += 2 * SECOND;
-        t.failed("acct", "ip", now);
-        assert_eq!(t.check("acct", "ip", now), Err(4));
-        t.succeeded("acct");
-        assert!(t.check("acct", "ip", now).is_ok());
-        assert!(t.check("other", "ip", now).is_ok());
+        assert!(t.attempt("acct", "ip", now).is_ok());
+        assert_eq!(t.attempt("acct", "ip", now), Err(4));
+        t.succeeded("acct", "ip");
+        assert!(t.attempt("acct", "ip", now).is_ok());
+        assert!(t.attempt("other", "ip", now).is_ok());
+    }
+
+    #[test]
+    fn concurrent_guesses_are_counted_before_they_are_checked() {
+        let t = LoginThrottle::default();
+        let allowed = (0..50).filter(|_| t.attempt("acct", "ip", 0).is_ok()).count();
+        assert_eq!(allowed as u32, ACCOUNT_FREE, "a burst gets the free attempts and no more");
     }
 }

@@ -17,7 +17,7 @@ pub async fn grant(app: &App, page: &PageRow, password_in: &str, ip: &str) -> Re
     let now = app.now();
     let account = format!("viewer:{}", page.id);
     let address = format!("viewer-ip:{ip}");
-    if let Err(retry_after) = app.login_throttle.check(&account, &address, now) {
+    if let Err(retry_after) = app.login_throttle.attempt(&account, &address, now) {
         refused(app, page, ip, "throttled");
         return Err(Error::TooMany { retry_after });
     }
@@ -25,11 +25,10 @@ pub async fn grant(app: &App, page: &PageRow, password_in: &str, ip: &str) -> Re
         && password_in.len() <= password::MAX_PASSWORD_BYTES
         && password::verify(password_in.to_string(), page.viewer_password_hash.clone()).await;
     if !ok {
-        app.login_throttle.failed(&account, &address, now);
         refused(app, page, ip, "wrong_password");
         return Err(Error::Unauthorized);
     }
-    app.login_throttle.succeeded(&account);
+    app.login_throttle.succeeded(&account, &address);
     let secret = app.new_token(TokenKind::Viewer);
     let mut tx = app.db.begin().await?;
     creds::insert_viewer_grant(&mut *tx, page.id, &secret.hash().to_hex(), now, now + VIEWER_GRANT_LIFETIME).await?;

@@ -1,5 +1,6 @@
 //! One integration-test binary: every scenario runs on SQLite and on PostgreSQL.
 
+mod abuse;
 mod admin_web;
 mod auth_matrix;
 mod conventions;
