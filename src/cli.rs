@@ -5,7 +5,7 @@ use crate::auth::policy::Action;
 use crate::clock::Clock;
 use crate::config::{Config, ConfigArgs};
 use crate::service::audit::Actor;
-use crate::service::tokens::{self, NewToken, TokenScope};
+use crate::service::tokens::{self, Holder, NewToken, TokenScope};
 use crate::service::{bootstrap, pages};
 use crate::store::{tenancy, Db};
 use clap::{Parser, Subcommand};
@@ -227,8 +227,15 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 terraform_managed: false,
                 expires_at,
             };
-            let (row, secret) =
-                tokens::create(&app, &cli_actor, Action::ManageAccess, scope, input).await.map_err(svc)?;
+            let (row, secret) = tokens::create(
+                &app,
+                &cli_actor,
+                Holder { grant: Action::ManageAccess, expires_at: None },
+                scope,
+                input,
+            )
+            .await
+            .map_err(svc)?;
             println!("token {} created; it is shown once:\n{}", row.id, secret.expose());
             Ok(())
         }

@@ -8,8 +8,9 @@ use super::principal::Caller;
 use crate::app::App;
 use crate::auth::policy::Action;
 use crate::clock::rfc3339;
+use crate::service::access::Principal;
 use crate::service::audit::Actor;
-use crate::service::tokens::{self, NewToken, TokenScope};
+use crate::service::tokens::{self, Holder, NewToken, TokenScope};
 use crate::store::audit::AuditRow;
 use crate::store::credentials::ApiTokenRow;
 use axum::extract::{Path, State};
@@ -120,7 +121,11 @@ pub async fn create_token<const ORG: bool>(
         terraform_managed: b.terraform_managed,
         expires_at: b.expires_at,
     };
-    let (row, secret) = tokens::create(&app, &actor, grant, scope, input).await?;
+    let expires_at = match &caller.principal {
+        Principal::ApiToken(t) => t.expires_at,
+        Principal::Session(_) => None,
+    };
+    let (row, secret) = tokens::create(&app, &actor, Holder { grant, expires_at }, scope, input).await?;
     Ok((StatusCode::CREATED, Json(with_secret(&row, app.now(), secret.expose()))))
 }
 

@@ -31,6 +31,22 @@ pub struct TokenPrincipal {
     pub page_id: Option<i64>,
     pub permission: Permission,
     pub role: RoleKey,
+    pub expires_at: Option<i64>,
+    /// Authenticated by the previous secret during a rotation's grace period: it keeps working,
+    /// but can no longer manage credentials or people (a leaked old secret cannot rotate the
+    /// token away from its owner).
+    pub via_previous: bool,
+}
+
+impl TokenPrincipal {
+    /// Caps a grant for a secret that is on its way out.
+    fn cap(&self, grant: Action) -> Action {
+        if self.via_previous {
+            grant.min(Action::Configure)
+        } else {
+            grant
+        }
+    }
 }
 
 /// A signed-in user's live session.
@@ -109,7 +125,7 @@ pub async fn authenticate_token(app: &App, raw: &str, page: Option<&PageRow>, ip
     let token = PlainToken::parse_kind(raw, crate::auth::token::TokenKind::Api)
         .map_err(|_| refuse(app, Refusal::Malformed, "bearer", page, ip))?;
     let now = app.now();
-    let row = creds::api_token_by_hash(&app.db.pool, &token.hash().to_hex(), now)
+    let (row, via_previous) = creds::api_token_by_hash(&app.db.pool, &token.hash().to_hex(), now)
         .await?
         .ok_or_else(|| refuse(app, Refusal::Unknown, "bearer", page, ip))?;
     if row.revoked_at.is_some() {
@@ -132,7 +148,16 @@ pub async fn authenticate_token(app: &App, raw: &str, page: Option<&PageRow>, ip
     if app.should_touch(0, row.id, row.last_used_at) {
         creds::touch_api_token(&app.db.pool, row.id, now, ip).await?;
     }
-    Ok(TokenPrincipal { id: row.id, name: row.name, org_id: row.org_id, page_id: row.page_id, permission, role })
+    Ok(TokenPrincipal {
+        id: row.id,
+        name: row.name,
+        org_id: row.org_id,
+        page_id: row.page_id,
+        permission,
+        role,
+        expires_at: row.expires_at,
+        via_previous,
+    })
 }
 
 /// Authenticates a session cookie value.
@@ -165,7 +190,7 @@ pub async fn page_grant(app: &App, principal: &Principal, page: &PageRow) -> Res
                 (None, RoleKey::Org(r)) if t.org_id == page.org_id => Some(r.page_role().ceiling()),
                 _ => None,
             };
-            role_ceiling.map(|c| policy::token_grant(t.permission, c))
+            role_ceiling.map(|c| t.cap(policy::token_grant(t.permission, c)))
         }
         Principal::Session(s) => {
             let org_role = tenancy::org_role(&app.db.pool, page.org_id, s.user_id).await?;
@@ -187,7 +212,7 @@ pub async fn org_grant(app: &App, principal: &Principal, org_id: i64) -> Result<
     Ok(match principal {
         Principal::ApiToken(t) if t.org_id != org_id => None,
         Principal::ApiToken(t) => match t.role {
-            RoleKey::Org(r) => Some(policy::token_grant(t.permission, r.org_ceiling())),
+            RoleKey::Org(r) => Some(t.cap(policy::token_grant(t.permission, r.org_ceiling()))),
             // Page tokens are valid in their org but carry no org-level access.
             RoleKey::Page(_) => Some(Action::Nothing),
         },

@@ -37,6 +37,13 @@ impl TokenScope {
     }
 }
 
+/// Who mints a token: their access on the scope, and (for a token) when they expire.
+#[derive(Debug, Clone, Copy)]
+pub struct Holder {
+    pub grant: Action,
+    pub expires_at: Option<i64>,
+}
+
 /// What a caller asks for when creating a token.
 #[derive(Debug, Clone)]
 pub struct NewToken {
@@ -78,7 +85,7 @@ fn minted_access(scope: TokenScope, permission: Permission, role: RoleKey) -> Re
 pub async fn create(
     app: &App,
     actor: &Actor,
-    holder: Action,
+    holder: Holder,
     scope: TokenScope,
     input: NewToken,
 ) -> Result<(ApiTokenRow, PlainToken)> {
@@ -91,11 +98,11 @@ pub async fn create(
         Error::field("role_key", "must be page_viewer, page_manager, page_admin, org_member or org_admin")
     })?;
     let minted = minted_access(scope, permission, role)?;
-    if !policy::may_mint(holder, minted) {
+    if !policy::may_mint(holder.grant, minted) {
         return Err(Error::Forbidden("a token cannot create a token with more access than its own".into()));
     }
     let now = app.now();
-    let expires_at = match input.expires_at.as_deref() {
+    let requested = match input.expires_at.as_deref() {
         None => None,
         Some(s) => {
             let t = crate::clock::parse_rfc3339(s)
@@ -108,6 +115,14 @@ pub async fn create(
             }
             Some(t)
         }
+    };
+    // A token never outlives the token that minted it; left out, it expires with its minter.
+    let expires_at = match (requested, holder.expires_at) {
+        (Some(t), Some(h)) if t > h => {
+            return Err(Error::field("expires_at", "must not be later than the expiry of the token creating it"))
+        }
+        (None, Some(h)) => Some(h),
+        (t, _) => t,
     };
     let secret = app.new_token(TokenKind::Api);
     let mut tx = app.db.begin().await?;
@@ -219,7 +234,15 @@ pub async fn rotate(
     }
     let secret = app.new_token(TokenKind::Api);
     let mut tx = app.db.begin().await?;
-    creds::rotate_api_token(&mut *tx, id, &secret.hash().to_hex(), &secret.hint(), now + grace, now).await?;
+    let swapped =
+        creds::rotate_api_token(&mut *tx, id, t.rotated_at, &secret.hash().to_hex(), &secret.hint(), now + grace, now)
+            .await?;
+    if !swapped {
+        return Err(Error::Conflict {
+            code: "token_changed",
+            message: "the token was rotated or revoked meanwhile; read it again".into(),
+        });
+    }
     audit::record(
         &mut tx,
         actor,

@@ -98,23 +98,25 @@ pub async fn insert_api_token<'c, E: Executor<'c, Database = Any>>(e: E, t: &New
     Ok(r.get(0))
 }
 
-/// Looks a presented token up by hash: the current secret, or the previous one within its grace.
-/// Revocation and expiry are decided by the caller from the row, so every refusal looks the same.
+/// Looks a presented token up by hash: the current secret, or the previous one within its grace
+/// (then the flag is true). Revocation and expiry are decided by the caller from the row, so every
+/// refusal looks the same.
 pub async fn api_token_by_hash<'c, E: Executor<'c, Database = Any>>(
     e: E,
     hash: &str,
     now: i64,
-) -> Result<Option<ApiTokenRow>> {
+) -> Result<Option<(ApiTokenRow, bool)>> {
     let r = sqlx::query(&format!(
-        "SELECT {TOKEN_COLS} FROM api_tokens WHERE token_hash = $1 \
-         UNION ALL SELECT {TOKEN_COLS} FROM api_tokens WHERE previous_hash = $1 AND previous_valid_until > $2 \
+        "SELECT {TOKEN_COLS}, 0 AS via_previous FROM api_tokens WHERE token_hash = $1 \
+         UNION ALL SELECT {TOKEN_COLS}, 1 AS via_previous FROM api_tokens \
+         WHERE previous_hash = $1 AND previous_valid_until > $2 \
          LIMIT 1"
     ))
     .bind(hash)
     .bind(now)
     .fetch_optional(e)
     .await?;
-    Ok(r.as_ref().map(token))
+    Ok(r.as_ref().map(|r| (token(r), r.get::<i64, _>("via_previous") == 1)))
 }
 
 pub async fn api_token_by_id<'c, E: Executor<'c, Database = Any>>(e: E, id: i64) -> Result<Option<ApiTokenRow>> {
@@ -160,27 +162,31 @@ pub async fn delete_api_token<'c, E: Executor<'c, Database = Any>>(e: E, id: i64
     Ok(())
 }
 
-/// Swaps in a new secret; the old one stays valid until `previous_valid_until` (may be `now`).
+/// Swaps in a new secret if the token is still live and unchanged since `seen_rotated_at` was
+/// read; the old secret stays valid until `previous_valid_until` (may be `now`). False when a
+/// concurrent rotation or revocation won.
 pub async fn rotate_api_token<'c, E: Executor<'c, Database = Any>>(
     e: E,
     id: i64,
+    seen_rotated_at: Option<i64>,
     new_hash: &str,
     new_hint: &str,
     previous_valid_until: i64,
     now: i64,
-) -> Result<()> {
-    sqlx::query(
+) -> Result<bool> {
+    let r = sqlx::query(
         "UPDATE api_tokens SET previous_hash = token_hash, previous_valid_until = $4, token_hash = $2, \
-         token_hint = $3, rotated_at = $5 WHERE id = $1",
+         token_hint = $3, rotated_at = $5 WHERE id = $1 AND revoked_at IS NULL AND COALESCE(rotated_at, -1) = $6",
     )
     .bind(id)
     .bind(new_hash)
     .bind(new_hint)
     .bind(previous_valid_until)
     .bind(now)
+    .bind(seen_rotated_at.unwrap_or(-1))
     .execute(e)
     .await?;
-    Ok(())
+    Ok(r.rows_affected() == 1)
 }
 
 /// Records use; callers throttle to once a minute per token.

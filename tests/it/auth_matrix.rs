@@ -720,7 +720,7 @@ impl World {
         let (row, secret) = token_service::create(
             &self.t.app,
             &Actor::system("test"),
-            Action::ManageAccess,
+            token_service::Holder { grant: Action::ManageAccess, expires_at: None },
             scope,
             NewToken {
                 name: format!("{permission}-{role}"),

@@ -236,7 +236,7 @@ impl TestApp {
         let (_, secret) = tokens::create(
             &self.app,
             &Actor::system("test"),
-            statibeat::auth::policy::Action::ManageAccess,
+            tokens::Holder { grant: statibeat::auth::policy::Action::ManageAccess, expires_at: None },
             scope,
             NewToken {
                 name: format!("{permission}-{role}"),

@@ -717,3 +717,82 @@ async fn the_terraform_key_reads_and_writes_operational_content_only(engine: Eng
     assert_eq!(r.json["name"], "Page acme");
 }
 both!(the_terraform_key_reads_and_writes_operational_content_only);
+
+// ---- rotation safety and minting bounds ------------------------------------------------------
+
+/// During a rotation's grace the old secret keeps its day-to-day access, but it can no longer
+/// manage credentials: a leaked old secret cannot rotate the token away from its owner.
+async fn an_old_secret_in_its_grace_period_cannot_manage_tokens(engine: Engine) {
+    let t = TestApp::new(engine).await;
+    let a = t.tenant("acme").await;
+    let (id, old, _) = create(&t, &a, body("deployer", "admin", "page_admin")).await;
+    let r = t
+        .send(Req::post(&a.host, &format!("{TOKENS}/{id}/rotate")).bearer(&old).json(json!({"grace_seconds": 3600})))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let new = r.json["token"].as_str().unwrap().to_string();
+    assert_eq!(context(&t, &a.host, &old).await.status, StatusCode::OK, "the old secret still works");
+    let steal = t.send(Req::post(&a.host, &format!("{TOKENS}/{id}/rotate")).bearer(&old)).await;
+    assert_eq!(steal.status, StatusCode::FORBIDDEN, "{}", steal.text);
+    let mint = t.send(Req::post(&a.host, TOKENS).bearer(&old).json(body("child", "read", "page_viewer"))).await;
+    assert_eq!(mint.status, StatusCode::FORBIDDEN, "{}", mint.text);
+    let settings = t
+        .send(
+            Req::new(Method::PATCH, &a.host, "/api/v1/admin/page-settings").bearer(&old).json(json!({"name": "Acme"})),
+        )
+        .await;
+    assert_eq!(settings.status, StatusCode::OK, "configuration keeps working during the grace");
+    assert_eq!(context(&t, &a.host, &new).await.json["capabilities"][3], "manage_access");
+    let r = t.send(Req::post(&a.host, &format!("{TOKENS}/{id}/rotate")).bearer(&new)).await;
+    assert_eq!(r.status, StatusCode::OK, "the owner's new secret still manages the token");
+}
+both!(an_old_secret_in_its_grace_period_cannot_manage_tokens);
+
+/// A token minted by a token never outlives it: left out, the expiry is inherited.
+async fn a_token_never_outlives_the_token_that_minted_it(engine: Engine) {
+    let t = TestApp::new(engine).await;
+    let a = t.tenant("acme").await;
+    let parent_expiry = rfc3339(T0 + DAY);
+    let (_, parent, _) = create(
+        &t,
+        &a,
+        json!({"name": "short-lived", "permission": "admin", "role_key": "page_admin", "expires_at": parent_expiry}),
+    )
+    .await;
+    let r = t.send(Req::post(&a.host, TOKENS).bearer(&parent).json(body("child", "read", "page_viewer"))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.json["expires_at"].as_str(), Some(parent_expiry.as_str()));
+    let later =
+        json!({"name": "child", "permission": "read", "role_key": "page_viewer", "expires_at": rfc3339(T0 + 2 * DAY)});
+    let r = t.send(Req::post(&a.host, TOKENS).bearer(&parent).json(later)).await;
+    assert_eq!((r.status, r.json["field"].as_str()), (StatusCode::BAD_REQUEST, Some("expires_at")));
+    let sooner =
+        json!({"name": "child", "permission": "read", "role_key": "page_viewer", "expires_at": rfc3339(T0 + HOUR)});
+    assert_eq!(t.send(Req::post(&a.host, TOKENS).bearer(&parent).json(sooner)).await.status, StatusCode::CREATED);
+}
+both!(a_token_never_outlives_the_token_that_minted_it);
+
+/// Two rotations racing: the store swaps the secret only if nobody rotated since it was read.
+async fn a_rotation_based_on_a_stale_read_changes_nothing(engine: Engine) {
+    let t = TestApp::new(engine).await;
+    let a = t.tenant("acme").await;
+    let (id, _, _) = create(&t, &a, body("bot", "write", "page_manager")).await;
+    let seen = statibeat::store::credentials::api_token_by_id(&t.app.db.pool, id).await.unwrap().unwrap();
+    let r = t.send(admin(&a, Method::POST, &format!("{TOKENS}/{id}/rotate"))).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let winner = r.json["token"].as_str().unwrap().to_string();
+    let swapped = statibeat::store::credentials::rotate_api_token(
+        &t.app.db.pool,
+        id,
+        seen.rotated_at,
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0000",
+        T0,
+        T0,
+    )
+    .await
+    .unwrap();
+    assert!(!swapped, "the stale rotation lost");
+    assert_eq!(context(&t, &a.host, &winner).await.status, StatusCode::OK, "the winner's secret works");
+}
+both!(a_rotation_based_on_a_stale_read_changes_nothing);
