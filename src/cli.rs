@@ -160,13 +160,19 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             Ok(())
         }
         Command::User { cmd: UserCmd::Create { email, name, password, org, role } } => {
+            // Check the org and role before creating anything.
+            let org = match org {
+                Some(slug) => {
+                    let org = tenancy::org_by_slug(&app.db.pool, &slug).await.map_err(|e| e.to_string())?;
+                    crate::auth::policy::OrgRole::parse(&role).ok_or("role must be org_member or org_admin")?;
+                    Some(org.ok_or("no such org")?)
+                }
+                None => None,
+            };
             let generated = password.is_none();
             let pw = password.unwrap_or_else(|| bootstrap::random_password(&app));
             let id = bootstrap::create_user(&app, &email, &name, &pw).await.map_err(svc)?;
-            if let Some(slug) = org {
-                let org =
-                    tenancy::org_by_slug(&app.db.pool, &slug).await.map_err(|e| e.to_string())?.ok_or("no such org")?;
-                crate::auth::policy::OrgRole::parse(&role).ok_or("role must be org_member or org_admin")?;
+            if let Some(org) = org {
                 tenancy::upsert_org_member(&app.db.pool, org.id, id, &role, app.now())
                     .await
                     .map_err(|e| e.to_string())?;

@@ -16,26 +16,38 @@ pub struct FirstStart {
     pub page_prefix: String,
 }
 
-/// On an empty database: an org, an admin with a one-time password, and page `demo`.
+/// On an empty database: an org, an admin with a one-time password, and page `demo`, in one
+/// transaction (a crash leaves nothing half made). `None` when the database already has an org,
+/// including when another instance bootstrapped it a moment earlier.
 pub async fn first_start(app: &App) -> Result<Option<FirstStart>> {
     if tenancy::count_orgs(&app.db.pool).await? > 0 {
         return Ok(None);
     }
     let pw = random_password(app);
-    let org_id = create_org(app, "Demo Org", "demo").await?;
-    let email = "admin@example.com";
-    let user_id = create_user(app, email, "Admin", &pw).await?;
-    let now = app.now();
-    tenancy::upsert_org_member(&app.db.pool, org_id, user_id, "org_admin", now).await?;
-    let actor = Actor::system("system");
-    let input = NewPageInput {
+    let hash = password::hash(pw.clone()).await;
+    let page = pages::prepare(NewPageInput {
         name: "Demo Status".into(),
         url_prefix: "demo".into(),
         internal_key: None,
         visibility: None,
         viewer_password: None,
+    })
+    .await?;
+    let email = "admin@example.com";
+    let now = app.now();
+    let mut tx = app.db.begin().await?;
+    if tenancy::count_orgs(&mut *tx).await? > 0 {
+        return Ok(None);
+    }
+    let org_id = match tenancy::insert_org(&mut *tx, "Demo Org", "demo", now).await {
+        Ok(id) => id,
+        Err(crate::store::StoreError::Conflict(_)) => return Ok(None),
+        Err(e) => return Err(e.into()),
     };
-    pages::create(app, &actor, org_id, input).await?;
+    let user_id = tenancy::insert_user(&mut *tx, email, "Admin", &hash, now).await?;
+    tenancy::upsert_org_member(&mut *tx, org_id, user_id, "org_admin", now).await?;
+    pages::insert_prepared(&mut tx, &Actor::system("system"), org_id, &page, now).await?;
+    tx.commit().await?;
     Ok(Some(FirstStart { admin_email: email.into(), admin_password: pw, page_prefix: "demo".into() }))
 }
 

@@ -136,6 +136,7 @@ pub async fn change_role(app: &App, actor: &Actor, scope: Scope<'_>, user_id: i6
     let mut tx = app.db.begin().await?;
     match scope {
         Scope::Org(org_id) => {
+            tenancy::lock_org(&mut *tx, org_id).await?;
             if current.role == "org_admin"
                 && role != "org_admin"
                 && tenancy::count_org_admins(&mut *tx, org_id).await? <= 1
@@ -167,6 +168,7 @@ pub async fn remove(app: &App, actor: &Actor, scope: Scope<'_>, user_id: i64) ->
     let mut tx = app.db.begin().await?;
     match scope {
         Scope::Org(org_id) => {
+            tenancy::lock_org(&mut *tx, org_id).await?;
             if current.role == "org_admin" && tenancy::count_org_admins(&mut *tx, org_id).await? <= 1 {
                 return Err(Error::Conflict {
                     code: "last_org_admin",

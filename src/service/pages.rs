@@ -7,6 +7,7 @@ use crate::auth::password;
 use crate::clock::DAY;
 use crate::domain::types::{self, Key, UrlPrefix};
 use crate::store::tenancy::{self, NewPage, PageIdentityPatch, PageRow};
+use crate::store::Tx;
 use serde::{Deserialize, Serialize};
 
 /// How long a trashed page can be restored.
@@ -101,14 +102,24 @@ fn check_viewer_password(p: &str) -> Result<()> {
     Ok(())
 }
 
-/// Creates a page in an org.
-pub async fn create(app: &App, actor: &Actor, org_id: i64, input: NewPageInput) -> Result<PageRow> {
+/// A validated new page, its viewer password already hashed (outside any transaction).
+pub struct PreparedPage {
+    name: String,
+    prefix: UrlPrefix,
+    key: Key,
+    visibility: &'static str,
+    viewer_password_hash: Option<String>,
+    settings: String,
+}
+
+/// Validates a new page and hashes its viewer password.
+pub async fn prepare(input: NewPageInput) -> Result<PreparedPage> {
     let name = types::name(&input.name, 200).map_err(Error::invalid("name"))?;
     let prefix = UrlPrefix::parse(&input.url_prefix).map_err(Error::invalid("url_prefix"))?;
     let key =
         Key::parse(input.internal_key.as_deref().unwrap_or(prefix.as_str())).map_err(Error::invalid("internal_key"))?;
-    let vis = visibility(input.visibility.as_deref())?;
-    let pw_hash = match input.viewer_password {
+    let visibility = visibility(input.visibility.as_deref())?;
+    let viewer_password_hash = match input.viewer_password {
         Some(p) => {
             check_viewer_password(&p)?;
             Some(password::hash(p).await)
@@ -117,40 +128,50 @@ pub async fn create(app: &App, actor: &Actor, org_id: i64, input: NewPageInput) 
     };
     let settings = SiteSettings { title: name.clone(), ..Default::default() };
     let settings = serde_json::to_string(&settings).expect("settings serialise");
-    let now = app.now();
-    let mut tx = app.db.begin().await?;
-    if tenancy::page_prefix_taken(&mut *tx, prefix.as_str()).await? {
-        return Err(Error::Conflict { code: "url_prefix_taken", message: "url_prefix is already in use".into() });
+    Ok(PreparedPage { name, prefix, key, visibility, viewer_password_hash, settings })
+}
+
+/// Inserts a prepared page (with its audit entry) inside the caller's transaction.
+pub async fn insert_prepared(tx: &mut Tx, actor: &Actor, org_id: i64, p: &PreparedPage, now: i64) -> Result<i64> {
+    let prefix_taken = || Error::Conflict { code: "url_prefix_taken", message: "url_prefix is already in use".into() };
+    if tenancy::page_prefix_taken(&mut **tx, p.prefix.as_str()).await? {
+        return Err(prefix_taken());
     }
     let new = NewPage {
         org_id,
-        name: &name,
-        internal_key: key.as_str(),
-        url_prefix: prefix.as_str(),
-        visibility: vis,
-        viewer_password_hash: pw_hash.as_deref(),
-        settings: &settings,
+        name: &p.name,
+        internal_key: p.key.as_str(),
+        url_prefix: p.prefix.as_str(),
+        visibility: p.visibility,
+        viewer_password_hash: p.viewer_password_hash.as_deref(),
+        settings: &p.settings,
     };
-    let id = tenancy::insert_page(&mut *tx, &new, now).await.map_err(|e| match e {
+    let id = tenancy::insert_page(&mut **tx, &new, now).await.map_err(|e| match e {
+        // A concurrent create of the same prefix can get past the check above.
+        crate::store::StoreError::Conflict(what) if what.contains("url_prefix") => prefix_taken(),
         crate::store::StoreError::Conflict(_) => {
             Error::Conflict { code: "internal_key_taken", message: "internal_key is already used in this org".into() }
         }
         e => e.into(),
     })?;
-    audit::record(
-        &mut tx,
-        actor,
-        Event {
-            org_id: Some(org_id),
-            page_id: Some(id),
-            action: "page.created",
-            target_kind: "page",
-            target_id: Some(id),
-            detail: serde_json::json!({"url_prefix": prefix.as_str()}),
-        },
-        now,
-    )
-    .await?;
+    let event = Event {
+        org_id: Some(org_id),
+        page_id: Some(id),
+        action: "page.created",
+        target_kind: "page",
+        target_id: Some(id),
+        detail: serde_json::json!({"url_prefix": p.prefix.as_str()}),
+    };
+    audit::record(tx, actor, event, now).await?;
+    Ok(id)
+}
+
+/// Creates a page in an org.
+pub async fn create(app: &App, actor: &Actor, org_id: i64, input: NewPageInput) -> Result<PageRow> {
+    let prepared = prepare(input).await?;
+    let now = app.now();
+    let mut tx = app.db.begin().await?;
+    let id = insert_prepared(&mut tx, actor, org_id, &prepared, now).await?;
     tx.commit().await?;
     tenancy::page_by_id(&app.db.pool, id).await?.ok_or(Error::NotFound("page"))
 }

@@ -62,6 +62,9 @@ pub struct Db {
     pub engine: Engine,
 }
 
+/// The advisory-lock key instances take while migrating a PostgreSQL database.
+const MIGRATION_LOCK: i64 = 0x5157_a7be;
+
 const SQLITE_MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_foundation.sql"))];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/postgres/0001_foundation.sql"))];
 
@@ -96,36 +99,57 @@ impl Db {
         Ok(Db { pool, engine })
     }
 
-    /// Applies every migration not yet recorded, each in its own transaction.
+    /// Applies every migration not yet recorded, each in its own transaction, on one connection.
+    /// On PostgreSQL an advisory lock makes instances starting together take turns.
     pub async fn migrate(&self) -> Result<Vec<i64>> {
-        self.pool
-            .execute(
+        use sqlx::Connection;
+        let mut conn = self.pool.acquire().await?;
+        if self.engine == Engine::Postgres {
+            sqlx::query("SELECT pg_advisory_lock($1)").bind(MIGRATION_LOCK).execute(&mut *conn).await?;
+        }
+        let result = async {
+            conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
             )
             .await?;
-        let done: Vec<i64> = sqlx::query("SELECT version FROM schema_migrations")
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| r.get::<i64, _>(0))
-            .collect();
-        let all = match self.engine {
-            Engine::Sqlite => SQLITE_MIGRATIONS,
-            Engine::Postgres => POSTGRES_MIGRATIONS,
-        };
-        let mut applied = Vec::new();
-        for (version, sql) in all.iter().filter(|(v, _)| !done.contains(v)) {
-            let mut tx = self.begin().await?;
-            sqlx::raw_sql(sql).execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
-                .bind(*version)
-                .bind(jiff::Timestamp::now().as_millisecond())
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            applied.push(*version);
+            let all = match self.engine {
+                Engine::Sqlite => SQLITE_MIGRATIONS,
+                Engine::Postgres => POSTGRES_MIGRATIONS,
+            };
+            let begin = match self.engine {
+                Engine::Sqlite => "BEGIN IMMEDIATE",
+                Engine::Postgres => "BEGIN",
+            };
+            let mut applied = Vec::new();
+            for (version, sql) in all {
+                // Checked inside the write transaction: another process may have applied it while
+                // this one waited for the lock.
+                let mut tx = conn.begin_with(begin).await?;
+                let done = sqlx::query("SELECT version FROM schema_migrations WHERE version = $1")
+                    .bind(*version)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .is_some();
+                if done {
+                    tx.commit().await?;
+                    continue;
+                }
+                sqlx::raw_sql(sql).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
+                    .bind(*version)
+                    .bind(jiff::Timestamp::now().as_millisecond())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                applied.push(*version);
+            }
+            Ok::<_, StoreError>(applied)
         }
-        Ok(applied)
+        .await;
+        if self.engine == Engine::Postgres {
+            sqlx::query("SELECT pg_advisory_unlock($1)").bind(MIGRATION_LOCK).execute(&mut *conn).await?;
+        }
+        result
     }
 
     /// Starts a write transaction.

@@ -248,6 +248,13 @@ pub async fn delete_org_member<'c, E: Executor<'c, Database = Any>>(e: E, org_id
     Ok(r.rows_affected() > 0)
 }
 
+/// Takes the org's row lock for the rest of the transaction (PostgreSQL; SQLite write
+/// transactions are already serial), so checks like "the last org admin" cannot race.
+pub async fn lock_org<'c, E: Executor<'c, Database = Any>>(e: E, org_id: i64) -> Result<()> {
+    sqlx::query("UPDATE orgs SET slug = slug WHERE id = $1").bind(org_id).execute(e).await?;
+    Ok(())
+}
+
 pub async fn count_org_admins<'c, E: Executor<'c, Database = Any>>(e: E, org_id: i64) -> Result<i64> {
     Ok(sqlx::query("SELECT COUNT(*) FROM org_members WHERE org_id = $1 AND role = 'org_admin'")
         .bind(org_id)

@@ -220,3 +220,29 @@ async fn secrets_never_reach_the_database_or_the_logs(engine: Engine) {
     assert!(!stdout.contains(&token) && !stdout.contains(&session));
 }
 both!(secrets_never_reach_the_database_or_the_logs);
+
+/// Two instances starting together on one empty database: both serve, the schema is migrated
+/// once, and exactly one of them creates the demo org (and prints its one-time password).
+async fn two_instances_starting_together_bootstrap_once(engine: Engine) {
+    let url = fresh_database(engine).await;
+    let (u1, u2) = (url.clone(), url.clone());
+    let one = std::thread::spawn(move || Server::start(&u1, "twin-a"));
+    let two = std::thread::spawn(move || Server::start(&u2, "twin-b"));
+    let (one, two) = (one.join().expect("first instance starts"), two.join().expect("second instance starts"));
+    for s in [&one, &two] {
+        assert_eq!(
+            s.call("GET", &format!("demo.{BASE}"), "/api/v1/pages/public/current-host", &[], None).unwrap().0,
+            200
+        );
+    }
+    let (out1, _) = one.kill9();
+    let (out2, _) = two.kill9();
+    let banners = [&out1, &out2].iter().filter(|o| o.contains("admin password:")).count();
+    assert_eq!(banners, 1, "exactly one instance bootstrapped:\n{out1}\n---\n{out2}");
+    let db = statibeat::store::Db::connect(&url).await.unwrap();
+    use sqlx::Row;
+    let orgs: i64 = sqlx::query("SELECT COUNT(*) FROM orgs").fetch_one(&db.pool).await.unwrap().get(0);
+    let users: i64 = sqlx::query("SELECT COUNT(*) FROM users").fetch_one(&db.pool).await.unwrap().get(0);
+    assert_eq!((orgs, users), (1, 1));
+}
+both!(two_instances_starting_together_bootstrap_once);
