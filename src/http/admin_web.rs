@@ -8,8 +8,8 @@ use super::site::esc;
 use crate::app::App;
 use crate::auth::token::{PlainToken, TokenKind};
 use crate::domain::host::HostClass;
+use crate::service::directory;
 use crate::service::{access, sessions, Error};
-use crate::store::tenancy;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -124,7 +124,7 @@ pub async fn workspace(State(app): State<App>, ctx: RequestCtx, headers: HeaderM
     let mut body = format!("<h1>Workspace</h1><p>Signed in as {}.</p>", esc(&s.email));
     for (org, role) in &orgs {
         body.push_str(&format!("<h2>{} <small>({})</small></h2><ul>", esc(&org.name), esc(role)));
-        let pages = tenancy::pages_of_org(&app.db.pool, org.id, false, 0, 200).await.unwrap_or_default();
+        let pages = directory::pages_of_org(&app, org.id, false, 0, 200).await.unwrap_or_default();
         for p in pages {
             let url = app.config.origin_for(&format!("{}.{}", p.url_prefix, app.config.base_domain));
             body.push_str(&format!(

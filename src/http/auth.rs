@@ -6,10 +6,10 @@ use super::error::{ApiError, ApiResult};
 use super::json::StrictJson;
 use super::principal::Caller;
 use crate::app::App;
-use crate::auth::policy::{self, Action, RoleKey};
+use crate::auth::policy::{self, Action};
 use crate::service::access::{self, Principal, SESSION_ABSOLUTE};
+use crate::service::directory;
 use crate::service::sessions;
-use crate::store::tenancy;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -129,7 +129,7 @@ pub async fn context(State(app): State<App>, caller: Caller) -> ApiResult<Json<V
         (None, Principal::ApiToken(t)) => Some(caller.ctx.org_id.unwrap_or(t.org_id)),
         (None, Principal::Session(s)) => match caller.ctx.org_id {
             Some(id) => Some(id),
-            None => tenancy::orgs_of_user(&app.db.pool, s.user_id).await?.first().map(|(o, _)| o.id),
+            None => directory::orgs_of_user(&app, s.user_id).await?.first().map(|(o, _)| o.id),
         },
     };
     if page.is_some() && grant.is_none() {
@@ -140,13 +140,11 @@ pub async fn context(State(app): State<App>, caller: Caller) -> ApiResult<Json<V
         None => None,
     };
     let org = match (org_id, page.is_some() || org_grant.is_some()) {
-        (Some(id), true) => tenancy::org_by_id(&app.db.pool, id).await?,
+        (Some(id), true) => directory::org(&app, id).await?,
         _ => None,
     };
     let custom_domain = match &page {
-        Some(p) => {
-            tenancy::domain_of_page(&app.db.pool, p.id).await?.filter(|d| d.verified_at.is_some()).map(|d| d.domain)
-        }
+        Some(p) => directory::verified_domain_of(&app, p).await?,
         None => None,
     };
     let (principal, permission, role_key) = match &caller.principal {
@@ -157,7 +155,7 @@ pub async fn context(State(app): State<App>, caller: Caller) -> ApiResult<Json<V
         ),
         Principal::Session(s) => {
             let role = match (&page, grant) {
-                (Some(p), Some(_)) => session_role(&app, p, s.user_id).await?,
+                (Some(p), Some(_)) => directory::effective_page_role(&app, p, s.user_id).await?,
                 _ => None,
             };
             (json!({"kind": "session", "id": s.user_id, "name": s.email}), Value::Null, json!(role))
@@ -172,11 +170,4 @@ pub async fn context(State(app): State<App>, caller: Caller) -> ApiResult<Json<V
         "role_key": role_key,
         "capabilities": capabilities(effective),
     })))
-}
-
-async fn session_role(app: &App, page: &tenancy::PageRow, user_id: i64) -> ApiResult<Option<String>> {
-    if tenancy::org_role(&app.db.pool, page.org_id, user_id).await?.as_deref() == Some("org_admin") {
-        return Ok(Some(RoleKey::Page(crate::auth::policy::PageRole::PageAdmin).as_str().to_string()));
-    }
-    Ok(tenancy::page_role(&app.db.pool, page.id, user_id).await?)
 }

@@ -8,8 +8,9 @@ use crate::app::App;
 use crate::auth::token::{looks_like_token, TokenHash};
 use crate::domain::host::{self, HostClass};
 use crate::service::access;
+use crate::service::directory;
 use crate::service::throttle::{RateDecision, Tier};
-use crate::store::tenancy::{self, PageRow};
+use crate::store::tenancy::PageRow;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::Next;
@@ -185,11 +186,9 @@ async fn resolve(app: &App, req: &mut Request, ctx: &mut RequestCtx) -> Result<(
     ctx.page = match &ctx.class {
         HostClass::Admin | HostClass::Base => None,
         HostClass::PagePrefix(prefix) => {
-            Some(tenancy::live_page_by_prefix(&app.db.pool, prefix).await?.ok_or_else(unknown_host)?)
+            Some(directory::live_page_by_prefix(app, prefix).await?.ok_or_else(unknown_host)?)
         }
-        HostClass::Custom(domain) => {
-            Some(tenancy::live_page_by_domain(&app.db.pool, domain).await?.ok_or_else(unknown_host)?)
-        }
+        HostClass::Custom(domain) => Some(directory::live_page_by_domain(app, domain).await?.ok_or_else(unknown_host)?),
     };
     let path = req.uri().path().to_string();
     if let Some(rest) = path.strip_prefix("/status/") {
@@ -197,7 +196,7 @@ async fn resolve(app: &App, req: &mut Request, ctx: &mut RequestCtx) -> Result<(
             return Err(ApiError::not_found());
         }
         let (prefix, tail) = rest.split_once('/').map(|(p, t)| (p, format!("/{t}"))).unwrap_or((rest, "/".into()));
-        let page = tenancy::live_page_by_prefix(&app.db.pool, prefix).await?.ok_or_else(ApiError::not_found)?;
+        let page = directory::live_page_by_prefix(app, prefix).await?.ok_or_else(ApiError::not_found)?;
         ctx.via = Via::StatusPath(page.url_prefix.clone());
         ctx.page = Some(page);
         return rewrite(req, &tail);
@@ -221,10 +220,7 @@ async fn resolve_numeric(app: &App, req: &mut Request, ctx: &mut RequestCtx, res
         return Err(ApiError::not_found());
     }
     if let Some(page_id) = numeric.page_id {
-        let page = match tenancy::page_by_id(&app.db.pool, page_id).await? {
-            Some(p) if p.org_id == numeric.org_id && p.deleted_at.is_none() => p,
-            _ => return Err(ApiError::not_found()),
-        };
+        let page = directory::live_page_in_org(app, numeric.org_id, page_id).await?.ok_or_else(ApiError::not_found)?;
         if ctx.page.as_ref().is_some_and(|p| p.id != page.id) {
             return Err(ApiError::not_found());
         }

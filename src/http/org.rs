@@ -10,10 +10,11 @@ use super::tokens::audit_view;
 use crate::app::App;
 use crate::auth::policy::Action;
 use crate::clock::rfc3339;
+use crate::service::directory;
 use crate::service::members::{self, Scope};
 use crate::service::pages::{self, NewPageInput, TRASH_RETENTION};
-use crate::store::audit::{self as audit_sql, AuditFilter};
-use crate::store::tenancy::{self, PageRow};
+use crate::store::audit::AuditFilter;
+use crate::store::tenancy::PageRow;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -50,7 +51,7 @@ pub async fn page_admin_view(app: &App, p: &PageRow, full: bool) -> ApiResult<Va
 
 pub async fn get_org(State(app): State<App>, caller: Caller) -> ApiResult<Json<Value>> {
     let (org_id, grant) = caller.org(&app, Action::Read).await?;
-    let org = tenancy::org_by_id(&app.db.pool, org_id).await?.ok_or_else(ApiError::not_found)?;
+    let org = directory::org(&app, org_id).await?.ok_or_else(ApiError::not_found)?;
     Ok(Json(json!({
         "id": org.id, "name": org.name, "slug": org.slug, "created_at": rfc3339(org.created_at),
         "your_access": format!("{grant:?}").to_lowercase(),
@@ -59,7 +60,7 @@ pub async fn get_org(State(app): State<App>, caller: Caller) -> ApiResult<Json<V
 
 async fn list_pages_in(app: &App, caller: &Caller, q: &ListQuery, trashed: bool) -> ApiResult<Json<Value>> {
     let (org_id, _) = caller.org(app, Action::Read).await?;
-    let rows = tenancy::pages_of_org(&app.db.pool, org_id, trashed, q.cursor.unwrap_or(0), q.limit + 1).await?;
+    let rows = directory::pages_of_org(app, org_id, trashed, q.cursor.unwrap_or(0), q.limit + 1).await?;
     let more = rows.len() as i64 > q.limit;
     let mut views = Vec::new();
     for p in rows.iter().take(q.limit as usize) {
@@ -163,6 +164,6 @@ pub async fn org_audit_log(State(app): State<App>, caller: Caller, q: ListQuery)
     let (org_id, _) = caller.org(&app, Action::ManageAccess).await?;
     let f =
         AuditFilter { org_id, page_id: None, target: None, before: q.cursor.unwrap_or(i64::MAX), limit: q.limit + 1 };
-    let rows = audit_sql::list(&app.db.pool, &f).await?;
+    let rows = directory::audit_entries(&app, &f).await?;
     Ok(Json(envelope(rows, q.limit, |r| r.id, audit_view)))
 }

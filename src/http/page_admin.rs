@@ -10,9 +10,10 @@ use super::tokens::audit_view;
 use crate::app::App;
 use crate::auth::policy::Action;
 use crate::clock::rfc3339;
+use crate::service::directory;
 use crate::service::domains;
 use crate::service::pages::{self, PageSettingsPatch, SiteSettings};
-use crate::store::audit::{self as audit_sql, AuditFilter};
+use crate::store::audit::AuditFilter;
 use crate::store::tenancy::DomainRow;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -116,6 +117,6 @@ pub async fn page_audit_log(State(app): State<App>, caller: Caller, q: ListQuery
         before: q.cursor.unwrap_or(i64::MAX),
         limit: q.limit + 1,
     };
-    let rows = audit_sql::list(&app.db.pool, &f).await?;
+    let rows = directory::audit_entries(&app, &f).await?;
     Ok(Json(envelope(rows, q.limit, |r| r.id, audit_view)))
 }

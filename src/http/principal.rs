@@ -7,8 +7,9 @@ use crate::app::App;
 use crate::auth::policy::{self, Action, Decision};
 use crate::service::access::{self, Principal, Refusal};
 use crate::service::audit::Actor;
+use crate::service::directory;
 use crate::service::{sessions, viewer};
-use crate::store::tenancy::{self, PageRow};
+use crate::store::tenancy::PageRow;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method, StatusCode};
@@ -148,7 +149,7 @@ impl Caller {
             (None, Some(p), _) => p.org_id,
             (None, None, Principal::ApiToken(t)) => t.org_id,
             (None, None, Principal::Session(s)) => {
-                let orgs = tenancy::orgs_of_user(&app.db.pool, s.user_id).await?;
+                let orgs = directory::orgs_of_user(app, s.user_id).await?;
                 match orgs.as_slice() {
                     [(o, _)] => o.id,
                     [] => return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "org not found")),

@@ -7,8 +7,9 @@ use super::json::StrictJson;
 use super::principal::{ctx_of, Reader};
 use crate::app::App;
 use crate::auth::token::TokenHash;
+use crate::service::directory;
 use crate::service::{pages, viewer};
-use crate::store::tenancy::{self, PageRow};
+use crate::store::tenancy::PageRow;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -41,8 +42,7 @@ pub fn cacheable(req_headers: &HeaderMap, page: &PageRow, body: &Value) -> Respo
 
 /// The canonical public URL of a page: its verified custom domain, else its prefix host.
 pub async fn canonical_url(app: &App, page: &PageRow) -> ApiResult<(String, Option<String>)> {
-    let domain =
-        tenancy::domain_of_page(&app.db.pool, page.id).await?.filter(|d| d.verified_at.is_some()).map(|d| d.domain);
+    let domain = directory::verified_domain_of(app, page).await?;
     let host = domain.clone().unwrap_or_else(|| format!("{}.{}", page.url_prefix, app.config.base_domain));
     Ok((app.config.origin_for(&host), domain))
 }
@@ -90,7 +90,7 @@ pub async fn page_by_prefix(State(app): State<App>, Path(prefix): Path<String>, 
         Some(p) if p.url_prefix != prefix => return Err(ApiError::not_found()),
         Some(_) => {}
         None => {
-            let page = tenancy::live_page_by_prefix(&app.db.pool, &prefix).await?.ok_or_else(ApiError::not_found)?;
+            let page = directory::live_page_by_prefix(&app, &prefix).await?.ok_or_else(ApiError::not_found)?;
             ctx.page = Some(page);
             parts.extensions.insert(ctx);
         }

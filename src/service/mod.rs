@@ -3,6 +3,7 @@
 pub mod access;
 pub mod audit;
 pub mod bootstrap;
+pub mod directory;
 pub mod domains;
 pub mod error;
 pub mod members;

@@ -1,0 +1,55 @@
+//! Read-only lookups the HTTP layer needs: which page a host or path names, an org and its pages,
+//! a page's verified custom domain, a user's orgs and roles. No authorisation here: callers check
+//! access first (or serve only public data).
+
+use super::error::Result;
+use crate::app::App;
+use crate::store::audit::{self as audit_sql, AuditFilter, AuditRow};
+use crate::store::tenancy::{self, OrgRow, PageRow};
+
+/// A live page by its URL prefix.
+pub async fn live_page_by_prefix(app: &App, prefix: &str) -> Result<Option<PageRow>> {
+    Ok(tenancy::live_page_by_prefix(&app.db.pool, prefix).await?)
+}
+
+/// The live page served on a verified custom domain.
+pub async fn live_page_by_domain(app: &App, domain: &str) -> Result<Option<PageRow>> {
+    Ok(tenancy::live_page_by_domain(&app.db.pool, domain).await?)
+}
+
+/// A live page of `org_id` by id.
+pub async fn live_page_in_org(app: &App, org_id: i64, page_id: i64) -> Result<Option<PageRow>> {
+    Ok(tenancy::page_by_id(&app.db.pool, page_id).await?.filter(|p| p.org_id == org_id && p.deleted_at.is_none()))
+}
+
+pub async fn org(app: &App, org_id: i64) -> Result<Option<OrgRow>> {
+    Ok(tenancy::org_by_id(&app.db.pool, org_id).await?)
+}
+
+/// Pages of an org (live or trashed) in id order after `after`.
+pub async fn pages_of_org(app: &App, org_id: i64, trashed: bool, after: i64, limit: i64) -> Result<Vec<PageRow>> {
+    Ok(tenancy::pages_of_org(&app.db.pool, org_id, trashed, after, limit).await?)
+}
+
+/// The page's custom domain once verified.
+pub async fn verified_domain_of(app: &App, page: &PageRow) -> Result<Option<String>> {
+    Ok(tenancy::domain_of_page(&app.db.pool, page.id).await?.filter(|d| d.verified_at.is_some()).map(|d| d.domain))
+}
+
+/// The orgs a user belongs to, with the role in each.
+pub async fn orgs_of_user(app: &App, user_id: i64) -> Result<Vec<(OrgRow, String)>> {
+    Ok(tenancy::orgs_of_user(&app.db.pool, user_id).await?)
+}
+
+/// The page role a user acts with: `page_admin` for org admins, else their page membership.
+pub async fn effective_page_role(app: &App, page: &PageRow, user_id: i64) -> Result<Option<String>> {
+    if tenancy::org_role(&app.db.pool, page.org_id, user_id).await?.as_deref() == Some("org_admin") {
+        return Ok(Some("page_admin".to_string()));
+    }
+    Ok(tenancy::page_role(&app.db.pool, page.id, user_id).await?)
+}
+
+/// Audit entries of an org, or of one page of it, newest first.
+pub async fn audit_entries(app: &App, filter: &AuditFilter<'_>) -> Result<Vec<AuditRow>> {
+    Ok(audit_sql::list(&app.db.pool, filter).await?)
+}
