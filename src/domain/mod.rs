@@ -1,4 +1,5 @@
 //! Domain types and rules, free of HTTP and SQL. Constructors are the only validation.
 
 pub mod host;
+pub mod status;
 pub mod types;

@@ -5,8 +5,11 @@ pub mod auth;
 pub mod cookies;
 pub mod ctx;
 pub mod error;
+pub mod hierarchy;
+pub mod incidents;
 pub mod json;
 pub mod list;
+pub mod maintenances_public;
 pub mod members;
 pub mod ops;
 pub mod org;
@@ -14,6 +17,7 @@ pub mod page_admin;
 pub mod principal;
 pub mod public;
 pub mod site;
+pub mod status_public;
 pub mod tokens;
 
 use crate::app::App;
@@ -36,6 +40,67 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/pages/public/current-host", get(public::current_host))
         .route("/api/v1/pages/public/{url_prefix}", get(public::page_by_prefix))
         .route("/api/v1/viewer-access", post(public::viewer_access))
+        // Public status of the page.
+        .route("/api/v1/summary", get(status_public::summary))
+        .route("/api/v1/components", get(status_public::components))
+        .route("/api/v1/incidents", get(status_public::incidents))
+        .route("/api/v1/incidents/{id}", get(status_public::incident))
+        .route("/api/v1/uptime", get(status_public::uptime))
+        // The status model (host-native; numeric twins are rewritten onto these).
+        .route("/api/v1/admin/hierarchy/levels", get(hierarchy::list_levels).post(hierarchy::create_level))
+        .route(
+            "/api/v1/admin/hierarchy/levels/{depth}",
+            axum::routing::patch(hierarchy::update_level).delete(hierarchy::delete_level),
+        )
+        .route("/api/v1/admin/hierarchy/items", get(hierarchy::list_items).post(hierarchy::create_item))
+        .route(
+            "/api/v1/admin/hierarchy/items/{id}",
+            get(hierarchy::get_item::<false>)
+                .patch(hierarchy::update_item::<false>)
+                .delete(hierarchy::delete_item::<false>),
+        )
+        .route(
+            "/api/v1/admin/hierarchy/items/external/{identifier}",
+            get(hierarchy::get_item::<true>)
+                .patch(hierarchy::update_item::<true>)
+                .delete(hierarchy::delete_item::<true>),
+        )
+        .route("/api/v1/admin/statuses", get(hierarchy::list_statuses).put(hierarchy::put_statuses))
+        .route("/api/v1/admin/lifecycles/{kind}", get(hierarchy::list_stages).put(hierarchy::put_stages))
+        .route("/api/v1/admin/incidents", get(incidents::list_incidents).post(incidents::create_incident))
+        .route("/api/v1/admin/incidents/backfill", post(incidents::backfill))
+        .route(
+            "/api/v1/admin/incidents/{id}",
+            get(incidents::get_incident::<false>)
+                .patch(incidents::patch_incident::<false>)
+                .delete(incidents::delete_incident::<false>),
+        )
+        .route("/api/v1/admin/incidents/{id}/updates", post(incidents::add_update::<false>))
+        .route("/api/v1/admin/incidents/{id}/acknowledge", post(incidents::acknowledge::<false>))
+        .route("/api/v1/admin/incidents/{id}/resolve", post(incidents::resolve::<false>))
+        .route("/api/v1/admin/incidents/{id}/reopen", post(incidents::reopen::<false>))
+        .route("/api/v1/admin/incidents/{id}/report", axum::routing::put(incidents::put_report::<false>))
+        .route("/api/v1/admin/incidents/{id}/report/publish", post(incidents::publish_report::<false>))
+        .route("/api/v1/admin/incidents/{id}/report/unpublish", post(incidents::unpublish_report::<false>))
+        .route(
+            "/api/v1/admin/incidents/external/{external_id}",
+            get(incidents::get_incident::<true>)
+                .patch(incidents::patch_incident::<true>)
+                .delete(incidents::delete_incident::<true>),
+        )
+        .route("/api/v1/admin/incidents/external/{external_id}/updates", post(incidents::add_update::<true>))
+        .route("/api/v1/admin/incidents/external/{external_id}/acknowledge", post(incidents::acknowledge::<true>))
+        .route("/api/v1/admin/incidents/external/{external_id}/resolve", post(incidents::resolve::<true>))
+        .route("/api/v1/admin/incidents/external/{external_id}/reopen", post(incidents::reopen::<true>))
+        .route(
+            "/api/v1/admin/incidents/external/{external_id}/report",
+            axum::routing::put(incidents::put_report::<true>),
+        )
+        .route("/api/v1/admin/incidents/external/{external_id}/report/publish", post(incidents::publish_report::<true>))
+        .route(
+            "/api/v1/admin/incidents/external/{external_id}/report/unpublish",
+            post(incidents::unpublish_report::<true>),
+        )
         // Page administration (host-native; numeric twins are rewritten onto these).
         .route("/api/v1/admin/api-tokens", get(list_tokens::<false>).post(create_token::<false>))
         .route("/api/v1/admin/api-tokens/stats", get(token_stats::<false>))

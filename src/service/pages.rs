@@ -163,6 +163,7 @@ pub async fn insert_prepared(tx: &mut Tx, actor: &Actor, org_id: i64, p: &Prepar
         detail: serde_json::json!({"url_prefix": p.prefix.as_str()}),
     };
     audit::record(tx, actor, event, now).await?;
+    super::hierarchy::seed_defaults(tx, id).await?;
     Ok(id)
 }
 

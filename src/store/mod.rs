@@ -6,6 +6,9 @@
 
 pub mod audit;
 pub mod credentials;
+pub mod hierarchy;
+pub mod incidents;
+pub mod maintenances;
 pub mod tenancy;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -65,8 +68,14 @@ pub struct Db {
 /// The advisory-lock key instances take while migrating a PostgreSQL database.
 const MIGRATION_LOCK: i64 = 0x5157_a7be;
 
-const SQLITE_MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_foundation.sql"))];
-const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/postgres/0001_foundation.sql"))];
+const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/sqlite/0001_foundation.sql")),
+    (2, include_str!("../../migrations/sqlite/0002_status_model.sql")),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/postgres/0001_foundation.sql")),
+    (2, include_str!("../../migrations/postgres/0002_status_model.sql")),
+];
 
 impl Db {
     /// Connects (creating a SQLite file if missing) without migrating.

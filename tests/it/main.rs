@@ -13,4 +13,5 @@ mod private_pages;
 mod process;
 mod sessions;
 mod smoke;
+mod status_model;
 mod token_lifecycle;

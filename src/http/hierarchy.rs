@@ -1,0 +1,321 @@
+//! `/api/v1/admin/hierarchy/...`, `/api/v1/admin/statuses`, `/api/v1/admin/lifecycles/{kind}`.
+
+use super::error::{ApiError, ApiResult};
+use super::json::{nullable, StrictJson};
+use super::principal::Caller;
+use crate::app::App;
+use crate::auth::policy::Action;
+use crate::clock::rfc3339;
+use crate::service::hierarchy::{self, ItemInput, ItemRef, StatusInput};
+use crate::service::status;
+use crate::store::hierarchy::{ItemRow, LevelRow, StageRow, StatusRow};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pub fn level_view(l: &LevelRow) -> Value {
+    json!({"depth": l.depth, "singular": l.singular, "plural": l.plural})
+}
+
+/// A component as admins see it (with metadata), with its computed status when known.
+pub fn item_view(i: &ItemRow, parent: Option<&ItemRow>, status: Option<&str>) -> Value {
+    json!({
+        "id": i.id,
+        "identifier": i.identifier,
+        "name": i.name,
+        "abbreviation": i.abbreviation,
+        "description": i.description,
+        "depth": i.depth,
+        "parent": parent.map(|p| json!({"id": p.id, "identifier": p.identifier})),
+        "display_order": i.display_order,
+        "metadata": serde_json::from_str::<Value>(&i.metadata).unwrap_or(json!({})),
+        "visible": i.visible,
+        "status": status,
+        "created_at": rfc3339(i.created_at),
+        "updated_at": rfc3339(i.updated_at),
+    })
+}
+
+pub fn status_view(s: &StatusRow) -> Value {
+    json!({
+        "key": s.key, "name": s.name, "severity": s.severity, "color": s.color,
+        "downtime_weight": s.downtime_permille as f64 / 1000.0, "reserved": s.reserved,
+    })
+}
+
+fn stage_view(s: &StageRow) -> Value {
+    json!({"key": s.key, "name": s.name, "position": s.position})
+}
+
+fn depth_of(raw: &str) -> ApiResult<i64> {
+    raw.parse().map_err(|_| ApiError::not_found())
+}
+
+/// `{id}` or `external/{identifier}` in item paths.
+pub fn item_ref<const EXT: bool>(raw: String) -> ApiResult<ItemRef> {
+    if EXT {
+        Ok(ItemRef::Identifier(raw))
+    } else {
+        raw.parse().map(ItemRef::Id).map_err(|_| ApiError::not_found())
+    }
+}
+
+// ---- levels -----------------------------------------------------------------------------------
+
+pub async fn list_levels(State(app): State<App>, caller: Caller) -> ApiResult<Json<Value>> {
+    let a = caller.page(&app, Action::Read).await?;
+    let levels = hierarchy::levels(&app, &a.page).await?;
+    Ok(Json(json!({"data": levels.iter().map(level_view).collect::<Vec<_>>(), "next_cursor": null})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LevelBody {
+    depth: i64,
+    singular: String,
+    plural: String,
+}
+
+pub async fn create_level(
+    State(app): State<App>,
+    caller: Caller,
+    StrictJson(b): StrictJson<LevelBody>,
+) -> ApiResult<impl IntoResponse> {
+    let a = caller.page(&app, Action::Configure).await?;
+    let l = hierarchy::create_level(&app, &caller.actor(), &a.page, b.depth, &b.singular, &b.plural).await?;
+    Ok((StatusCode::CREATED, Json(level_view(&l))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LevelPatch {
+    singular: Option<String>,
+    plural: Option<String>,
+}
+
+pub async fn update_level(
+    State(app): State<App>,
+    caller: Caller,
+    Path(depth): Path<String>,
+    StrictJson(b): StrictJson<LevelPatch>,
+) -> ApiResult<Json<Value>> {
+    let a = caller.page(&app, Action::Configure).await?;
+    let l = hierarchy::update_level(
+        &app,
+        &caller.actor(),
+        &a.page,
+        depth_of(&depth)?,
+        b.singular.as_deref(),
+        b.plural.as_deref(),
+    )
+    .await?;
+    Ok(Json(level_view(&l)))
+}
+
+pub async fn delete_level(State(app): State<App>, caller: Caller, Path(depth): Path<String>) -> ApiResult<StatusCode> {
+    let a = caller.page(&app, Action::Configure).await?;
+    hierarchy::delete_level(&app, &caller.actor(), &a.page, depth_of(&depth)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- items ------------------------------------------------------------------------------------
+
+/// A parent as clients name it.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RefBody {
+    external_id: Option<String>,
+    id: Option<i64>,
+}
+
+impl RefBody {
+    pub fn from_parts(external_id: Option<String>, id: Option<i64>) -> RefBody {
+        RefBody { external_id, id }
+    }
+
+    pub fn into_ref(self, field: &str) -> ApiResult<ItemRef> {
+        match (self.external_id, self.id) {
+            (Some(e), None) => Ok(ItemRef::Identifier(e)),
+            (None, Some(id)) => Ok(ItemRef::Id(id)),
+            _ => Err(ApiError::bad_request("invalid", format!("{field}: give exactly one of external_id or id"))
+                .field(field)),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemBody {
+    name: Option<String>,
+    identifier: Option<String>,
+    abbreviation: Option<String>,
+    description: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    parent: Option<Option<RefBody>>,
+    display_order: Option<i64>,
+    metadata: Option<Value>,
+    visible: Option<bool>,
+}
+
+impl ItemBody {
+    fn into_input(self) -> ApiResult<ItemInput> {
+        let parent = match self.parent {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(r)) => Some(Some(r.into_ref("parent")?)),
+        };
+        Ok(ItemInput {
+            name: self.name,
+            identifier: self.identifier,
+            abbreviation: self.abbreviation,
+            description: self.description,
+            parent,
+            display_order: self.display_order,
+            metadata: self.metadata,
+            visible: self.visible,
+        })
+    }
+}
+
+async fn item_with_status(app: &App, page: &crate::store::tenancy::PageRow, item: &ItemRow) -> ApiResult<Value> {
+    let s = status::page_status(app, page).await?;
+    let parent = s.items.iter().find(|i| Some(i.item.id) == item.parent_id).map(|i| &i.item);
+    let st = s.items.iter().find(|i| i.item.id == item.id).map(|i| i.status.as_str());
+    Ok(item_view(item, parent, st))
+}
+
+pub async fn list_items(State(app): State<App>, caller: Caller) -> ApiResult<Json<Value>> {
+    let a = caller.page(&app, Action::Read).await?;
+    let s = status::page_status(&app, &a.page).await?;
+    let views: Vec<Value> = s
+        .items
+        .iter()
+        .map(|i| {
+            let parent = s.items.iter().find(|p| Some(p.item.id) == i.item.parent_id).map(|p| &p.item);
+            item_view(&i.item, parent, Some(&i.status))
+        })
+        .collect();
+    Ok(Json(json!({"data": views, "next_cursor": null})))
+}
+
+pub async fn create_item(
+    State(app): State<App>,
+    caller: Caller,
+    StrictJson(b): StrictJson<ItemBody>,
+) -> ApiResult<impl IntoResponse> {
+    let a = caller.page(&app, Action::Configure).await?;
+    let item = hierarchy::create_item(&app, &caller.actor(), &a.page, b.into_input()?).await?;
+    Ok((StatusCode::CREATED, Json(item_with_status(&app, &a.page, &item).await?)))
+}
+
+pub async fn get_item<const EXT: bool>(
+    State(app): State<App>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let a = caller.page(&app, Action::Read).await?;
+    let item = hierarchy::item(&app, &a.page, &item_ref::<EXT>(raw)?).await?;
+    Ok(Json(item_with_status(&app, &a.page, &item).await?))
+}
+
+pub async fn update_item<const EXT: bool>(
+    State(app): State<App>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    StrictJson(b): StrictJson<ItemBody>,
+) -> ApiResult<Json<Value>> {
+    let a = caller.page(&app, Action::Configure).await?;
+    let item = hierarchy::update_item(&app, &caller.actor(), &a.page, &item_ref::<EXT>(raw)?, b.into_input()?).await?;
+    Ok(Json(item_with_status(&app, &a.page, &item).await?))
+}
+
+pub async fn delete_item<const EXT: bool>(
+    State(app): State<App>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> ApiResult<StatusCode> {
+    let a = caller.page(&app, Action::Configure).await?;
+    hierarchy::delete_item(&app, &caller.actor(), &a.page, &item_ref::<EXT>(raw)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- statuses and lifecycles ------------------------------------------------------------------
+
+pub async fn list_statuses(State(app): State<App>, caller: Caller) -> ApiResult<Json<Value>> {
+    let a = caller.page(&app, Action::Read).await?;
+    let s = hierarchy::statuses(&app, &a.page).await?;
+    Ok(Json(json!({"data": s.iter().map(status_view).collect::<Vec<_>>(), "next_cursor": null})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusBody {
+    key: String,
+    name: String,
+    color: String,
+    #[serde(default)]
+    downtime_weight: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusesBody {
+    statuses: Vec<StatusBody>,
+}
+
+pub async fn put_statuses(
+    State(app): State<App>,
+    caller: Caller,
+    StrictJson(b): StrictJson<StatusesBody>,
+) -> ApiResult<Json<Value>> {
+    let a = caller.page(&app, Action::Configure).await?;
+    let input = b
+        .statuses
+        .into_iter()
+        .map(|s| StatusInput { key: s.key, name: s.name, color: s.color, downtime_weight: s.downtime_weight })
+        .collect();
+    let s = hierarchy::replace_statuses(&app, &caller.actor(), &a.page, input).await?;
+    Ok(Json(json!({"data": s.iter().map(status_view).collect::<Vec<_>>(), "next_cursor": null})))
+}
+
+fn kind(raw: &str) -> ApiResult<&'static str> {
+    match raw {
+        "incident" | "incidents" => Ok("incident"),
+        "maintenance" | "maintenances" => Ok("maintenance"),
+        _ => Err(ApiError::not_found()),
+    }
+}
+
+pub async fn list_stages(State(app): State<App>, caller: Caller, Path(raw): Path<String>) -> ApiResult<Json<Value>> {
+    let a = caller.page(&app, Action::Read).await?;
+    let s = hierarchy::stages(&app, &a.page, kind(&raw)?).await?;
+    Ok(Json(json!({"data": s.iter().map(stage_view).collect::<Vec<_>>(), "next_cursor": null})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageBody {
+    key: String,
+    name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StagesBody {
+    stages: Vec<StageBody>,
+}
+
+pub async fn put_stages(
+    State(app): State<App>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    StrictJson(b): StrictJson<StagesBody>,
+) -> ApiResult<Json<Value>> {
+    let a = caller.page(&app, Action::Configure).await?;
+    let input = b.stages.into_iter().map(|s| (s.key, s.name)).collect();
+    let s = hierarchy::replace_stages(&app, &caller.actor(), &a.page, kind(&raw)?, input).await?;
+    Ok(Json(json!({"data": s.iter().map(stage_view).collect::<Vec<_>>(), "next_cursor": null})))
+}

@@ -1,0 +1,461 @@
+//! `/api/v1/admin/incidents[...]` and the same under `/api/v1/admin/incidents/external/{external_id}`.
+
+use super::error::{ApiError, ApiResult};
+use super::hierarchy::RefBody;
+use super::json::{OptionalJson, StrictJson};
+use super::list::{envelope, ListQuery};
+use super::principal::Caller;
+use crate::app::App;
+use crate::auth::policy::Action;
+use crate::clock::rfc3339;
+use crate::service::incidents::{
+    self, AffectedInput, BackfillUpdate, IncidentInput, IncidentPatch, ReportAction, UpdateInput,
+};
+use crate::store::incidents::{self as isql, Filter, IncidentRow};
+use crate::store::tenancy::PageRow;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// Who reads: admins see everything; the public never sees internal fields or drafts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Admin,
+    Public,
+}
+
+/// Incidents as the API shows them, with their items and updates loaded in two queries.
+pub async fn incident_views(app: &App, rows: &[IncidentRow], full: bool, who: Audience) -> ApiResult<Vec<Value>> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let items = isql::items_of(&app.db.pool, &ids).await?;
+    let updates = if full { isql::updates_of(&app.db.pool, &ids).await? } else { Vec::new() };
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let its: Vec<&isql::IncidentItemRow> = items.iter().filter(|i| i.incident_id == r.id).collect();
+            let mut v = json!({
+                "id": r.id,
+                "title": r.title,
+                "status": r.status,
+                "stage": r.stage,
+                "started_at": rfc3339(r.started_at),
+                "resolved_at": r.resolved_at.map(rfc3339),
+                "updated_at": rfc3339(r.updated_at),
+                "affected_items": its.iter().map(|i| {
+                    if full { json!({"id": i.item_id, "external_id": i.identifier, "name": i.name, "status": i.status}) }
+                    else { json!(i.identifier) }
+                }).collect::<Vec<_>>(),
+            });
+            let m = v.as_object_mut().expect("object");
+            if who == Audience::Admin {
+                m.insert("external_id".into(), json!(r.external_id));
+                m.insert("visibility".into(), json!(r.visibility));
+            }
+            if full {
+                m.insert("description".into(), json!(r.description));
+                m.insert("impact".into(), json!(r.impact));
+                m.insert("affected_items_freetext".into(), json!(r.affected_items_freetext));
+                m.insert("acknowledged_at".into(), json!(r.acknowledged_at.map(rfc3339)));
+                m.insert("resolution_message".into(), json!(r.resolution_message));
+                m.insert("created_at".into(), json!(rfc3339(r.created_at)));
+                let ups: Vec<Value> = updates
+                    .iter()
+                    .filter(|u| u.incident_id == r.id)
+                    .map(|u| {
+                        let mut uv = json!({"id": u.id, "message": u.message, "stage": u.stage, "status": u.status, "created_at": rfc3339(u.created_at)});
+                        if who == Audience::Admin {
+                            uv["notify"] = json!(u.notify);
+                        }
+                        uv
+                    })
+                    .collect();
+                m.insert("updates".into(), json!(ups));
+                let report = match who {
+                    Audience::Admin if r.report_state != "none" => {
+                        json!({"state": r.report_state, "body": r.report_body, "published_at": r.report_published_at.map(rfc3339)})
+                    }
+                    Audience::Public if r.report_state == "published" && r.resolved_at.is_some() => {
+                        json!({"body": r.report_body, "published_at": r.report_published_at.map(rfc3339)})
+                    }
+                    _ => Value::Null,
+                };
+                m.insert("report".into(), report);
+            }
+            v
+        })
+        .collect())
+}
+
+async fn one(app: &App, row: &IncidentRow, who: Audience) -> ApiResult<Value> {
+    Ok(incident_views(app, std::slice::from_ref(row), true, who).await?.remove(0))
+}
+
+/// `status=active|resolved|all` (default all).
+pub fn filter(q: &ListQuery) -> ApiResult<Filter> {
+    match q.rest.iter().find(|(k, _)| k == "status").map(|(_, v)| v.as_str()) {
+        None | Some("all") => Ok(Filter::All),
+        Some("active") => Ok(Filter::Active),
+        Some("resolved") => Ok(Filter::Resolved),
+        Some(_) => Err(ApiError::bad_request("invalid", "status: must be active, resolved or all").field("status")),
+    }
+}
+
+/// The incident a path names: `{id}`, or `external/{external_id}` when `EXT`.
+async fn target<const EXT: bool>(app: &App, page: &PageRow, raw: &str) -> ApiResult<IncidentRow> {
+    Ok(if EXT {
+        incidents::get_external(app, page, raw).await?
+    } else {
+        incidents::get(app, page, raw.parse().map_err(|_| ApiError::not_found())?).await?
+    })
+}
+
+#[derive(Deserialize, Serialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct AffectedBody {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    external_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<String>,
+}
+
+fn affected(list: Vec<AffectedBody>) -> ApiResult<Vec<AffectedInput>> {
+    list.into_iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let item = RefBody::from_parts(a.external_id, a.id).into_ref(&format!("affected_items[{i}]"))?;
+            Ok(AffectedInput { item, status: a.status })
+        })
+        .collect()
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize, Serialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBody {
+    title: String,
+    #[serde(default)]
+    description: String,
+    status: Option<String>,
+    stage: Option<String>,
+    #[serde(default)]
+    impact: String,
+    external_id: Option<String>,
+    #[serde(default)]
+    affected_items: Vec<AffectedBody>,
+    #[serde(default)]
+    affected_items_freetext: String,
+    started_at: Option<String>,
+    acknowledged_at: Option<String>,
+    visibility: Option<String>,
+    #[serde(default = "yes")]
+    notify: bool,
+}
+
+impl CreateBody {
+    fn into_input(self) -> ApiResult<IncidentInput> {
+        let request_json = serde_json::to_string(&self).expect("serialisable");
+        Ok(IncidentInput {
+            external_id: self.external_id,
+            title: self.title,
+            description: self.description,
+            status: self.status,
+            stage: self.stage,
+            impact: self.impact,
+            affected_items: affected(self.affected_items)?,
+            affected_items_freetext: self.affected_items_freetext,
+            started_at: self.started_at,
+            acknowledged_at: self.acknowledged_at,
+            visibility: self.visibility,
+            notify: self.notify,
+            request_json,
+        })
+    }
+}
+
+fn created(app_view: Value, is_new: bool) -> Response {
+    let status = if is_new { StatusCode::CREATED } else { StatusCode::OK };
+    (status, Json(app_view)).into_response()
+}
+
+pub async fn list_incidents(State(app): State<App>, caller: Caller, q: ListQuery) -> ApiResult<Json<Value>> {
+    let a = caller.page(&app, Action::Read).await?;
+    let rows =
+        isql::list(&app.db.pool, a.page.id, filter(&q)?, false, q.cursor.unwrap_or(i64::MAX), q.limit + 1).await?;
+    let more = rows.len() as i64 > q.limit;
+    let rows: Vec<IncidentRow> = rows.into_iter().take(q.limit as usize).collect();
+    let views = incident_views(&app, &rows, q.full, Audience::Admin).await?;
+    let mut env = envelope(views, q.limit, |_| 0, |v| v.clone());
+    env["next_cursor"] = json!(if more { rows.last().map(|r| super::list::encode_cursor(r.id)) } else { None });
+    Ok(Json(env))
+}
+
+pub async fn create_incident(
+    State(app): State<App>,
+    caller: Caller,
+    StrictJson(b): StrictJson<CreateBody>,
+) -> ApiResult<Response> {
+    let a = caller.page(&app, Action::Operate).await?;
+    let (row, is_new) = incidents::create(&app, &caller.actor(), &a.page, b.into_input()?).await?;
+    Ok(created(one(&app, &row, Audience::Admin).await?, is_new))
+}
+
+pub async fn get_incident<const EXT: bool>(
+    State(app): State<App>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let a = caller.page(&app, Action::Read).await?;
+    let row = target::<EXT>(&app, &a.page, &raw).await?;
+    Ok(Json(one(&app, &row, Audience::Admin).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchBody {
+    title: Option<String>,
+    description: Option<String>,
+    impact: Option<String>,
+    status: Option<String>,
+    affected_items: Option<Vec<AffectedBody>>,
+    affected_items_freetext: Option<String>,
+    visibility: Option<String>,
+    started_at: Option<String>,
+    acknowledged_at: Option<String>,
+}
+
+pub async fn patch_incident<const EXT: bool>(
+    State(app): State<App>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    StrictJson(b): StrictJson<PatchBody>,
+) -> ApiResult<Json<Value>> {
+    let a = caller.page(&app, Action::Operate).await?;
+    let row = target::<EXT>(&app, &a.page, &raw).await?;
+    let p = IncidentPatch {
+        title: b.title,
+        description: b.description,
+        impact: b.impact,
+        status: b.status,
+        affected_items: b.affected_items.map(affected).transpose()?,
+        affected_items_freetext: b.affected_items_freetext,
+        visibility: b.visibility,
+        started_at: b.started_at,
+        acknowledged_at: b.acknowledged_at,
+    };
+    let row = incidents::patch(&app, &caller.actor(), &a.page, row.id, p).await?;
+    Ok(Json(one(&app, &row, Audience::Admin).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateBody {
+    message: String,
+    stage: Option<String>,
+    status: Option<String>,
+    affected_items: Option<Vec<AffectedBody>>,
+    #[serde(default = "yes")]
+    notify: bool,
+}
+
+pub async fn add_update<const EXT: bool>(
+    State(app): State<App>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    StrictJson(b): StrictJson<UpdateBody>,
+) -> ApiResult<impl IntoResponse> {
+    let a = caller.page(&app, Action::Operate).await?;
+    let row = target::<EXT>(&app, &a.page, &raw).await?;
+    let u = UpdateInput {
+        message: b.message,
+        stage: b.stage,
+        status: b.status,
+        affected_items: b.affected_items.map(affected).transpose()?,
+        notify: b.notify,
+    };
+    let row = incidents::add_update(&app, &caller.actor(), &a.page, row.id, u).await?;
+    Ok((StatusCode::CREATED, Json(one(&app, &row, Audience::Admin).await?)))
+}
+
+pub async fn acknowledge<const EXT: bool>(
+    State(app): State<App>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let a = caller.page(&app, Action::Operate).await?;
+    let row = target::<EXT>(&app, &a.page, &raw).await?;
+    let row = incidents::acknowledge(&app, &caller.actor(), &a.page, row.id).await?;
+    Ok(Json(one(&app, &row, Audience::Admin).await?))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveBody {
+    #[serde(default)]
+    resolution_message: String,
+    #[serde(default = "yes")]
+    notify: bool,
+}
+
+pub async fn resolve<const EXT: bool>(
+    State(app): State<App>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    OptionalJson(b): OptionalJson<ResolveBody>,
+) -> ApiResult<Json<Value>> {
+    let a = caller.page(&app, Action::Operate).await?;
+    let row = target::<EXT>(&app, &a.page, &raw).await?;
+    let b = b.unwrap_or(ResolveBody { resolution_message: String::new(), notify: true });
+    let row = incidents::resolve(&app, &caller.actor(), &a.page, row.id, &b.resolution_message, b.notify).await?;
+    Ok(Json(one(&app, &row, Audience::Admin).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReopenBody {
+    message: Option<String>,
+    #[serde(default = "yes")]
+    notify: bool,
+}
+
+pub async fn reopen<const EXT: bool>(
+    State(app): State<App>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    OptionalJson(b): OptionalJson<ReopenBody>,
+) -> ApiResult<Json<Value>> {
+    let a = caller.page(&app, Action::Operate).await?;
+    let row = target::<EXT>(&app, &a.page, &raw).await?;
+    let (message, notify) = b.map(|b| (b.message, b.notify)).unwrap_or((None, true));
+    let row = incidents::reopen(&app, &caller.actor(), &a.page, row.id, message.as_deref(), notify).await?;
+    Ok(Json(one(&app, &row, Audience::Admin).await?))
+}
+
+pub async fn delete_incident<const EXT: bool>(
+    State(app): State<App>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> ApiResult<StatusCode> {
+    let a = caller.page(&app, Action::Operate).await?;
+    let row = target::<EXT>(&app, &a.page, &raw).await?;
+    incidents::delete(&app, &caller.actor(), &a.page, row.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportBody {
+    body: String,
+}
+
+pub async fn put_report<const EXT: bool>(
+    State(app): State<App>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    StrictJson(b): StrictJson<ReportBody>,
+) -> ApiResult<Json<Value>> {
+    report::<EXT>(app, caller, raw, ReportAction::Draft, Some(b.body)).await
+}
+
+pub async fn publish_report<const EXT: bool>(
+    State(app): State<App>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<Value>> {
+    report::<EXT>(app, caller, raw, ReportAction::Publish, None).await
+}
+
+pub async fn unpublish_report<const EXT: bool>(
+    State(app): State<App>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<Value>> {
+    report::<EXT>(app, caller, raw, ReportAction::Unpublish, None).await
+}
+
+async fn report<const EXT: bool>(
+    app: App,
+    caller: Caller,
+    raw: String,
+    action: ReportAction,
+    body: Option<String>,
+) -> ApiResult<Json<Value>> {
+    let a = caller.page(&app, Action::Operate).await?;
+    let row = target::<EXT>(&app, &a.page, &raw).await?;
+    let row = incidents::report(&app, &caller.actor(), &a.page, row.id, action, body.as_deref()).await?;
+    Ok(Json(one(&app, &row, Audience::Admin).await?))
+}
+
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackfillUpdateBody {
+    message: String,
+    stage: Option<String>,
+    status: Option<String>,
+    created_at: String,
+}
+
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackfillBody {
+    title: String,
+    #[serde(default)]
+    description: String,
+    status: Option<String>,
+    #[serde(default)]
+    impact: String,
+    external_id: Option<String>,
+    #[serde(default)]
+    affected_items: Vec<AffectedBody>,
+    #[serde(default)]
+    affected_items_freetext: String,
+    started_at: String,
+    acknowledged_at: Option<String>,
+    resolved_at: Option<String>,
+    #[serde(default)]
+    resolution_message: String,
+    visibility: Option<String>,
+    #[serde(default)]
+    updates: Vec<BackfillUpdateBody>,
+}
+
+/// Backfill rebuilds history; it is configuration-level work (page admins), and never notifies.
+pub async fn backfill(
+    State(app): State<App>,
+    caller: Caller,
+    StrictJson(b): StrictJson<BackfillBody>,
+) -> ApiResult<Response> {
+    let a = caller.page(&app, Action::Configure).await?;
+    let request_json = serde_json::to_string(&b).expect("serialisable");
+    let input = IncidentInput {
+        external_id: b.external_id,
+        title: b.title,
+        description: b.description,
+        status: b.status,
+        stage: None,
+        impact: b.impact,
+        affected_items: affected(b.affected_items)?,
+        affected_items_freetext: b.affected_items_freetext,
+        started_at: Some(b.started_at),
+        acknowledged_at: b.acknowledged_at,
+        visibility: b.visibility,
+        notify: false,
+        request_json,
+    };
+    let updates = b
+        .updates
+        .into_iter()
+        .map(|u| BackfillUpdate { message: u.message, stage: u.stage, status: u.status, created_at: u.created_at })
+        .collect();
+    let (row, is_new) =
+        incidents::backfill(&app, &caller.actor(), &a.page, input, b.resolved_at, b.resolution_message, updates)
+            .await?;
+    Ok(created(one(&app, &row, Audience::Admin).await?, is_new))
+}

@@ -1,0 +1,139 @@
+//! Public status reads on a page's host: summary, components, incidents, uptime.
+//! Only public incidents and visible components; never internal fields or drafts.
+
+use super::error::{ApiError, ApiResult};
+use super::incidents::{filter, incident_views, Audience};
+use super::list::{encode_cursor, ListQuery};
+use super::principal::Reader;
+use super::public::{cacheable, canonical_url};
+use crate::app::App;
+use crate::clock::rfc3339;
+use crate::service::status::{self, ItemStatus, PageStatus};
+use crate::store::incidents::{self as isql, Filter};
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde_json::{json, Value};
+
+/// Visible components as a tree, each with its computed status.
+pub fn tree(s: &PageStatus) -> Vec<Value> {
+    fn node(s: &PageStatus, i: &ItemStatus) -> Value {
+        let children: Vec<Value> = s
+            .items
+            .iter()
+            .filter(|c| c.item.parent_id == Some(i.item.id) && c.item.visible)
+            .map(|c| node(s, c))
+            .collect();
+        json!({
+            "id": i.item.id,
+            "identifier": i.item.identifier,
+            "name": i.item.name,
+            "abbreviation": i.item.abbreviation,
+            "description": i.item.description,
+            "status": i.status,
+            "children": children,
+        })
+    }
+    s.items.iter().filter(|i| i.item.parent_id.is_none() && i.item.visible).map(|i| node(s, i)).collect()
+}
+
+fn status_of(s: &PageStatus) -> Value {
+    let def = s.statuses.iter().find(|d| d.key == s.overall);
+    json!({"key": s.overall, "name": def.map(|d| d.name.clone()), "color": def.map(|d| d.color.clone())})
+}
+
+/// `GET /api/v1/summary`: what a status widget needs in one call.
+pub async fn summary(State(app): State<App>, r: Reader, headers: HeaderMap) -> ApiResult<Response> {
+    let s = status::page_status(&app, &r.page).await?;
+    let active = isql::list(&app.db.pool, r.page.id, Filter::Active, true, i64::MAX, 50).await?;
+    let (url, domain) = canonical_url(&app, &r.page).await?;
+    let body = json!({
+        "page": {"name": r.page.name, "url_prefix": r.page.url_prefix, "url": url, "custom_domain": domain},
+        "status": status_of(&s),
+        "components": tree(&s),
+        "active_incidents": incident_views(&app, &active, true, Audience::Public).await?,
+        "maintenances": crate::http::maintenances_public::summary_lists(&app, &r.page).await?,
+        "statuses": s.statuses.iter().map(super::hierarchy::status_view).collect::<Vec<_>>(),
+    });
+    Ok(cacheable(&headers, &r.page, &body))
+}
+
+/// `GET /api/v1/components`: the tree (or `?view=full`: a flat list with parents).
+pub async fn components(State(app): State<App>, r: Reader, q: ListQuery, headers: HeaderMap) -> ApiResult<Response> {
+    let s = status::page_status(&app, &r.page).await?;
+    let data: Vec<Value> = if q.full {
+        s.items
+            .iter()
+            .filter(|i| i.item.visible)
+            .map(|i| {
+                let parent = s.items.iter().find(|p| Some(p.item.id) == i.item.parent_id);
+                json!({
+                    "id": i.item.id, "identifier": i.item.identifier, "name": i.item.name,
+                    "abbreviation": i.item.abbreviation, "description": i.item.description, "depth": i.item.depth,
+                    "parent": parent.map(|p| p.item.identifier.clone()), "display_order": i.item.display_order,
+                    "status": i.status,
+                })
+            })
+            .collect()
+    } else {
+        tree(&s)
+    };
+    Ok(cacheable(&headers, &r.page, &json!({"status": status_of(&s), "data": data, "next_cursor": null})))
+}
+
+/// `GET /api/v1/incidents?status=active|resolved|all`: public incidents, newest first.
+pub async fn incidents(State(app): State<App>, r: Reader, q: ListQuery, headers: HeaderMap) -> ApiResult<Response> {
+    let rows =
+        isql::list(&app.db.pool, r.page.id, filter(&q)?, true, q.cursor.unwrap_or(i64::MAX), q.limit + 1).await?;
+    let more = rows.len() as i64 > q.limit;
+    let rows: Vec<_> = rows.into_iter().take(q.limit as usize).collect();
+    let next = if more { rows.last().map(|r| encode_cursor(r.id)) } else { None };
+    let views = incident_views(&app, &rows, q.full, Audience::Public).await?;
+    Ok(cacheable(&headers, &r.page, &json!({"data": views, "next_cursor": next})))
+}
+
+/// `GET /api/v1/incidents/{id}`: one public incident with its updates.
+pub async fn incident(
+    State(app): State<App>,
+    r: Reader,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let id: i64 = raw.parse().map_err(|_| ApiError::not_found())?;
+    let row = isql::by_id(&app.db.pool, r.page.id, id)
+        .await?
+        .filter(|i| i.visibility == "public")
+        .ok_or_else(ApiError::not_found)?;
+    let v = incident_views(&app, std::slice::from_ref(&row), true, Audience::Public).await?.remove(0);
+    Ok(cacheable(&headers, &r.page, &v))
+}
+
+/// `GET /api/v1/uptime?days=90`: daily uptime per visible component (1 to 365 days).
+pub async fn uptime(State(app): State<App>, r: Reader, q: ListQuery, headers: HeaderMap) -> ApiResult<Response> {
+    let days = match q.rest.iter().find(|(k, _)| k == "days") {
+        None => 90,
+        Some((_, v)) => v
+            .parse::<i64>()
+            .ok()
+            .filter(|d| (1..=365).contains(d))
+            .ok_or_else(|| ApiError::bad_request("invalid", "days: must be 1 to 365").field("days"))?,
+    };
+    let rows = status::uptime(&app, &r.page, days).await?;
+    let data: Vec<Value> = rows
+        .iter()
+        .map(|(item, per_day)| {
+            let avg = per_day.iter().map(|(_, u)| u).sum::<f64>() / per_day.len().max(1) as f64;
+            json!({
+                "identifier": item.identifier,
+                "name": item.name,
+                "uptime": round3(avg),
+                "days": per_day.iter().map(|(start, u)| json!({"date": &rfc3339(*start)[..10], "uptime": round3(*u)})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok(cacheable(&headers, &r.page, &json!({"days": days, "data": data})))
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
