@@ -26,6 +26,8 @@ pub struct AppInner {
     pub audit: AuditSink,
     /// When each API token / session last had its use recorded (writes at most once a minute).
     pub last_touch: Mutex<HashMap<(u8, i64), i64>>,
+    /// Rendered summaries per page (see `http::summary_cache`).
+    pub summary_cache: crate::http::summary_cache::SummaryCache,
 }
 
 impl std::ops::Deref for App {
@@ -49,6 +51,7 @@ impl App {
             login_throttle: LoginThrottle::default(),
             audit,
             last_touch: Mutex::new(HashMap::new()),
+            summary_cache: Default::default(),
         }))
     }
 

@@ -52,6 +52,9 @@ pub struct ConfigArgs {
     /// Magic-token and viewer-gate flows per minute per client (0 = off).
     #[arg(long, env = "STATIBEAT_RATE_LIMIT_MAGIC", global = true)]
     pub rate_limit_magic: Option<u32>,
+    /// How long a page's rendered summary may be served from memory (ms; 0 = off).
+    #[arg(long, env = "STATIBEAT_SUMMARY_CACHE_MS", global = true)]
+    pub summary_cache_ms: Option<i64>,
     /// Optional TOML file with the same keys (lower-case, without the prefix).
     #[arg(long, env = "STATIBEAT_CONFIG", global = true)]
     pub config: Option<String>,
@@ -74,6 +77,7 @@ struct FileConfig {
     rate_limit_admin_write: Option<u32>,
     rate_limit_subscribe: Option<u32>,
     rate_limit_magic: Option<u32>,
+    summary_cache_ms: Option<i64>,
 }
 
 /// Requests per minute for each rate-limit tier; 0 turns a tier off.
@@ -105,6 +109,7 @@ pub struct Config {
     pub redis_url: Option<String>,
     pub dns_resolver: Option<SocketAddr>,
     pub rate_limits: RateLimits,
+    pub summary_cache_ms: i64,
 }
 
 impl Config {
@@ -156,6 +161,7 @@ impl Config {
             redis_url: pick(&args.redis_url, file.redis_url),
             dns_resolver,
             rate_limits,
+            summary_cache_ms: args.summary_cache_ms.or(file.summary_cache_ms).unwrap_or(1000).max(0),
         })
     }
 

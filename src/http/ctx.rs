@@ -62,7 +62,15 @@ pub async fn front(State(app): State<App>, mut req: Request, next: Next) -> Resp
     let outcome = admit(&app, &mut req, &ip, &request_id).await;
     let (mut res, host) = match outcome {
         Ok((host, rate)) => {
+            let written_page = match *req.method() {
+                Method::GET | Method::HEAD | Method::OPTIONS => None,
+                _ => req.extensions().get::<RequestCtx>().and_then(|c| c.page.as_ref().map(|p| p.id)),
+            };
             let mut res = next.run(req).await;
+            // A successful write on a page: its cached summary is stale now.
+            if let (Some(page_id), true) = (written_page, res.status().is_success()) {
+                app.summary_cache.invalidate(page_id);
+            }
             if let Some(d) = rate {
                 rate_headers(res.headers_mut(), &d);
             }

@@ -18,6 +18,7 @@ pub mod principal;
 pub mod public;
 pub mod site;
 pub mod status_public;
+pub mod summary_cache;
 pub mod tokens;
 
 use crate::app::App;

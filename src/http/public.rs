@@ -20,21 +20,39 @@ use serde_json::{json, Value};
 /// JSON for public caches: strong ETag, 304 on a match, short max-age with a longer
 /// stale-while-revalidate so a CDN absorbs a spike. Private pages are never shared-cached.
 pub fn cacheable(req_headers: &HeaderMap, page: &PageRow, body: &Value) -> Response {
-    let bytes = serde_json::to_vec(body).expect("json serialises");
-    let etag = format!("\"{}\"", &TokenHash::of(&bytes).to_hex()[..32]);
+    cacheable_bytes(req_headers, page, &Rendered::of(body))
+}
+
+/// A rendered JSON body and its strong ETag.
+#[derive(Clone)]
+pub struct Rendered {
+    pub bytes: axum::body::Bytes,
+    pub etag: String,
+}
+
+impl Rendered {
+    pub fn of(body: &Value) -> Rendered {
+        let bytes = serde_json::to_vec(body).expect("json serialises");
+        let etag = format!("\"{}\"", &TokenHash::of(&bytes).to_hex()[..32]);
+        Rendered { bytes: bytes.into(), etag }
+    }
+}
+
+/// [`cacheable`] for a body rendered earlier (a cache hit).
+pub fn cacheable_bytes(req_headers: &HeaderMap, page: &PageRow, body: &Rendered) -> Response {
     let cache =
         if page.visibility == "public" { "public, max-age=15, stale-while-revalidate=60" } else { "private, no-store" };
     let matches = req_headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == body.etag || t.trim() == "*"));
     let mut res = if matches {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
+        ([(header::CONTENT_TYPE, "application/json")], body.bytes.clone()).into_response()
     };
     let h = res.headers_mut();
-    h.insert(header::ETAG, HeaderValue::from_str(&etag).expect("ascii"));
+    h.insert(header::ETAG, HeaderValue::from_str(&body.etag).expect("ascii"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     h.insert(header::VARY, HeaderValue::from_static("Cookie, Authorization"));
     res

@@ -5,7 +5,7 @@ use super::error::{ApiError, ApiResult};
 use super::incidents::{filter, incident_views, Audience};
 use super::list::{encode_cursor, ListQuery};
 use super::principal::Reader;
-use super::public::{cacheable, canonical_url};
+use super::public::{cacheable, cacheable_bytes, canonical_url, Rendered};
 use crate::app::App;
 use crate::clock::rfc3339;
 use crate::service::status::{self, ItemStatus, PageStatus};
@@ -44,6 +44,11 @@ fn status_of(s: &PageStatus) -> Value {
 
 /// `GET /api/v1/summary`: what a status widget needs in one call.
 pub async fn summary(State(app): State<App>, r: Reader, headers: HeaderMap) -> ApiResult<Response> {
+    let now = app.now();
+    let ttl = app.config.summary_cache_ms;
+    if let Some(hit) = app.summary_cache.get(r.page.id, now, ttl) {
+        return Ok(cacheable_bytes(&headers, &r.page, &hit));
+    }
     let s = status::page_status(&app, &r.page).await?;
     let active = isql::list(&app.db.pool, r.page.id, Filter::Active, true, i64::MAX, 50).await?;
     let (url, domain) = canonical_url(&app, &r.page).await?;
@@ -55,7 +60,11 @@ pub async fn summary(State(app): State<App>, r: Reader, headers: HeaderMap) -> A
         "maintenances": crate::http::maintenances_public::summary_lists(&app, &r.page).await?,
         "statuses": s.statuses.iter().map(super::hierarchy::status_view).collect::<Vec<_>>(),
     });
-    Ok(cacheable(&headers, &r.page, &body))
+    let rendered = Rendered::of(&body);
+    if ttl > 0 {
+        app.summary_cache.put(r.page.id, now, rendered.clone());
+    }
+    Ok(cacheable_bytes(&headers, &r.page, &rendered))
 }
 
 /// `GET /api/v1/components`: the tree (or `?view=full`: a flat list with parents).

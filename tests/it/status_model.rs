@@ -91,3 +91,248 @@ async fn the_quickstart_works_verbatim(engine: Engine) {
     let _ = Method::GET;
 }
 both!(the_quickstart_works_verbatim);
+
+async fn events(t: &TestApp) -> Vec<String> {
+    use sqlx::Row;
+    sqlx::query("SELECT kind FROM events ORDER BY id")
+        .fetch_all(&t.app.db.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<String, _>(0))
+        .collect()
+}
+
+fn create_body() -> Value {
+    json!({
+        "external_id": "deploy-42",
+        "title": "Elevated API latency",
+        "description": "Investigating.",
+        "status": "degraded",
+        "affected_items": [{"external_id": "api-gateway"}]
+    })
+}
+
+async fn retrying_a_create_three_times_makes_one_incident(engine: Engine) {
+    let t = TestApp::new(engine).await;
+    let a = t.tenant("acme").await;
+    components(&t, &a).await;
+    let bot = t.page_token(&a, "write", "page_manager").await;
+    let mut ids = Vec::new();
+    for (i, want) in [StatusCode::CREATED, StatusCode::OK, StatusCode::OK].into_iter().enumerate() {
+        let r = t.send(Req::post(&a.host, "/api/v1/admin/incidents").bearer(&bot).json(create_body())).await;
+        assert_eq!(r.status, want, "attempt {i}: {}", r.text);
+        ids.push(r.json["id"].as_i64().unwrap());
+    }
+    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+    assert_eq!(t.count("incidents").await, 1);
+    assert_eq!(events(&t).await, ["incident.created"], "a retry notifies nobody again");
+    let mut different = create_body();
+    different["title"] = json!("Something else");
+    let r = t.send(Req::post(&a.host, "/api/v1/admin/incidents").bearer(&bot).json(different)).await;
+    assert_eq!((r.status, r.json["code"].as_str()), (StatusCode::CONFLICT, Some("external_id_conflict")));
+    assert_eq!(t.count("incidents").await, 1);
+}
+both!(retrying_a_create_three_times_makes_one_incident);
+
+async fn a_partial_outage_on_a_child_rolls_up_and_clears_on_resolve(engine: Engine) {
+    let t = TestApp::new(engine).await;
+    let a = t.tenant("acme").await;
+    components(&t, &a).await;
+    let bot = t.page_token(&a, "write", "page_manager").await;
+    let r = t
+        .send(Req::post(&a.host, "/api/v1/admin/incidents").bearer(&bot).json(json!({
+            "title": "Login failures", "status": "partial_outage", "affected_items": [{"external_id": "auth"}]
+        })))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let id = r.json["id"].as_i64().unwrap();
+    let s = t.send(Req::get(&a.host, "/api/v1/summary")).await;
+    assert_eq!(
+        (
+            status_of(&s.json, "auth").as_str(),
+            status_of(&s.json, "platform").as_str(),
+            s.json["status"]["key"].as_str()
+        ),
+        ("partial_outage", "partial_outage", Some("partial_outage"))
+    );
+    assert_eq!(status_of(&s.json, "api-gateway"), "operational", "siblings are unaffected");
+    // A more severe update on one item only.
+    let r = t
+        .send(Req::post(&a.host, &format!("/api/v1/admin/incidents/{id}/updates")).bearer(&bot).json(json!({
+            "message": "Auth is down.", "stage": "identified",
+            "affected_items": [{"external_id": "auth", "status": "major_outage"}, {"external_id": "api-gateway"}]
+        })))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let s = t.send(Req::get(&a.host, "/api/v1/summary")).await;
+    assert_eq!(status_of(&s.json, "auth"), "major_outage");
+    assert_eq!(status_of(&s.json, "api-gateway"), "partial_outage");
+    assert_eq!(status_of(&s.json, "platform"), "major_outage");
+    let r = t.send(Req::post(&a.host, &format!("/api/v1/admin/incidents/{id}/resolve")).bearer(&bot)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let s = t.send(Req::get(&a.host, "/api/v1/summary")).await;
+    for id in ["auth", "api-gateway", "platform", "web"] {
+        assert_eq!(status_of(&s.json, id), "operational", "{id}");
+    }
+    assert_eq!(s.json["status"]["key"], "operational");
+    assert_eq!(events(&t).await, ["incident.created", "incident.updated", "incident.resolved"]);
+    // Reopen brings the impact back.
+    let r = t.send(Req::post(&a.host, &format!("/api/v1/admin/incidents/{id}/reopen")).bearer(&bot)).await;
+    assert_eq!((r.status, r.json["stage"].as_str()), (StatusCode::OK, Some("investigating")));
+    let s = t.send(Req::get(&a.host, "/api/v1/summary")).await;
+    assert_eq!(status_of(&s.json, "auth"), "major_outage");
+}
+both!(a_partial_outage_on_a_child_rolls_up_and_clears_on_resolve);
+
+async fn a_backfilled_incident_shows_in_history_and_notifies_nobody(engine: Engine) {
+    let t = TestApp::new(engine).await;
+    let a = t.tenant("acme").await;
+    let admin = components(&t, &a).await;
+    let r = t
+        .send(Req::post(&a.host, "/api/v1/admin/incidents/backfill").bearer(&admin).json(json!({
+            "title": "Database failover", "status": "major_outage",
+            "affected_items": [{"external_id": "api-gateway"}],
+            "started_at": "2026-11-29T10:00:00Z", "acknowledged_at": "2026-11-29T10:05:00Z",
+            "resolved_at": "2026-11-29T12:00:00Z", "resolution_message": "Failover complete.",
+            "updates": [
+                {"message": "Primary database unreachable.", "stage": "investigating", "created_at": "2026-11-29T10:01:00Z"},
+                {"message": "Failing over.", "stage": "identified", "created_at": "2026-11-29T10:30:00Z"}
+            ]
+        })))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.json["stage"], "resolved");
+    assert_eq!(r.json["updates"].as_array().unwrap().len(), 3);
+    assert!(events(&t).await.is_empty(), "a backfill records no event rows");
+    let h = t.send(Req::get(&a.host, "/api/v1/incidents?status=resolved&view=full")).await;
+    assert_eq!(h.json["data"][0]["title"], "Database failover");
+    assert_eq!(h.json["data"][0]["started_at"], "2026-11-29T10:00:00.000Z");
+    // Two hours of major outage yesterday: 100 × (1 − 2/24) for api-gateway, and its parent.
+    let u = t.send(Req::get(&a.host, "/api/v1/uptime?days=2")).await;
+    let gw = u.json["data"].as_array().unwrap().iter().find(|d| d["identifier"] == "api-gateway").unwrap().clone();
+    assert_eq!(gw["days"][0]["date"], "2026-11-29");
+    assert_eq!(gw["days"][0]["uptime"], 91.667);
+    assert_eq!(gw["days"][1]["uptime"], 100.0);
+    let platform = u.json["data"].as_array().unwrap().iter().find(|d| d["identifier"] == "platform").unwrap().clone();
+    assert_eq!(platform["days"][0]["uptime"], 91.667, "a parent counts its children's downtime");
+    // Stages out of order are refused, and nothing is written.
+    let before = t.count("incidents").await;
+    let r = t
+        .send(Req::post(&a.host, "/api/v1/admin/incidents/backfill").bearer(&admin).json(json!({
+            "title": "Out of order", "started_at": "2026-11-29T10:00:00Z", "resolved_at": "2026-11-29T12:00:00Z",
+            "updates": [
+                {"message": "b", "stage": "monitoring", "created_at": "2026-11-29T10:01:00Z"},
+                {"message": "a", "stage": "investigating", "created_at": "2026-11-29T10:02:00Z"}
+            ]
+        })))
+        .await;
+    assert_eq!((r.status, r.json["field"].as_str()), (StatusCode::BAD_REQUEST, Some("updates[1]")));
+    assert_eq!(t.count("incidents").await, before);
+}
+both!(a_backfilled_incident_shows_in_history_and_notifies_nobody);
+
+async fn bad_incident_input_is_refused_precisely_and_writes_nothing(engine: Engine) {
+    let t = TestApp::new(engine).await;
+    let a = t.tenant("acme").await;
+    components(&t, &a).await;
+    let bot = t.page_token(&a, "write", "page_manager").await;
+    let cases = [
+        (json!({"title": "x", "org_id": 1}), "org_id"),
+        (json!({"title": "x", "affected_items": [{"external_id": "nope"}]}), "affected_items[0]"),
+        (json!({"title": "x", "status": "on_fire"}), "status"),
+        (json!({"title": "x", "status": "maintenance"}), "status"),
+        (json!({"title": "x", "stage": "resolved"}), "stage"),
+        (json!({"title": "x".repeat(301)}), "title"),
+        (json!({"title": "x", "description": "y".repeat(20_001)}), "description"),
+        (json!({"title": "x", "started_at": "yesterday"}), "started_at"),
+        (json!({"title": "x", "visibility": "secret"}), "visibility"),
+        (json!({"title": "x", "external_id": "has spaces"}), "external_id"),
+        (json!({"title": "x", "affected_items": [{"external_id": "auth", "id": 1}]}), "affected_items[0]"),
+        (json!({"title": 5}), "title"),
+    ];
+    for (body, field) in cases {
+        let r = t.send(Req::post(&a.host, "/api/v1/admin/incidents").bearer(&bot).json(body.clone())).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}: {}", r.text);
+        assert_eq!(r.json["field"].as_str(), Some(field), "{body}: {}", r.text);
+    }
+    assert_eq!(t.count("incidents").await, 0);
+    assert!(events(&t).await.is_empty());
+    // Stages only move forward in updates.
+    let r = t
+        .send(
+            Req::post(&a.host, "/api/v1/admin/incidents")
+                .bearer(&bot)
+                .json(json!({"title": "x", "stage": "monitoring"})),
+        )
+        .await;
+    let id = r.json["id"].as_i64().unwrap();
+    let r = t
+        .send(
+            Req::post(&a.host, &format!("/api/v1/admin/incidents/{id}/updates"))
+                .bearer(&bot)
+                .json(json!({"message": "m", "stage": "investigating"})),
+        )
+        .await;
+    assert_eq!((r.status, r.json["field"].as_str()), (StatusCode::BAD_REQUEST, Some("stage")));
+    assert_eq!(t.count("incident_updates").await, 1);
+}
+both!(bad_incident_input_is_refused_precisely_and_writes_nothing);
+
+async fn internal_incidents_and_draft_reports_never_reach_the_public(engine: Engine) {
+    let t = TestApp::new(engine).await;
+    let a = t.tenant("acme").await;
+    components(&t, &a).await;
+    let bot = t.page_token(&a, "write", "page_manager").await;
+    let r = t
+        .send(Req::post(&a.host, "/api/v1/admin/incidents").bearer(&bot).json(json!({
+            "title": "Internal canary drill", "status": "major_outage", "visibility": "internal",
+            "affected_items": [{"external_id": "web"}]
+        })))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let internal = r.json["id"].as_i64().unwrap();
+    let r = t
+        .send(
+            Req::post(&a.host, "/api/v1/admin/incidents")
+                .bearer(&bot)
+                .json(json!({"title": "Public outage", "external_id": "pub-1"})),
+        )
+        .await;
+    let public = r.json["id"].as_i64().unwrap();
+    let path = format!("/api/v1/admin/incidents/{public}/report");
+    let r =
+        t.send(Req::new(Method::PUT, &a.host, &path).bearer(&bot).json(json!({"body": "Draft: root cause TBD"}))).await;
+    assert_eq!((r.status, r.json["report"]["state"].as_str()), (StatusCode::OK, Some("draft")));
+    let r = t.send(Req::post(&a.host, &format!("{path}/publish")).bearer(&bot)).await;
+    assert_eq!(
+        (r.status, r.json["code"].as_str()),
+        (StatusCode::CONFLICT, Some("incident_open")),
+        "only resolved incidents publish"
+    );
+    for path in ["/api/v1/summary", "/api/v1/incidents?view=full", "/api/v1/components"] {
+        let r = t.send(Req::get(&a.host, path)).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(
+            !r.text.contains("Internal canary drill") && !r.text.contains("Draft: root cause"),
+            "{path}: {}",
+            r.text
+        );
+        assert!(!r.text.contains("pub-1") && !r.text.contains("\"visibility\""), "{path}: {}", r.text);
+    }
+    let s = t.send(Req::get(&a.host, "/api/v1/summary")).await;
+    assert_eq!(status_of(&s.json, "web"), "operational", "internal incidents do not change public status");
+    assert_eq!(t.send(Req::get(&a.host, &format!("/api/v1/incidents/{internal}"))).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(events(&t).await, ["incident.created"], "only the public incident notifies");
+    // Published once resolved: then it is public.
+    t.send(Req::post(&a.host, &format!("/api/v1/admin/incidents/{public}/resolve")).bearer(&bot)).await;
+    let r = t.send(Req::post(&a.host, &format!("{path}/publish")).bearer(&bot)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = t.send(Req::get(&a.host, &format!("/api/v1/incidents/{public}"))).await;
+    assert_eq!(r.json["report"]["body"], "Draft: root cause TBD");
+    // Reopening hides it again (public only while resolved).
+    t.send(Req::post(&a.host, &format!("/api/v1/admin/incidents/{public}/reopen")).bearer(&bot)).await;
+    let r = t.send(Req::get(&a.host, &format!("/api/v1/incidents/{public}"))).await;
+    assert_eq!(r.json["report"], Value::Null);
+}
+both!(internal_incidents_and_draft_reports_never_reach_the_public);
