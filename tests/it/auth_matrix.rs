@@ -13,6 +13,8 @@ use statibeat::auth::policy::Action;
 use statibeat::auth::token::TokenKind;
 use statibeat::clock::rfc3339;
 use statibeat::service::audit::Actor;
+use statibeat::service::hierarchy::{self as hierarchy_service, ItemInput, ItemRef};
+use statibeat::service::incidents::{self as incident_service, AffectedInput, IncidentInput, ReportAction};
 use statibeat::service::tokens::{self as token_service, NewToken, TokenScope};
 use statibeat::service::{domains, pages};
 use statibeat::store::tenancy;
@@ -350,7 +352,33 @@ enum Target {
     DomainAttached,
     /// Page P with a verified custom domain (verification then needs no DNS).
     DomainVerified,
+    /// A long-lived top-level component of page P that nobody changes (reads); `text` is its
+    /// identifier.
+    SharedItem,
+    /// A long-lived open public incident of page P that nobody changes (reads); `text` is its
+    /// external id.
+    SharedIncident,
+    /// A new top-level component without children; `text` is its identifier.
+    FreshItem,
+    /// `id` is a hierarchy depth with no level on page P (nor items at it).
+    AbsentLevel,
+    /// `id` is a hierarchy depth whose level exists on page P with no items at it; `text` is a
+    /// unique string.
+    PresentLevel,
+    /// A new open, unacknowledged public incident without a report; `text` is its external id.
+    FreshIncident,
+    /// A new resolved incident.
+    FreshResolvedIncident,
+    /// A new resolved incident with a draft post-incident report.
+    FreshDraftReport,
+    /// A new resolved incident with a published post-incident report.
+    FreshPublishedReport,
 }
+
+/// The hierarchy depth the level-creating row frees before every request.
+const ABSENT_DEPTH: i64 = 9;
+/// The hierarchy depth the level-changing rows (re)create before every request.
+const PRESENT_DEPTH: i64 = 8;
 
 /// What `prepare` made: an id for the path and a unique text for the body.
 #[derive(Clone, Debug, Default)]
@@ -435,18 +463,82 @@ const PAGE_ROLE: &str = "SELECT role FROM page_members WHERE page_id = {page} AN
 const ORG_ROLE: &str = "SELECT role FROM org_members WHERE org_id = {org} AND user_id = {id}";
 const PAGE_DELETED: &str = "SELECT COALESCE(CAST(deleted_at AS TEXT), 'live') FROM pages WHERE id = {id}";
 const DOMAIN: &str = "SELECT domain FROM custom_domains WHERE page_id = {page}";
+const LEVEL_AT: &str = "SELECT singular || '/' || plural FROM hierarchy_levels WHERE page_id = {page} AND depth = {id}";
+const ITEM_ROW: &str = "SELECT name || ' ' || identifier || ' ' || description || ' ' || CAST(depth AS TEXT) \
+     FROM hierarchy_items WHERE id = {id}";
+const ITEM_NAMED: &str =
+    "SELECT CAST(COUNT(*) AS TEXT) FROM hierarchy_items WHERE page_id = {page} AND identifier = '{text}'";
+const INCIDENT_NAMED: &str =
+    "SELECT CAST(COUNT(*) AS TEXT) FROM incidents WHERE page_id = {page} AND external_id = '{text}'";
+/// Everything a write on an incident can change (its fields, timeline and report).
+const INCIDENT_ROW: &str = "SELECT title || ' ' || status || ' ' || stage || ' ' || visibility || ' ' \
+     || COALESCE(CAST(acknowledged_at AS TEXT), 'unacknowledged') || ' ' \
+     || COALESCE(CAST(resolved_at AS TEXT), 'open') || ' ' || resolution_message || ' ' \
+     || report_state || ' ' || report_body || ' ' \
+     || (SELECT CAST(COUNT(*) AS TEXT) FROM incident_updates u WHERE u.incident_id = incidents.id) \
+     FROM incidents WHERE id = {id}";
+const STATUS_NAME: &str = "SELECT name FROM status_definitions WHERE page_id = {page} AND key = 'major_outage'";
+const STAGE_NAME: &str =
+    "SELECT name FROM lifecycle_stages WHERE page_id = {page} AND kind = 'incident' AND key = 'monitoring'";
 const PASSWORD: &str = "correct horse battery";
 
+/// The rows of one incident's routes under `$base` (`.../{id}` or `.../external/{external_id}`):
+/// reading needs read; changing it, its timeline and its report is operational content (operate).
+/// Each write gets a fresh incident in the state the call needs, so allowed calls succeed and
+/// never change what later calls see.
+macro_rules! incident_rows {
+    ($base:literal) => {{
+        use Family::*;
+        use Level::*;
+        use Target::*;
+        vec![
+            route(Method::GET, $base, Page(Read), 200).on(SharedIncident),
+            route(Method::PATCH, $base, Page(Operate), 200)
+                .on(FreshIncident)
+                .body(|f| json!({"title": format!("Renamed by the matrix {}", f.text), "status": "major_outage"}))
+                .unchanged_if_refused(INCIDENT_ROW),
+            route(Method::DELETE, $base, Page(Operate), 204).on(FreshIncident).unchanged_if_refused(INCIDENT_ROW),
+            route(Method::POST, concat!($base, "/updates"), Page(Operate), 201)
+                .on(FreshIncident)
+                .body(|f| json!({"message": format!("Update {}", f.text), "stage": "identified", "notify": false}))
+                .unchanged_if_refused(INCIDENT_ROW),
+            route(Method::POST, concat!($base, "/acknowledge"), Page(Operate), 200)
+                .on(FreshIncident)
+                .unchanged_if_refused(INCIDENT_ROW),
+            route(Method::POST, concat!($base, "/resolve"), Page(Operate), 200)
+                .on(FreshIncident)
+                .body(|f| json!({"resolution_message": format!("Fixed {}", f.text), "notify": false}))
+                .unchanged_if_refused(INCIDENT_ROW),
+            route(Method::POST, concat!($base, "/reopen"), Page(Operate), 200)
+                .on(FreshResolvedIncident)
+                .body(|_| json!({"message": "It is back", "notify": false}))
+                .unchanged_if_refused(INCIDENT_ROW),
+            route(Method::PUT, concat!($base, "/report"), Page(Operate), 200)
+                .on(FreshIncident)
+                .body(|f| json!({"body": format!("What happened {}", f.text)}))
+                .unchanged_if_refused(INCIDENT_ROW),
+            route(Method::POST, concat!($base, "/report/publish"), Page(Operate), 200)
+                .on(FreshDraftReport)
+                .unchanged_if_refused(INCIDENT_ROW),
+            route(Method::POST, concat!($base, "/report/unpublish"), Page(Operate), 200)
+                .on(FreshPublishedReport)
+                .unchanged_if_refused(INCIDENT_ROW),
+        ]
+    }};
+}
+
 /// Every route of `src/http/mod.rs`, with what it needs (SPEC §2.1):
-/// credentials and people (tokens, members, audit log) need manage_access; settings and domain
-/// writes need configure; their reads need read. Org: reads need read, page lifecycle needs
-/// configure, members, tokens and audit log need manage_access.
+/// credentials and people (tokens, members, audit log) need manage_access; settings, domain,
+/// hierarchy, statuses and lifecycles writes (and incident backfill) need configure; incidents
+/// and their timeline and reports need operate; reads need read. Org: reads need read, page
+/// lifecycle needs configure, members, tokens and audit log need manage_access. The page's public
+/// status routes ignore credentials.
 fn routes() -> Vec<Route> {
     use Family::*;
     use Level::*;
     use Target::*;
     let (get, post, put, patch, delete) = (Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE);
-    vec![
+    let mut rows = vec![
         // Sessions and the automation context.
         route(post.clone(), "/api/v1/auth/login", Public, 200)
             .body(|_| json!({"email": "login@people.example.com", "password": PASSWORD})),
@@ -472,6 +564,96 @@ fn routes() -> Vec<Route> {
         route(post.clone(), "/api/v1/viewer-access", Public, 200)
             .via(PAGE_VIAS)
             .body(|_| json!({"password": "not the password"})),
+        // Public status of the page (page P is public: credentials are ignored).
+        route(get.clone(), "/api/v1/summary", Public, 200).via(PAGE_VIAS),
+        route(get.clone(), "/api/v1/components", Public, 200).via(PAGE_VIAS),
+        route(get.clone(), "/api/v1/incidents", Public, 200).via(PAGE_VIAS),
+        route(get.clone(), "/api/v1/incidents/{id}", Public, 200).via(PAGE_VIAS).on(SharedIncident),
+        route(get.clone(), "/api/v1/uptime", Public, 200).via(PAGE_VIAS),
+        // The status model: hierarchy, statuses and lifecycles are configuration (reads need
+        // read); incidents are operational content, except backfill, which rebuilds history
+        // (configuration).
+        route(get.clone(), "/api/v1/admin/hierarchy/levels", Page(Read), 200),
+        route(post.clone(), "/api/v1/admin/hierarchy/levels", Page(Configure), 201)
+            .on(AbsentLevel)
+            .body(|f| json!({"depth": f.id, "singular": "Tier", "plural": "Tiers"}))
+            .unchanged_if_refused(LEVEL_AT),
+        route(patch.clone(), "/api/v1/admin/hierarchy/levels/{depth}", Page(Configure), 200)
+            .on(PresentLevel)
+            .body(|f| json!({"singular": format!("Tier {}", f.text)}))
+            .unchanged_if_refused(LEVEL_AT),
+        route(delete.clone(), "/api/v1/admin/hierarchy/levels/{depth}", Page(Configure), 204)
+            .on(PresentLevel)
+            .unchanged_if_refused(LEVEL_AT),
+        route(get.clone(), "/api/v1/admin/hierarchy/items", Page(Read), 200),
+        route(post.clone(), "/api/v1/admin/hierarchy/items", Page(Configure), 201)
+            .on(FreshName)
+            .body(|f| json!({"name": "Made by the matrix", "identifier": f.text}))
+            .unchanged_if_refused(ITEM_NAMED),
+        route(get.clone(), "/api/v1/admin/hierarchy/items/{id}", Page(Read), 200).on(SharedItem),
+        route(patch.clone(), "/api/v1/admin/hierarchy/items/{id}", Page(Configure), 200)
+            .on(FreshItem)
+            .body(|f| json!({"description": format!("Changed by the matrix {}", f.text)}))
+            .unchanged_if_refused(ITEM_ROW),
+        route(delete.clone(), "/api/v1/admin/hierarchy/items/{id}", Page(Configure), 204)
+            .on(FreshItem)
+            .unchanged_if_refused(ITEM_ROW),
+        route(get.clone(), "/api/v1/admin/hierarchy/items/external/{identifier}", Page(Read), 200).on(SharedItem),
+        route(patch.clone(), "/api/v1/admin/hierarchy/items/external/{identifier}", Page(Configure), 200)
+            .on(FreshItem)
+            .body(|f| json!({"description": format!("Changed by the matrix {}", f.text)}))
+            .unchanged_if_refused(ITEM_ROW),
+        route(delete.clone(), "/api/v1/admin/hierarchy/items/external/{identifier}", Page(Configure), 204)
+            .on(FreshItem)
+            .unchanged_if_refused(ITEM_ROW),
+        route(get.clone(), "/api/v1/admin/statuses", Page(Read), 200),
+        route(put.clone(), "/api/v1/admin/statuses", Page(Configure), 200)
+            .on(FreshName)
+            .body(|f| {
+                json!({"statuses": [
+                    {"key": "operational", "name": "Operational", "color": "#16a34a"},
+                    {"key": "degraded", "name": "Degraded performance", "color": "#ca8a04"},
+                    {"key": "partial_outage", "name": "Partial outage", "color": "#ea580c",
+                     "downtime_weight": 0.3},
+                    {"key": "major_outage", "name": format!("Major outage {}", f.text), "color": "#dc2626",
+                     "downtime_weight": 1.0},
+                ]})
+            })
+            .unchanged_if_refused(STATUS_NAME),
+        route(get.clone(), "/api/v1/admin/lifecycles/{kind}", Page(Read), 200),
+        route(put.clone(), "/api/v1/admin/lifecycles/{kind}", Page(Configure), 200)
+            .on(FreshName)
+            .body(|f| {
+                json!({"stages": [
+                    {"key": "investigating", "name": "Investigating"},
+                    {"key": "identified", "name": "Identified"},
+                    {"key": "monitoring", "name": format!("Monitoring {}", f.text)},
+                    {"key": "resolved", "name": "Resolved"},
+                ]})
+            })
+            .unchanged_if_refused(STAGE_NAME),
+        route(get.clone(), "/api/v1/admin/incidents", Page(Read), 200),
+        route(post.clone(), "/api/v1/admin/incidents", Page(Operate), 201)
+            .on(FreshName)
+            .body(|f| json!({"title": "Made by the matrix", "external_id": f.text, "notify": false}))
+            .unchanged_if_refused(INCIDENT_NAMED),
+        route(post.clone(), "/api/v1/admin/incidents/backfill", Page(Configure), 201)
+            .on(FreshName)
+            .body(|f| {
+                json!({
+                    "title": "Backfilled by the matrix",
+                    "external_id": f.text,
+                    "started_at": "2026-11-01T10:00:00Z",
+                    "resolved_at": "2026-11-01T11:00:00Z",
+                    "updates": [{"message": "Looking", "created_at": "2026-11-01T10:30:00Z"}],
+                })
+            })
+            .unchanged_if_refused(INCIDENT_NAMED),
+    ];
+    // Every incident route, by id and by external id, on a fresh incident in the state it needs.
+    rows.extend(incident_rows!("/api/v1/admin/incidents/{id}"));
+    rows.extend(incident_rows!("/api/v1/admin/incidents/external/{external_id}"));
+    rows.extend(vec![
         // Page administration.
         route(get.clone(), "/api/v1/admin/api-tokens", Page(ManageAccess), 200),
         route(post.clone(), "/api/v1/admin/api-tokens", Page(ManageAccess), 201)
@@ -570,7 +752,8 @@ fn routes() -> Vec<Route> {
         route(get.clone(), "/readyz", Public, 200),
         route(get.clone(), "/internal/domain-check", Public, 200).query("domain=status.quebec.example"),
         route(get, "/", Public, 200).via(&[Via::PageHost, Via::StatusPath]),
-    ]
+    ]);
+    rows
 }
 
 /// `(METHOD, path)` of every route in the route table, read from the source so that a new route
@@ -605,6 +788,10 @@ struct World {
     seq: AtomicU64,
     shared_page_token: i64,
     shared_org_token: i64,
+    /// (id, identifier) of a component and (id, external id) of an open public incident of
+    /// page P that no row changes.
+    shared_item: (i64, String),
+    shared_incident: (i64, String),
     carriers: Vec<(Cred, Carrier)>,
 }
 
@@ -649,8 +836,18 @@ impl World {
             seq: AtomicU64::new(0),
             shared_page_token: 0,
             shared_org_token: 0,
+            shared_item: (0, String::new()),
+            shared_incident: (0, String::new()),
             carriers: Vec::new(),
         };
+        // Page P's hierarchy: one level (top-level components sit there) and a shared component
+        // and incident for the reading rows.
+        let page = w.page_p().await;
+        hierarchy_service::create_level(&w.t.app, &Actor::system("test"), &page, 1, "Service", "Services")
+            .await
+            .unwrap();
+        w.shared_item = w.fresh_item().await;
+        w.shared_incident = w.fresh_incident().await;
         w.shared_page_token = w.mint(w.page_scope(), "read", "page_viewer", None).await.0;
         w.shared_org_token = w.mint(w.org_scope(), "read", "org_member", None).await.0;
         let (_, expiring) = w.mint(w.page_scope(), "admin", "page_admin", Some(rfc3339(w.t.app.now() + 60_000))).await;
@@ -777,6 +974,38 @@ impl World {
         pages::create(&self.t.app, &Actor::system("test"), self.a.org_id, input).await.unwrap().id
     }
 
+    /// A new top-level component of page P: (id, identifier).
+    async fn fresh_item(&self) -> (i64, String) {
+        let identifier = format!("item{}", self.next());
+        let input = ItemInput {
+            name: Some(format!("Component {identifier}")),
+            identifier: Some(identifier.clone()),
+            ..Default::default()
+        };
+        let item = hierarchy_service::create_item(&self.t.app, &Actor::system("test"), &self.page_p().await, input)
+            .await
+            .unwrap();
+        (item.id, identifier)
+    }
+
+    /// A new open public incident of page P affecting the shared component: (id, external id).
+    async fn fresh_incident(&self) -> (i64, String) {
+        let external_id = format!("incident-{}", self.next());
+        let input = IncidentInput {
+            external_id: Some(external_id.clone()),
+            title: format!("Incident {external_id}"),
+            status: Some("degraded".into()),
+            affected_items: vec![AffectedInput { item: ItemRef::Id(self.shared_item.0), status: None }],
+            notify: false,
+            request_json: external_id.clone(),
+            ..Default::default()
+        };
+        let (row, created) =
+            incident_service::create(&self.t.app, &Actor::system("test"), &self.page_p().await, input).await.unwrap();
+        assert!(created);
+        (row.id, external_id)
+    }
+
     async fn prepare(&self, target: Target) -> Fixture {
         let pool = &self.t.app.db.pool;
         let now = self.t.app.now();
@@ -824,6 +1053,48 @@ impl World {
                 }
                 Fixture::default()
             }
+            Target::SharedItem => Fixture { id: self.shared_item.0, text: self.shared_item.1.clone() },
+            Target::SharedIncident => Fixture { id: self.shared_incident.0, text: self.shared_incident.1.clone() },
+            Target::FreshItem => {
+                let (id, text) = self.fresh_item().await;
+                Fixture { id, text }
+            }
+            Target::AbsentLevel | Target::PresentLevel => {
+                let (app, actor, page) = (&self.t.app, Actor::system("test"), self.page_p().await);
+                let depth = if matches!(target, Target::AbsentLevel) { ABSENT_DEPTH } else { PRESENT_DEPTH };
+                let exists = hierarchy_service::level(app, &page, depth).await.is_ok();
+                match target {
+                    Target::AbsentLevel if exists => {
+                        hierarchy_service::delete_level(app, &actor, &page, depth).await.unwrap()
+                    }
+                    Target::PresentLevel if !exists => {
+                        hierarchy_service::create_level(app, &actor, &page, depth, "Tier", "Tiers")
+                            .await
+                            .map(drop)
+                            .unwrap()
+                    }
+                    _ => {}
+                }
+                Fixture { id: depth, text: format!("fresh{}", self.next()) }
+            }
+            Target::FreshIncident
+            | Target::FreshResolvedIncident
+            | Target::FreshDraftReport
+            | Target::FreshPublishedReport => {
+                let (id, text) = self.fresh_incident().await;
+                let (app, actor, page) = (&self.t.app, Actor::system("test"), self.page_p().await);
+                if !matches!(target, Target::FreshIncident) {
+                    incident_service::resolve(app, &actor, &page, id, "", false).await.unwrap();
+                }
+                if matches!(target, Target::FreshDraftReport | Target::FreshPublishedReport) {
+                    let body = Some("What happened");
+                    incident_service::report(app, &actor, &page, id, ReportAction::Draft, body).await.unwrap();
+                }
+                if matches!(target, Target::FreshPublishedReport) {
+                    incident_service::report(app, &actor, &page, id, ReportAction::Publish, None).await.unwrap();
+                }
+                Fixture { id, text }
+            }
         }
     }
 
@@ -845,6 +1116,10 @@ impl World {
             .pattern
             .replace("{id}", &f.id.to_string())
             .replace("{user_id}", &f.id.to_string())
+            .replace("{depth}", &f.id.to_string())
+            .replace("{identifier}", &f.text)
+            .replace("{external_id}", &f.text)
+            .replace("{kind}", "incident")
             .replace("{url_prefix}", "alpha");
         let (host, path) = match via {
             Via::PageHost => (self.a.host.clone(), path),
@@ -871,7 +1146,8 @@ impl World {
             .snapshot?
             .replace("{id}", &f.id.to_string())
             .replace("{page}", &self.a.page_id.to_string())
-            .replace("{org}", &self.a.org_id.to_string());
+            .replace("{org}", &self.a.org_id.to_string())
+            .replace("{text}", &f.text);
         let row = sqlx::query(&sql).fetch_optional(&self.t.app.db.pool).await.unwrap();
         Some(row.map(|r| r.get::<String, _>(0)))
     }
@@ -981,6 +1257,18 @@ fn the_oracle_agrees_with_hand_written_cells() {
     let list_org = find("GET", "/api/v1/org/pages");
     let me = find("GET", "/api/v1/auth/me");
     let settings = find("GET", "/api/v1/settings");
+    let summary = find("GET", "/api/v1/summary");
+    let public_incident = find("GET", "/api/v1/incidents/{id}");
+    let levels = find("GET", "/api/v1/admin/hierarchy/levels");
+    let create_item = find("POST", "/api/v1/admin/hierarchy/items");
+    let put_statuses = find("PUT", "/api/v1/admin/statuses");
+    let create_incident = find("POST", "/api/v1/admin/incidents");
+    let backfill = find("POST", "/api/v1/admin/incidents/backfill");
+    let resolve = find("POST", "/api/v1/admin/incidents/{id}/resolve");
+    let delete_incident = find("DELETE", "/api/v1/admin/incidents/{id}");
+    let ack_external = find("POST", "/api/v1/admin/incidents/external/{external_id}/acknowledge");
+    let publish_external = find("POST", "/api/v1/admin/incidents/external/{external_id}/report/publish");
+    let get_incident = find("GET", "/api/v1/admin/incidents/{id}");
     let cells: &[(Cred, &Route, Via, u16)] = &[
         (Cred::Nothing, tokens, Via::PageHost, 401),
         (Cred::PageToken("admin", "page_admin"), tokens, Via::Numeric, 200),
@@ -1013,6 +1301,31 @@ fn the_oracle_agrees_with_hand_written_cells() {
         (Cred::Session(Person::OtherOrgAdmin), me, Via::AdminHost, 200),
         (Cred::ExpiredToken, settings, Via::PageHost, 200),
         (Cred::TokenInQuery, settings, Via::PageHost, 400),
+        (Cred::ExpiredToken, summary, Via::PageHost, 200),
+        (Cred::SiblingPageToken, summary, Via::Numeric, 200),
+        (Cred::Session(Person::OtherOrgAdmin), public_incident, Via::StatusPath, 200),
+        (Cred::TokenShapedQueryValue, public_incident, Via::Numeric, 400),
+        (Cred::Session(Person::OrgMemberWithoutPageRole), levels, Via::PageHost, 404),
+        (Cred::PageToken("read", "page_viewer"), levels, Via::Numeric, 200),
+        (Cred::Session(Person::PageManager), create_item, Via::Numeric, 403),
+        (Cred::PageToken("write", "page_admin"), create_item, Via::PageHost, 403),
+        (Cred::PageToken("admin", "page_admin"), create_item, Via::PageHost, 201),
+        (Cred::PageToken("admin", "page_manager"), put_statuses, Via::PageHost, 403),
+        (Cred::OrgToken("admin", "org_admin"), put_statuses, Via::StatusPath, 200),
+        (Cred::PageToken("read", "page_admin"), create_incident, Via::PageHost, 403),
+        (Cred::PageToken("write", "page_manager"), create_incident, Via::PageHost, 201),
+        (Cred::PageToken("write", "page_admin"), backfill, Via::PageHost, 403),
+        (Cred::Session(Person::PageManager), backfill, Via::PageHost, 403),
+        (Cred::Session(Person::PageAdmin), backfill, Via::Numeric, 201),
+        (Cred::PageToken("write", "page_manager"), resolve, Via::PageHost, 200),
+        (Cred::PageToken("admin", "page_viewer"), resolve, Via::PageHost, 403),
+        (Cred::Session(Person::PageManager), delete_incident, Via::Numeric, 204),
+        (Cred::OrgToken("admin", "org_member"), ack_external, Via::PageHost, 403),
+        (Cred::OrgToken("write", "org_admin"), ack_external, Via::PageHost, 200),
+        (Cred::OrgAdminSessionSent(Sending::CrossSite), publish_external, Via::PageHost, 403),
+        (Cred::OrgAdminSessionSent(Sending::WithCsrfHeader), publish_external, Via::Numeric, 200),
+        (Cred::SiblingPageToken, get_incident, Via::Numeric, 401),
+        (Cred::Session(Person::OtherOrgAdmin), get_incident, Via::PageHost, 404),
     ];
     for (cred, route, via, want) in cells {
         assert_eq!(expected(*cred, route, *via), *want, "{} {} [{via:?}] as {cred:?}", route.method, route.pattern);
