@@ -48,20 +48,104 @@ pub async fn home(State(app): State<App>, req: Request) -> Response {
     }
     let s = pages::settings_of(&page);
     let title = if s.title.is_empty() { page.name.clone() } else { s.title.clone() };
+    let main = match status_html(&app, &page).await {
+        Ok(html) => html,
+        Err(e) => return super::error::ApiError::from(e).into_response(),
+    };
     let body = format!(
         "<!doctype html><html lang=\"{}\"><meta charset=utf-8><meta name=viewport content=\"width=device-width\">\
          <title>{}</title><style>body{{font:16px system-ui;max-width:48rem;margin:2rem auto;padding:0 1rem}}\
-         header{{border-bottom:4px solid {}}}@media(prefers-color-scheme:dark){{body{{background:#111;color:#eee}}}}</style>\
-         <body><header><h1>{}</h1><p>{}</p></header><main><p>Component status, incidents and maintenance appear here \
-         once the page has components.</p></main></body></html>",
+         header{{border-bottom:4px solid {}}}.banner{{padding:1rem;border-radius:.5rem;color:#fff;font-weight:600}}\
+         ul.c{{list-style:none;padding:0}}ul.c ul{{list-style:none;padding-left:1.5rem}}\
+         .c li{{padding:.25rem 0}}.st{{float:right}}article{{border-left:4px solid;padding:.25rem 1rem;margin:1rem 0}}\
+         @media(prefers-color-scheme:dark){{body{{background:#111;color:#eee}}}}</style>\
+         <body><header><h1>{}</h1><p>{}</p></header><main>{}</main></body></html>",
         esc(&s.locale),
         esc(&title),
         esc(&s.brand_color),
         esc(&title),
-        esc(&s.subtitle)
+        esc(&s.subtitle),
+        main
     );
     // A private page is only ever cached by the reader's own browser.
     let cache =
         if page.visibility == "public" { "public, max-age=15, stale-while-revalidate=60" } else { "private, no-store" };
     ([(header::CACHE_CONTROL, cache), (header::VARY, "Cookie, Authorization")], Html(body)).into_response()
+}
+
+/// The status part of the public page: overall banner, component tree, active incidents.
+async fn status_html(app: &App, page: &crate::store::tenancy::PageRow) -> crate::service::Result<String> {
+    use crate::service::status::{self, PageStatus};
+    let st = status::page_status(app, page).await?;
+    let color = |key: &str| st.statuses.iter().find(|d| d.key == key).map(|d| d.color.clone()).unwrap_or_default();
+    let name = |key: &str| st.statuses.iter().find(|d| d.key == key).map(|d| d.name.clone()).unwrap_or_default();
+    let banner = if st.overall == st.statuses.first().map(|d| d.key.as_str()).unwrap_or("") {
+        "All systems operational".to_string()
+    } else {
+        name(&st.overall)
+    };
+    let mut html =
+        format!("<p class=banner role=status style=\"background:{}\">{}</p>", esc(&color(&st.overall)), esc(&banner));
+    fn tree(
+        st: &PageStatus,
+        parent: Option<i64>,
+        name: &dyn Fn(&str) -> String,
+        color: &dyn Fn(&str) -> String,
+    ) -> String {
+        let mut out = String::new();
+        for i in st.items.iter().filter(|i| i.item.parent_id == parent && i.item.visible) {
+            out.push_str(&format!(
+                "<li>{}<span class=st style=\"color:{}\">{}</span>{}</li>",
+                esc(&i.item.name),
+                esc(&color(&i.status)),
+                esc(&name(&i.status)),
+                {
+                    let children = tree(st, Some(i.item.id), name, color);
+                    if children.is_empty() {
+                        children
+                    } else {
+                        format!("<ul>{children}</ul>")
+                    }
+                }
+            ));
+        }
+        out
+    }
+    let components = tree(&st, None, &name, &color);
+    if !components.is_empty() {
+        html.push_str(&format!("<h2>Components</h2><ul class=c>{components}</ul>"));
+    }
+    let active = crate::store::incidents::list(
+        &app.db.pool,
+        page.id,
+        crate::store::incidents::Filter::Active,
+        true,
+        i64::MAX,
+        20,
+    )
+    .await?;
+    let updates =
+        crate::store::incidents::updates_of(&app.db.pool, &active.iter().map(|i| i.id).collect::<Vec<_>>()).await?;
+    if !active.is_empty() {
+        html.push_str("<h2>Active incidents</h2>");
+    }
+    for inc in &active {
+        html.push_str(&format!(
+            "<article style=\"border-color:{}\"><h3>{}</h3><p>{} · started {}</p>",
+            esc(&color(&inc.status)),
+            esc(&inc.title),
+            esc(&name(&inc.status)),
+            esc(&crate::clock::rfc3339(inc.started_at)[..16].replace('T', " "))
+        ));
+        for u in updates.iter().filter(|u| u.incident_id == inc.id).take(5) {
+            html.push_str(&format!(
+                "<p><strong>{}</strong> — {} <small>{} UTC</small></p>",
+                esc(&u.stage),
+                esc(&u.message),
+                esc(&crate::clock::rfc3339(u.created_at)[..16].replace('T', " "))
+            ));
+        }
+        html.push_str("</article>");
+    }
+    Ok(html)
 }

@@ -336,3 +336,24 @@ async fn internal_incidents_and_draft_reports_never_reach_the_public(engine: Eng
     assert_eq!(r.json["report"], Value::Null);
 }
 both!(internal_incidents_and_draft_reports_never_reach_the_public);
+
+/// The public page renders the overall banner, the component tree and active incidents.
+async fn the_public_page_shows_components_and_active_incidents(engine: Engine) {
+    let t = TestApp::new(engine).await;
+    let a = t.tenant("acme").await;
+    components(&t, &a).await;
+    let r = t.send(Req::get(&a.host, "/")).await;
+    assert!(r.text.contains("All systems operational") && r.text.contains("API Gateway"), "{}", r.text);
+    let bot = t.page_token(&a, "write", "page_manager").await;
+    t.send(Req::post(&a.host, "/api/v1/admin/incidents").bearer(&bot).json(json!({
+        "title": "Elevated <API> latency", "description": "Investigating.", "status": "major_outage",
+        "affected_items": [{"external_id": "auth"}]
+    })))
+    .await;
+    let r = t.send(Req::get(&a.host, "/")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text.contains("Major outage"), "{}", r.text);
+    assert!(r.text.contains("Elevated &lt;API&gt; latency"), "titles are escaped: {}", r.text);
+    assert!(!r.text.contains("All systems operational"));
+}
+both!(the_public_page_shows_components_and_active_incidents);
