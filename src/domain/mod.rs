@@ -1,5 +1,6 @@
 //! Domain types and rules, free of HTTP and SQL. Constructors are the only validation.
 
 pub mod host;
+pub mod maintenance;
 pub mod status;
 pub mod types;

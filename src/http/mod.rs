@@ -9,6 +9,7 @@ pub mod hierarchy;
 pub mod incidents;
 pub mod json;
 pub mod list;
+pub mod maintenances;
 pub mod maintenances_public;
 pub mod members;
 pub mod ops;
@@ -101,6 +102,45 @@ pub fn router(app: App) -> Router {
         .route(
             "/api/v1/admin/incidents/external/{external_id}/report/unpublish",
             post(incidents::unpublish_report::<true>),
+        )
+        // Maintenance windows: the public reads, then the admin routes and their external twins.
+        .route("/api/v1/maintenances", get(maintenances_public::list_maintenances))
+        .route("/api/v1/maintenances/{id}", get(maintenances_public::get_maintenance))
+        .route(
+            "/api/v1/admin/maintenances",
+            get(maintenances::list_maintenances).post(maintenances::create_maintenance),
+        )
+        .route("/api/v1/admin/maintenances/backfill", post(maintenances::backfill))
+        .route(
+            "/api/v1/admin/maintenances/{id}",
+            get(maintenances::get_maintenance::<false>)
+                .patch(maintenances::patch_maintenance::<false>)
+                .delete(maintenances::delete_maintenance::<false>),
+        )
+        .route("/api/v1/admin/maintenances/{id}/updates", post(maintenances::add_update::<false>))
+        .route("/api/v1/admin/maintenances/{id}/start", post(maintenances::start_maintenance::<false>))
+        .route("/api/v1/admin/maintenances/{id}/complete", post(maintenances::complete_maintenance::<false>))
+        .route("/api/v1/admin/maintenances/{id}/extend", post(maintenances::extend_maintenance::<false>))
+        .route("/api/v1/admin/maintenances/{id}/cancel", post(maintenances::cancel_maintenance::<false>))
+        .route(
+            "/api/v1/admin/maintenances/external/{external_id}",
+            get(maintenances::get_maintenance::<true>)
+                .patch(maintenances::patch_maintenance::<true>)
+                .delete(maintenances::delete_maintenance::<true>),
+        )
+        .route("/api/v1/admin/maintenances/external/{external_id}/updates", post(maintenances::add_update::<true>))
+        .route("/api/v1/admin/maintenances/external/{external_id}/start", post(maintenances::start_maintenance::<true>))
+        .route(
+            "/api/v1/admin/maintenances/external/{external_id}/complete",
+            post(maintenances::complete_maintenance::<true>),
+        )
+        .route(
+            "/api/v1/admin/maintenances/external/{external_id}/extend",
+            post(maintenances::extend_maintenance::<true>),
+        )
+        .route(
+            "/api/v1/admin/maintenances/external/{external_id}/cancel",
+            post(maintenances::cancel_maintenance::<true>),
         )
         // Page administration (host-native; numeric twins are rewritten onto these).
         .route("/api/v1/admin/api-tokens", get(list_tokens::<false>).post(create_token::<false>))

@@ -8,6 +8,7 @@ pub mod domains;
 pub mod error;
 pub mod hierarchy;
 pub mod incidents;
+pub mod maintenances;
 pub mod members;
 pub mod pages;
 pub mod sessions;

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod credentials;
 pub mod hierarchy;
 pub mod incidents;
+pub mod maintenance_claims;
 pub mod maintenances;
 pub mod tenancy;
 
@@ -71,10 +72,12 @@ const MIGRATION_LOCK: i64 = 0x5157_a7be;
 const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/sqlite/0001_foundation.sql")),
     (2, include_str!("../../migrations/sqlite/0002_status_model.sql")),
+    (3, include_str!("../../migrations/sqlite/0003_maintenance_schedule.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_foundation.sql")),
     (2, include_str!("../../migrations/postgres/0002_status_model.sql")),
+    (3, include_str!("../../migrations/postgres/0003_maintenance_schedule.sql")),
 ];
 
 impl Db {

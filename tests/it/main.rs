@@ -9,6 +9,7 @@ mod dns_server;
 mod domains;
 mod harness;
 mod hosts;
+mod maintenances;
 mod private_pages;
 mod process;
 mod sessions;
