@@ -38,7 +38,8 @@ pub fn roll_up(nodes: &[Node], direct: &HashMap<i64, Direct>) -> HashMap<i64, Le
     }
     let mut subtree: HashMap<i64, Direct> = HashMap::new();
     // Iterative post-order from each root, so deep trees cannot overflow the stack.
-    let roots = nodes.iter().filter(|n| n.parent.is_none_or(|p| !nodes.iter().any(|m| m.id == p)));
+    let ids: std::collections::HashSet<i64> = nodes.iter().map(|n| n.id).collect();
+    let roots = nodes.iter().filter(|n| n.parent.is_none_or(|p| !ids.contains(&p)));
     for root in roots {
         let mut stack = vec![(root.id, false)];
         while let Some((id, expanded)) = stack.pop() {

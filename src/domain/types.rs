@@ -132,6 +132,10 @@ pub fn text(s: &str, max: usize) -> Result<String, Invalid> {
     if s.chars().count() > max {
         return Err(Invalid(format!("must be at most {max} characters")));
     }
+    // PostgreSQL cannot store NUL in text; refuse it on both engines alike.
+    if s.contains('\0') {
+        return Err(Invalid("must not contain NUL characters".into()));
+    }
     Ok(s.to_string())
 }
 
@@ -154,6 +158,14 @@ mod tests {
         for bad in ["a", "Acme", "-acme", "acme-", "ac_me", "admin", &"x".repeat(64)] {
             assert!(UrlPrefix::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn free_text_is_bounded_and_never_carries_nul() {
+        assert!(text("a\nb", 3).is_ok());
+        assert!(text("abcd", 3).is_err());
+        assert!(text("a\0b", 10).is_err());
+        assert!(name("a\0b", 10).is_err());
     }
 
     #[test]

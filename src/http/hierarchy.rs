@@ -190,11 +190,12 @@ async fn item_with_status(app: &App, page: &crate::store::tenancy::PageRow, item
 pub async fn list_items(State(app): State<App>, caller: Caller) -> ApiResult<Json<Value>> {
     let a = caller.page(&app, Action::Read).await?;
     let s = status::page_status(&app, &a.page).await?;
+    let by_id: std::collections::HashMap<i64, &ItemRow> = s.items.iter().map(|i| (i.item.id, &i.item)).collect();
     let views: Vec<Value> = s
         .items
         .iter()
         .map(|i| {
-            let parent = s.items.iter().find(|p| Some(p.item.id) == i.item.parent_id).map(|p| &p.item);
+            let parent = i.item.parent_id.and_then(|p| by_id.get(&p).copied());
             item_view(&i.item, parent, Some(&i.status))
         })
         .collect();

@@ -30,7 +30,7 @@ pub enum Audience {
 /// Incidents as the API shows them, with their items and updates loaded in two queries.
 pub async fn incident_views(app: &App, rows: &[IncidentRow], full: bool, who: Audience) -> ApiResult<Vec<Value>> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let items = isql::items_of(&app.db.pool, &ids).await?;
+    let items = isql::items_of(&app.db.pool, &ids, who == Audience::Public).await?;
     let updates = if full { isql::updates_of(&app.db.pool, &ids).await? } else { Vec::new() };
     Ok(rows
         .iter()

@@ -21,7 +21,7 @@ use serde_json::{json, Map, Value};
 /// `time_zone` with `starts_at_local`/`ends_at_local` show the window in its zone.
 pub async fn views(app: &App, rows: &[MaintenanceRow], full: bool, who: Audience) -> ApiResult<Vec<Value>> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let items = maintenances::items_of(app, &ids).await?;
+    let items = maintenances::items_of(app, &ids, who == Audience::Public).await?;
     let updates = if full { maintenances::updates_of(app, &ids).await? } else { Vec::new() };
     Ok(rows
         .iter()

@@ -24,7 +24,7 @@ pub fn cacheable(req_headers: &HeaderMap, page: &PageRow, body: &Value) -> Respo
 }
 
 /// A rendered JSON body and its strong ETag.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Rendered {
     pub bytes: axum::body::Bytes,
     pub etag: String,

@@ -75,7 +75,7 @@ pub async fn home(State(app): State<App>, req: Request) -> Response {
 
 /// The status part of the public page: overall banner, component tree, active incidents.
 async fn status_html(app: &App, page: &crate::store::tenancy::PageRow) -> crate::service::Result<String> {
-    use crate::service::status::{self, PageStatus};
+    use crate::service::status::{self, ItemStatus};
     let st = status::page_status(app, page).await?;
     let color = |key: &str| st.statuses.iter().find(|d| d.key == key).map(|d| d.color.clone()).unwrap_or_default();
     let name = |key: &str| st.statuses.iter().find(|d| d.key == key).map(|d| d.name.clone()).unwrap_or_default();
@@ -86,32 +86,31 @@ async fn status_html(app: &App, page: &crate::store::tenancy::PageRow) -> crate:
     };
     let mut html =
         format!("<p class=banner role=status style=\"background:{}\">{}</p>", esc(&color(&st.overall)), esc(&banner));
+    type Children<'a> = std::collections::HashMap<Option<i64>, Vec<&'a ItemStatus>>;
     fn tree(
-        st: &PageStatus,
+        kids: &Children<'_>,
         parent: Option<i64>,
         name: &dyn Fn(&str) -> String,
         color: &dyn Fn(&str) -> String,
     ) -> String {
         let mut out = String::new();
-        for i in st.items.iter().filter(|i| i.item.parent_id == parent && i.item.visible) {
+        for i in kids.get(&parent).into_iter().flatten() {
+            let below = tree(kids, Some(i.item.id), name, color);
             out.push_str(&format!(
                 "<li>{}<span class=st style=\"color:{}\">{}</span>{}</li>",
                 esc(&i.item.name),
                 esc(&color(&i.status)),
                 esc(&name(&i.status)),
-                {
-                    let children = tree(st, Some(i.item.id), name, color);
-                    if children.is_empty() {
-                        children
-                    } else {
-                        format!("<ul>{children}</ul>")
-                    }
-                }
+                if below.is_empty() { below } else { format!("<ul>{below}</ul>") }
             ));
         }
         out
     }
-    let components = tree(&st, None, &name, &color);
+    let mut kids: Children<'_> = Default::default();
+    for i in st.items.iter().filter(|i| i.item.visible) {
+        kids.entry(i.item.parent_id).or_default().push(i);
+    }
+    let components = tree(&kids, None, &name, &color);
     if !components.is_empty() {
         html.push_str(&format!("<h2>Components</h2><ul class=c>{components}</ul>"));
     }

@@ -14,16 +14,17 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 
-/// Visible components as a tree, each with its computed status.
+/// Visible components as a tree, each with its computed status (linear in the number of items).
 pub fn tree(s: &PageStatus) -> Vec<Value> {
-    fn node(s: &PageStatus, i: &ItemStatus) -> Value {
-        let children: Vec<Value> = s
-            .items
-            .iter()
-            .filter(|c| c.item.parent_id == Some(i.item.id) && c.item.visible)
-            .map(|c| node(s, c))
-            .collect();
+    let mut children: HashMap<Option<i64>, Vec<&ItemStatus>> = HashMap::new();
+    for i in s.items.iter().filter(|i| i.item.visible) {
+        children.entry(i.item.parent_id).or_default().push(i);
+    }
+    fn node(children: &HashMap<Option<i64>, Vec<&ItemStatus>>, i: &ItemStatus) -> Value {
+        let kids: Vec<Value> =
+            children.get(&Some(i.item.id)).into_iter().flatten().map(|c| node(children, c)).collect();
         json!({
             "id": i.item.id,
             "identifier": i.item.identifier,
@@ -31,10 +32,10 @@ pub fn tree(s: &PageStatus) -> Vec<Value> {
             "abbreviation": i.item.abbreviation,
             "description": i.item.description,
             "status": i.status,
-            "children": children,
+            "children": kids,
         })
     }
-    s.items.iter().filter(|i| i.item.parent_id.is_none() && i.item.visible).map(|i| node(s, i)).collect()
+    children.get(&None).into_iter().flatten().map(|i| node(&children, i)).collect()
 }
 
 fn status_of(s: &PageStatus) -> Value {
@@ -46,9 +47,10 @@ fn status_of(s: &PageStatus) -> Value {
 pub async fn summary(State(app): State<App>, r: Reader, headers: HeaderMap) -> ApiResult<Response> {
     let now = app.now();
     let ttl = app.config.summary_cache_ms;
-    if let Some(hit) = app.summary_cache.get(r.page.id, now, ttl) {
-        return Ok(cacheable_bytes(&headers, &r.page, &hit));
-    }
+    let generation = match app.summary_cache.get(r.page.id, now, ttl) {
+        Ok(hit) => return Ok(cacheable_bytes(&headers, &r.page, &hit)),
+        Err(generation) => generation,
+    };
     let s = status::page_status(&app, &r.page).await?;
     let active = isql::list(&app.db.pool, r.page.id, Filter::Active, true, i64::MAX, 50).await?;
     let (url, domain) = canonical_url(&app, &r.page).await?;
@@ -62,7 +64,7 @@ pub async fn summary(State(app): State<App>, r: Reader, headers: HeaderMap) -> A
     });
     let rendered = Rendered::of(&body);
     if ttl > 0 {
-        app.summary_cache.put(r.page.id, now, rendered.clone());
+        app.summary_cache.put(r.page.id, generation, now, rendered.clone());
     }
     Ok(cacheable_bytes(&headers, &r.page, &rendered))
 }
@@ -71,11 +73,12 @@ pub async fn summary(State(app): State<App>, r: Reader, headers: HeaderMap) -> A
 pub async fn components(State(app): State<App>, r: Reader, q: ListQuery, headers: HeaderMap) -> ApiResult<Response> {
     let s = status::page_status(&app, &r.page).await?;
     let data: Vec<Value> = if q.full {
+        let by_id: HashMap<i64, &ItemStatus> = s.items.iter().map(|i| (i.item.id, i)).collect();
         s.items
             .iter()
             .filter(|i| i.item.visible)
             .map(|i| {
-                let parent = s.items.iter().find(|p| Some(p.item.id) == i.item.parent_id);
+                let parent = i.item.parent_id.and_then(|p| by_id.get(&p));
                 json!({
                     "id": i.item.id, "identifier": i.item.identifier, "name": i.item.name,
                     "abbreviation": i.item.abbreviation, "description": i.item.description, "depth": i.item.depth,

@@ -2,8 +2,10 @@
 //! widget and status page polls, and the one an incident's traffic spike hits hardest.
 //!
 //! Entries live at most `summary_cache_ms` (default 1000 ms; 0 turns the cache off) and are
-//! dropped at once when a write on that page succeeds through this instance (the front door does
-//! it), so an instance never serves its own stale state; other instances catch up within the TTL.
+//! dropped at once when a write on that page succeeds through this instance (the front door and
+//! the scheduler do it). A per-page generation counter, bumped by every invalidation, keeps a
+//! summary computed before a write from being stored after it, so an instance never serves its
+//! own stale state; other instances catch up within the TTL.
 
 use super::public::Rendered;
 use std::collections::HashMap;
@@ -11,26 +13,63 @@ use std::sync::Mutex;
 
 #[derive(Default)]
 pub struct SummaryCache {
-    entries: Mutex<HashMap<i64, (i64, Rendered)>>,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    entries: HashMap<i64, (i64, Rendered)>,
+    generations: HashMap<i64, u64>,
 }
 
 impl SummaryCache {
-    /// The cached summary of `page_id`, if fresh.
-    pub fn get(&self, page_id: i64, now: i64, ttl_ms: i64) -> Option<Rendered> {
-        let map = self.entries.lock().expect("cache lock");
-        map.get(&page_id).filter(|(at, _)| now - at < ttl_ms && now >= *at).map(|(_, r)| r.clone())
+    /// The cached summary of `page_id` if fresh, else the generation to hand back to `put`.
+    pub fn get(&self, page_id: i64, now: i64, ttl_ms: i64) -> Result<Rendered, u64> {
+        let inner = self.inner.lock().expect("cache lock");
+        match inner.entries.get(&page_id) {
+            Some((at, r)) if now - at < ttl_ms && now >= *at => Ok(r.clone()),
+            _ => Err(inner.generations.get(&page_id).copied().unwrap_or(0)),
+        }
     }
 
-    pub fn put(&self, page_id: i64, now: i64, body: Rendered) {
-        let mut map = self.entries.lock().expect("cache lock");
-        if map.len() > 10_000 {
-            map.clear();
+    /// Stores a summary computed from the state of `generation`, unless the page changed since.
+    pub fn put(&self, page_id: i64, generation: u64, now: i64, body: Rendered) {
+        let mut inner = self.inner.lock().expect("cache lock");
+        if inner.generations.get(&page_id).copied().unwrap_or(0) != generation {
+            return;
         }
-        map.insert(page_id, (now, body));
+        if inner.entries.len() > 10_000 {
+            inner.entries.clear();
+        }
+        inner.entries.insert(page_id, (now, body));
     }
 
     /// Forgets a page's entry (after a write to it).
     pub fn invalidate(&self, page_id: i64) {
-        self.entries.lock().expect("cache lock").remove(&page_id);
+        let mut inner = self.inner.lock().expect("cache lock");
+        inner.entries.remove(&page_id);
+        *inner.generations.entry(page_id).or_default() += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(s: &str) -> Rendered {
+        Rendered::of(&serde_json::json!(s))
+    }
+
+    #[test]
+    fn a_summary_computed_before_a_write_is_not_stored_after_it() {
+        let c = SummaryCache::default();
+        let generation = c.get(1, 0, 1000).unwrap_err();
+        c.invalidate(1); // a write lands while the summary is being computed
+        c.put(1, generation, 0, body("stale"));
+        assert!(c.get(1, 0, 1000).is_err());
+        let generation = c.get(1, 0, 1000).unwrap_err();
+        c.put(1, generation, 0, body("fresh"));
+        assert_eq!(c.get(1, 10, 1000).unwrap().bytes, body("fresh").bytes);
+        assert!(c.get(1, 1000, 1000).is_err(), "entries expire");
     }
 }

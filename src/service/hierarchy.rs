@@ -348,7 +348,8 @@ pub async fn update_item(app: &App, actor: &Actor, page: &PageRow, r: &ItemRef, 
     item(app, page, &ItemRef::Id(current.id)).await
 }
 
-/// Deletes an item without children; incidents and maintenance that named it keep their text.
+/// Deletes an item without children. Incidents and windows that named it no longer list it; its
+/// impact history moves to its parent so past uptime does not change.
 pub async fn delete_item(app: &App, actor: &Actor, page: &PageRow, r: &ItemRef) -> Result<()> {
     let current = item(app, page, r).await?;
     let now = app.now();
@@ -358,6 +359,10 @@ pub async fn delete_item(app: &App, actor: &Actor, page: &PageRow, r: &ItemRef) 
             code: "has_children",
             message: "delete or move the item's children first".into(),
         });
+    }
+    // Its impact history moves to its parent, so the parent's past uptime stays what it was.
+    if let Some(parent) = current.parent_id {
+        crate::store::incidents::move_impacts(&mut *tx, current.id, parent).await?;
     }
     sql::delete_item(&mut *tx, current.id).await?;
     audit::record(

@@ -184,12 +184,8 @@ fn request_hash(json: &str) -> String {
 /// Creates an incident. With an `external_id` that exists already: the same request returns the
 /// existing incident (`created == false`, nothing notified), a different one is a 409.
 pub async fn create(app: &App, actor: &Actor, page: &PageRow, input: IncidentInput) -> Result<(IncidentRow, bool)> {
-    let hash = request_hash(&input.request_json);
     if let Some(ext) = &input.external_id {
         check_external_id(ext)?;
-        if let Some(existing) = sql::by_external_id(&app.db.pool, page.id, ext).await? {
-            return same_request(existing, &hash);
-        }
     }
     let vocab = Vocabulary::load(app, page).await?;
     let title = types::name(&input.title, 300).map_err(Error::invalid("title"))?;
@@ -225,6 +221,20 @@ pub async fn create(app: &App, actor: &Actor, page: &PageRow, input: IncidentInp
         return Err(Error::field("acknowledged_at", "must be between started_at and now"));
     }
     let items = affected(app, page, &vocab, &input.affected_items, &status).await?;
+    // The request as it will be stored, defaults resolved: a retry that spells out a default (or
+    // orders keys differently) is the same request.
+    let canonical = serde_json::json!({
+        "title": title, "description": description, "status": status, "stage": stage, "impact": impact,
+        "items": items, "freetext": freetext, "visibility": vis, "notify": input.notify,
+        "started_at": time("started_at", input.started_at.as_deref())?,
+        "acknowledged_at": acknowledged_at,
+    });
+    let hash = request_hash(&canonical.to_string());
+    if let Some(ext) = &input.external_id {
+        if let Some(existing) = sql::by_external_id(&app.db.pool, page.id, ext).await? {
+            return same_request(existing, &hash);
+        }
+    }
     let fields = IncidentFields {
         external_id: input.external_id.as_deref(),
         request_hash: &hash,

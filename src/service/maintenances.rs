@@ -265,8 +265,8 @@ pub async fn list(
 }
 
 /// The affected items of windows: (maintenance id, item id, identifier, name).
-pub async fn items_of(app: &App, ids: &[i64]) -> Result<Vec<(i64, i64, String, String)>> {
-    Ok(sql::items_of(&app.db.pool, ids).await?)
+pub async fn items_of(app: &App, ids: &[i64], visible_only: bool) -> Result<Vec<(i64, i64, String, String)>> {
+    Ok(sql::items_of(&app.db.pool, ids, visible_only).await?)
 }
 
 /// The updates of windows, newest first.
@@ -366,7 +366,7 @@ pub async fn patch(app: &App, actor: &Actor, page: &PageRow, id: i64, p: Mainten
     let reminded = rearm.then(|| rules::announcement_is_reminder(starts_at, reminder, now).then_some(now));
     let rescheduled = moved_start || ends_at != cur.ends_at;
     let mut tx = app.db.begin().await?;
-    if !sql::update_fields(&mut *tx, id, &fields, moved_start, reminded, now).await? {
+    if !sql::update_fields(&mut *tx, id, &fields, moved_start, reminded, (cur.starts_at, cur.ends_at), now).await? {
         return Err(changed());
     }
     if let Some(items) = &items {

@@ -27,6 +27,8 @@ pub struct IncidentRow {
     pub report_published_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Bumped by every write; writes name the version they read (optimistic concurrency).
+    pub version: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -60,7 +62,7 @@ pub struct ImpactRow {
 
 const COLS: &str = "id, page_id, external_id, request_hash, title, description, status, stage, impact, \
     affected_items_freetext, visibility, started_at, acknowledged_at, resolved_at, resolution_message, report_body, \
-    report_state, report_published_at, created_at, updated_at";
+    report_state, report_published_at, created_at, updated_at, version";
 
 fn incident(r: &AnyRow) -> IncidentRow {
     IncidentRow {
@@ -84,6 +86,7 @@ fn incident(r: &AnyRow) -> IncidentRow {
         report_published_at: opt_i64(r, "report_published_at"),
         created_at: r.get("created_at"),
         updated_at: r.get("updated_at"),
+        version: r.get("version"),
     }
 }
 
@@ -136,16 +139,19 @@ pub async fn insert<'c, E: Executor<'c, Database = Any>>(
     Ok(r.get(0))
 }
 
+/// Writes an incident's fields if nobody changed it since `seen_version` was read; false when a
+/// concurrent write won (the caller answers 409 and changes nothing else).
 pub async fn update<'c, E: Executor<'c, Database = Any>>(
     e: E,
     id: i64,
+    seen_version: i64,
     f: &IncidentFields<'_>,
     now: i64,
-) -> Result<()> {
-    sqlx::query(
+) -> Result<bool> {
+    let r = sqlx::query(
         "UPDATE incidents SET title = $2, description = $3, status = $4, stage = $5, impact = $6, \
          affected_items_freetext = $7, visibility = $8, started_at = $9, acknowledged_at = $10, resolved_at = $11, \
-         resolution_message = $12, updated_at = $13 WHERE id = $1",
+         resolution_message = $12, updated_at = $13, version = version + 1 WHERE id = $1 AND version = $14",
     )
     .bind(id)
     .bind(f.title)
@@ -160,30 +166,35 @@ pub async fn update<'c, E: Executor<'c, Database = Any>>(
     .bind(f.resolved_at)
     .bind(f.resolution_message)
     .bind(now)
+    .bind(seen_version)
     .execute(e)
     .await?;
-    Ok(())
+    Ok(r.rows_affected() == 1)
 }
 
+/// Writes the report if nobody changed the incident since `seen_version`.
 pub async fn set_report<'c, E: Executor<'c, Database = Any>>(
     e: E,
     id: i64,
+    seen_version: i64,
     body: &str,
     state: &str,
     published_at: Option<i64>,
     now: i64,
-) -> Result<()> {
-    sqlx::query(
-        "UPDATE incidents SET report_body = $2, report_state = $3, report_published_at = $4, updated_at = $5 WHERE id = $1",
+) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE incidents SET report_body = $2, report_state = $3, report_published_at = $4, updated_at = $5, \
+         version = version + 1 WHERE id = $1 AND version = $6",
     )
     .bind(id)
     .bind(body)
     .bind(state)
     .bind(published_at)
     .bind(now)
+    .bind(seen_version)
     .execute(e)
     .await?;
-    Ok(())
+    Ok(r.rows_affected() == 1)
 }
 
 pub async fn by_id<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, id: i64) -> Result<Option<IncidentRow>> {
@@ -249,15 +260,22 @@ pub async fn delete<'c, E: Executor<'c, Database = Any>>(e: E, id: i64) -> Resul
 
 // ---- affected items ---------------------------------------------------------------------------
 
-pub async fn items_of<'c, E: Executor<'c, Database = Any>>(e: E, incident_ids: &[i64]) -> Result<Vec<IncidentItemRow>> {
+/// Affected items of the given incidents; `visible_only` leaves out components hidden from the
+/// public page.
+pub async fn items_of<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    incident_ids: &[i64],
+    visible_only: bool,
+) -> Result<Vec<IncidentItemRow>> {
     if incident_ids.is_empty() {
         return Ok(Vec::new());
     }
     // Ids are integers we produced; inlining them keeps one statement for any number.
+    let visible = if visible_only { "AND h.visible = 1" } else { "" };
     let list = incident_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
     let rows = sqlx::query(&format!(
         "SELECT ii.incident_id, ii.item_id, h.identifier, h.name, ii.status FROM incident_items ii \
-         JOIN hierarchy_items h ON h.id = ii.item_id WHERE ii.incident_id IN ({list}) ORDER BY ii.incident_id, h.display_order, h.id"
+         JOIN hierarchy_items h ON h.id = ii.item_id WHERE ii.incident_id IN ({list}) {visible} ORDER BY ii.incident_id, h.display_order, h.id"
     ))
     .fetch_all(e)
     .await?;
@@ -317,6 +335,16 @@ pub async fn open_impacts(
             .execute(&mut *tx)
             .await?;
     }
+    Ok(())
+}
+
+/// Hands an item's impact history to another item (its parent, when the item is deleted).
+pub async fn move_impacts<'c, E: Executor<'c, Database = Any>>(e: E, from_item: i64, to_item: i64) -> Result<()> {
+    sqlx::query("UPDATE incident_impacts SET item_id = $2 WHERE item_id = $1")
+        .bind(from_item)
+        .bind(to_item)
+        .execute(e)
+        .await?;
     Ok(())
 }
 

@@ -147,13 +147,17 @@ pub async fn update_fields<'c, E: Executor<'c, Database = Any>>(
     f: &MaintenanceFields<'_>,
     before_start: bool,
     reminder: Option<Option<i64>>,
+    seen: (i64, i64),
     now: i64,
 ) -> Result<bool> {
+    // `seen` is the (starts_at, ends_at) the caller read: a concurrent extend or reschedule makes
+    // this update change nothing rather than undo it.
     let r = sqlx::query(
         "UPDATE maintenances SET title = $2, description = $3, impact = $4, affected_items_freetext = $5, \
          starts_at = $6, ends_at = $7, time_zone = $8, auto_start = $9, auto_complete = $10, reminder_minutes = $11, \
          notify = $12, reminded_at = CASE WHEN $13 = 1 THEN $14 ELSE reminded_at END, updated_at = $15 \
-         WHERE id = $1 AND completed_at IS NULL AND cancelled_at IS NULL AND ($16 = 0 OR started_at IS NULL)",
+         WHERE id = $1 AND completed_at IS NULL AND cancelled_at IS NULL AND ($16 = 0 OR started_at IS NULL) \
+         AND starts_at = $17 AND ends_at = $18",
     )
     .bind(id)
     .bind(f.title)
@@ -171,6 +175,8 @@ pub async fn update_fields<'c, E: Executor<'c, Database = Any>>(
     .bind(reminder.flatten())
     .bind(now)
     .bind(before_start as i64)
+    .bind(seen.0)
+    .bind(seen.1)
     .execute(e)
     .await?;
     Ok(r.rows_affected() == 1)
@@ -260,15 +266,18 @@ pub async fn list<'c, E: Executor<'c, Database = Any>>(
 pub async fn items_of<'c, E: Executor<'c, Database = Any>>(
     e: E,
     ids: &[i64],
+    visible_only: bool,
 ) -> Result<Vec<(i64, i64, String, String)>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     // Ids are integers we produced; inlining them keeps one statement for any number.
     let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let visible = if visible_only { "AND h.visible = 1" } else { "" };
     let rows = sqlx::query(&format!(
         "SELECT mi.maintenance_id, h.id, h.identifier, h.name FROM maintenance_items mi \
-         JOIN hierarchy_items h ON h.id = mi.item_id WHERE mi.maintenance_id IN ({list}) ORDER BY h.display_order, h.id"
+         JOIN hierarchy_items h ON h.id = mi.item_id WHERE mi.maintenance_id IN ({list}) {visible} \
+         ORDER BY h.display_order, h.id"
     ))
     .fetch_all(e)
     .await?;

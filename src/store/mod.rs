@@ -73,11 +73,13 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/sqlite/0001_foundation.sql")),
     (2, include_str!("../../migrations/sqlite/0002_status_model.sql")),
     (3, include_str!("../../migrations/sqlite/0003_maintenance_schedule.sql")),
+    (4, include_str!("../../migrations/sqlite/0004_incident_version.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_foundation.sql")),
     (2, include_str!("../../migrations/postgres/0002_status_model.sql")),
     (3, include_str!("../../migrations/postgres/0003_maintenance_schedule.sql")),
+    (4, include_str!("../../migrations/postgres/0004_incident_version.sql")),
 ];
 
 impl Db {

@@ -15,6 +15,7 @@ use statibeat::clock::rfc3339;
 use statibeat::service::audit::Actor;
 use statibeat::service::hierarchy::{self as hierarchy_service, ItemInput, ItemRef};
 use statibeat::service::incidents::{self as incident_service, AffectedInput, IncidentInput, ReportAction};
+use statibeat::service::maintenances::{self as maintenance_service, MaintenanceInput, Transition};
 use statibeat::service::tokens::{self as token_service, NewToken, TokenScope};
 use statibeat::service::{domains, pages};
 use statibeat::store::tenancy;
@@ -373,6 +374,13 @@ enum Target {
     FreshDraftReport,
     /// A new resolved incident with a published post-incident report.
     FreshPublishedReport,
+    /// A long-lived scheduled maintenance window of page P that nobody changes (reads); `text` is
+    /// its external id.
+    SharedMaintenance,
+    /// A new scheduled (not yet started) window, starting a day ahead; `text` is its external id.
+    FreshMaintenance,
+    /// A new window started by hand, in progress.
+    FreshStartedMaintenance,
 }
 
 /// The hierarchy depth the level-creating row frees before every request.
@@ -477,6 +485,18 @@ const INCIDENT_ROW: &str = "SELECT title || ' ' || status || ' ' || stage || ' '
      || report_state || ' ' || report_body || ' ' \
      || (SELECT CAST(COUNT(*) AS TEXT) FROM incident_updates u WHERE u.incident_id = incidents.id) \
      FROM incidents WHERE id = {id}";
+const MAINTENANCE_NAMED: &str =
+    "SELECT CAST(COUNT(*) AS TEXT) FROM maintenances WHERE page_id = {page} AND external_id = '{text}'";
+/// Everything a write on a maintenance window can change (its fields, schedule, state, items and
+/// timeline).
+const MAINTENANCE_ROW: &str = "SELECT title || ' ' || description || ' ' || impact || ' ' || stage || ' ' \
+     || CAST(starts_at AS TEXT) || ' ' || CAST(ends_at AS TEXT) || ' ' || time_zone || ' ' \
+     || COALESCE(CAST(started_at AS TEXT), 'unstarted') || ' ' \
+     || COALESCE(CAST(completed_at AS TEXT), 'uncompleted') || ' ' \
+     || COALESCE(CAST(cancelled_at AS TEXT), 'uncancelled') || ' ' || CAST(updated_at AS TEXT) || ' ' \
+     || (SELECT CAST(COUNT(*) AS TEXT) FROM maintenance_updates u WHERE u.maintenance_id = maintenances.id) || ' ' \
+     || (SELECT CAST(COUNT(*) AS TEXT) FROM maintenance_items i WHERE i.maintenance_id = maintenances.id) \
+     FROM maintenances WHERE id = {id}";
 const STATUS_NAME: &str = "SELECT name FROM status_definitions WHERE page_id = {page} AND key = 'major_outage'";
 const STAGE_NAME: &str =
     "SELECT name FROM lifecycle_stages WHERE page_id = {page} AND kind = 'incident' AND key = 'monitoring'";
@@ -527,12 +547,59 @@ macro_rules! incident_rows {
     }};
 }
 
+/// The rows of one maintenance window's routes under `$base` (`.../{id}` or
+/// `.../external/{external_id}`): reading needs read; editing, deleting and moving it along its
+/// lifecycle is operational content (operate). Each write gets a fresh window in the state the
+/// call needs (the harness's clock stands at T0 + 2 min; fresh windows run from T0 + 1 day for
+/// 2 hours): start, cancel, extend, edit, update and delete a scheduled one; complete one in
+/// progress (completing a window that has not started is a 409).
+macro_rules! maintenance_rows {
+    ($base:literal) => {{
+        use Family::*;
+        use Level::*;
+        use Target::*;
+        vec![
+            route(Method::GET, $base, Page(Read), 200).on(SharedMaintenance),
+            route(Method::PATCH, $base, Page(Operate), 200)
+                .on(FreshMaintenance)
+                .body(|f| {
+                    json!({
+                        "title": format!("Renamed by the matrix {}", f.text),
+                        "starts_at": "2026-12-01T13:00:00Z",
+                        "notify": false,
+                    })
+                })
+                .unchanged_if_refused(MAINTENANCE_ROW),
+            route(Method::DELETE, $base, Page(Operate), 204).on(FreshMaintenance).unchanged_if_refused(MAINTENANCE_ROW),
+            route(Method::POST, concat!($base, "/updates"), Page(Operate), 201)
+                .on(FreshMaintenance)
+                .body(|f| json!({"message": format!("Update {}", f.text), "notify": false}))
+                .unchanged_if_refused(MAINTENANCE_ROW),
+            route(Method::POST, concat!($base, "/start"), Page(Operate), 200)
+                .on(FreshMaintenance)
+                .unchanged_if_refused(MAINTENANCE_ROW),
+            route(Method::POST, concat!($base, "/complete"), Page(Operate), 200)
+                .on(FreshStartedMaintenance)
+                .body(|f| json!({"message": format!("Done {}", f.text), "notify": false}))
+                .unchanged_if_refused(MAINTENANCE_ROW),
+            route(Method::POST, concat!($base, "/extend"), Page(Operate), 200)
+                .on(FreshMaintenance)
+                .body(|_| json!({"ends_at": "2026-12-02T12:00:00Z", "notify": false}))
+                .unchanged_if_refused(MAINTENANCE_ROW),
+            route(Method::POST, concat!($base, "/cancel"), Page(Operate), 200)
+                .on(FreshMaintenance)
+                .body(|f| json!({"message": format!("Called off {}", f.text), "notify": false}))
+                .unchanged_if_refused(MAINTENANCE_ROW),
+        ]
+    }};
+}
+
 /// Every route of `src/http/mod.rs`, with what it needs (SPEC §2.1):
 /// credentials and people (tokens, members, audit log) need manage_access; settings, domain,
-/// hierarchy, statuses and lifecycles writes (and incident backfill) need configure; incidents
-/// and their timeline and reports need operate; reads need read. Org: reads need read, page
-/// lifecycle needs configure, members, tokens and audit log need manage_access. The page's public
-/// status routes ignore credentials.
+/// hierarchy, statuses and lifecycles writes (and incident and maintenance backfill) need
+/// configure; incidents and maintenance windows, their timelines and reports need operate; reads
+/// need read. Org: reads need read, page lifecycle needs configure, members, tokens and audit log
+/// need manage_access. The page's public status routes ignore credentials.
 fn routes() -> Vec<Route> {
     use Family::*;
     use Level::*;
@@ -570,6 +637,9 @@ fn routes() -> Vec<Route> {
         route(get.clone(), "/api/v1/incidents", Public, 200).via(PAGE_VIAS),
         route(get.clone(), "/api/v1/incidents/{id}", Public, 200).via(PAGE_VIAS).on(SharedIncident),
         route(get.clone(), "/api/v1/uptime", Public, 200).via(PAGE_VIAS),
+        route(get.clone(), "/api/v1/maintenances", Public, 200).via(PAGE_VIAS),
+        route(get.clone(), "/api/v1/maintenances", Public, 200).via(PAGE_VIAS).query("status=upcoming&view=full"),
+        route(get.clone(), "/api/v1/maintenances/{id}", Public, 200).via(PAGE_VIAS).on(SharedMaintenance),
         // The status model: hierarchy, statuses and lifecycles are configuration (reads need
         // read); incidents are operational content, except backfill, which rebuilds history
         // (configuration).
@@ -653,6 +723,39 @@ fn routes() -> Vec<Route> {
     // Every incident route, by id and by external id, on a fresh incident in the state it needs.
     rows.extend(incident_rows!("/api/v1/admin/incidents/{id}"));
     rows.extend(incident_rows!("/api/v1/admin/incidents/external/{external_id}"));
+    // Maintenance windows: scheduling is operational content; backfill rebuilds history
+    // (configuration), like incident backfill.
+    rows.extend(vec![
+        route(get.clone(), "/api/v1/admin/maintenances", Page(Read), 200),
+        route(post.clone(), "/api/v1/admin/maintenances", Page(Operate), 201)
+            .on(FreshName)
+            .body(|f| {
+                json!({
+                    "title": "Scheduled by the matrix",
+                    "external_id": f.text,
+                    "starts_at": "2026-12-10T10:00:00Z",
+                    "ends_at": "2026-12-10T12:00:00Z",
+                    "time_zone": "UTC",
+                    "notify": false,
+                })
+            })
+            .unchanged_if_refused(MAINTENANCE_NAMED),
+        route(post.clone(), "/api/v1/admin/maintenances/backfill", Page(Configure), 201)
+            .on(FreshName)
+            .body(|f| {
+                json!({
+                    "title": "Backfilled by the matrix",
+                    "external_id": f.text,
+                    "starts_at": "2026-11-01T10:00:00Z",
+                    "ends_at": "2026-11-01T12:00:00Z",
+                    "time_zone": "UTC",
+                    "updates": [{"message": "Halfway", "created_at": "2026-11-01T11:00:00Z"}],
+                })
+            })
+            .unchanged_if_refused(MAINTENANCE_NAMED),
+    ]);
+    rows.extend(maintenance_rows!("/api/v1/admin/maintenances/{id}"));
+    rows.extend(maintenance_rows!("/api/v1/admin/maintenances/external/{external_id}"));
     rows.extend(vec![
         // Page administration.
         route(get.clone(), "/api/v1/admin/api-tokens", Page(ManageAccess), 200),
@@ -792,6 +895,8 @@ struct World {
     /// page P that no row changes.
     shared_item: (i64, String),
     shared_incident: (i64, String),
+    /// (id, external id) of a scheduled maintenance window of page P that no row changes.
+    shared_maintenance: (i64, String),
     carriers: Vec<(Cred, Carrier)>,
 }
 
@@ -838,6 +943,7 @@ impl World {
             shared_org_token: 0,
             shared_item: (0, String::new()),
             shared_incident: (0, String::new()),
+            shared_maintenance: (0, String::new()),
             carriers: Vec::new(),
         };
         // Page P's hierarchy: one level (top-level components sit there) and a shared component
@@ -848,6 +954,7 @@ impl World {
             .unwrap();
         w.shared_item = w.fresh_item().await;
         w.shared_incident = w.fresh_incident().await;
+        w.shared_maintenance = w.fresh_maintenance().await;
         w.shared_page_token = w.mint(w.page_scope(), "read", "page_viewer", None).await.0;
         w.shared_org_token = w.mint(w.org_scope(), "read", "org_member", None).await.0;
         let (_, expiring) = w.mint(w.page_scope(), "admin", "page_admin", Some(rfc3339(w.t.app.now() + 60_000))).await;
@@ -1006,6 +1113,34 @@ impl World {
         (row.id, external_id)
     }
 
+    /// A new scheduled window of page P affecting the shared component, from T0 + 1 day for two
+    /// hours, silent: (id, external id).
+    async fn fresh_maintenance(&self) -> (i64, String) {
+        let external_id = format!("maintenance-{}", self.next());
+        let input = MaintenanceInput {
+            external_id: Some(external_id.clone()),
+            title: format!("Maintenance {external_id}"),
+            description: String::new(),
+            impact: String::new(),
+            affected_items: vec![ItemRef::Id(self.shared_item.0)],
+            affected_items_freetext: String::new(),
+            starts_at: rfc3339(T0 + 24 * 3_600_000),
+            ends_at: rfc3339(T0 + 26 * 3_600_000),
+            time_zone: Some("UTC".into()),
+            auto_start: true,
+            auto_complete: true,
+            reminder_minutes: 0,
+            notify: false,
+            request_json: external_id.clone(),
+        };
+        let (row, created) =
+            maintenance_service::create(&self.t.app, &Actor::system("test"), &self.page_p().await, input)
+                .await
+                .unwrap();
+        assert!(created);
+        (row.id, external_id)
+    }
+
     async fn prepare(&self, target: Target) -> Fixture {
         let pool = &self.t.app.db.pool;
         let now = self.t.app.now();
@@ -1092,6 +1227,17 @@ impl World {
                 }
                 if matches!(target, Target::FreshPublishedReport) {
                     incident_service::report(app, &actor, &page, id, ReportAction::Publish, None).await.unwrap();
+                }
+                Fixture { id, text }
+            }
+            Target::SharedMaintenance => {
+                Fixture { id: self.shared_maintenance.0, text: self.shared_maintenance.1.clone() }
+            }
+            Target::FreshMaintenance | Target::FreshStartedMaintenance => {
+                let (id, text) = self.fresh_maintenance().await;
+                if matches!(target, Target::FreshStartedMaintenance) {
+                    let (app, actor, page) = (&self.t.app, Actor::system("test"), self.page_p().await);
+                    maintenance_service::start(app, &actor, &page, id, Transition::default()).await.unwrap();
                 }
                 Fixture { id, text }
             }
@@ -1269,6 +1415,20 @@ fn the_oracle_agrees_with_hand_written_cells() {
     let ack_external = find("POST", "/api/v1/admin/incidents/external/{external_id}/acknowledge");
     let publish_external = find("POST", "/api/v1/admin/incidents/external/{external_id}/report/publish");
     let get_incident = find("GET", "/api/v1/admin/incidents/{id}");
+    let public_maintenances = find("GET", "/api/v1/maintenances");
+    let public_maintenance = find("GET", "/api/v1/maintenances/{id}");
+    let list_maintenances = find("GET", "/api/v1/admin/maintenances");
+    let schedule = find("POST", "/api/v1/admin/maintenances");
+    let backfill_maintenance = find("POST", "/api/v1/admin/maintenances/backfill");
+    let get_maintenance = find("GET", "/api/v1/admin/maintenances/{id}");
+    let patch_maintenance = find("PATCH", "/api/v1/admin/maintenances/{id}");
+    let delete_maintenance = find("DELETE", "/api/v1/admin/maintenances/{id}");
+    let start_external = find("POST", "/api/v1/admin/maintenances/external/{external_id}/start");
+    let complete = find("POST", "/api/v1/admin/maintenances/{id}/complete");
+    let extend = find("POST", "/api/v1/admin/maintenances/{id}/extend");
+    let cancel_external = find("POST", "/api/v1/admin/maintenances/external/{external_id}/cancel");
+    let update_external = find("POST", "/api/v1/admin/maintenances/external/{external_id}/updates");
+    let delete_external = find("DELETE", "/api/v1/admin/maintenances/external/{external_id}");
     let cells: &[(Cred, &Route, Via, u16)] = &[
         (Cred::Nothing, tokens, Via::PageHost, 401),
         (Cred::PageToken("admin", "page_admin"), tokens, Via::Numeric, 200),
@@ -1326,6 +1486,37 @@ fn the_oracle_agrees_with_hand_written_cells() {
         (Cred::OrgAdminSessionSent(Sending::WithCsrfHeader), publish_external, Via::Numeric, 200),
         (Cred::SiblingPageToken, get_incident, Via::Numeric, 401),
         (Cred::Session(Person::OtherOrgAdmin), get_incident, Via::PageHost, 404),
+        (Cred::ExpiredToken, public_maintenances, Via::PageHost, 200),
+        (Cred::Session(Person::OrgMemberWithoutPageRole), public_maintenances, Via::Numeric, 200),
+        (Cred::TokenInQuery, public_maintenances, Via::StatusPath, 400),
+        (Cred::SiblingPageToken, public_maintenance, Via::PageHost, 200),
+        (Cred::TokenShapedQueryValue, public_maintenance, Via::PageHost, 400),
+        (Cred::Nothing, list_maintenances, Via::PageHost, 401),
+        (Cred::PageToken("read", "page_viewer"), list_maintenances, Via::Numeric, 200),
+        (Cred::PageToken("read", "page_admin"), schedule, Via::PageHost, 403),
+        (Cred::PageToken("write", "page_manager"), schedule, Via::PageHost, 201),
+        (Cred::OrgToken("write", "org_member"), schedule, Via::StatusPath, 403),
+        (Cred::PageToken("write", "page_admin"), backfill_maintenance, Via::PageHost, 403),
+        (Cred::Session(Person::PageManager), backfill_maintenance, Via::Numeric, 403),
+        (Cred::PageToken("admin", "page_admin"), backfill_maintenance, Via::StatusPath, 201),
+        (Cred::Session(Person::OrgAdmin), backfill_maintenance, Via::Numeric, 201),
+        (Cred::Session(Person::PageViewer), get_maintenance, Via::Numeric, 200),
+        (Cred::Session(Person::OtherOrgAdmin), get_maintenance, Via::PageHost, 404),
+        (Cred::SiblingPageToken, get_maintenance, Via::PageHost, 401),
+        (Cred::Session(Person::PageManager), patch_maintenance, Via::PageHost, 200),
+        (Cred::Session(Person::PageViewer), patch_maintenance, Via::PageHost, 403),
+        (Cred::OrgAdminSessionSent(Sending::WithCsrfHeader), delete_maintenance, Via::Numeric, 204),
+        (Cred::OrgAdminSessionSent(Sending::CrossSite), delete_external, Via::PageHost, 403),
+        (Cred::OrgToken("admin", "org_member"), start_external, Via::PageHost, 403),
+        (Cred::OrgToken("write", "org_admin"), start_external, Via::PageHost, 200),
+        (Cred::OrgToken("write", "org_admin"), complete, Via::StatusPath, 200),
+        (Cred::PageToken("admin", "page_viewer"), complete, Via::PageHost, 403),
+        (Cred::SiblingPageToken, extend, Via::Numeric, 401),
+        (Cred::RevokedToken, extend, Via::PageHost, 401),
+        (Cred::Session(Person::OrgMemberWithoutPageRole), cancel_external, Via::PageHost, 404),
+        (Cred::PageToken("admin", "page_manager"), cancel_external, Via::PageHost, 200),
+        (Cred::PageToken("admin", "page_viewer"), update_external, Via::PageHost, 403),
+        (Cred::OrgAdminSessionSent(Sending::WithoutOriginInfo), update_external, Via::Numeric, 403),
     ];
     for (cred, route, via, want) in cells {
         assert_eq!(expected(*cred, route, *via), *want, "{} {} [{via:?}] as {cred:?}", route.method, route.pattern);

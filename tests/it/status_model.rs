@@ -357,3 +357,146 @@ async fn the_public_page_shows_components_and_active_incidents(engine: Engine) {
     assert!(!r.text.contains("All systems operational"));
 }
 both!(the_public_page_shows_components_and_active_incidents);
+
+/// Two resolves racing: one wins, the other changes nothing and nobody is notified twice.
+async fn concurrent_writes_to_an_incident_never_undo_each_other(engine: Engine) {
+    let t = TestApp::new(engine).await;
+    let a = t.tenant("acme").await;
+    components(&t, &a).await;
+    let bot = t.page_token(&a, "write", "page_manager").await;
+    let r = t.send(Req::post(&a.host, "/api/v1/admin/incidents").bearer(&bot).json(json!({"title": "Race"}))).await;
+    let id = r.json["id"].as_i64().unwrap();
+    let resolve = Req::post(&a.host, &format!("/api/v1/admin/incidents/{id}/resolve")).bearer(&bot);
+    let update = Req::post(&a.host, &format!("/api/v1/admin/incidents/{id}/updates"))
+        .bearer(&bot)
+        .json(json!({"message": "Still looking", "stage": "identified"}));
+    let (one, two) = tokio::join!(t.send(resolve.clone()), t.send(update));
+    let statuses = [one.status, two.status];
+    assert!(statuses.contains(&StatusCode::OK) || statuses.contains(&StatusCode::CREATED), "{statuses:?}");
+    assert!(statuses.contains(&StatusCode::CONFLICT), "the loser gets 409: {statuses:?} {} {}", one.text, two.text);
+    let r = t.send(Req::get(&a.host, &format!("/api/v1/admin/incidents/{id}")).bearer(&bot)).await;
+    if one.status == StatusCode::OK {
+        assert!(r.json["resolved_at"].is_string(), "the resolve won and stays: {}", r.text);
+    }
+    let (three, four) = tokio::join!(t.send(resolve.clone()), t.send(resolve));
+    let resolved_events = events(&t).await.iter().filter(|e| *e == "incident.resolved").count();
+    assert!(resolved_events <= 1, "resolved announced once at most: {:?} {:?}", three.status, four.status);
+}
+both!(concurrent_writes_to_an_incident_never_undo_each_other);
+
+/// Changing an incident's status moves the components that carried it; explicit ones stay.
+async fn a_status_change_reaches_the_components(engine: Engine) {
+    let t = TestApp::new(engine).await;
+    let a = t.tenant("acme").await;
+    components(&t, &a).await;
+    let bot = t.page_token(&a, "write", "page_manager").await;
+    let r = t
+        .send(Req::post(&a.host, "/api/v1/admin/incidents").bearer(&bot).json(json!({
+            "title": "Slow", "status": "degraded",
+            "affected_items": [{"external_id": "api-gateway"}, {"external_id": "auth", "status": "partial_outage"}]
+        })))
+        .await;
+    let id = r.json["id"].as_i64().unwrap();
+    let r = t
+        .send(Req::post(&a.host, &format!("/api/v1/admin/incidents/{id}/updates")).bearer(&bot).json(json!({
+            "message": "Worse now.", "status": "major_outage"
+        })))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let s = t.send(Req::get(&a.host, "/api/v1/summary")).await;
+    assert_eq!(status_of(&s.json, "api-gateway"), "major_outage", "the item that followed the incident moves");
+    assert_eq!(status_of(&s.json, "auth"), "partial_outage", "an item with its own status keeps it");
+    assert_eq!(s.json["status"]["key"], "major_outage");
+}
+both!(a_status_change_reaches_the_components);
+
+/// Revising a published report takes it back to draft: nothing unreviewed goes public.
+async fn revising_a_published_report_unpublishes_it_until_published_again(engine: Engine) {
+    let t = TestApp::new(engine).await;
+    let a = t.tenant("acme").await;
+    let bot = t.page_token(&a, "write", "page_manager").await;
+    let r = t.send(Req::post(&a.host, "/api/v1/admin/incidents").bearer(&bot).json(json!({"title": "Outage"}))).await;
+    let id = r.json["id"].as_i64().unwrap();
+    t.send(Req::post(&a.host, &format!("/api/v1/admin/incidents/{id}/resolve")).bearer(&bot)).await;
+    let report = format!("/api/v1/admin/incidents/{id}/report");
+    t.send(Req::new(Method::PUT, &a.host, &report).bearer(&bot).json(json!({"body": "Root cause: disk full."}))).await;
+    assert_eq!(t.send(Req::post(&a.host, &format!("{report}/publish")).bearer(&bot)).await.status, StatusCode::OK);
+    let r = t
+        .send(Req::new(Method::PUT, &a.host, &report).bearer(&bot).json(json!({"body": "Draft: blame vendor?"})))
+        .await;
+    assert_eq!(r.json["report"]["state"], "draft");
+    let public = t.send(Req::get(&a.host, &format!("/api/v1/incidents/{id}"))).await;
+    assert_eq!(public.json["report"], Value::Null, "{}", public.text);
+    assert!(!public.text.contains("blame vendor"));
+    t.send(Req::post(&a.host, &format!("{report}/publish")).bearer(&bot)).await;
+    let public = t.send(Req::get(&a.host, &format!("/api/v1/incidents/{id}"))).await;
+    assert_eq!(public.json["report"]["body"], "Draft: blame vendor?");
+}
+both!(revising_a_published_report_unpublishes_it_until_published_again);
+
+/// Hidden components never show publicly, not even as an incident's affected item; a retry that
+/// spells out defaults is the same request; NUL characters are refused on both engines.
+async fn public_views_leave_hidden_components_out(engine: Engine) {
+    let t = TestApp::new(engine).await;
+    let a = t.tenant("acme").await;
+    let admin = components(&t, &a).await;
+    let r = t
+        .send(Req::post(&a.host, "/api/v1/admin/hierarchy/items").bearer(&admin).json(json!({
+            "name": "Secret backend", "identifier": "secret-backend", "visible": false
+        })))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let bot = t.page_token(&a, "write", "page_manager").await;
+    let body = json!({"title": "Errors", "external_id": "e-1", "affected_items": [{"external_id": "secret-backend"}, {"external_id": "web"}]});
+    let r = t.send(Req::post(&a.host, "/api/v1/admin/incidents").bearer(&bot).json(body.clone())).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    for path in ["/api/v1/summary", "/api/v1/incidents?view=full", "/api/v1/components?view=full", "/"] {
+        let r = t.send(Req::get(&a.host, path)).await;
+        assert!(!r.text.contains("secret-backend") && !r.text.contains("Secret backend"), "{path}: {}", r.text);
+    }
+    let mut spelled = body;
+    spelled["status"] = json!("degraded");
+    spelled["visibility"] = json!("public");
+    spelled["notify"] = json!(true);
+    let r = t.send(Req::post(&a.host, "/api/v1/admin/incidents").bearer(&bot).json(spelled)).await;
+    assert_eq!(r.status, StatusCode::OK, "defaults spelled out are the same request: {}", r.text);
+    let r = t
+        .send(
+            Req::post(&a.host, "/api/v1/admin/incidents")
+                .bearer(&bot)
+                .json(json!({"title": "x", "description": "a\u{0}b"})),
+        )
+        .await;
+    assert_eq!((r.status, r.json["field"].as_str()), (StatusCode::BAD_REQUEST, Some("description")));
+    assert_eq!(t.count("incidents").await, 1);
+}
+both!(public_views_leave_hidden_components_out);
+
+/// Deleting a component hands its outage history to its parent: past uptime does not change.
+async fn deleting_a_component_keeps_its_parents_history(engine: Engine) {
+    let t = TestApp::new(engine).await;
+    let a = t.tenant("acme").await;
+    let admin = components(&t, &a).await;
+    t.send(Req::post(&a.host, "/api/v1/admin/incidents/backfill").bearer(&admin).json(json!({
+        "title": "Auth down", "status": "major_outage", "affected_items": [{"external_id": "auth"}],
+        "started_at": "2026-11-29T00:00:00Z", "resolved_at": "2026-11-29T06:00:00Z"
+    })))
+    .await;
+    let uptime = |r: &Resp, id: &str| {
+        r.json["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["identifier"] == id)
+            .map(|d| d["days"][0]["uptime"].clone())
+    };
+    let before = t.send(Req::get(&a.host, "/api/v1/uptime?days=2")).await;
+    assert_eq!(uptime(&before, "platform"), Some(json!(75.0)));
+    let r =
+        t.send(Req::new(Method::DELETE, &a.host, "/api/v1/admin/hierarchy/items/external/auth").bearer(&admin)).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let after = t.send(Req::get(&a.host, "/api/v1/uptime?days=2")).await;
+    assert_eq!(uptime(&after, "platform"), Some(json!(75.0)));
+    assert_eq!(uptime(&after, "auth"), None);
+}
+both!(deleting_a_component_keeps_its_parents_history);

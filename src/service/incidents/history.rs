@@ -42,9 +42,10 @@ pub async fn report(
     let now = app.now();
     let (text, state, published) = match action {
         ReportAction::Draft => {
+            // Revising a published report takes it back to draft: unreviewed text never goes
+            // public by itself; publishing again makes the revision public.
             let b = types::text(body.unwrap_or_default(), 100_000).map_err(Error::invalid("body"))?;
-            let state = if cur.report_state == "published" { "published" } else { "draft" };
-            (b, state, cur.report_published_at)
+            (b, "draft", None)
         }
         ReportAction::Publish => {
             if cur.resolved_at.is_none() {
@@ -66,7 +67,9 @@ pub async fn report(
         }
     };
     let mut tx = app.db.begin().await?;
-    sql::set_report(&mut *tx, id, &text, state, published, now).await?;
+    if !sql::set_report(&mut *tx, id, cur.version, &text, state, published, now).await? {
+        return Err(super::lifecycle::changed());
+    }
     audit::record(&mut tx, actor, event(page, "incident.report", id, serde_json::json!({"state": state})), now).await?;
     tx.commit().await?;
     super::get(app, page, id).await
@@ -102,6 +105,9 @@ pub async fn backfill(
         return Err(Error::field("acknowledged_at", "must be between started_at and resolved_at"));
     }
     let title = types::name(&input.title, 300).map_err(Error::invalid("title"))?;
+    types::text(&input.impact, 2_000).map_err(Error::invalid("impact"))?;
+    types::text(&input.affected_items_freetext, 2_000).map_err(Error::invalid("affected_items_freetext"))?;
+    types::text(&resolution_message, 20_000).map_err(Error::invalid("resolution_message"))?;
     let description = types::text(&input.description, 20_000).map_err(Error::invalid("description"))?;
     let status = match &input.status {
         Some(s) => vocab.status(s, "status")?,
@@ -160,7 +166,17 @@ pub async fn backfill(
         resolution_message: &resolution_message,
     };
     let mut tx = app.db.begin().await?;
-    let id = sql::insert(&mut *tx, page.id, &fields, now).await?;
+    let id = match sql::insert(&mut *tx, page.id, &fields, now).await {
+        Ok(id) => id,
+        // A concurrent retry of the same backfill won the race.
+        Err(crate::store::StoreError::Conflict(_)) if input.external_id.is_some() => {
+            drop(tx);
+            let ext = input.external_id.as_deref().unwrap_or_default();
+            let existing = sql::by_external_id(&app.db.pool, page.id, ext).await?.ok_or(Error::NotFound("incident"))?;
+            return same_request(existing, &hash);
+        }
+        Err(e) => return Err(e.into()),
+    };
     sql::set_items(&mut tx, id, &items).await?;
     sql::open_impacts(&mut tx, id, &items, started_at, resolved).await?;
     for (at, message, stage, st) in &timeline {

@@ -9,6 +9,34 @@ use crate::service::error::{Error, Result};
 use crate::store::incidents::{self as sql, IncidentFields, IncidentRow, NewUpdate};
 use crate::store::tenancy::PageRow;
 
+/// When the incident's status changes and no items are given, the items that carried the old
+/// status (the default) follow it to the new one; items given their own status keep it.
+async fn follow_status(app: &App, cur: &IncidentRow, status: &str) -> Result<Option<Vec<(i64, String)>>> {
+    if status == cur.status {
+        return Ok(None);
+    }
+    let items = sql::items_of(&app.db.pool, &[cur.id], false).await?;
+    if items.is_empty() {
+        return Ok(None);
+    }
+    let moved = items
+        .into_iter()
+        .map(|i| {
+            let st = if i.status == cur.status { status.to_string() } else { i.status };
+            (i.item_id, st)
+        })
+        .collect();
+    Ok(Some(moved))
+}
+
+/// Another write changed the incident between our read and our write.
+pub(super) fn changed() -> Error {
+    Error::Conflict {
+        code: "incident_changed",
+        message: "the incident changed meanwhile; read it again and retry".into(),
+    }
+}
+
 /// Edits of an incident's own fields (no update entry, no notification).
 #[derive(Debug, Clone, Default)]
 pub struct IncidentPatch {
@@ -61,7 +89,7 @@ pub async fn patch(app: &App, actor: &Actor, page: &PageRow, id: i64, p: Inciden
     }
     let items = match &p.affected_items {
         Some(list) => Some(affected(app, page, &vocab, list, &status).await?),
-        None => None,
+        None => follow_status(app, &cur, &status).await?,
     };
     let fields = IncidentFields {
         external_id: cur.external_id.as_deref(),
@@ -79,7 +107,9 @@ pub async fn patch(app: &App, actor: &Actor, page: &PageRow, id: i64, p: Inciden
         resolution_message: &cur.resolution_message,
     };
     let mut tx = app.db.begin().await?;
-    sql::update(&mut *tx, id, &fields, now).await?;
+    if !sql::update(&mut *tx, id, cur.version, &fields, now).await? {
+        return Err(changed());
+    }
     if let Some(items) = &items {
         sql::set_items(&mut tx, id, items).await?;
         if cur.resolved_at.is_none() {
@@ -135,7 +165,7 @@ pub async fn add_update(app: &App, actor: &Actor, page: &PageRow, id: i64, u: Up
     };
     let items = match &u.affected_items {
         Some(list) => Some(affected(app, page, &vocab, list, &status).await?),
-        None => None,
+        None => follow_status(app, &cur, &status).await?,
     };
     let now = app.now();
     let fields = IncidentFields {
@@ -154,7 +184,9 @@ pub async fn add_update(app: &App, actor: &Actor, page: &PageRow, id: i64, u: Up
         resolution_message: "",
     };
     let mut tx = app.db.begin().await?;
-    sql::update(&mut *tx, id, &fields, now).await?;
+    if !sql::update(&mut *tx, id, cur.version, &fields, now).await? {
+        return Err(changed());
+    }
     let item_statuses = match &items {
         Some(items) => {
             sql::set_items(&mut tx, id, items).await?;
@@ -194,7 +226,9 @@ pub async fn acknowledge(app: &App, actor: &Actor, page: &PageRow, id: i64) -> R
     let now = app.now();
     let fields = fields_of(&cur, Some(now), cur.resolved_at, &cur.stage, &cur.resolution_message);
     let mut tx = app.db.begin().await?;
-    sql::update(&mut *tx, id, &fields, now).await?;
+    if !sql::update(&mut *tx, id, cur.version, &fields, now).await? {
+        return Err(changed());
+    }
     audit::record(&mut tx, actor, event(page, "incident.acknowledged", id, serde_json::json!({})), now).await?;
     tx.commit().await?;
     get(app, page, id).await
@@ -243,7 +277,9 @@ pub async fn resolve(
     let now = app.now();
     let fields = fields_of(&cur, cur.acknowledged_at, Some(now), &last, &message);
     let mut tx = app.db.begin().await?;
-    sql::update(&mut *tx, id, &fields, now).await?;
+    if !sql::update(&mut *tx, id, cur.version, &fields, now).await? {
+        return Err(changed());
+    }
     sql::close_impacts(&mut *tx, id, now).await?;
     let text = if message.is_empty() { "This incident has been resolved." } else { message.as_str() };
     let update =
@@ -273,11 +309,13 @@ pub async fn reopen(
     let now = app.now();
     let fields = fields_of(&cur, cur.acknowledged_at, None, &first, "");
     let items: Vec<(i64, String)> =
-        sql::items_of(&app.db.pool, &[id]).await?.into_iter().map(|i| (i.item_id, i.status)).collect();
+        sql::items_of(&app.db.pool, &[id], false).await?.into_iter().map(|i| (i.item_id, i.status)).collect();
     let text = types::text(message.unwrap_or("This incident has been reopened."), 20_000)
         .map_err(Error::invalid("message"))?;
     let mut tx = app.db.begin().await?;
-    sql::update(&mut *tx, id, &fields, now).await?;
+    if !sql::update(&mut *tx, id, cur.version, &fields, now).await? {
+        return Err(changed());
+    }
     sql::open_impacts(&mut tx, id, &items, now, None).await?;
     let update = NewUpdate {
         message: &text,
