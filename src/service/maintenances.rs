@@ -190,15 +190,24 @@ pub async fn create(
     page: &PageRow,
     input: MaintenanceInput,
 ) -> Result<(MaintenanceRow, bool)> {
-    let hash = request_hash(&input.request_json);
-    if let Some(done) = retried(app, page, input.external_id.as_deref(), &hash).await? {
-        return Ok(done);
-    }
     let t = texts(&input.title, &input.description, &input.impact, &input.affected_items_freetext)?;
     let zone = zone(page, input.time_zone.as_deref())?;
     let starts_at = instant(&zone, "starts_at", &input.starts_at)?;
     let ends_at = instant(&zone, "ends_at", &input.ends_at)?;
     window(starts_at, ends_at)?;
+    let reminder = rules::check_reminder(input.reminder_minutes).map_err(Error::invalid("reminder_minutes"))?;
+    let items = affected(app, page, &input.affected_items).await?;
+    // The request as it will be stored, defaults resolved: a retry that spells out a default, or
+    // gives the same instant in another notation, is the same request.
+    let canonical = serde_json::json!({
+        "title": t.title, "description": t.description, "impact": t.impact, "freetext": t.freetext,
+        "starts_at": starts_at, "ends_at": ends_at, "time_zone": zone.name(), "auto_start": input.auto_start,
+        "auto_complete": input.auto_complete, "reminder": reminder, "notify": input.notify, "items": items,
+    });
+    let hash = request_hash(&canonical.to_string());
+    if let Some(done) = retried(app, page, input.external_id.as_deref(), &hash).await? {
+        return Ok(done);
+    }
     let now = app.now();
     if ends_at <= now {
         return Err(Error::field(
@@ -206,8 +215,6 @@ pub async fn create(
             "is in the past; record past windows with POST /api/v1/admin/maintenances/backfill",
         ));
     }
-    let reminder = rules::check_reminder(input.reminder_minutes).map_err(Error::invalid("reminder_minutes"))?;
-    let items = affected(app, page, &input.affected_items).await?;
     let stages = stages(app, page).await?;
     let fields = MaintenanceFields {
         title: &t.title,

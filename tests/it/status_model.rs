@@ -500,3 +500,26 @@ async fn deleting_a_component_keeps_its_parents_history(engine: Engine) {
     assert_eq!(uptime(&after, "auth"), None);
 }
 both!(deleting_a_component_keeps_its_parents_history);
+
+/// A maintenance retry that spells out defaults, or names the same instant differently, is the
+/// same request.
+async fn a_maintenance_retry_with_defaults_spelled_out_is_the_same_request(engine: Engine) {
+    let t = TestApp::new(engine).await;
+    let a = t.tenant("acme").await;
+    let bot = t.page_token(&a, "write", "page_manager").await;
+    let first = json!({"external_id": "mw-1", "title": "Upgrade", "starts_at": "2026-12-01T10:00:00Z", "ends_at": "2026-12-01T12:00:00Z"});
+    let r = t.send(Req::post(&a.host, "/api/v1/admin/maintenances").bearer(&bot).json(first)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let retry = json!({
+        "external_id": "mw-1", "title": "Upgrade", "starts_at": "2026-12-01T11:00:00+01:00",
+        "ends_at": "2026-12-01T12:00:00", "time_zone": "UTC", "auto_start": true, "auto_complete": true,
+        "reminder_minutes": 60, "notify": true
+    });
+    let r = t.send(Req::post(&a.host, "/api/v1/admin/maintenances").bearer(&bot).json(retry)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let changed = json!({"external_id": "mw-1", "title": "Upgrade", "starts_at": "2026-12-01T09:00:00Z", "ends_at": "2026-12-01T12:00:00Z"});
+    let r = t.send(Req::post(&a.host, "/api/v1/admin/maintenances").bearer(&bot).json(changed)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+    assert_eq!(t.count("maintenances").await, 1);
+}
+both!(a_maintenance_retry_with_defaults_spelled_out_is_the_same_request);
