@@ -46,6 +46,20 @@ enum Command {
         #[command(subcommand)]
         cmd: TokenCmd,
     },
+    /// Read the mail outbox (with no SMTP server configured, mail waits there).
+    Mail {
+        #[command(subcommand)]
+        cmd: MailCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum MailCmd {
+    /// List the newest messages, with their text bodies.
+    List {
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -180,6 +194,27 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             println!("user {id} created: {email}");
             if generated {
                 println!("password (shown once): {pw}");
+            }
+            Ok(())
+        }
+        Command::Mail { cmd: MailCmd::List { limit } } => {
+            let rows = crate::store::subscribers::recent(&app.db.pool, limit.clamp(1, 1000))
+                .await
+                .map_err(|e| e.to_string())?;
+            if rows.is_empty() {
+                println!("the outbox is empty");
+            }
+            for m in rows {
+                println!(
+                    "#{} {} {} to {} [{}; {} attempts]",
+                    m.id,
+                    crate::clock::rfc3339(m.created_at),
+                    m.channel,
+                    m.recipient,
+                    m.state,
+                    m.attempts
+                );
+                println!("Subject: {}\n\n{}\n", m.subject, m.body_text.trim_end());
             }
             Ok(())
         }

@@ -295,8 +295,14 @@ fn rate_limit(app: &App, req: &Request, ctx: &RequestCtx) -> Result<Option<RateD
         return Ok(None);
     } else if path.starts_with("/internal/") {
         (Tier::InternalRead, ctx.ip.clone())
-    } else if path == "/api/v1/auth/login" || path == "/api/v1/viewer-access" || path == "/admin/login" {
+    } else if path == "/api/v1/auth/login"
+        || path == "/api/v1/viewer-access"
+        || path == "/admin/login"
+        || path.starts_with("/api/v1/manage/")
+    {
         (Tier::Magic, ctx.ip.clone())
+    } else if unsafe_method && (path == "/api/v1/subscribers" || path == "/api/v1/subscribers/access") {
+        (Tier::Subscribe, ctx.ip.clone())
     } else if is_authenticated_family(path) {
         // A client that keeps presenting bad credentials is turned away here, so inventing a new
         // credential per request buys neither fresh rate-limit buckets nor database lookups.

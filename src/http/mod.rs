@@ -11,6 +11,7 @@ pub mod json;
 pub mod list;
 pub mod maintenances;
 pub mod maintenances_public;
+pub mod manage;
 pub mod members;
 pub mod ops;
 pub mod org;
@@ -184,6 +185,16 @@ pub fn router(app: App) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/internal/domain-check", get(ops::domain_check))
+        // Readers: subscriptions and the magic-token management routes.
+        .route("/api/v1/subscribers", post(manage::subscribe))
+        .route("/api/v1/subscribers/access", post(manage::request_access))
+        .route("/api/v1/manage/session", post(manage::exchange))
+        .route(
+            "/api/v1/manage/subscriptions",
+            get(manage::get_subscription).patch(manage::patch_subscription).delete(manage::delete_subscription),
+        )
+        .route("/manage", get(manage::manage_page))
+        .route("/static/manage.js", get(manage::manage_script))
         // Pages for people.
         .route("/", get(site::home))
         .route("/admin", get(admin_web::workspace))

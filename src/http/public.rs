@@ -60,9 +60,7 @@ pub fn cacheable_bytes(req_headers: &HeaderMap, page: &PageRow, body: &Rendered)
 
 /// The canonical public URL of a page: its verified custom domain, else its prefix host.
 pub async fn canonical_url(app: &App, page: &PageRow) -> ApiResult<(String, Option<String>)> {
-    let domain = directory::verified_domain_of(app, page).await?;
-    let host = domain.clone().unwrap_or_else(|| format!("{}.{}", page.url_prefix, app.config.base_domain));
-    Ok((app.config.origin_for(&host), domain))
+    Ok(directory::canonical_page_url(app, page).await?)
 }
 
 async fn page_public_view(app: &App, page: &PageRow) -> ApiResult<Value> {

@@ -53,3 +53,11 @@ pub async fn effective_page_role(app: &App, page: &PageRow, user_id: i64) -> Res
 pub async fn audit_entries(app: &App, filter: &AuditFilter<'_>) -> Result<Vec<AuditRow>> {
     Ok(audit_sql::list(&app.db.pool, filter).await?)
 }
+
+/// The canonical public URL of a page, from stored data only (never a request's Host): its
+/// verified custom domain, else its prefix host. Also returns the custom domain.
+pub async fn canonical_page_url(app: &App, page: &PageRow) -> Result<(String, Option<String>)> {
+    let domain = verified_domain_of(app, page).await?;
+    let host = domain.clone().unwrap_or_else(|| format!("{}.{}", page.url_prefix, app.config.base_domain));
+    Ok((app.config.origin_for(&host), domain))
+}

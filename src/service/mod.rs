@@ -13,6 +13,7 @@ pub mod members;
 pub mod pages;
 pub mod sessions;
 pub mod status;
+pub mod subscribers;
 pub mod throttle;
 pub mod tokens;
 pub mod viewer;

@@ -10,6 +10,7 @@ pub mod hierarchy;
 pub mod incidents;
 pub mod maintenance_claims;
 pub mod maintenances;
+pub mod subscribers;
 pub mod tenancy;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -74,12 +75,14 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../../migrations/sqlite/0002_status_model.sql")),
     (3, include_str!("../../migrations/sqlite/0003_maintenance_schedule.sql")),
     (4, include_str!("../../migrations/sqlite/0004_incident_version.sql")),
+    (5, include_str!("../../migrations/sqlite/0005_subscribers.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_foundation.sql")),
     (2, include_str!("../../migrations/postgres/0002_status_model.sql")),
     (3, include_str!("../../migrations/postgres/0003_maintenance_schedule.sql")),
     (4, include_str!("../../migrations/postgres/0004_incident_version.sql")),
+    (5, include_str!("../../migrations/postgres/0005_subscribers.sql")),
 ];
 
 impl Db {

@@ -15,4 +15,5 @@ mod process;
 mod sessions;
 mod smoke;
 mod status_model;
+mod subscribers;
 mod token_lifecycle;

@@ -1,0 +1,200 @@
+//! Readers' routes: subscribe, ask for a management link, exchange it for a magic session, and
+//! the self-service `/api/v1/manage/...` routes authenticated by `X-Magic-Token`.
+
+use super::error::{ApiError, ApiResult};
+use super::json::StrictJson;
+use super::principal::{ctx_of, Reader};
+use crate::app::App;
+use crate::clock::rfc3339;
+use crate::service::subscribers::{self, MagicPrincipal, PreferencesPatch, SubscribeInput};
+use crate::store::subscribers::SubscriberRow;
+use crate::store::tenancy::PageRow;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// The same answer whatever happened, so nobody learns whether an address is known.
+fn accepted() -> Response {
+    let body = json!({"status": "accepted", "message": "If this address can receive mail from this page, a message is on its way."});
+    (StatusCode::ACCEPTED, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscribeBody {
+    email: String,
+    components: Option<Vec<String>>,
+    incidents: Option<bool>,
+    maintenances: Option<bool>,
+}
+
+/// `POST /api/v1/subscribers`: double opt-in; always 202 for a well-formed request.
+pub async fn subscribe(
+    State(app): State<App>,
+    r: Reader,
+    StrictJson(b): StrictJson<SubscribeBody>,
+) -> ApiResult<Response> {
+    let input = SubscribeInput {
+        email: b.email,
+        components: b.components,
+        incidents: b.incidents,
+        maintenances: b.maintenances,
+    };
+    subscribers::subscribe(&app, &r.page, input, &r.ctx.ip).await?;
+    Ok(accepted())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessBody {
+    email: String,
+}
+
+/// `POST /api/v1/subscribers/access`: always 202; a known address gets a management link.
+pub async fn request_access(
+    State(app): State<App>,
+    r: Reader,
+    StrictJson(b): StrictJson<AccessBody>,
+) -> ApiResult<Response> {
+    subscribers::request_access(&app, &r.page, &b.email).await?;
+    Ok(accepted())
+}
+
+fn magic_header(parts: &Parts) -> ApiResult<String> {
+    let v = parts.headers.get("x-magic-token").ok_or_else(|| {
+        ApiError::new(StatusCode::UNAUTHORIZED, "magic_token_required", "send the management token in X-Magic-Token")
+    })?;
+    Ok(v.to_str().unwrap_or("").trim().to_string())
+}
+
+fn page_of(parts: &Parts) -> ApiResult<PageRow> {
+    ctx_of(parts)?.page.ok_or_else(ApiError::not_found)
+}
+
+/// `POST /api/v1/manage/session`: exchanges the emailed link token (once) for a magic session.
+pub async fn exchange(State(app): State<App>, parts: Parts) -> ApiResult<Response> {
+    let page = page_of(&parts)?;
+    let ip = ctx_of(&parts)?.ip;
+    let raw = magic_header(&parts)?;
+    let (session, expires_at, sub) = subscribers::exchange(&app, &page, &raw, &ip).await?;
+    let body = json!({
+        "token": session.expose(),
+        "expires_at": rfc3339(expires_at),
+        "idle_timeout_seconds": subscribers::SESSION_IDLE / 1000,
+        "subscription": subscription_view(&sub, &[]),
+    });
+    let mut res = Json(body).into_response();
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}
+
+/// A reader holding a magic session for the page this request resolved to.
+pub struct Magic {
+    pub who: MagicPrincipal,
+    pub page: PageRow,
+}
+
+impl FromRequestParts<App> for Magic {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> ApiResult<Magic> {
+        let page = page_of(parts)?;
+        let ip = ctx_of(parts)?.ip;
+        let raw = magic_header(parts)?;
+        let who = subscribers::authenticate(app, &page, &raw, &ip).await?;
+        Ok(Magic { who, page })
+    }
+}
+
+fn subscription_view(s: &SubscriberRow, components: &[String]) -> Value {
+    json!({
+        "email": s.email,
+        "state": s.state,
+        "incidents": s.incidents,
+        "maintenances": s.maintenances,
+        "components": if s.all_components { Value::Null } else { json!(components) },
+        "confirmed_at": s.confirmed_at.map(rfc3339),
+    })
+}
+
+pub async fn get_subscription(State(app): State<App>, m: Magic) -> ApiResult<Json<Value>> {
+    let (sub, items) = subscribers::subscription(&app, &m.page, &m.who).await?;
+    Ok(Json(subscription_view(&sub, &items)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreferencesBody {
+    components: Option<Vec<String>>,
+    incidents: Option<bool>,
+    maintenances: Option<bool>,
+}
+
+pub async fn patch_subscription(
+    State(app): State<App>,
+    m: Magic,
+    StrictJson(b): StrictJson<PreferencesBody>,
+) -> ApiResult<Json<Value>> {
+    let p = PreferencesPatch { components: b.components, incidents: b.incidents, maintenances: b.maintenances };
+    let (sub, items) = subscribers::update(&app, &m.page, &m.who, p).await?;
+    Ok(Json(subscription_view(&sub, &items)))
+}
+
+pub async fn delete_subscription(State(app): State<App>, m: Magic) -> ApiResult<StatusCode> {
+    subscribers::unsubscribe(&app, &m.page, &m.who).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /manage`: the page a management link opens. Its script reads the token from the URL
+/// fragment, removes it from history, and exchanges it only when the reader clicks.
+pub async fn manage_page(r: Reader) -> Response {
+    let body = format!(
+        "<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport content=\"width=device-width\">\
+         <title>Manage your subscription · {}</title><body><main><h1>Manage your subscription</h1>\
+         <p id=msg role=status>Checking your link…</p><button id=go hidden>Continue</button>\
+         <form id=prefs hidden><label><input type=checkbox name=incidents> Incidents</label> \
+         <label><input type=checkbox name=maintenances> Maintenance</label> <button>Save</button></form>\
+         <button id=unsub hidden>Unsubscribe</button></main><script src=\"/static/manage.js\"></script></body></html>",
+        super::site::esc(&r.page.name)
+    );
+    let mut res = (StatusCode::OK, axum::response::Html(body)).into_response();
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'none'",
+        ),
+    );
+    res
+}
+
+/// The management page's script (same origin, no inline code, so the CSP can forbid all else).
+pub async fn manage_script() -> Response {
+    const JS: &str = r#"(function(){
+const m=document.getElementById('msg'),go=document.getElementById('go'),f=document.getElementById('prefs'),u=document.getElementById('unsub');
+const base=location.pathname.replace(/\/manage$/,'');
+const h=new URLSearchParams(location.hash.slice(1));const link=h.get('token');
+if(link){history.replaceState(null,'',location.pathname);}
+let session=sessionStorage.getItem('sb-magic');
+async function load(){const r=await fetch(base+'/api/v1/manage/subscriptions',{headers:{'X-Magic-Token':session}});
+ if(!r.ok){m.textContent='This link has expired. Ask for a new one.';return;}
+ const s=await r.json();m.textContent='Subscribed as '+s.email+' ('+s.state+').';
+ f.incidents.checked=s.incidents;f.maintenances.checked=s.maintenances;f.hidden=false;u.hidden=false;}
+go.onclick=async function(){go.hidden=true;const r=await fetch(base+'/api/v1/manage/session',{method:'POST',headers:{'X-Magic-Token':link}});
+ if(!r.ok){m.textContent='This link has expired or was used already. Ask for a new one.';return;}
+ session=(await r.json()).token;sessionStorage.setItem('sb-magic',session);load();};
+f.onsubmit=async function(e){e.preventDefault();await fetch(base+'/api/v1/manage/subscriptions',{method:'PATCH',
+ headers:{'X-Magic-Token':session,'Content-Type':'application/json'},body:JSON.stringify({incidents:f.incidents.checked,maintenances:f.maintenances.checked})});m.textContent='Saved.';};
+u.onclick=async function(){await fetch(base+'/api/v1/manage/subscriptions',{method:'DELETE',headers:{'X-Magic-Token':session}});
+ sessionStorage.removeItem('sb-magic');f.hidden=true;u.hidden=true;m.textContent='You are unsubscribed.';};
+if(link){m.textContent='Continue to confirm or manage your subscription.';go.hidden=false;}else if(session){load();}
+else{m.textContent='Open the link from your email to manage your subscription.';}
+})();"#;
+    ([(header::CONTENT_TYPE, "application/javascript"), (header::CACHE_CONTROL, "public, max-age=300")], JS)
+        .into_response()
+}

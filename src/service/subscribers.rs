@@ -1,0 +1,306 @@
+//! Subscribers and the fourth way in: double opt-in, emailed management links (single use,
+//! exchanged for a magic session), and self-service preferences. Every mail goes through the
+//! outbox in the same transaction as the change that causes it.
+
+use super::audit::{self, Actor, Event};
+use super::error::{Error, Result};
+use super::hierarchy::{self, ItemRef};
+use crate::app::App;
+use crate::auth::token::{PlainToken, TokenKind};
+use crate::clock::{DAY, HOUR, MINUTE};
+use crate::domain::types::Email;
+use crate::store::subscribers::{self as sql, NewMagic, NewMessage, Preferences, SubscriberRow};
+use crate::store::tenancy::PageRow;
+use crate::store::Tx;
+
+/// How long an emailed link can be exchanged.
+pub const LINK_LIFETIME: i64 = 30 * MINUTE;
+/// A magic session's idle and absolute limits.
+pub const SESSION_IDLE: i64 = HOUR;
+pub const SESSION_ABSOLUTE: i64 = DAY;
+
+/// What a reader asks for when subscribing by email.
+#[derive(Debug, Clone, Default)]
+pub struct SubscribeInput {
+    pub email: String,
+    /// Component identifiers; `None` (or empty) means every component.
+    pub components: Option<Vec<String>>,
+    pub incidents: Option<bool>,
+    pub maintenances: Option<bool>,
+}
+
+/// A live magic session: one page, one address.
+#[derive(Debug, Clone)]
+pub struct MagicPrincipal {
+    pub token_id: i64,
+    pub page_id: i64,
+    pub email: String,
+}
+
+async fn resolve_items(app: &App, page: &PageRow, ids: &[String]) -> Result<Vec<i64>> {
+    if ids.len() > 500 {
+        return Err(Error::field("components", "at most 500 components"));
+    }
+    let mut out = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        let item =
+            hierarchy::resolve_item(app, page, &ItemRef::Identifier(id.clone()), &format!("components[{i}]")).await?;
+        if !item.visible {
+            return Err(Error::field(
+                &format!("components[{i}]"),
+                format!("no component with identifier '{id}' on this page"),
+            ));
+        }
+        if !out.contains(&item.id) {
+            out.push(item.id);
+        }
+    }
+    Ok(out)
+}
+
+/// Subscribes an address (double opt-in). The answer never depends on whether the address was
+/// known: a new or unconfirmed address gets a confirmation link, an active one a management link.
+pub async fn subscribe(app: &App, page: &PageRow, input: SubscribeInput, ip: &str) -> Result<()> {
+    let email = Email::parse(&input.email).map_err(Error::invalid("email"))?;
+    let items = resolve_items(app, page, input.components.as_deref().unwrap_or(&[])).await?;
+    let prefs = Preferences {
+        incidents: input.incidents.unwrap_or(true),
+        maintenances: input.maintenances.unwrap_or(true),
+        all_components: items.is_empty(),
+    };
+    let now = app.now();
+    let (url, _) = super::directory::canonical_page_url(app, page).await?;
+    let mut tx = app.db.begin().await?;
+    let existing = sql::by_email(&mut *tx, page.id, email.as_str()).await?;
+    let (id, purpose) = match existing {
+        Some(s) if s.state == "active" => (s.id, Purpose::Manage),
+        Some(s) => {
+            sql::set_preferences(&mut *tx, s.id, &prefs, now).await?;
+            sql::set_state(&mut *tx, s.id, "unconfirmed", now).await?;
+            sql::set_items(&mut tx, s.id, &items).await?;
+            (s.id, Purpose::Confirm)
+        }
+        None => {
+            let id = sql::insert_email(&mut *tx, page.id, email.as_str(), &prefs, now).await?;
+            sql::set_items(&mut tx, id, &items).await?;
+            (id, Purpose::Confirm)
+        }
+    };
+    let secret = app.new_token(TokenKind::MagicLink);
+    mail_link(&mut tx, page, &url, email.as_str(), &secret, purpose, now).await?;
+    let actor = Actor { kind: "anonymous", id: None, name: String::new(), ip: ip.to_string() };
+    let event = Event {
+        org_id: Some(page.org_id),
+        page_id: Some(page.id),
+        action: "subscriber.requested",
+        target_kind: "subscriber",
+        target_id: Some(id),
+        detail: serde_json::json!({}),
+    };
+    audit::record(&mut tx, &actor, event, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Asks for a management link. Known or not, the answer is the same; only a known address
+/// (that has not unsubscribed) gets mail.
+pub async fn request_access(app: &App, page: &PageRow, raw_email: &str) -> Result<()> {
+    let email = Email::parse(raw_email).map_err(Error::invalid("email"))?;
+    let Some(sub) = sql::by_email(&app.db.pool, page.id, email.as_str()).await? else {
+        return Ok(());
+    };
+    if sub.state == "unsubscribed" {
+        return Ok(());
+    }
+    let now = app.now();
+    let (url, _) = super::directory::canonical_page_url(app, page).await?;
+    let purpose = if sub.state == "active" { Purpose::Manage } else { Purpose::Confirm };
+    let secret = app.new_token(TokenKind::MagicLink);
+    let mut tx = app.db.begin().await?;
+    mail_link(&mut tx, page, &url, email.as_str(), &secret, purpose, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+enum Purpose {
+    Confirm,
+    Manage,
+}
+
+/// Issues a link token (voiding older unused ones) and queues the mail that carries it. The
+/// link puts the token in the URL fragment, which browsers never send to a server.
+async fn mail_link(
+    tx: &mut Tx,
+    page: &PageRow,
+    url: &str,
+    email: &str,
+    secret: &PlainToken,
+    purpose: Purpose,
+    now: i64,
+) -> Result<()> {
+    sql::revoke_magic(&mut **tx, page.id, email, "link", now).await?;
+    let hash = secret.hash().to_hex();
+    let new = NewMagic {
+        page_id: page.id,
+        kind: "link",
+        hash: &hash,
+        email,
+        expires_at: now + LINK_LIFETIME,
+        idle_until: None,
+    };
+    let id = sql::insert_magic(&mut **tx, &new, now).await?;
+    let link = format!("{url}/manage#token={}", secret.expose());
+    let (subject, intro) = match purpose {
+        Purpose::Confirm => (
+            format!("Confirm your subscription to {}", page.name),
+            format!(
+                "Someone (hopefully you) asked to receive status updates from {}. Confirm within 30 minutes:",
+                page.name
+            ),
+        ),
+        Purpose::Manage => (
+            format!("Manage your subscription to {}", page.name),
+            format!("Use this link within 30 minutes to manage your subscription to {}:", page.name),
+        ),
+    };
+    let text = format!("{intro}\n\n{link}\n\nIf you did not ask for this, ignore this message: nothing changes.\n");
+    let html = format!(
+        "<p>{}</p><p><a href=\"{}\">{}</a></p><p>If you did not ask for this, ignore this message: nothing changes.</p>",
+        crate::http::site::esc(&intro),
+        crate::http::site::esc(&link),
+        match purpose {
+            Purpose::Confirm => "Confirm my subscription",
+            Purpose::Manage => "Manage my subscription",
+        }
+    );
+    let message = NewMessage {
+        dedupe_key: &format!("magic-link:{id}"),
+        recipient: email,
+        subject: &subject,
+        body_text: &text,
+        body_html: &html,
+        headers: "{}",
+    };
+    sql::enqueue_mail(&mut **tx, page.id, &message, now).await?;
+    Ok(())
+}
+
+/// Exchanges an emailed link token (once) for a magic session; confirms an unconfirmed address.
+pub async fn exchange(app: &App, page: &PageRow, raw: &str, ip: &str) -> Result<(PlainToken, i64, SubscriberRow)> {
+    let refuse = |why| super::access::refuse(app, why, "magic", Some(page), ip);
+    let token =
+        PlainToken::parse_kind(raw, TokenKind::MagicLink).map_err(|_| refuse(super::access::Refusal::Malformed))?;
+    let now = app.now();
+    let row = sql::magic_by_hash(&app.db.pool, &token.hash().to_hex())
+        .await?
+        .filter(|r| r.kind == "link" && r.page_id == page.id)
+        .ok_or_else(|| refuse(super::access::Refusal::Unknown))?;
+    if row.expires_at <= now || row.used_at.is_some() {
+        return Err(refuse(super::access::Refusal::Expired));
+    }
+    let session = app.new_token(TokenKind::MagicSession);
+    let mut tx = app.db.begin().await?;
+    if !sql::consume_magic(&mut *tx, row.id, now).await? {
+        return Err(refuse(super::access::Refusal::Revoked));
+    }
+    let sub = sql::by_email(&mut *tx, page.id, &row.email).await?.ok_or(Error::Unauthorized)?;
+    if sub.state == "unconfirmed" {
+        sql::set_state(&mut *tx, sub.id, "active", now).await?;
+    }
+    let expires = now + SESSION_ABSOLUTE;
+    let hash = session.hash().to_hex();
+    let new = NewMagic {
+        page_id: page.id,
+        kind: "session",
+        hash: &hash,
+        email: &row.email,
+        expires_at: expires,
+        idle_until: Some(now + SESSION_IDLE),
+    };
+    sql::insert_magic(&mut *tx, &new, now).await?;
+    tx.commit().await?;
+    let sub = sql::by_id(&app.db.pool, page.id, sub.id).await?.ok_or(Error::Unauthorized)?;
+    Ok((session, expires, sub))
+}
+
+/// Authenticates a magic session for this page.
+pub async fn authenticate(app: &App, page: &PageRow, raw: &str, ip: &str) -> Result<MagicPrincipal> {
+    use super::access::Refusal;
+    let refuse = |why| super::access::refuse(app, why, "magic", Some(page), ip);
+    let token = PlainToken::parse_kind(raw, TokenKind::MagicSession).map_err(|_| refuse(Refusal::Malformed))?;
+    let now = app.now();
+    let row = sql::magic_by_hash(&app.db.pool, &token.hash().to_hex())
+        .await?
+        .filter(|r| r.kind == "session")
+        .ok_or_else(|| refuse(Refusal::Unknown))?;
+    if row.page_id != page.id {
+        return Err(refuse(Refusal::WrongPage));
+    }
+    if row.expires_at <= now || row.idle_until.is_some_and(|i| i <= now) {
+        return Err(refuse(Refusal::Expired));
+    }
+    if app.should_touch(2, row.id, row.idle_until.map(|i| i - SESSION_IDLE)) {
+        sql::touch_magic(&app.db.pool, row.id, now + SESSION_IDLE).await?;
+    }
+    Ok(MagicPrincipal { token_id: row.id, page_id: row.page_id, email: row.email })
+}
+
+/// The subscription of the magic session's address, with its component scope.
+pub async fn subscription(app: &App, page: &PageRow, who: &MagicPrincipal) -> Result<(SubscriberRow, Vec<String>)> {
+    let sub = sql::by_email(&app.db.pool, page.id, &who.email).await?.ok_or(Error::NotFound("subscription"))?;
+    let items = sql::items(&app.db.pool, sub.id).await?;
+    Ok((sub, items))
+}
+
+/// Changes of preferences; `None` keeps a value. `components: Some(vec![])` means everything.
+#[derive(Debug, Clone, Default)]
+pub struct PreferencesPatch {
+    pub components: Option<Vec<String>>,
+    pub incidents: Option<bool>,
+    pub maintenances: Option<bool>,
+}
+
+pub async fn update(
+    app: &App,
+    page: &PageRow,
+    who: &MagicPrincipal,
+    p: PreferencesPatch,
+) -> Result<(SubscriberRow, Vec<String>)> {
+    let (sub, _) = subscription(app, page, who).await?;
+    if sub.state == "unsubscribed" {
+        return Err(Error::Conflict {
+            code: "unsubscribed",
+            message: "this address has unsubscribed; subscribe again first".into(),
+        });
+    }
+    let items = match &p.components {
+        Some(ids) => Some(resolve_items(app, page, ids).await?),
+        None => None,
+    };
+    let prefs = Preferences {
+        incidents: p.incidents.unwrap_or(sub.incidents),
+        maintenances: p.maintenances.unwrap_or(sub.maintenances),
+        all_components: items.as_ref().map_or(sub.all_components, |i| i.is_empty()),
+    };
+    let now = app.now();
+    let mut tx = app.db.begin().await?;
+    sql::set_preferences(&mut *tx, sub.id, &prefs, now).await?;
+    if let Some(items) = &items {
+        sql::set_items(&mut tx, sub.id, items).await?;
+    }
+    tx.commit().await?;
+    subscription(app, page, who).await
+}
+
+/// Unsubscribes the address and ends every magic token it holds on this page.
+pub async fn unsubscribe(app: &App, page: &PageRow, who: &MagicPrincipal) -> Result<()> {
+    let (sub, _) = subscription(app, page, who).await?;
+    let now = app.now();
+    let mut tx = app.db.begin().await?;
+    sql::set_state(&mut *tx, sub.id, "unsubscribed", now).await?;
+    sql::revoke_magic(&mut *tx, page.id, &who.email, "link", now).await?;
+    sql::revoke_magic(&mut *tx, page.id, &who.email, "session", now).await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,325 @@
+//! SQL for subscribers, their component scope, magic tokens and the outbox.
+
+use super::{opt_i64, opt_str, Result};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Executor, Row};
+
+#[derive(Debug, Clone)]
+pub struct SubscriberRow {
+    pub id: i64,
+    pub page_id: i64,
+    pub channel: String,
+    pub email: Option<String>,
+    pub webhook_url: Option<String>,
+    pub state: String,
+    pub hygiene: String,
+    pub incidents: bool,
+    pub maintenances: bool,
+    pub all_components: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub confirmed_at: Option<i64>,
+    pub unsubscribed_at: Option<i64>,
+}
+
+const COLS: &str =
+    "id, page_id, channel, email, webhook_url, state, hygiene, incidents, maintenances, all_components, \
+    created_at, updated_at, confirmed_at, unsubscribed_at";
+
+fn subscriber(r: &AnyRow) -> SubscriberRow {
+    SubscriberRow {
+        id: r.get("id"),
+        page_id: r.get("page_id"),
+        channel: r.get("channel"),
+        email: opt_str(r, "email"),
+        webhook_url: opt_str(r, "webhook_url"),
+        state: r.get("state"),
+        hygiene: r.get("hygiene"),
+        incidents: r.get::<i64, _>("incidents") != 0,
+        maintenances: r.get::<i64, _>("maintenances") != 0,
+        all_components: r.get::<i64, _>("all_components") != 0,
+        created_at: r.get("created_at"),
+        updated_at: r.get("updated_at"),
+        confirmed_at: opt_i64(r, "confirmed_at"),
+        unsubscribed_at: opt_i64(r, "unsubscribed_at"),
+    }
+}
+
+/// What a subscriber wants to hear about.
+pub struct Preferences {
+    pub incidents: bool,
+    pub maintenances: bool,
+    pub all_components: bool,
+}
+
+pub async fn by_email<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    page_id: i64,
+    email: &str,
+) -> Result<Option<SubscriberRow>> {
+    let r = sqlx::query(&format!("SELECT {COLS} FROM subscribers WHERE page_id = $1 AND email = $2"))
+        .bind(page_id)
+        .bind(email)
+        .fetch_optional(e)
+        .await?;
+    Ok(r.as_ref().map(subscriber))
+}
+
+pub async fn by_id<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, id: i64) -> Result<Option<SubscriberRow>> {
+    let r = sqlx::query(&format!("SELECT {COLS} FROM subscribers WHERE page_id = $1 AND id = $2"))
+        .bind(page_id)
+        .bind(id)
+        .fetch_optional(e)
+        .await?;
+    Ok(r.as_ref().map(subscriber))
+}
+
+pub async fn insert_email<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    page_id: i64,
+    email: &str,
+    p: &Preferences,
+    now: i64,
+) -> Result<i64> {
+    let r = sqlx::query(
+        "INSERT INTO subscribers (page_id, channel, email, state, hygiene, incidents, maintenances, all_components, \
+         created_at, updated_at) VALUES ($1, 'email', $2, 'unconfirmed', 'ok', $3, $4, $5, $6, $6) RETURNING id",
+    )
+    .bind(page_id)
+    .bind(email)
+    .bind(p.incidents as i64)
+    .bind(p.maintenances as i64)
+    .bind(p.all_components as i64)
+    .bind(now)
+    .fetch_one(e)
+    .await?;
+    Ok(r.get(0))
+}
+
+pub async fn set_preferences<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    id: i64,
+    p: &Preferences,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE subscribers SET incidents = $2, maintenances = $3, all_components = $4, updated_at = $5 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(p.incidents as i64)
+    .bind(p.maintenances as i64)
+    .bind(p.all_components as i64)
+    .bind(now)
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
+/// Moves a subscriber's lifecycle state; `confirmed_at` / `unsubscribed_at` follow.
+pub async fn set_state<'c, E: Executor<'c, Database = Any>>(e: E, id: i64, state: &str, now: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE subscribers SET state = $2, updated_at = $3, \
+         confirmed_at = CASE WHEN $2 = 'active' THEN COALESCE(confirmed_at, $3) ELSE confirmed_at END, \
+         unsubscribed_at = CASE WHEN $2 = 'unsubscribed' THEN $3 ELSE NULL END WHERE id = $1",
+    )
+    .bind(id)
+    .bind(state)
+    .bind(now)
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
+pub async fn items<'c, E: Executor<'c, Database = Any>>(e: E, subscriber_id: i64) -> Result<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT h.identifier FROM subscriber_items s JOIN hierarchy_items h ON h.id = s.item_id \
+         WHERE s.subscriber_id = $1 ORDER BY h.display_order, h.id",
+    )
+    .bind(subscriber_id)
+    .fetch_all(e)
+    .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+pub async fn set_items(tx: &mut sqlx::AnyConnection, subscriber_id: i64, items: &[i64]) -> Result<()> {
+    sqlx::query("DELETE FROM subscriber_items WHERE subscriber_id = $1").bind(subscriber_id).execute(&mut *tx).await?;
+    for item in items {
+        sqlx::query("INSERT INTO subscriber_items (subscriber_id, item_id) VALUES ($1, $2)")
+            .bind(subscriber_id)
+            .bind(item)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}
+
+// ---- magic tokens -----------------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+pub struct MagicRow {
+    pub id: i64,
+    pub page_id: i64,
+    pub kind: String,
+    pub email: String,
+    pub expires_at: i64,
+    pub idle_until: Option<i64>,
+    pub used_at: Option<i64>,
+}
+
+/// A magic token to store (its hash only).
+pub struct NewMagic<'a> {
+    pub page_id: i64,
+    pub kind: &'a str,
+    pub hash: &'a str,
+    pub email: &'a str,
+    pub expires_at: i64,
+    pub idle_until: Option<i64>,
+}
+
+pub async fn insert_magic<'c, E: Executor<'c, Database = Any>>(e: E, m: &NewMagic<'_>, now: i64) -> Result<i64> {
+    let r = sqlx::query(
+        "INSERT INTO magic_tokens (page_id, kind, token_hash, email, created_at, expires_at, idle_until) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(m.page_id)
+    .bind(m.kind)
+    .bind(m.hash)
+    .bind(m.email)
+    .bind(now)
+    .bind(m.expires_at)
+    .bind(m.idle_until)
+    .fetch_one(e)
+    .await?;
+    Ok(r.get(0))
+}
+
+pub async fn magic_by_hash<'c, E: Executor<'c, Database = Any>>(e: E, hash: &str) -> Result<Option<MagicRow>> {
+    let r = sqlx::query(
+        "SELECT id, page_id, kind, email, expires_at, idle_until, used_at FROM magic_tokens WHERE token_hash = $1",
+    )
+    .bind(hash)
+    .fetch_optional(e)
+    .await?;
+    Ok(r.map(|r| MagicRow {
+        id: r.get("id"),
+        page_id: r.get("page_id"),
+        kind: r.get("kind"),
+        email: r.get("email"),
+        expires_at: r.get("expires_at"),
+        idle_until: opt_i64(&r, "idle_until"),
+        used_at: opt_i64(&r, "used_at"),
+    }))
+}
+
+/// Marks a link token used, once: false when it was already used (a second exchange loses).
+pub async fn consume_magic<'c, E: Executor<'c, Database = Any>>(e: E, id: i64, now: i64) -> Result<bool> {
+    let r = sqlx::query("UPDATE magic_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL")
+        .bind(id)
+        .bind(now)
+        .execute(e)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn touch_magic<'c, E: Executor<'c, Database = Any>>(e: E, id: i64, idle_until: i64) -> Result<()> {
+    sqlx::query("UPDATE magic_tokens SET idle_until = $2 WHERE id = $1").bind(id).bind(idle_until).execute(e).await?;
+    Ok(())
+}
+
+/// Ends every outstanding magic token of an address on a page (unsubscribe, a newer link).
+pub async fn revoke_magic<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    page_id: i64,
+    email: &str,
+    kind: &str,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE magic_tokens SET expires_at = $4 WHERE page_id = $1 AND email = $2 AND kind = $3 AND expires_at > $4",
+    )
+    .bind(page_id)
+    .bind(email)
+    .bind(kind)
+    .bind(now)
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
+// ---- outbox -----------------------------------------------------------------------------------
+
+/// A message waiting in (or sent from) the outbox.
+#[derive(Debug, Clone)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub page_id: i64,
+    pub channel: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body_text: String,
+    pub state: String,
+    pub attempts: i64,
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
+}
+
+/// A message to queue.
+pub struct NewMessage<'a> {
+    pub dedupe_key: &'a str,
+    pub recipient: &'a str,
+    pub subject: &'a str,
+    pub body_text: &'a str,
+    pub body_html: &'a str,
+    pub headers: &'a str,
+}
+
+/// Queues an email; a message with the same de-duplication key is never queued twice.
+pub async fn enqueue_mail<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    page_id: i64,
+    m: &NewMessage<'_>,
+    now: i64,
+) -> Result<bool> {
+    let r = sqlx::query(
+        "INSERT INTO outbox (page_id, channel, dedupe_key, recipient, subject, body_text, body_html, headers, state, \
+         attempts, next_attempt_at, last_error, created_at) \
+         VALUES ($1, 'email', $2, $3, $4, $5, $6, $7, 'pending', 0, $8, '', $8) ON CONFLICT (dedupe_key) DO NOTHING",
+    )
+    .bind(page_id)
+    .bind(m.dedupe_key)
+    .bind(m.recipient)
+    .bind(m.subject)
+    .bind(m.body_text)
+    .bind(m.body_html)
+    .bind(m.headers)
+    .bind(now)
+    .execute(e)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// The newest messages first (for `statibeat mail list` and tests).
+pub async fn recent<'c, E: Executor<'c, Database = Any>>(e: E, limit: i64) -> Result<Vec<OutboxRow>> {
+    let rows = sqlx::query(
+        "SELECT id, page_id, channel, recipient, subject, body_text, state, attempts, created_at, sent_at FROM outbox \
+         ORDER BY id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(e)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| OutboxRow {
+            id: r.get("id"),
+            page_id: r.get("page_id"),
+            channel: r.get("channel"),
+            recipient: r.get("recipient"),
+            subject: r.get("subject"),
+            body_text: r.get("body_text"),
+            state: r.get("state"),
+            attempts: r.get("attempts"),
+            created_at: r.get("created_at"),
+            sent_at: opt_i64(r, "sent_at"),
+        })
+        .collect())
+}
