@@ -272,14 +272,20 @@ impl TestApp {
     }
 
     pub async fn wait_for_audit(&self, action: &str) -> Vec<String> {
-        for _ in 0..100 {
+        self.wait_for_audit_count(action, 1).await
+    }
+
+    /// Waits (up to 15 s: the writer is asynchronous and CI machines are busy) until at least `n`
+    /// audit entries with this action exist.
+    pub async fn wait_for_audit_count(&self, action: &str, n: usize) -> Vec<String> {
+        for _ in 0..750 {
             let a = self.audit_actions().await;
-            if a.iter().any(|x| x == action) {
+            if a.iter().filter(|x| *x == action).count() >= n {
                 return a;
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
-        panic!("audit action {action} never written; have {:?}", self.audit_actions().await);
+        panic!("fewer than {n} audit entries {action}; have {:?}", self.audit_actions().await);
     }
 }
 
