@@ -24,7 +24,7 @@ pub struct ConfigArgs {
     /// `http` or `https`: used for links in mail and the cookie `Secure` flag.
     #[arg(long, env = "STATIBEAT_PUBLIC_SCHEME", global = true)]
     pub public_scheme: Option<String>,
-    /// `smtp://host:port` or `smtps://...`; unset keeps mail in the outbox.
+    /// `smtp://host:port` (TLS not supported yet); unset keeps mail in the outbox.
     #[arg(long, env = "STATIBEAT_SMTP_URL", global = true)]
     pub smtp_url: Option<String>,
     /// Sender address of outgoing mail.
@@ -138,6 +138,10 @@ impl Config {
         }
         let mail_from =
             pick(&args.mail_from, file.mail_from).unwrap_or_else(|| format!("StatiBeat <noreply@{base_domain}>"));
+        let smtp_url = pick(&args.smtp_url, file.smtp_url).filter(|u| !u.is_empty());
+        if let Some(url) = &smtp_url {
+            crate::delivery::smtp::SmtpTarget::parse(url)?;
+        }
         let dns_resolver = match pick(&args.dns_resolver, file.dns_resolver) {
             Some(s) => Some(parse_resolver(&s)?),
             None => None,
@@ -156,7 +160,7 @@ impl Config {
             base_domain,
             admin_host,
             public_scheme,
-            smtp_url: pick(&args.smtp_url, file.smtp_url),
+            smtp_url,
             mail_from,
             redis_url: pick(&args.redis_url, file.redis_url),
             dns_resolver,
