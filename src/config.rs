@@ -249,4 +249,13 @@ mod tests {
         let args = ConfigArgs { dns_resolver: Some("nope".into()), ..Default::default() };
         assert!(Config::load(&args).unwrap_err().contains("dns_resolver"));
     }
+
+    #[test]
+    fn smtp_without_tls_only_until_tls_is_built() {
+        let smtp = |url: &str| Config::load(&ConfigArgs { smtp_url: Some(url.into()), ..Default::default() });
+        assert_eq!(smtp("smtp://127.0.0.1:2525").unwrap().smtp_url.as_deref(), Some("smtp://127.0.0.1:2525"));
+        assert!(smtp("smtps://mail.example.com").unwrap_err().contains("not supported yet"));
+        assert!(smtp("smtp://mail.example.com:587?tls=required").unwrap_err().contains("TLS"));
+        assert_eq!(smtp("").unwrap().smtp_url, None, "an empty variable means unset");
+    }
 }

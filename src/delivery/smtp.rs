@@ -12,6 +12,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// RFC 5321 §4.5.3.2 suggests minutes; a relay that takes longer is treated as down.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 const DATA_END_TIMEOUT: Duration = Duration::from_secs(120);
+/// The most one message may take, so a slow relay cannot outlast the claim on its row.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(180);
 /// A reply longer than this is not an SMTP server we can talk to.
 const MAX_REPLY_LINES: usize = 100;
 
@@ -83,8 +85,12 @@ pub struct Envelope<'a> {
     pub data: &'a str,
 }
 
-/// Sends one message and says goodbye.
+/// Sends one message and says goodbye, within [`SEND_TIMEOUT`] overall.
 pub async fn send(target: &SmtpTarget, env: &Envelope<'_>) -> Result<(), SmtpError> {
+    timeout(SEND_TIMEOUT, converse(target, env)).await.map_err(|_| transient("gave up after 3 minutes"))?
+}
+
+async fn converse(target: &SmtpTarget, env: &Envelope<'_>) -> Result<(), SmtpError> {
     let addr = (target.host.as_str(), target.port);
     let stream = timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
         .await

@@ -15,8 +15,9 @@ use std::time::Duration;
 /// How often a server looks for due mail.
 pub const INTERVAL: Duration = Duration::from_secs(2);
 /// Rows claimed per query; a pass keeps claiming while rows come back.
-const BATCH: i64 = 20;
-/// How long a claim holds a row: longer than sending a batch can take with every timeout hit.
+const BATCH: i64 = 10;
+/// How long a claim holds a row: longer than sending a whole batch can take with every message
+/// hitting `smtp::SEND_TIMEOUT` (10 × 3 min), so a lease never runs out mid-pass.
 const LEASE: Millis = 60 * MINUTE;
 /// Attempts before a message is given up on.
 pub const MAX_ATTEMPTS: i64 = 8;
