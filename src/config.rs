@@ -24,7 +24,7 @@ pub struct ConfigArgs {
     /// `http` or `https`: used for links in mail and the cookie `Secure` flag.
     #[arg(long, env = "STATIBEAT_PUBLIC_SCHEME", global = true)]
     pub public_scheme: Option<String>,
-    /// `smtp://host:port` or `smtps://...`; unset keeps mail in the outbox.
+    /// `smtp://host:port` (TLS not supported yet); unset keeps mail in the outbox.
     #[arg(long, env = "STATIBEAT_SMTP_URL", global = true)]
     pub smtp_url: Option<String>,
     /// Sender address of outgoing mail.
@@ -138,6 +138,10 @@ impl Config {
         }
         let mail_from =
             pick(&args.mail_from, file.mail_from).unwrap_or_else(|| format!("StatiBeat <noreply@{base_domain}>"));
+        let smtp_url = pick(&args.smtp_url, file.smtp_url).filter(|u| !u.is_empty());
+        if let Some(url) = &smtp_url {
+            crate::delivery::smtp::SmtpTarget::parse(url)?;
+        }
         let dns_resolver = match pick(&args.dns_resolver, file.dns_resolver) {
             Some(s) => Some(parse_resolver(&s)?),
             None => None,
@@ -156,7 +160,7 @@ impl Config {
             base_domain,
             admin_host,
             public_scheme,
-            smtp_url: pick(&args.smtp_url, file.smtp_url),
+            smtp_url,
             mail_from,
             redis_url: pick(&args.redis_url, file.redis_url),
             dns_resolver,
@@ -244,5 +248,14 @@ mod tests {
         assert!(Config::load(&args).unwrap_err().contains("public_scheme"));
         let args = ConfigArgs { dns_resolver: Some("nope".into()), ..Default::default() };
         assert!(Config::load(&args).unwrap_err().contains("dns_resolver"));
+    }
+
+    #[test]
+    fn smtp_without_tls_only_until_tls_is_built() {
+        let smtp = |url: &str| Config::load(&ConfigArgs { smtp_url: Some(url.into()), ..Default::default() });
+        assert_eq!(smtp("smtp://127.0.0.1:2525").unwrap().smtp_url.as_deref(), Some("smtp://127.0.0.1:2525"));
+        assert!(smtp("smtps://mail.example.com").unwrap_err().contains("not supported yet"));
+        assert!(smtp("smtp://mail.example.com:587?tls=required").unwrap_err().contains("TLS"));
+        assert_eq!(smtp("").unwrap().smtp_url, None, "an empty variable means unset");
     }
 }

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod delivery;
 pub mod dns;
 pub mod domain;
 pub mod http;

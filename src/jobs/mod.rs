@@ -1,16 +1,19 @@
 //! Background work, calling the same services as handlers.
 
 pub mod maintenances;
+pub mod outbox;
 
 pub use maintenances::{run_due, DueReport};
+pub use outbox::{deliver_due, DeliveryReport};
 
 use crate::app::App;
 use std::time::Duration;
 
-/// Starts the periodic jobs: the maintenance scheduler, and purging pages whose trash window
-/// has passed.
+/// Starts the periodic jobs: the maintenance scheduler, outbox delivery (when an SMTP URL is
+/// configured), and purging pages whose trash window has passed.
 pub fn start(app: App) {
     maintenances::start(app.clone());
+    outbox::start(app.clone());
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
         loop {
