@@ -10,6 +10,7 @@ pub mod hierarchy;
 pub mod incidents;
 pub mod maintenance_claims;
 pub mod maintenances;
+pub mod notify;
 pub mod subscribers;
 pub mod tenancy;
 
@@ -76,6 +77,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../../migrations/sqlite/0003_maintenance_schedule.sql")),
     (4, include_str!("../../migrations/sqlite/0004_incident_version.sql")),
     (5, include_str!("../../migrations/sqlite/0005_subscribers.sql")),
+    (7, include_str!("../../migrations/sqlite/0007_fanout.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_foundation.sql")),
@@ -83,6 +85,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../../migrations/postgres/0003_maintenance_schedule.sql")),
     (4, include_str!("../../migrations/postgres/0004_incident_version.sql")),
     (5, include_str!("../../migrations/postgres/0005_subscribers.sql")),
+    (7, include_str!("../../migrations/postgres/0007_fanout.sql")),
 ];
 
 impl Db {
