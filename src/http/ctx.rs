@@ -58,7 +58,7 @@ pub async fn front(State(app): State<App>, mut req: Request, next: Next) -> Resp
         .map(|c| c.0.ip().to_string())
         .unwrap_or_else(|| "0.0.0.0".into());
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
+    let path = loggable_path(req.uri().path());
     let outcome = admit(&app, &mut req, &ip, &request_id).await;
     let (mut res, host) = match outcome {
         Ok((host, rate)) => {
@@ -285,6 +285,12 @@ fn rewrite(req: &mut Request, path: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The path as the access log shows it: capability tokens in the path (one-click unsubscribe)
+/// become `{token}`, so a secret never reaches a log.
+fn loggable_path(path: &str) -> String {
+    path.split('/').map(|seg| if looks_like_token(seg) { "{token}" } else { seg }).collect::<Vec<_>>().join("/")
+}
+
 /// Chooses the tier and key of a request and counts it.
 fn rate_limit(app: &App, req: &Request, ctx: &RequestCtx) -> Result<Option<RateDecision>, (ApiError, RateDecision)> {
     let routed = routed_path(req.uri().path());
@@ -301,7 +307,9 @@ fn rate_limit(app: &App, req: &Request, ctx: &RequestCtx) -> Result<Option<RateD
         || path.starts_with("/api/v1/manage/")
     {
         (Tier::Magic, ctx.ip.clone())
-    } else if unsafe_method && (path == "/api/v1/subscribers" || path == "/api/v1/subscribers/access") {
+    } else if unsafe_method
+        && (path == "/api/v1/subscribers" || path == "/api/v1/subscribers/access" || path.starts_with("/u/"))
+    {
         (Tier::Subscribe, ctx.ip.clone())
     } else if is_authenticated_family(path) {
         // A client that keeps presenting bad credentials is turned away here, so inventing a new
@@ -368,6 +376,13 @@ fn rate_headers(h: &mut HeaderMap, d: &RateDecision) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_in_paths_never_reach_the_log() {
+        assert_eq!(loggable_path("/u/sbu_abc123"), "/u/{token}");
+        assert_eq!(loggable_path("/status/acme/u/sbu_x"), "/status/acme/u/{token}");
+        assert_eq!(loggable_path("/api/v1/summary"), "/api/v1/summary");
+    }
 
     #[test]
     fn credentials_in_query_strings_are_refused() {

@@ -22,6 +22,7 @@ pub mod site;
 pub mod status_public;
 pub mod summary_cache;
 pub mod tokens;
+pub mod unsubscribe;
 
 use crate::app::App;
 use axum::routing::{get, post};
@@ -195,6 +196,8 @@ pub fn router(app: App) -> Router {
         )
         .route("/manage", get(manage::manage_page))
         .route("/static/manage.js", get(manage::manage_script))
+        // One-click unsubscribe (RFC 8058): the token in the path is a deliberate capability.
+        .route("/u/{token}", get(unsubscribe::unsubscribe_page).post(unsubscribe::unsubscribe))
         // Pages for people.
         .route("/", get(site::home))
         .route("/admin", get(admin_web::workspace))

@@ -130,7 +130,8 @@ async fn status_html(app: &App, page: &crate::store::tenancy::PageRow) -> crate:
     }
     for inc in &active {
         html.push_str(&format!(
-            "<article style=\"border-color:{}\"><h3>{}</h3><p>{} · started {}</p>",
+            "<article id=\"incident-{}\" style=\"border-color:{}\"><h3>{}</h3><p>{} · started {}</p>",
+            inc.id,
             esc(&color(&inc.status)),
             esc(&inc.title),
             esc(&name(&inc.status)),

@@ -10,6 +10,7 @@ pub mod hierarchy;
 pub mod incidents;
 pub mod maintenances;
 pub mod members;
+pub mod notify;
 pub mod pages;
 pub mod sessions;
 pub mod status;

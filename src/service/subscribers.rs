@@ -298,9 +298,7 @@ pub async fn unsubscribe(app: &App, page: &PageRow, who: &MagicPrincipal) -> Res
     let (sub, _) = subscription(app, page, who).await?;
     let now = app.now();
     let mut tx = app.db.begin().await?;
-    sql::set_state(&mut *tx, sub.id, "unsubscribed", now).await?;
-    sql::revoke_magic(&mut *tx, page.id, &who.email, "link", now).await?;
-    sql::revoke_magic(&mut *tx, page.id, &who.email, "session", now).await?;
+    super::notify::end_subscription(&mut tx, page, &sub, now).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -10,6 +10,7 @@ pub mod hierarchy;
 pub mod incidents;
 pub mod maintenance_claims;
 pub mod maintenances;
+pub mod notify;
 pub mod outbox;
 pub mod subscribers;
 pub mod tenancy;
@@ -78,6 +79,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../../migrations/sqlite/0004_incident_version.sql")),
     (5, include_str!("../../migrations/sqlite/0005_subscribers.sql")),
     (6, include_str!("../../migrations/sqlite/0006_outbox_delivery.sql")),
+    (7, include_str!("../../migrations/sqlite/0007_fanout.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_foundation.sql")),
@@ -86,6 +88,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../../migrations/postgres/0004_incident_version.sql")),
     (5, include_str!("../../migrations/postgres/0005_subscribers.sql")),
     (6, include_str!("../../migrations/postgres/0006_outbox_delivery.sql")),
+    (7, include_str!("../../migrations/postgres/0007_fanout.sql")),
 ];
 
 impl Db {

@@ -11,6 +11,7 @@ mod domains;
 mod harness;
 mod hosts;
 mod maintenances;
+mod notifications;
 mod private_pages;
 mod process;
 mod sessions;

@@ -17,6 +17,9 @@ pub const READER_ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/api/v1/manage/subscriptions"),
     ("GET", "/manage"),
     ("GET", "/static/manage.js"),
+    // One-click unsubscribe; its credential cases are in notifications.rs.
+    ("GET", "/u/{token}"),
+    ("POST", "/u/{token}"),
 ];
 
 /// Every mail in the outbox: (recipient, subject, text).
@@ -32,7 +35,7 @@ async fn mails(t: &TestApp) -> Vec<(String, String, String)> {
 }
 
 /// The link token in the newest mail to `to`, checking it travels only in the URL fragment.
-async fn link_token(t: &TestApp, to: &str, host: &str) -> String {
+pub async fn link_token(t: &TestApp, to: &str, host: &str) -> String {
     let (_, _, text) = mails(t).await.into_iter().rev().find(|(r, _, _)| r == to).expect("a mail");
     let url = text.lines().find(|l| l.contains("/manage#token=")).expect("a link").trim().to_string();
     assert!(url.starts_with(&format!("http://{host}/manage#token=sbm_")), "{url}");

@@ -1,0 +1,199 @@
+//! Fan-out: every notifying event becomes one outbox mail per subscriber who wants it, in one
+//! transaction per event; and one-click unsubscribe (RFC 8058) from the link in those mails.
+//!
+//! Component scope: a subscriber scoped to component S hears about an event that names component
+//! A when S is A or one of A's ancestors (subscribing to `platform` covers everything under it) or
+//! when A is one of S's ancestors (an incident on the whole `platform` concerns `auth` too).
+//! Siblings and cousins never match. An event that names no component concerns the whole page
+//! and reaches every subscriber. Scope is matched on all items, hidden ones included; the mail
+//! lists only the visible ones.
+
+mod mail;
+
+use super::audit::{self, Actor, Event};
+use super::error::{Error, Result};
+use crate::app::App;
+use crate::auth::token::{PlainToken, TokenKind};
+use crate::clock::DAY;
+use crate::store::notify::{self as sql, PendingEvent, Recipient};
+use crate::store::subscribers as subs;
+use crate::store::tenancy::PageRow;
+use crate::store::{hierarchy, Tx};
+use std::collections::HashMap;
+
+pub use mail::Notice;
+
+/// How long a mailed one-click unsubscribe link keeps working.
+pub const UNSUBSCRIBE_LIFETIME: i64 = 60 * DAY;
+
+/// Events taken per call; the job loop comes back for the rest.
+const BATCH: i64 = 100;
+
+/// Fans out every event not yet fanned out, oldest first; returns the number of mails queued.
+pub async fn fan_out_due(app: &App) -> Result<usize> {
+    let mut queued = 0;
+    for ev in sql::pending_events(&app.db.pool, BATCH).await? {
+        queued += fan_out(app, &ev).await?;
+    }
+    Ok(queued)
+}
+
+/// One event, in one transaction: claim it, then queue one mail per recipient. The claim and the
+/// `event:<id>:subscriber:<id>` de-duplication key mean a retry or a second worker never mails twice.
+async fn fan_out(app: &App, ev: &PendingEvent) -> Result<usize> {
+    let page = crate::store::tenancy::page_by_id(&app.db.pool, ev.page_id).await?;
+    let url = match &page {
+        Some(p) if p.deleted_at.is_none() => Some(super::directory::canonical_page_url(app, p).await?.0),
+        _ => None,
+    };
+    let now = app.now();
+    let mut tx = app.db.begin().await?;
+    if !sql::claim_event(&mut *tx, ev.id, now).await? {
+        return Ok(0);
+    }
+    let (Some(page), Some(url)) = (page, url) else {
+        tx.commit().await?;
+        return Ok(0);
+    };
+    let Some(notice) = mail::Notice::load(&mut tx, &page, ev, &url).await? else {
+        tx.commit().await?;
+        return Ok(0);
+    };
+    let parents: HashMap<i64, i64> =
+        hierarchy::items(&mut *tx, page.id).await?.into_iter().filter_map(|i| i.parent_id.map(|p| (i.id, p))).collect();
+    let mut queued = 0;
+    for r in sql::recipients(&mut tx, page.id, &ev.subject_kind).await? {
+        if !wants(&r, &notice.affected, &parents) {
+            continue;
+        }
+        let secret = app.new_token(TokenKind::Unsubscribe);
+        let hash = secret.hash().to_hex();
+        sql::insert_unsubscribe_token(&mut *tx, page.id, r.id, &hash, now, now + UNSUBSCRIBE_LIFETIME).await?;
+        let unsubscribe = format!("{url}/u/{}", secret.expose());
+        let (text, html) = notice.bodies(&unsubscribe);
+        let headers = serde_json::json!({
+            "List-Unsubscribe": format!("<{unsubscribe}>"),
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        })
+        .to_string();
+        let message = subs::NewMessage {
+            dedupe_key: &format!("event:{}:subscriber:{}", ev.id, r.id),
+            recipient: &r.email,
+            subject: &notice.subject,
+            body_text: &text,
+            body_html: &html,
+            headers: &headers,
+        };
+        if subs::enqueue_mail(&mut *tx, page.id, &message, now).await? {
+            queued += 1;
+        }
+    }
+    tx.commit().await?;
+    Ok(queued)
+}
+
+/// Whether a recipient's component scope covers an event naming `affected` (see the module doc).
+fn wants(r: &Recipient, affected: &[i64], parents: &HashMap<i64, i64>) -> bool {
+    if r.all_components || affected.is_empty() {
+        return true;
+    }
+    let chain = |mut id: i64| {
+        let mut out = vec![id];
+        // The hierarchy is a tree of bounded depth; the bound only guards against bad data.
+        while let Some(&p) = parents.get(&id) {
+            if out.len() > 64 || out.contains(&p) {
+                break;
+            }
+            out.push(p);
+            id = p;
+        }
+        out
+    };
+    affected.iter().any(|&a| {
+        let up_from_a = chain(a);
+        r.items.iter().any(|&s| up_from_a.contains(&s) || chain(s).contains(&a))
+    })
+}
+
+/// What a one-click unsubscribe token resolves to.
+async fn subscriber_of(app: &App, page: &PageRow, raw: &str, ip: &str) -> Result<subs::SubscriberRow> {
+    use super::access::{refuse, Refusal};
+    // Refusals are audited and count against the client's failure budget, but answer 404: the
+    // link is a capability, and an unknown one is simply not there.
+    let not_found = |why| {
+        refuse(app, why, "unsubscribe", Some(page), ip);
+        Error::NotFound("unsubscribe link")
+    };
+    let token = PlainToken::parse_kind(raw, TokenKind::Unsubscribe).map_err(|_| not_found(Refusal::Malformed))?;
+    let (page_id, sub_id, expires_at) = sql::unsubscribe_token(&app.db.pool, &token.hash().to_hex())
+        .await?
+        .ok_or_else(|| not_found(Refusal::Unknown))?;
+    if page_id != page.id {
+        return Err(not_found(Refusal::WrongPage));
+    }
+    if expires_at <= app.now() {
+        return Err(not_found(Refusal::Expired));
+    }
+    subs::by_id(&app.db.pool, page.id, sub_id).await?.ok_or(Error::NotFound("unsubscribe link"))
+}
+
+/// Checks a one-click link without changing anything (for the page a GET shows).
+pub async fn check_unsubscribe(app: &App, page: &PageRow, raw: &str, ip: &str) -> Result<subs::SubscriberRow> {
+    subscriber_of(app, page, raw, ip).await
+}
+
+/// One-click unsubscribe: idempotent; ends every magic token of the address on the page.
+pub async fn unsubscribe(app: &App, page: &PageRow, raw: &str, ip: &str) -> Result<()> {
+    let sub = subscriber_of(app, page, raw, ip).await?;
+    if sub.state == "unsubscribed" {
+        return Ok(());
+    }
+    let now = app.now();
+    let mut tx = app.db.begin().await?;
+    end_subscription(&mut tx, page, &sub, now).await?;
+    let actor = Actor { kind: "anonymous", id: None, name: String::new(), ip: ip.to_string() };
+    let event = Event {
+        org_id: Some(page.org_id),
+        page_id: Some(page.id),
+        action: "subscriber.unsubscribed",
+        target_kind: "subscriber",
+        target_id: Some(sub.id),
+        detail: serde_json::json!({"via": "one_click"}),
+    };
+    audit::record(&mut tx, &actor, event, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Marks a subscriber unsubscribed and ends the magic tokens of its address.
+pub async fn end_subscription(tx: &mut Tx, page: &PageRow, sub: &subs::SubscriberRow, now: i64) -> Result<()> {
+    subs::set_state(&mut **tx, sub.id, "unsubscribed", now).await?;
+    if let Some(email) = &sub.email {
+        subs::revoke_magic(&mut **tx, page.id, email, "link", now).await?;
+        subs::revoke_magic(&mut **tx, page.id, email, "session", now).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scoped(items: &[i64]) -> Recipient {
+        Recipient { id: 1, email: "a@example.org".into(), all_components: false, items: items.to_vec() }
+    }
+
+    #[test]
+    fn scope_covers_the_line_of_descent_only() {
+        // 1 platform → 2 api-gateway, 3 auth; 4 web.
+        let parents = HashMap::from([(2, 1), (3, 1)]);
+        assert!(wants(&scoped(&[3]), &[3], &parents), "the item itself");
+        assert!(wants(&scoped(&[3]), &[1], &parents), "an incident on the parent");
+        assert!(wants(&scoped(&[1]), &[3], &parents), "a child of the subscribed parent");
+        assert!(!wants(&scoped(&[3]), &[2], &parents), "a sibling");
+        assert!(!wants(&scoped(&[3]), &[4], &parents), "another tree");
+        assert!(wants(&scoped(&[3]), &[], &parents), "no component named: the whole page");
+        let all = Recipient { all_components: true, ..scoped(&[]) };
+        assert!(wants(&all, &[4], &parents));
+    }
+}

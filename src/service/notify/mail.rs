@@ -1,0 +1,121 @@
+//! The mail an event becomes: subject with the page's branding, what changed, a link to the page
+//! (its canonical URL, never a request's Host) and the one-click unsubscribe link.
+
+use crate::clock::rfc3339;
+use crate::http::site::esc;
+use crate::store::notify::PendingEvent;
+use crate::store::tenancy::PageRow;
+use crate::store::{hierarchy, incidents, maintenances, Result, Tx};
+
+/// What a mail about one event says, before the per-recipient unsubscribe link.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub subject: String,
+    /// Every affected component (hidden ones too), for scope matching.
+    pub affected: Vec<i64>,
+    brand: String,
+    headline: String,
+    status: String,
+    message: String,
+    components: Vec<String>,
+    when: Option<String>,
+    link: String,
+}
+
+impl Notice {
+    /// Reads the event's subject as it is now; `None` when there is nothing to tell (the subject
+    /// was deleted, or an incident is no longer public).
+    pub async fn load(tx: &mut Tx, page: &PageRow, ev: &PendingEvent, url: &str) -> Result<Option<Notice>> {
+        let settings = crate::service::pages::settings_of(page);
+        let brand = if settings.title.trim().is_empty() { page.name.clone() } else { settings.title };
+        let action = ev.kind.rsplit('.').next().unwrap_or("updated").replace('_', " ");
+        let base =
+            |headline: String, status: String, message: String, components, affected, when, anchor: String| Notice {
+                subject: format!("[{brand}] {headline}: {status}"),
+                affected,
+                brand: brand.clone(),
+                headline,
+                status,
+                message,
+                components,
+                when,
+                link: format!("{url}/#{anchor}"),
+            };
+        match ev.subject_kind.as_str() {
+            "incident" => {
+                let Some(inc) = incidents::by_id(&mut **tx, page.id, ev.subject_id).await? else { return Ok(None) };
+                if inc.visibility != "public" {
+                    return Ok(None);
+                }
+                let items = incidents::items_of(&mut **tx, &[inc.id], false).await?;
+                let visible: Vec<i64> =
+                    incidents::items_of(&mut **tx, &[inc.id], true).await?.iter().map(|i| i.item_id).collect();
+                let message = incidents::updates_of(&mut **tx, &[inc.id])
+                    .await?
+                    .into_iter()
+                    .next()
+                    .map(|u| u.message)
+                    .unwrap_or_else(|| inc.description.clone());
+                let status = hierarchy::statuses(&mut **tx, page.id)
+                    .await?
+                    .into_iter()
+                    .find(|s| s.key == inc.status)
+                    .map_or(inc.status.clone(), |s| s.name);
+                let status = if inc.resolved_at.is_some() { "Resolved".to_string() } else { status };
+                let components =
+                    items.iter().filter(|i| visible.contains(&i.item_id)).map(|i| i.name.clone()).collect();
+                let affected = items.iter().map(|i| i.item_id).collect();
+                let headline = format!("{} ({action})", inc.title);
+                Ok(Some(base(headline, status, message, components, affected, None, format!("incident-{}", inc.id))))
+            }
+            "maintenance" => {
+                let Some(m) = maintenances::by_id(&mut **tx, page.id, ev.subject_id).await? else { return Ok(None) };
+                let items = maintenances::items_of(&mut **tx, &[m.id], false).await?;
+                let visible: Vec<i64> =
+                    maintenances::items_of(&mut **tx, &[m.id], true).await?.iter().map(|i| i.1).collect();
+                let message = maintenances::updates_of(&mut **tx, &[m.id])
+                    .await?
+                    .into_iter()
+                    .max_by_key(|u| (u.created_at, u.id))
+                    .map(|u| u.message)
+                    .unwrap_or_else(|| m.description.clone());
+                let components = items.iter().filter(|i| visible.contains(&i.1)).map(|i| i.3.clone()).collect();
+                let affected = items.iter().map(|i| i.1).collect();
+                let when = Some(format!("{} to {} (UTC)", rfc3339(m.starts_at), rfc3339(m.ends_at)));
+                let headline = format!("Maintenance {action}: {}", m.title);
+                let anchor = format!("maintenance-{}", m.id);
+                Ok(Some(base(headline, m.stage.replace('_', " "), message, components, affected, when, anchor)))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The text and HTML bodies for one recipient.
+    pub fn bodies(&self, unsubscribe: &str) -> (String, String) {
+        let components = if self.components.is_empty() { "—".to_string() } else { self.components.join(", ") };
+        let when = self.when.as_ref().map(|w| format!("When: {w}\n")).unwrap_or_default();
+        let text = format!(
+            "{brand}\n\n{headline}\nStatus: {status}\nAffected: {components}\n{when}\n{message}\n\n\
+             Details: {link}\n\nUnsubscribe: {unsubscribe}\n",
+            brand = self.brand,
+            headline = self.headline,
+            status = self.status,
+            message = self.message,
+            link = self.link,
+        );
+        let when_html = self.when.as_ref().map(|w| format!("<p>When: {}</p>", esc(w))).unwrap_or_default();
+        let html = format!(
+            "<!doctype html><html><body><h1>{}</h1><h2>{}</h2><p><strong>Status:</strong> {}</p>\
+             <p><strong>Affected:</strong> {}</p>{when_html}<p>{}</p><p><a href=\"{}\">View on the status page</a></p>\
+             <hr><p><small><a href=\"{}\">Unsubscribe</a></small></p></body></html>",
+            esc(&self.brand),
+            esc(&self.headline),
+            esc(&self.status),
+            esc(&components),
+            esc(&self.message),
+            esc(&self.link),
+            esc(unsubscribe),
+        );
+        (text, html)
+    }
+}

@@ -1,0 +1,126 @@
+//! SQL for fan-out: events waiting to be fanned out, the subscribers who may receive them, and
+//! the one-click unsubscribe tokens mailed with each message.
+
+use super::Result;
+use sqlx::{Any, Executor, Row};
+
+/// An event not yet fanned out.
+#[derive(Debug, Clone)]
+pub struct PendingEvent {
+    pub id: i64,
+    pub page_id: i64,
+    pub kind: String,
+    pub subject_kind: String,
+    pub subject_id: i64,
+}
+
+/// The oldest events not yet fanned out, in id order.
+pub async fn pending_events<'c, E: Executor<'c, Database = Any>>(e: E, limit: i64) -> Result<Vec<PendingEvent>> {
+    let rows = sqlx::query(
+        "SELECT id, page_id, kind, subject_kind, subject_id FROM events WHERE fanned_out_at IS NULL ORDER BY id LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(e)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| PendingEvent {
+            id: r.get("id"),
+            page_id: r.get("page_id"),
+            kind: r.get("kind"),
+            subject_kind: r.get("subject_kind"),
+            subject_id: r.get("subject_id"),
+        })
+        .collect())
+}
+
+/// Claims an event for fan-out, once: false when another worker already did it.
+pub async fn claim_event<'c, E: Executor<'c, Database = Any>>(e: E, id: i64, now: i64) -> Result<bool> {
+    let r = sqlx::query("UPDATE events SET fanned_out_at = $2 WHERE id = $1 AND fanned_out_at IS NULL")
+        .bind(id)
+        .bind(now)
+        .execute(e)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// A subscriber who may receive mail about a kind of subject, with the component scope.
+#[derive(Debug, Clone)]
+pub struct Recipient {
+    pub id: i64,
+    pub email: String,
+    pub all_components: bool,
+    pub items: Vec<i64>,
+}
+
+/// Confirmed, deliverable email subscribers of a page who want this kind of subject
+/// (`incident` or `maintenance`), in id order.
+pub async fn recipients(tx: &mut sqlx::AnyConnection, page_id: i64, subject_kind: &str) -> Result<Vec<Recipient>> {
+    // The toggle column comes from a closed set, never from input.
+    let toggle = if subject_kind == "maintenance" { "maintenances" } else { "incidents" };
+    let rows = sqlx::query(&format!(
+        "SELECT id, email, all_components FROM subscribers WHERE page_id = $1 AND state = 'active' \
+         AND hygiene = 'ok' AND channel = 'email' AND email IS NOT NULL AND {toggle} = 1 ORDER BY id"
+    ))
+    .bind(page_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut out: Vec<Recipient> = rows
+        .iter()
+        .map(|r| Recipient {
+            id: r.get("id"),
+            email: r.get("email"),
+            all_components: r.get::<i64, _>("all_components") != 0,
+            items: Vec::new(),
+        })
+        .collect();
+    let scope = sqlx::query(
+        "SELECT s.subscriber_id, s.item_id FROM subscriber_items s JOIN subscribers b ON b.id = s.subscriber_id \
+         WHERE b.page_id = $1",
+    )
+    .bind(page_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    for r in &scope {
+        let (sub, item): (i64, i64) = (r.get(0), r.get(1));
+        if let Some(rec) = out.iter_mut().find(|x| x.id == sub) {
+            rec.items.push(item);
+        }
+    }
+    Ok(out)
+}
+
+/// Stores the hash of a mailed unsubscribe token.
+pub async fn insert_unsubscribe_token<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    page_id: i64,
+    subscriber_id: i64,
+    hash: &str,
+    now: i64,
+    expires_at: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO unsubscribe_tokens (page_id, subscriber_id, token_hash, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(page_id)
+    .bind(subscriber_id)
+    .bind(hash)
+    .bind(now)
+    .bind(expires_at)
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
+/// (page id, subscriber id, expires at) of an unsubscribe token.
+pub async fn unsubscribe_token<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    hash: &str,
+) -> Result<Option<(i64, i64, i64)>> {
+    let r = sqlx::query("SELECT page_id, subscriber_id, expires_at FROM unsubscribe_tokens WHERE token_hash = $1")
+        .bind(hash)
+        .fetch_optional(e)
+        .await?;
+    Ok(r.map(|r| (r.get(0), r.get(1), r.get(2))))
+}
