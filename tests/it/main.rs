@@ -10,6 +10,7 @@ mod dns_server;
 mod domains;
 mod harness;
 mod hosts;
+mod mail_end_to_end;
 mod maintenances;
 mod notifications;
 mod private_pages;
