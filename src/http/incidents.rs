@@ -180,11 +180,6 @@ impl CreateBody {
     }
 }
 
-fn created(app_view: Value, is_new: bool) -> Response {
-    let status = if is_new { StatusCode::CREATED } else { StatusCode::OK };
-    (status, Json(app_view)).into_response()
-}
-
 pub async fn list_incidents(State(app): State<App>, caller: Caller, q: ListQuery) -> ApiResult<Json<Value>> {
     let a = caller.page(&app, Action::Read).await?;
     let rows =
@@ -204,7 +199,7 @@ pub async fn create_incident(
 ) -> ApiResult<Response> {
     let a = caller.page(&app, Action::Operate).await?;
     let (row, is_new) = incidents::create(&app, &caller.actor(), &a.page, b.into_input()?).await?;
-    Ok(created(one(&app, &row, Audience::Admin).await?, is_new))
+    Ok(super::created_or_found(one(&app, &row, Audience::Admin).await?, is_new))
 }
 
 pub async fn get_incident<const EXT: bool>(
@@ -457,5 +452,5 @@ pub async fn backfill(
     let (row, is_new) =
         incidents::backfill(&app, &caller.actor(), &a.page, input, b.resolved_at, b.resolution_message, updates)
             .await?;
-    Ok(created(one(&app, &row, Audience::Admin).await?, is_new))
+    Ok(super::created_or_found(one(&app, &row, Audience::Admin).await?, is_new))
 }

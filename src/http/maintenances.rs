@@ -105,12 +105,6 @@ impl CreateBody {
     }
 }
 
-/// 201 for a new window, 200 for a retry that found the existing one.
-fn created(view: Value, is_new: bool) -> Response {
-    let status = if is_new { StatusCode::CREATED } else { StatusCode::OK };
-    (status, Json(view)).into_response()
-}
-
 pub async fn list_maintenances(State(app): State<App>, caller: Caller, q: ListQuery) -> ApiResult<Json<Value>> {
     let a = caller.page(&app, Action::Read).await?;
     Ok(Json(envelope(&app, &a.page, &q, Audience::Admin).await?))
@@ -123,7 +117,7 @@ pub async fn create_maintenance(
 ) -> ApiResult<Response> {
     let a = caller.page(&app, Action::Operate).await?;
     let (row, is_new) = maintenances::create(&app, &caller.actor(), &a.page, b.into_input()?).await?;
-    Ok(created(one(&app, &row, Audience::Admin).await?, is_new))
+    Ok(super::created_or_found(one(&app, &row, Audience::Admin).await?, is_new))
 }
 
 pub async fn get_maintenance<const EXT: bool>(
@@ -225,20 +219,13 @@ impl TransitionBody {
     }
 }
 
-pub async fn start_maintenance<const EXT: bool>(
-    State(app): State<App>,
-    caller: Caller,
-    Path(raw): Path<String>,
-    OptionalJson(b): OptionalJson<TransitionBody>,
-) -> ApiResult<Json<Value>> {
-    let a = caller.page(&app, Action::Operate).await?;
-    let row = target::<EXT>(&app, &a.page, &raw).await?;
-    let t = b.unwrap_or_default().into_transition();
-    let row = maintenances::start(&app, &caller.actor(), &a.page, row.id, t).await?;
-    Ok(Json(one(&app, &row, Audience::Admin).await?))
-}
+/// Which lifecycle move a transition route makes.
+pub const START: u8 = 0;
+pub const COMPLETE: u8 = 1;
+pub const CANCEL: u8 = 2;
 
-pub async fn complete_maintenance<const EXT: bool>(
+/// `POST .../start`, `.../complete`, `.../cancel`: one handler, the move chosen by `OP`.
+pub async fn transition<const EXT: bool, const OP: u8>(
     State(app): State<App>,
     caller: Caller,
     Path(raw): Path<String>,
@@ -247,20 +234,12 @@ pub async fn complete_maintenance<const EXT: bool>(
     let a = caller.page(&app, Action::Operate).await?;
     let row = target::<EXT>(&app, &a.page, &raw).await?;
     let t = b.unwrap_or_default().into_transition();
-    let row = maintenances::complete(&app, &caller.actor(), &a.page, row.id, t).await?;
-    Ok(Json(one(&app, &row, Audience::Admin).await?))
-}
-
-pub async fn cancel_maintenance<const EXT: bool>(
-    State(app): State<App>,
-    caller: Caller,
-    Path(raw): Path<String>,
-    OptionalJson(b): OptionalJson<TransitionBody>,
-) -> ApiResult<Json<Value>> {
-    let a = caller.page(&app, Action::Operate).await?;
-    let row = target::<EXT>(&app, &a.page, &raw).await?;
-    let t = b.unwrap_or_default().into_transition();
-    let row = maintenances::cancel(&app, &caller.actor(), &a.page, row.id, t).await?;
+    let actor = caller.actor();
+    let row = match OP {
+        START => maintenances::start(&app, &actor, &a.page, row.id, t).await?,
+        COMPLETE => maintenances::complete(&app, &actor, &a.page, row.id, t).await?,
+        _ => maintenances::cancel(&app, &actor, &a.page, row.id, t).await?,
+    };
     Ok(Json(one(&app, &row, Audience::Admin).await?))
 }
 
@@ -343,5 +322,5 @@ pub async fn backfill(
         .map(|u| BackfillUpdate { message: u.message, stage: u.stage, created_at: u.created_at })
         .collect();
     let (row, is_new) = maintenances::backfill(&app, &caller.actor(), &a.page, input, updates).await?;
-    Ok(created(one(&app, &row, Audience::Admin).await?, is_new))
+    Ok(super::created_or_found(one(&app, &row, Audience::Admin).await?, is_new))
 }

@@ -120,10 +120,19 @@ pub fn router(app: App) -> Router {
                 .delete(maintenances::delete_maintenance::<false>),
         )
         .route("/api/v1/admin/maintenances/{id}/updates", post(maintenances::add_update::<false>))
-        .route("/api/v1/admin/maintenances/{id}/start", post(maintenances::start_maintenance::<false>))
-        .route("/api/v1/admin/maintenances/{id}/complete", post(maintenances::complete_maintenance::<false>))
+        .route(
+            "/api/v1/admin/maintenances/{id}/start",
+            post(maintenances::transition::<false, { maintenances::START }>),
+        )
+        .route(
+            "/api/v1/admin/maintenances/{id}/complete",
+            post(maintenances::transition::<false, { maintenances::COMPLETE }>),
+        )
         .route("/api/v1/admin/maintenances/{id}/extend", post(maintenances::extend_maintenance::<false>))
-        .route("/api/v1/admin/maintenances/{id}/cancel", post(maintenances::cancel_maintenance::<false>))
+        .route(
+            "/api/v1/admin/maintenances/{id}/cancel",
+            post(maintenances::transition::<false, { maintenances::CANCEL }>),
+        )
         .route(
             "/api/v1/admin/maintenances/external/{external_id}",
             get(maintenances::get_maintenance::<true>)
@@ -131,10 +140,13 @@ pub fn router(app: App) -> Router {
                 .delete(maintenances::delete_maintenance::<true>),
         )
         .route("/api/v1/admin/maintenances/external/{external_id}/updates", post(maintenances::add_update::<true>))
-        .route("/api/v1/admin/maintenances/external/{external_id}/start", post(maintenances::start_maintenance::<true>))
+        .route(
+            "/api/v1/admin/maintenances/external/{external_id}/start",
+            post(maintenances::transition::<true, { maintenances::START }>),
+        )
         .route(
             "/api/v1/admin/maintenances/external/{external_id}/complete",
-            post(maintenances::complete_maintenance::<true>),
+            post(maintenances::transition::<true, { maintenances::COMPLETE }>),
         )
         .route(
             "/api/v1/admin/maintenances/external/{external_id}/extend",
@@ -142,7 +154,7 @@ pub fn router(app: App) -> Router {
         )
         .route(
             "/api/v1/admin/maintenances/external/{external_id}/cancel",
-            post(maintenances::cancel_maintenance::<true>),
+            post(maintenances::transition::<true, { maintenances::CANCEL }>),
         )
         // Page administration (host-native; numeric twins are rewritten onto these).
         .route("/api/v1/admin/api-tokens", get(list_tokens::<false>).post(create_token::<false>))
@@ -211,6 +223,13 @@ pub fn router(app: App) -> Router {
     // The front door must run before routing (it rewrites `/status/<prefix>/...` and numeric
     // paths), so it wraps a router whose only route is the real one.
     Router::new().fallback_service(routes).layer(axum::middleware::from_fn_with_state(app, ctx::front))
+}
+
+/// 201 for a newly created resource, 200 for a retry that found the existing one (external ids).
+pub fn created_or_found(view: serde_json::Value, is_new: bool) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let status = if is_new { axum::http::StatusCode::CREATED } else { axum::http::StatusCode::OK };
+    (status, axum::Json(view)).into_response()
 }
 
 async fn fallback() -> ApiError {
