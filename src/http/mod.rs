@@ -5,6 +5,7 @@ pub mod auth;
 pub mod cookies;
 pub mod ctx;
 pub mod error;
+pub mod feeds;
 pub mod hierarchy;
 pub mod incidents;
 pub mod json;
@@ -50,6 +51,10 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/incidents", get(status_public::incidents))
         .route("/api/v1/incidents/{id}", get(status_public::incident))
         .route("/api/v1/uptime", get(status_public::uptime))
+        // Feeds of the page's history and maintenance calendar.
+        .route("/history.rss", get(feeds::history_rss))
+        .route("/history.atom", get(feeds::history_atom))
+        .route("/maintenances.ics", get(feeds::maintenances_ics))
         // The status model (host-native; numeric twins are rewritten onto these).
         .route("/api/v1/admin/hierarchy/levels", get(hierarchy::list_levels).post(hierarchy::create_level))
         .route(

@@ -32,7 +32,11 @@ pub struct Rendered {
 
 impl Rendered {
     pub fn of(body: &Value) -> Rendered {
-        let bytes = serde_json::to_vec(body).expect("json serialises");
+        Rendered::bytes(serde_json::to_vec(body).expect("json serialises"))
+    }
+
+    /// Any rendered body (a feed, a calendar) with its strong ETag.
+    pub fn bytes(bytes: Vec<u8>) -> Rendered {
         let etag = format!("\"{}\"", &TokenHash::of(&bytes).to_hex()[..32]);
         Rendered { bytes: bytes.into(), etag }
     }
@@ -40,6 +44,16 @@ impl Rendered {
 
 /// [`cacheable`] for a body rendered earlier (a cache hit).
 pub fn cacheable_bytes(req_headers: &HeaderMap, page: &PageRow, body: &Rendered) -> Response {
+    cacheable_typed(req_headers, page, body, "application/json")
+}
+
+/// [`cacheable_bytes`] for a body of another media type (feeds, calendars).
+pub fn cacheable_typed(
+    req_headers: &HeaderMap,
+    page: &PageRow,
+    body: &Rendered,
+    content_type: &'static str,
+) -> Response {
     let cache =
         if page.visibility == "public" { "public, max-age=15, stale-while-revalidate=60" } else { "private, no-store" };
     let matches = req_headers
@@ -49,7 +63,7 @@ pub fn cacheable_bytes(req_headers: &HeaderMap, page: &PageRow, body: &Rendered)
     let mut res = if matches {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        ([(header::CONTENT_TYPE, "application/json")], body.bytes.clone()).into_response()
+        ([(header::CONTENT_TYPE, content_type)], body.bytes.clone()).into_response()
     };
     let h = res.headers_mut();
     h.insert(header::ETAG, HeaderValue::from_str(&body.etag).expect("ascii"));

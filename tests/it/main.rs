@@ -8,6 +8,7 @@ mod cross_tenant;
 mod delivery;
 mod dns_server;
 mod domains;
+mod feeds;
 mod harness;
 mod hosts;
 mod mail_end_to_end;

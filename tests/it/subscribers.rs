@@ -20,6 +20,10 @@ pub const READER_ROUTES: &[(&str, &str)] = &[
     // One-click unsubscribe; its credential cases are in notifications.rs.
     ("GET", "/u/{token}"),
     ("POST", "/u/{token}"),
+    // Public feeds; their credential cases are in feeds.rs.
+    ("GET", "/history.rss"),
+    ("GET", "/history.atom"),
+    ("GET", "/maintenances.ics"),
 ];
 
 /// Every mail in the outbox: (recipient, subject, text).
