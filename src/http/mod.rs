@@ -21,6 +21,7 @@ pub mod principal;
 pub mod public;
 pub mod site;
 pub mod status_public;
+pub mod subscribers_admin;
 pub mod summary_cache;
 pub mod tokens;
 pub mod unsubscribe;
@@ -160,6 +161,16 @@ pub fn router(app: App) -> Router {
         .route(
             "/api/v1/admin/maintenances/external/{external_id}/cancel",
             post(maintenances::transition::<true, { maintenances::CANCEL }>),
+        )
+        // Subscribers (personal data: reads and writes need operate).
+        .route("/api/v1/admin/subscribers", get(subscribers_admin::list_subscribers))
+        .route("/api/v1/admin/subscribers/counts", get(subscribers_admin::subscriber_counts))
+        .route("/api/v1/admin/subscribers/export", get(subscribers_admin::export_subscribers))
+        .route("/api/v1/admin/subscribers/import", post(subscribers_admin::import_subscribers))
+        .route("/api/v1/admin/subscribers/hygiene", post(subscribers_admin::bulk_hygiene))
+        .route(
+            "/api/v1/admin/subscribers/{id}",
+            get(subscribers_admin::get_subscriber).delete(subscribers_admin::delete_subscriber),
         )
         // Page administration (host-native; numeric twins are rewritten onto these).
         .route("/api/v1/admin/api-tokens", get(list_tokens::<false>).post(create_token::<false>))

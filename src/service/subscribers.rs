@@ -2,6 +2,9 @@
 //! exchanged for a magic session), and self-service preferences. Every mail goes through the
 //! outbox in the same transaction as the change that causes it.
 
+pub mod admin;
+pub mod csv;
+
 use super::audit::{self, Actor, Event};
 use super::error::{Error, Result};
 use super::hierarchy::{self, ItemRef};

@@ -323,3 +323,186 @@ pub async fn recent<'c, E: Executor<'c, Database = Any>>(e: E, limit: i64) -> Re
         })
         .collect())
 }
+
+// ---- administration ---------------------------------------------------------------------------
+
+/// Filters of the admin list; every value is already validated.
+#[derive(Debug, Clone, Default)]
+pub struct AdminFilter {
+    /// Case-insensitive substring of the address.
+    pub q: Option<String>,
+    pub state: Option<String>,
+    pub hygiene: Option<String>,
+}
+
+/// `LIKE` pattern matching `s` anywhere, with `\` escaping the wildcards.
+fn contains_pattern(s: &str) -> String {
+    let mut p = String::from("%");
+    for c in s.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+/// One page of a page's subscribers, newest first, with ids below `before`.
+pub async fn list_admin<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    page_id: i64,
+    f: &AdminFilter,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<SubscriberRow>> {
+    let mut sql = format!("SELECT {COLS} FROM subscribers WHERE page_id = $1 AND id < $2");
+    let mut n = 2;
+    let mut next = |clause: &str| {
+        n += 1;
+        clause.replace('?', &format!("${n}"))
+    };
+    if f.q.is_some() {
+        sql.push_str(&next(" AND LOWER(COALESCE(email, '')) LIKE ? ESCAPE '\\'"));
+    }
+    if f.state.is_some() {
+        sql.push_str(&next(" AND state = ?"));
+    }
+    if f.hygiene.is_some() {
+        sql.push_str(&next(" AND hygiene = ?"));
+    }
+    sql.push_str(&next(" ORDER BY id DESC LIMIT ?"));
+    let mut query = sqlx::query(&sql).bind(page_id).bind(before);
+    if let Some(q) = &f.q {
+        query = query.bind(contains_pattern(q));
+    }
+    if let Some(s) = &f.state {
+        query = query.bind(s.clone());
+    }
+    if let Some(h) = &f.hygiene {
+        query = query.bind(h.clone());
+    }
+    let rows = query.bind(limit).fetch_all(e).await?;
+    Ok(rows.iter().map(subscriber).collect())
+}
+
+/// Every subscriber of a page, oldest first (export).
+pub async fn all_of_page<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64) -> Result<Vec<SubscriberRow>> {
+    let rows = sqlx::query(&format!("SELECT {COLS} FROM subscribers WHERE page_id = $1 ORDER BY id"))
+        .bind(page_id)
+        .fetch_all(e)
+        .await?;
+    Ok(rows.iter().map(subscriber).collect())
+}
+
+/// (subscriber id, component identifier) of a page's scoped subscribers, in display order.
+pub async fn items_of_page<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64) -> Result<Vec<(i64, String)>> {
+    let rows = sqlx::query(
+        "SELECT s.subscriber_id, h.identifier FROM subscriber_items s JOIN hierarchy_items h ON h.id = s.item_id \
+         JOIN subscribers sub ON sub.id = s.subscriber_id WHERE sub.page_id = $1 \
+         ORDER BY h.display_order, h.id",
+    )
+    .bind(page_id)
+    .fetch_all(e)
+    .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// Number of subscribers of a page by (state, hygiene).
+pub async fn counts<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64) -> Result<Vec<(String, String, i64)>> {
+    let rows =
+        sqlx::query("SELECT state, hygiene, COUNT(*) AS n FROM subscribers WHERE page_id = $1 GROUP BY state, hygiene")
+            .bind(page_id)
+            .fetch_all(e)
+            .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+}
+
+/// Hard-deletes a subscriber (its scope and unsubscribe links go with it); false when absent.
+pub async fn delete<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, id: i64) -> Result<bool> {
+    let r =
+        sqlx::query("DELETE FROM subscribers WHERE page_id = $1 AND id = $2").bind(page_id).bind(id).execute(e).await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Drops mail still waiting in the outbox for an address of a page.
+pub async fn drop_pending_mail<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, email: &str) -> Result<()> {
+    sqlx::query("DELETE FROM outbox WHERE page_id = $1 AND recipient = $2 AND state = 'pending'")
+        .bind(page_id)
+        .bind(email)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
+/// Sets the hygiene of one subscriber of a page; false when it was absent or already so.
+pub async fn set_hygiene<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    page_id: i64,
+    id: i64,
+    hygiene: &str,
+    now: i64,
+) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE subscribers SET hygiene = $3, updated_at = $4 WHERE page_id = $1 AND id = $2 AND hygiene <> $3",
+    )
+    .bind(page_id)
+    .bind(id)
+    .bind(hygiene)
+    .bind(now)
+    .execute(e)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Ids (of those given) that are subscribers of the page.
+pub async fn existing_ids<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, ids: &[i64]) -> Result<Vec<i64>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The ids are integers: inlining them cannot inject anything.
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    let rows = sqlx::query(&format!("SELECT id FROM subscribers WHERE page_id = $1 AND id IN ({list})"))
+        .bind(page_id)
+        .fetch_all(e)
+        .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// An imported email subscriber, as the import decided it.
+pub struct Imported<'a> {
+    pub email: &'a str,
+    pub state: &'a str,
+    pub hygiene: &'a str,
+    pub prefs: Preferences,
+    pub created_at: i64,
+    pub confirmed_at: Option<i64>,
+    pub unsubscribed_at: Option<i64>,
+}
+
+pub async fn insert_imported<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    page_id: i64,
+    s: &Imported<'_>,
+    now: i64,
+) -> Result<i64> {
+    let r = sqlx::query(
+        "INSERT INTO subscribers (page_id, channel, email, state, hygiene, incidents, maintenances, all_components, \
+         created_at, updated_at, confirmed_at, unsubscribed_at) \
+         VALUES ($1, 'email', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+    )
+    .bind(page_id)
+    .bind(s.email)
+    .bind(s.state)
+    .bind(s.hygiene)
+    .bind(s.prefs.incidents as i64)
+    .bind(s.prefs.maintenances as i64)
+    .bind(s.prefs.all_components as i64)
+    .bind(s.created_at)
+    .bind(now)
+    .bind(s.confirmed_at)
+    .bind(s.unsubscribed_at)
+    .fetch_one(e)
+    .await?;
+    Ok(r.get(0))
+}

@@ -381,6 +381,10 @@ enum Target {
     FreshMaintenance,
     /// A new window started by hand, in progress.
     FreshStartedMaintenance,
+    /// A long-lived active subscriber of page P that nobody changes (reads).
+    SharedSubscriber,
+    /// A new active subscriber of page P with hygiene `ok`; `text` is its address.
+    FreshSubscriber,
 }
 
 /// The hierarchy depth the level-creating row frees before every request.
@@ -497,6 +501,11 @@ const MAINTENANCE_ROW: &str = "SELECT title || ' ' || description || ' ' || impa
      || (SELECT CAST(COUNT(*) AS TEXT) FROM maintenance_updates u WHERE u.maintenance_id = maintenances.id) || ' ' \
      || (SELECT CAST(COUNT(*) AS TEXT) FROM maintenance_items i WHERE i.maintenance_id = maintenances.id) \
      FROM maintenances WHERE id = {id}";
+/// Everything an admin write on a subscriber can change (existence, state, hygiene).
+const SUBSCRIBER_ROW: &str = "SELECT CAST(COUNT(*) AS TEXT) || ' ' || COALESCE(MAX(state), '-') || ' ' \
+     || COALESCE(MAX(hygiene), '-') FROM subscribers WHERE id = {id}";
+const SUBSCRIBER_NAMED: &str =
+    "SELECT CAST(COUNT(*) AS TEXT) FROM subscribers WHERE page_id = {page} AND email = '{text}@import.example'";
 const STATUS_NAME: &str = "SELECT name FROM status_definitions WHERE page_id = {page} AND key = 'major_outage'";
 const STAGE_NAME: &str =
     "SELECT name FROM lifecycle_stages WHERE page_id = {page} AND kind = 'incident' AND key = 'monitoring'";
@@ -756,6 +765,33 @@ fn routes() -> Vec<Route> {
     ]);
     rows.extend(maintenance_rows!("/api/v1/admin/maintenances/{id}"));
     rows.extend(maintenance_rows!("/api/v1/admin/maintenances/external/{external_id}"));
+    // Subscribers are personal data: reading them is operational access too (operate), like
+    // deleting, bulk hygiene, export and import.
+    rows.extend(vec![
+        route(get.clone(), "/api/v1/admin/subscribers", Page(Operate), 200),
+        route(get.clone(), "/api/v1/admin/subscribers", Page(Operate), 200)
+            .query("view=full&q=shared&state=active&hygiene=ok"),
+        route(get.clone(), "/api/v1/admin/subscribers/counts", Page(Operate), 200),
+        route(get.clone(), "/api/v1/admin/subscribers/export", Page(Operate), 200),
+        route(get.clone(), "/api/v1/admin/subscribers/{id}", Page(Operate), 200).on(SharedSubscriber),
+        route(delete.clone(), "/api/v1/admin/subscribers/{id}", Page(Operate), 204)
+            .on(FreshSubscriber)
+            .unchanged_if_refused(SUBSCRIBER_ROW),
+        route(post.clone(), "/api/v1/admin/subscribers/hygiene", Page(Operate), 200)
+            .on(FreshSubscriber)
+            .body(|f| json!({"ids": [f.id], "hygiene": "suppressed"}))
+            .unchanged_if_refused(SUBSCRIBER_ROW),
+        route(post.clone(), "/api/v1/admin/subscribers/import", Page(Operate), 200)
+            .on(FreshName)
+            .body(|f| {
+                json!({
+                    "csv": format!("email,state,hygiene,incidents,maintenances,components,created_at,confirmed_at\n\
+                                    {}@import.example,active,ok,true,true,,,\n", f.text),
+                    "consent": "none",
+                })
+            })
+            .unchanged_if_refused(SUBSCRIBER_NAMED),
+    ]);
     rows.extend(vec![
         // Page administration.
         route(get.clone(), "/api/v1/admin/api-tokens", Page(ManageAccess), 200),
@@ -897,6 +933,8 @@ struct World {
     shared_incident: (i64, String),
     /// (id, external id) of a scheduled maintenance window of page P that no row changes.
     shared_maintenance: (i64, String),
+    /// Id of an active subscriber of page P that no row changes.
+    shared_subscriber: i64,
     carriers: Vec<(Cred, Carrier)>,
 }
 
@@ -944,6 +982,7 @@ impl World {
             shared_item: (0, String::new()),
             shared_incident: (0, String::new()),
             shared_maintenance: (0, String::new()),
+            shared_subscriber: 0,
             carriers: Vec::new(),
         };
         // Page P's hierarchy: one level (top-level components sit there) and a shared component
@@ -955,6 +994,7 @@ impl World {
         w.shared_item = w.fresh_item().await;
         w.shared_incident = w.fresh_incident().await;
         w.shared_maintenance = w.fresh_maintenance().await;
+        w.shared_subscriber = w.fresh_subscriber().await.0;
         w.shared_page_token = w.mint(w.page_scope(), "read", "page_viewer", None).await.0;
         w.shared_org_token = w.mint(w.org_scope(), "read", "org_member", None).await.0;
         let (_, expiring) = w.mint(w.page_scope(), "admin", "page_admin", Some(rfc3339(w.t.app.now() + 60_000))).await;
@@ -1141,6 +1181,17 @@ impl World {
         (row.id, external_id)
     }
 
+    /// A new active subscriber of page P (hygiene `ok`): (id, address).
+    async fn fresh_subscriber(&self) -> (i64, String) {
+        use statibeat::store::subscribers as subs;
+        let email = format!("shared-reader{}@example.org", self.next());
+        let prefs = subs::Preferences { incidents: true, maintenances: true, all_components: true };
+        let pool = &self.t.app.db.pool;
+        let id = subs::insert_email(pool, self.a.page_id, &email, &prefs, self.t.app.now()).await.unwrap();
+        subs::set_state(pool, id, "active", self.t.app.now()).await.unwrap();
+        (id, email)
+    }
+
     async fn prepare(&self, target: Target) -> Fixture {
         let pool = &self.t.app.db.pool;
         let now = self.t.app.now();
@@ -1239,6 +1290,11 @@ impl World {
                     let (app, actor, page) = (&self.t.app, Actor::system("test"), self.page_p().await);
                     maintenance_service::start(app, &actor, &page, id, Transition::default()).await.unwrap();
                 }
+                Fixture { id, text }
+            }
+            Target::SharedSubscriber => id(self.shared_subscriber),
+            Target::FreshSubscriber => {
+                let (id, text) = self.fresh_subscriber().await;
                 Fixture { id, text }
             }
         }
@@ -1431,6 +1487,13 @@ fn the_oracle_agrees_with_hand_written_cells() {
     let cancel_external = find("POST", "/api/v1/admin/maintenances/external/{external_id}/cancel");
     let update_external = find("POST", "/api/v1/admin/maintenances/external/{external_id}/updates");
     let delete_external = find("DELETE", "/api/v1/admin/maintenances/external/{external_id}");
+    let list_subscribers = find("GET", "/api/v1/admin/subscribers");
+    let counts = find("GET", "/api/v1/admin/subscribers/counts");
+    let export = find("GET", "/api/v1/admin/subscribers/export");
+    let get_subscriber = find("GET", "/api/v1/admin/subscribers/{id}");
+    let delete_subscriber = find("DELETE", "/api/v1/admin/subscribers/{id}");
+    let hygiene = find("POST", "/api/v1/admin/subscribers/hygiene");
+    let import = find("POST", "/api/v1/admin/subscribers/import");
     let cells: &[(Cred, &Route, Via, u16)] = &[
         (Cred::Nothing, tokens, Via::PageHost, 401),
         (Cred::PageToken("admin", "page_admin"), tokens, Via::Numeric, 200),
@@ -1519,6 +1582,22 @@ fn the_oracle_agrees_with_hand_written_cells() {
         (Cred::PageToken("admin", "page_manager"), cancel_external, Via::PageHost, 200),
         (Cred::PageToken("admin", "page_viewer"), update_external, Via::PageHost, 403),
         (Cred::OrgAdminSessionSent(Sending::WithoutOriginInfo), update_external, Via::Numeric, 403),
+        // Subscribers are personal data: even reading them needs operate.
+        (Cred::PageToken("read", "page_admin"), list_subscribers, Via::PageHost, 403),
+        (Cred::Session(Person::PageViewer), export, Via::Numeric, 403),
+        (Cred::OrgToken("admin", "org_member"), counts, Via::PageHost, 403),
+        (Cred::PageToken("write", "page_manager"), list_subscribers, Via::StatusPath, 200),
+        (Cred::Session(Person::OrgMemberWithoutPageRole), counts, Via::PageHost, 404),
+        (Cred::SiblingPageToken, get_subscriber, Via::PageHost, 401),
+        (Cred::Session(Person::OtherOrgAdmin), get_subscriber, Via::Numeric, 404),
+        (Cred::Session(Person::PageManager), delete_subscriber, Via::Numeric, 204),
+        (Cred::PageToken("admin", "page_viewer"), delete_subscriber, Via::PageHost, 403),
+        (Cred::OrgToken("write", "org_admin"), hygiene, Via::PageHost, 200),
+        (Cred::OrgAdminSessionSent(Sending::CrossSite), hygiene, Via::PageHost, 403),
+        (Cred::PageToken("write", "page_manager"), import, Via::PageHost, 200),
+        (Cred::PageToken("read", "page_viewer"), import, Via::Numeric, 403),
+        (Cred::OrgAdminSessionSent(Sending::CrossSite), export, Via::PageHost, 200),
+        (Cred::TokenInQuery, export, Via::PageHost, 400),
     ];
     for (cred, route, via, want) in cells {
         assert_eq!(expected(*cred, route, *via), *want, "{} {} [{via:?}] as {cred:?}", route.method, route.pattern);

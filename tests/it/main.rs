@@ -1,6 +1,7 @@
 //! One integration-test binary: every scenario runs on SQLite and on PostgreSQL.
 
 mod abuse;
+mod admin_subscribers;
 mod admin_web;
 mod auth_matrix;
 mod conventions;

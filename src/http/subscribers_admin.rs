@@ -1,0 +1,160 @@
+//! `/api/v1/admin/subscribers[...]`: list and search, counts, one subscriber, hard delete, bulk
+//! hygiene, CSV export and import. Subscriber data is personal data: reads need operate, like
+//! the writes (decision 0005 "Admin").
+
+use super::error::{ApiError, ApiResult};
+use super::json::StrictJson;
+use super::list::{encode_cursor, ListQuery};
+use super::principal::Caller;
+use crate::app::App;
+use crate::auth::policy::Action;
+use crate::clock::rfc3339;
+use crate::service::subscribers::admin::{self, Consent, HYGIENES, STATES};
+use crate::store::subscribers::{AdminFilter, SubscriberRow};
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+fn view(s: &SubscriberRow, full: bool, scopes: &HashMap<i64, Vec<String>>) -> Value {
+    let mut v = json!({
+        "id": s.id,
+        "email": s.email,
+        "state": s.state,
+        "hygiene": s.hygiene,
+        "created_at": rfc3339(s.created_at),
+    });
+    if full {
+        let m = v.as_object_mut().expect("object");
+        m.insert("channel".into(), json!(s.channel));
+        m.insert("incidents".into(), json!(s.incidents));
+        m.insert("maintenances".into(), json!(s.maintenances));
+        let components =
+            if s.all_components { Value::Null } else { json!(scopes.get(&s.id).cloned().unwrap_or_default()) };
+        m.insert("components".into(), components);
+        m.insert("confirmed_at".into(), json!(s.confirmed_at.map(rfc3339)));
+        m.insert("unsubscribed_at".into(), json!(s.unsubscribed_at.map(rfc3339)));
+        m.insert("updated_at".into(), json!(rfc3339(s.updated_at)));
+    }
+    v
+}
+
+fn one_of(q: &ListQuery, name: &str, allowed: &[&str]) -> ApiResult<Option<String>> {
+    match q.rest.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()) {
+        None | Some("") => Ok(None),
+        Some(v) if allowed.contains(&v) => Ok(Some(v.to_string())),
+        Some(_) => {
+            Err(ApiError::bad_request("invalid", format!("{name}: must be one of {}", allowed.join(", "))).field(name))
+        }
+    }
+}
+
+fn filter(q: &ListQuery) -> ApiResult<AdminFilter> {
+    let search = q.rest.iter().find(|(k, _)| k == "q").map(|(_, v)| v.trim().to_string()).filter(|v| !v.is_empty());
+    if search.as_ref().is_some_and(|s| s.len() > 254) {
+        return Err(ApiError::bad_request("invalid", "q: at most 254 characters").field("q"));
+    }
+    Ok(AdminFilter { q: search, state: one_of(q, "state", STATES)?, hygiene: one_of(q, "hygiene", HYGIENES)? })
+}
+
+fn subscriber_id(raw: &str) -> ApiResult<i64> {
+    raw.parse().map_err(|_| ApiError::not_found())
+}
+
+/// `GET /api/v1/admin/subscribers` (`q`, `state`, `hygiene`, `limit`, `cursor`, `view=full`).
+pub async fn list_subscribers(State(app): State<App>, caller: Caller, q: ListQuery) -> ApiResult<Json<Value>> {
+    let a = caller.page(&app, Action::Operate).await?;
+    let f = filter(&q)?;
+    let mut rows = admin::list(&app, &a.page, &f, q.cursor.unwrap_or(i64::MAX), q.limit + 1).await?;
+    let more = rows.len() as i64 > q.limit;
+    rows.truncate(q.limit as usize);
+    let scopes = if q.full { admin::scopes(&app, &a.page).await? } else { HashMap::new() };
+    let next = if more { rows.last().map(|r| encode_cursor(r.id)) } else { None };
+    let data: Vec<Value> = rows.iter().map(|s| view(s, q.full, &scopes)).collect();
+    Ok(Json(json!({"data": data, "next_cursor": next})))
+}
+
+/// `GET /api/v1/admin/subscribers/counts`.
+pub async fn subscriber_counts(State(app): State<App>, caller: Caller) -> ApiResult<Json<Value>> {
+    let a = caller.page(&app, Action::Operate).await?;
+    Ok(Json(json!(admin::counts(&app, &a.page).await?)))
+}
+
+/// `GET /api/v1/admin/subscribers/{id}` (the full view).
+pub async fn get_subscriber(State(app): State<App>, caller: Caller, Path(raw): Path<String>) -> ApiResult<Json<Value>> {
+    let a = caller.page(&app, Action::Operate).await?;
+    let s = admin::get(&app, &a.page, subscriber_id(&raw)?).await?;
+    let scopes = admin::scopes(&app, &a.page).await?;
+    Ok(Json(view(&s, true, &scopes)))
+}
+
+/// `DELETE /api/v1/admin/subscribers/{id}`: hard delete.
+pub async fn delete_subscriber(
+    State(app): State<App>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> ApiResult<StatusCode> {
+    let a = caller.page(&app, Action::Operate).await?;
+    admin::delete(&app, &caller.actor(), &a.page, subscriber_id(&raw)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HygieneBody {
+    ids: Vec<i64>,
+    hygiene: String,
+}
+
+/// `POST /api/v1/admin/subscribers/hygiene` `{"ids": [...], "hygiene": "suppressed"}`.
+pub async fn bulk_hygiene(
+    State(app): State<App>,
+    caller: Caller,
+    StrictJson(b): StrictJson<HygieneBody>,
+) -> ApiResult<Json<Value>> {
+    let a = caller.page(&app, Action::Operate).await?;
+    let out = admin::set_hygiene(&app, &caller.actor(), &a.page, &b.ids, &b.hygiene).await?;
+    Ok(Json(json!(out)))
+}
+
+/// `GET /api/v1/admin/subscribers/export`: `text/csv`, the header row first.
+pub async fn export_subscribers(State(app): State<App>, caller: Caller) -> ApiResult<Response> {
+    let a = caller.page(&app, Action::Operate).await?;
+    let body = admin::export(&app, &a.page).await?;
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"subscribers.csv\""),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportBody {
+    csv: String,
+    consent: String,
+}
+
+/// `POST /api/v1/admin/subscribers/import` `{"csv": "...", "consent": "attested"|"none"}`.
+pub async fn import_subscribers(
+    State(app): State<App>,
+    caller: Caller,
+    StrictJson(b): StrictJson<ImportBody>,
+) -> ApiResult<Json<Value>> {
+    let a = caller.page(&app, Action::Operate).await?;
+    let consent = match b.consent.as_str() {
+        "attested" => Consent::Attested,
+        "none" => Consent::None,
+        _ => return Err(ApiError::bad_request("invalid", "consent: must be attested or none").field("consent")),
+    };
+    let out = admin::import(&app, &caller.actor(), &a.page, &b.csv, consent).await?;
+    Ok(Json(json!(out)))
+}
