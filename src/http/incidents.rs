@@ -3,7 +3,7 @@
 use super::error::{ApiError, ApiResult};
 use super::hierarchy::RefBody;
 use super::json::{OptionalJson, StrictJson};
-use super::list::{envelope, ListQuery};
+use super::list::{page_of, ListQuery};
 use super::principal::Caller;
 use crate::app::App;
 use crate::auth::policy::Action;
@@ -184,12 +184,9 @@ pub async fn list_incidents(State(app): State<App>, caller: Caller, q: ListQuery
     let a = caller.page(&app, Action::Read).await?;
     let rows =
         isql::list(&app.db.pool, a.page.id, filter(&q)?, false, q.cursor.unwrap_or(i64::MAX), q.limit + 1).await?;
-    let more = rows.len() as i64 > q.limit;
-    let rows: Vec<IncidentRow> = rows.into_iter().take(q.limit as usize).collect();
+    let (rows, next) = page_of(rows, q.limit, |r| r.id);
     let views = incident_views(&app, &rows, q.full, Audience::Admin).await?;
-    let mut env = envelope(views, q.limit, |_| 0, |v| v.clone());
-    env["next_cursor"] = json!(if more { rows.last().map(|r| super::list::encode_cursor(r.id)) } else { None });
-    Ok(Json(env))
+    Ok(Json(json!({"data": views, "next_cursor": next})))
 }
 
 pub async fn create_incident(

@@ -62,6 +62,16 @@ pub fn decode_cursor(s: &str) -> ApiResult<i64> {
         .ok_or_else(|| ApiError::bad_request("invalid", "cursor: not a cursor from this API").field("cursor"))
 }
 
+/// Cuts rows fetched with `limit + 1` to one page and returns the cursor of the next page (the
+/// last kept row's key), or `None` when this is the last page. Lists whose views need async work
+/// use this; [`envelope`] does it for plain ones.
+pub fn page_of<T>(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> i64) -> (Vec<T>, Option<String>) {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next = if more { rows.last().map(|r| encode_cursor(key(r))) } else { None };
+    (rows, next)
+}
+
 /// Builds the envelope from up to `limit + 1` rows fetched in order; `key` gives a row's cursor id.
 pub fn envelope<T, V: Serialize>(
     mut rows: Vec<T>,
@@ -85,6 +95,14 @@ mod tests {
             assert_eq!(decode_cursor(&encode_cursor(id)).unwrap(), id);
         }
         assert!(decode_cursor("42").is_err());
+    }
+
+    #[test]
+    fn pages_cut_the_extra_row_and_point_past_the_last_kept_one() {
+        let (rows, next) = page_of(vec![10, 20, 30], 2, |r| *r);
+        assert_eq!(rows, vec![10, 20]);
+        assert_eq!(decode_cursor(&next.unwrap()).unwrap(), 20);
+        assert_eq!(page_of(vec![10, 20], 2, |r| *r), (vec![10, 20], None));
     }
 
     #[test]

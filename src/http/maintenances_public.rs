@@ -3,7 +3,7 @@
 
 use super::error::{ApiError, ApiResult};
 use super::incidents::Audience;
-use super::list::{encode_cursor, ListQuery};
+use super::list::{page_of, ListQuery};
 use super::principal::Reader;
 use super::public::cacheable;
 use crate::app::App;
@@ -99,9 +99,7 @@ pub fn filter(q: &ListQuery) -> ApiResult<Filter> {
 /// A page of windows as the `{"data", "next_cursor"}` envelope.
 pub async fn envelope(app: &App, page: &PageRow, q: &ListQuery, who: Audience) -> ApiResult<Value> {
     let rows = maintenances::list(app, page, filter(q)?, q.cursor, q.limit + 1).await?;
-    let more = rows.len() as i64 > q.limit;
-    let rows: Vec<MaintenanceRow> = rows.into_iter().take(q.limit as usize).collect();
-    let next = if more { rows.last().map(|r| encode_cursor(r.id)) } else { None };
+    let (rows, next) = page_of(rows, q.limit, |r: &MaintenanceRow| r.id);
     Ok(json!({"data": views(app, &rows, q.full, who).await?, "next_cursor": next}))
 }
 

@@ -61,12 +61,11 @@ pub async fn get_org(State(app): State<App>, caller: Caller) -> ApiResult<Json<V
 async fn list_pages_in(app: &App, caller: &Caller, q: &ListQuery, trashed: bool) -> ApiResult<Json<Value>> {
     let (org_id, _) = caller.org(app, Action::Read).await?;
     let rows = directory::pages_of_org(app, org_id, trashed, q.cursor.unwrap_or(0), q.limit + 1).await?;
-    let more = rows.len() as i64 > q.limit;
+    let (rows, next) = super::list::page_of(rows, q.limit, |p| p.id);
     let mut views = Vec::new();
-    for p in rows.iter().take(q.limit as usize) {
+    for p in &rows {
         views.push(page_admin_view(app, p, q.full || trashed).await?);
     }
-    let next = if more { rows.get(q.limit as usize - 1).map(|p| super::list::encode_cursor(p.id)) } else { None };
     Ok(Json(json!({"data": views, "next_cursor": next})))
 }
 

@@ -3,7 +3,7 @@
 
 use super::error::{ApiError, ApiResult};
 use super::incidents::{filter, incident_views, Audience};
-use super::list::{encode_cursor, ListQuery};
+use super::list::{page_of, ListQuery};
 use super::principal::Reader;
 use super::public::{cacheable, cacheable_bytes, canonical_url, Rendered};
 use crate::app::App;
@@ -97,9 +97,7 @@ pub async fn components(State(app): State<App>, r: Reader, q: ListQuery, headers
 pub async fn incidents(State(app): State<App>, r: Reader, q: ListQuery, headers: HeaderMap) -> ApiResult<Response> {
     let rows =
         isql::list(&app.db.pool, r.page.id, filter(&q)?, true, q.cursor.unwrap_or(i64::MAX), q.limit + 1).await?;
-    let more = rows.len() as i64 > q.limit;
-    let rows: Vec<_> = rows.into_iter().take(q.limit as usize).collect();
-    let next = if more { rows.last().map(|r| encode_cursor(r.id)) } else { None };
+    let (rows, next) = page_of(rows, q.limit, |r| r.id);
     let views = incident_views(&app, &rows, q.full, Audience::Public).await?;
     Ok(cacheable(&headers, &r.page, &json!({"data": views, "next_cursor": next})))
 }

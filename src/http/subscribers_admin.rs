@@ -4,7 +4,7 @@
 
 use super::error::{ApiError, ApiResult};
 use super::json::StrictJson;
-use super::list::{encode_cursor, ListQuery};
+use super::list::{page_of, ListQuery};
 use super::principal::Caller;
 use crate::app::App;
 use crate::auth::policy::Action;
@@ -68,11 +68,9 @@ fn subscriber_id(raw: &str) -> ApiResult<i64> {
 pub async fn list_subscribers(State(app): State<App>, caller: Caller, q: ListQuery) -> ApiResult<Json<Value>> {
     let a = caller.page(&app, Action::Operate).await?;
     let f = filter(&q)?;
-    let mut rows = admin::list(&app, &a.page, &f, q.cursor.unwrap_or(i64::MAX), q.limit + 1).await?;
-    let more = rows.len() as i64 > q.limit;
-    rows.truncate(q.limit as usize);
+    let rows = admin::list(&app, &a.page, &f, q.cursor.unwrap_or(i64::MAX), q.limit + 1).await?;
+    let (rows, next) = page_of(rows, q.limit, |r| r.id);
     let scopes = if q.full { admin::scopes(&app, &a.page).await? } else { HashMap::new() };
-    let next = if more { rows.last().map(|r| encode_cursor(r.id)) } else { None };
     let data: Vec<Value> = rows.iter().map(|s| view(s, q.full, &scopes)).collect();
     Ok(Json(json!({"data": data, "next_cursor": next})))
 }
