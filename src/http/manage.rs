@@ -85,7 +85,7 @@ pub async fn exchange(State(app): State<App>, parts: Parts) -> ApiResult<Respons
         "token": session.expose(),
         "expires_at": rfc3339(expires_at),
         "idle_timeout_seconds": subscribers::SESSION_IDLE / 1000,
-        "subscription": subscription_view(&sub, &[]),
+        "subscription": sub.as_ref().map(|s| subscription_view(s, &[])),
     });
     let mut res = Json(body).into_response();
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
