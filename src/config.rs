@@ -55,6 +55,9 @@ pub struct ConfigArgs {
     /// How long a page's rendered summary may be served from memory (ms; 0 = off).
     #[arg(long, env = "STATIBEAT_SUMMARY_CACHE_MS", global = true)]
     pub summary_cache_ms: Option<i64>,
+    /// Let webhooks reach loopback, private and link-local addresses (off: SSRF guard).
+    #[arg(long, env = "STATIBEAT_WEBHOOK_ALLOW_PRIVATE", global = true)]
+    pub webhook_allow_private: Option<bool>,
     /// Optional TOML file with the same keys (lower-case, without the prefix).
     #[arg(long, env = "STATIBEAT_CONFIG", global = true)]
     pub config: Option<String>,
@@ -78,6 +81,7 @@ struct FileConfig {
     rate_limit_subscribe: Option<u32>,
     rate_limit_magic: Option<u32>,
     summary_cache_ms: Option<i64>,
+    webhook_allow_private: Option<bool>,
 }
 
 /// Requests per minute for each rate-limit tier; 0 turns a tier off.
@@ -110,6 +114,8 @@ pub struct Config {
     pub dns_resolver: Option<SocketAddr>,
     pub rate_limits: RateLimits,
     pub summary_cache_ms: i64,
+    /// Webhook targets may be private or loopback addresses (tests, trusted networks).
+    pub webhook_allow_private: bool,
 }
 
 impl Config {
@@ -166,6 +172,7 @@ impl Config {
             dns_resolver,
             rate_limits,
             summary_cache_ms: args.summary_cache_ms.or(file.summary_cache_ms).unwrap_or(1000).max(0),
+            webhook_allow_private: args.webhook_allow_private.or(file.webhook_allow_private).unwrap_or(false),
         })
     }
 

@@ -1,4 +1,5 @@
-//! Adapters that carry messages out of the process: SMTP today, webhooks later.
+//! Adapters that carry messages out of the process: SMTP for mail, HTTP for webhooks.
 
 pub mod message;
 pub mod smtp;
+pub mod webhook;

@@ -1,4 +1,5 @@
-//! A minimal SMTP client (RFC 5321) over plain TCP: one message per connection.
+//! A minimal SMTP client (RFC 5321) over plain TCP. A [`Connection`] carries any number of mail
+//! transactions one after the other (RFC 5321 §3.3), so a worker greets a relay once per batch.
 //!
 //! TLS is not built yet: `smtps://` and `?tls=required` are refused when the configuration is
 //! loaded, so a deployment never believes it sends encrypted mail when it does not.
@@ -63,6 +64,8 @@ impl SmtpTarget {
 pub enum SmtpError {
     /// A 5xx reply: the server will not take this message; retrying will not help.
     Permanent(String),
+    /// A 5xx reply to `RCPT TO`: this address does not accept mail (a bounce).
+    RecipientRejected(String),
     /// A 4xx reply, a timeout, a broken connection or an unexpected reply: worth retrying.
     Transient(String),
 }
@@ -71,6 +74,7 @@ impl std::fmt::Display for SmtpError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             SmtpError::Permanent(m) => write!(f, "permanent: {m}"),
+            SmtpError::RecipientRejected(m) => write!(f, "recipient rejected: {m}"),
             SmtpError::Transient(m) => write!(f, "transient: {m}"),
         }
     }
@@ -85,39 +89,82 @@ pub struct Envelope<'a> {
     pub data: &'a str,
 }
 
-/// Sends one message and says goodbye, within [`SEND_TIMEOUT`] overall.
+/// Sends one message over its own connection and says goodbye.
 pub async fn send(target: &SmtpTarget, env: &Envelope<'_>) -> Result<(), SmtpError> {
-    timeout(SEND_TIMEOUT, converse(target, env)).await.map_err(|_| transient("gave up after 3 minutes"))?
+    let mut c = Connection::open(target, env.helo).await?;
+    c.send(env.from, env.to, env.data).await?;
+    c.quit().await;
+    Ok(())
 }
 
-async fn converse(target: &SmtpTarget, env: &Envelope<'_>) -> Result<(), SmtpError> {
-    let addr = (target.host.as_str(), target.port);
-    let stream = timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
-        .await
-        .map_err(|_| transient("connect timed out"))?
-        .map_err(|e| transient(&format!("connect: {e}")))?;
-    let mut s = Session { io: BufReader::new(stream) };
-    s.expect(COMMAND_TIMEOUT, 220, "greeting").await?;
-    s.write(&format!("EHLO {}\r\n", env.helo)).await?;
-    let ehlo = s.reply(COMMAND_TIMEOUT).await?;
-    if ehlo.code != 250 {
-        // Servers from before RFC 1869 only know HELO.
-        s.write(&format!("HELO {}\r\n", env.helo)).await?;
-        s.expect(COMMAND_TIMEOUT, 250, "HELO").await?;
+/// An open, greeted SMTP connection.
+pub struct Connection {
+    s: Session,
+}
+
+impl Connection {
+    /// Connects and greets (EHLO, or HELO for servers from before RFC 1869).
+    pub async fn open(target: &SmtpTarget, helo: &str) -> Result<Connection, SmtpError> {
+        let addr = (target.host.as_str(), target.port);
+        let stream = timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
+            .await
+            .map_err(|_| transient("connect timed out"))?
+            .map_err(|e| transient(&format!("connect: {e}")))?;
+        let _ = stream.set_nodelay(true);
+        let mut s = Session { io: BufReader::new(stream), broken: false };
+        s.expect(COMMAND_TIMEOUT, 220, "greeting").await?;
+        s.write(&format!("EHLO {helo}\r\n")).await?;
+        let ehlo = s.reply(COMMAND_TIMEOUT).await?;
+        if ehlo.code != 250 {
+            s.write(&format!("HELO {helo}\r\n")).await?;
+            s.expect(COMMAND_TIMEOUT, 250, "HELO").await?;
+        }
+        Ok(Connection { s })
     }
-    s.write(&format!("MAIL FROM:<{}>\r\n", env.from)).await?;
-    s.expect(COMMAND_TIMEOUT, 250, "MAIL FROM").await?;
-    s.write(&format!("RCPT TO:<{}>\r\n", env.to)).await?;
-    s.expect(COMMAND_TIMEOUT, 250, "RCPT TO").await?;
-    s.write("DATA\r\n").await?;
-    s.expect(COMMAND_TIMEOUT, 354, "DATA").await?;
-    s.write(&dot_stuff(env.data)).await?;
-    s.expect(DATA_END_TIMEOUT, 250, "end of data").await?;
-    // The message is accepted; a failed goodbye changes nothing.
-    if s.write("QUIT\r\n").await.is_ok() {
-        let _ = s.reply(Duration::from_secs(5)).await;
+
+    /// Whether the connection can carry another transaction.
+    pub fn is_usable(&self) -> bool {
+        !self.s.broken
     }
-    Ok(())
+
+    /// One mail transaction, within [`SEND_TIMEOUT`]. After a refusal the transaction is reset
+    /// (RSET) so the connection stays usable; after a timeout or an I/O error it is not.
+    pub async fn send(&mut self, from: &str, to: &str, data: &str) -> Result<(), SmtpError> {
+        let r = match timeout(SEND_TIMEOUT, self.transaction(from, to, data)).await {
+            Ok(r) => r,
+            Err(_) => {
+                self.s.broken = true;
+                Err(transient("gave up after 3 minutes"))
+            }
+        };
+        if r.is_err() && !self.s.broken && self.s.write("RSET\r\n").await.is_ok() {
+            let _ = self.s.expect(COMMAND_TIMEOUT, 250, "RSET").await;
+        }
+        r
+    }
+
+    async fn transaction(&mut self, from: &str, to: &str, data: &str) -> Result<(), SmtpError> {
+        let s = &mut self.s;
+        s.write(&format!("MAIL FROM:<{from}>\r\n")).await?;
+        s.expect(COMMAND_TIMEOUT, 250, "MAIL FROM").await?;
+        s.write(&format!("RCPT TO:<{to}>\r\n")).await?;
+        match s.expect(COMMAND_TIMEOUT, 250, "RCPT TO").await {
+            Err(SmtpError::Permanent(m)) => return Err(SmtpError::RecipientRejected(m)),
+            r => r?,
+        };
+        s.write("DATA\r\n").await?;
+        s.expect(COMMAND_TIMEOUT, 354, "DATA").await?;
+        s.write(&dot_stuff(data)).await?;
+        s.expect(DATA_END_TIMEOUT, 250, "end of data").await?;
+        Ok(())
+    }
+
+    /// Says goodbye; a failed goodbye changes nothing.
+    pub async fn quit(mut self) {
+        if !self.s.broken && self.s.write("QUIT\r\n").await.is_ok() {
+            let _ = self.s.reply(Duration::from_secs(5)).await;
+        }
+    }
 }
 
 /// The DATA payload: lines starting with '.' get another '.', CRLF line endings, then `.` alone.
@@ -152,19 +199,29 @@ struct Reply {
 
 struct Session {
     io: BufReader<TcpStream>,
+    /// An I/O error, a timeout or a reply we could not parse: the conversation is lost.
+    broken: bool,
 }
 
 impl Session {
     async fn write(&mut self, s: &str) -> Result<(), SmtpError> {
-        match timeout(COMMAND_TIMEOUT, self.io.get_mut().write_all(s.as_bytes())).await {
+        let r = match timeout(COMMAND_TIMEOUT, self.io.get_mut().write_all(s.as_bytes())).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(transient(&format!("write: {e}"))),
             Err(_) => Err(transient("write timed out")),
-        }
+        };
+        self.broken |= r.is_err();
+        r
     }
 
     /// Reads one reply, multi-line (`250-...` continued until `250 ...`) or not.
     async fn reply(&mut self, wait: Duration) -> Result<Reply, SmtpError> {
+        let r = self.read_reply(wait).await;
+        self.broken |= r.is_err();
+        r
+    }
+
+    async fn read_reply(&mut self, wait: Duration) -> Result<Reply, SmtpError> {
         let mut text = Vec::new();
         for _ in 0..MAX_REPLY_LINES {
             let mut line = String::new();

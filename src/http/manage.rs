@@ -27,6 +27,7 @@ fn accepted() -> Response {
 #[serde(deny_unknown_fields)]
 pub struct SubscribeBody {
     email: String,
+    webhook_url: Option<String>,
     components: Option<Vec<String>>,
     incidents: Option<bool>,
     maintenances: Option<bool>,
@@ -40,6 +41,7 @@ pub async fn subscribe(
 ) -> ApiResult<Response> {
     let input = SubscribeInput {
         email: b.email,
+        webhook_url: b.webhook_url,
         components: b.components,
         incidents: b.incidents,
         maintenances: b.maintenances,
@@ -80,13 +82,16 @@ pub async fn exchange(State(app): State<App>, parts: Parts) -> ApiResult<Respons
     let page = page_of(&parts)?;
     let ip = ctx_of(&parts)?.ip;
     let raw = magic_header(&parts)?;
-    let (session, expires_at, sub) = subscribers::exchange(&app, &page, &raw, &ip).await?;
-    let body = json!({
-        "token": session.expose(),
-        "expires_at": rfc3339(expires_at),
+    let x = subscribers::exchange(&app, &page, &raw, &ip).await?;
+    let mut body = json!({
+        "token": x.session.expose(),
+        "expires_at": rfc3339(x.expires_at),
         "idle_timeout_seconds": subscribers::SESSION_IDLE / 1000,
-        "subscription": sub.as_ref().map(|s| subscription_view(s, &[])),
+        "subscription": x.subscription.as_ref().map(|s| subscription_view(s, &[])),
     });
+    if let Some(secret) = x.webhook_secret {
+        body["webhook_secret"] = json!(secret);
+    }
     let mut res = Json(body).into_response();
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)
@@ -113,6 +118,8 @@ impl FromRequestParts<App> for Magic {
 fn subscription_view(s: &SubscriberRow, components: &[String]) -> Value {
     json!({
         "email": s.email,
+        "channel": s.channel,
+        "webhook_url": s.webhook_url,
         "state": s.state,
         "incidents": s.incidents,
         "maintenances": s.maintenances,
@@ -129,6 +136,8 @@ pub async fn get_subscription(State(app): State<App>, m: Magic) -> ApiResult<Jso
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PreferencesBody {
+    channel: Option<String>,
+    webhook_url: Option<String>,
     components: Option<Vec<String>>,
     incidents: Option<bool>,
     maintenances: Option<bool>,
@@ -139,9 +148,25 @@ pub async fn patch_subscription(
     m: Magic,
     StrictJson(b): StrictJson<PreferencesBody>,
 ) -> ApiResult<Json<Value>> {
-    let p = PreferencesPatch { components: b.components, incidents: b.incidents, maintenances: b.maintenances };
-    let (sub, items) = subscribers::update(&app, &m.page, &m.who, p).await?;
-    Ok(Json(subscription_view(&sub, &items)))
+    let p = PreferencesPatch {
+        channel: b.channel,
+        webhook_url: b.webhook_url,
+        components: b.components,
+        incidents: b.incidents,
+        maintenances: b.maintenances,
+    };
+    let (sub, items, secret) = subscribers::update(&app, &m.page, &m.who, p).await?;
+    let mut body = subscription_view(&sub, &items);
+    if let Some(secret) = secret {
+        body["webhook_secret"] = json!(secret);
+    }
+    Ok(Json(body))
+}
+
+/// `POST /api/v1/manage/subscriptions/webhook-secret`: a new signing secret, shown once.
+pub async fn rotate_webhook_secret(State(app): State<App>, m: Magic) -> ApiResult<Response> {
+    let secret = subscribers::rotate_webhook_secret(&app, &m.page, &m.who).await?;
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(json!({"webhook_secret": secret}))).into_response())
 }
 
 pub async fn delete_subscription(State(app): State<App>, m: Magic) -> ApiResult<StatusCode> {

@@ -222,6 +222,7 @@ pub fn router(app: App) -> Router {
             "/api/v1/manage/subscriptions",
             get(manage::get_subscription).patch(manage::patch_subscription).delete(manage::delete_subscription),
         )
+        .route("/api/v1/manage/subscriptions/webhook-secret", post(manage::rotate_webhook_secret))
         .route("/manage", get(manage::manage_page))
         .route("/static/manage.js", get(manage::manage_script))
         // One-click unsubscribe (RFC 8058): the token in the path is a deliberate capability.

@@ -1,28 +1,43 @@
-//! The outbox worker: sends due email over SMTP, with retries and exponential backoff.
+//! The outbox worker: sends due email over SMTP and calls webhooks, with retries and exponential
+//! backoff.
 //!
-//! Delivery is at-least-once: a row is claimed under a lease (see `store::outbox`), sent, then
-//! marked. A crash between the relay's acceptance and the mark sends it again after the lease;
-//! the `Message-ID` stays the same so receivers can tell.
+//! Delivery is at-least-once: a batch is claimed under a short lease (see `store::outbox`) that a
+//! side task keeps renewing while the batch is worked on, each message is marked the moment it is
+//! accepted, and a worker that dies leaves its lease to run out ([`LEASE`]) so another pass takes
+//! the rows again. A crash between a relay's acceptance and the mark sends that message again: at
+//! most one per lane, because every lane marks before it sends the next. The `Message-ID` and the
+//! `webhook-id` stay the same across attempts, so receivers can tell.
+//!
+//! Mail goes out over [`SMTP_LANES`] connections in parallel, each carrying many transactions;
+//! webhook calls over [`WEBHOOK_LANES`].
 
 use crate::app::App;
 use crate::clock::{Millis, MINUTE, SECOND};
 use crate::delivery::message::{self, Message};
-use crate::delivery::smtp::{self, Envelope, SmtpError, SmtpTarget};
+use crate::delivery::smtp::{Connection, SmtpError, SmtpTarget};
+use crate::delivery::webhook::{self, WebhookError};
+use crate::service::audit::{self, Actor, Event};
 use crate::service::{Error, Result};
-use crate::store::outbox::{self as sql, Claimed};
-use std::time::Duration;
+use crate::store::outbox::{self as sql, Attempt, Claimed};
+use std::time::{Duration, Instant};
 
-/// How often a server looks for due mail.
+/// How often a server looks for due messages.
 pub const INTERVAL: Duration = Duration::from_secs(2);
 /// Rows claimed per query; a pass keeps claiming while rows come back.
-const BATCH: i64 = 10;
-/// How long a claim holds a row: longer than sending a whole batch can take with every message
-/// hitting `smtp::SEND_TIMEOUT` (10 × 3 min), so a lease never runs out mid-pass.
-const LEASE: Millis = 60 * MINUTE;
+const BATCH: i64 = 64;
+/// How long a claim holds a row without renewal; renewed every [`RENEW_EVERY`] while the batch
+/// is worked on, so only a dead worker's rows wait this long.
+pub const LEASE: Millis = 2 * MINUTE;
+const RENEW_EVERY: Duration = Duration::from_secs(30);
+/// Parallel SMTP connections per worker.
+pub const SMTP_LANES: usize = 4;
+/// Parallel webhook calls per worker.
+pub const WEBHOOK_LANES: usize = 8;
 /// Attempts before a message is given up on.
 pub const MAX_ATTEMPTS: i64 = 8;
 /// The wait after the first failed attempt; it doubles with each further failure.
 pub const FIRST_BACKOFF: Millis = 30 * SECOND;
+const USER_AGENT: &str = concat!("StatiBeat-Webhooks/", env!("CARGO_PKG_VERSION"));
 
 /// What one pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -30,8 +45,16 @@ pub struct DeliveryReport {
     pub sent: usize,
     /// Failed this time, scheduled again.
     pub retried: usize,
-    /// Failed for good (a 5xx, or the last attempt).
+    /// Failed for good (a 5xx, a 410, a refused target, or the last attempt).
     pub failed: usize,
+}
+
+impl std::ops::AddAssign for DeliveryReport {
+    fn add_assign(&mut self, o: DeliveryReport) {
+        self.sent += o.sent;
+        self.retried += o.retried;
+        self.failed += o.failed;
+    }
 }
 
 /// The wait before attempt `attempts + 1`, after `attempts` failures: 30 s, 1 min, 2 min, ...
@@ -45,60 +68,228 @@ fn carries_credential(dedupe_key: &str) -> bool {
     dedupe_key.starts_with("magic-link:") || dedupe_key.starts_with("event:")
 }
 
-/// Sends everything due at `app.now()`. Without an SMTP URL nothing is sent: mail stays in the
-/// outbox, readable with `statibeat mail list`.
-pub async fn deliver_due(app: &App) -> Result<DeliveryReport> {
-    let mut report = DeliveryReport::default();
-    let Some(url) = app.config.smtp_url.as_deref() else {
-        return Ok(report);
-    };
-    let target = SmtpTarget::parse(url).map_err(Error::Internal)?;
-    loop {
-        let now = app.now();
-        let batch = sql::claim_due(&app.db.pool, now, now + LEASE, BATCH).await?;
-        if batch.is_empty() {
-            return Ok(report);
+/// A failed attempt, classified.
+struct Failure {
+    status: Option<u16>,
+    message: String,
+    /// Worth another attempt (if any are left).
+    transient: bool,
+    /// The hygiene state the subscriber moves to when this failure is final.
+    hygiene: Option<&'static str>,
+}
+
+impl Failure {
+    fn from_smtp(e: SmtpError) -> Failure {
+        let message = e.to_string();
+        match e {
+            SmtpError::Transient(_) => Failure { status: None, message, transient: true, hygiene: None },
+            SmtpError::Permanent(_) => Failure { status: None, message, transient: false, hygiene: None },
+            // The address does not exist or takes no mail: a hard bounce.
+            SmtpError::RecipientRejected(_) => {
+                Failure { status: None, message, transient: false, hygiene: Some("bounced") }
+            }
         }
-        for row in &batch {
-            deliver_one(app, &target, row, &mut report).await?;
+    }
+
+    fn from_webhook(e: WebhookError) -> Failure {
+        let status = e.status();
+        let message = e.to_string();
+        match e {
+            // An endpoint that keeps failing is as dead as a bounced address.
+            WebhookError::Transient { .. } => Failure { status, message, transient: true, hygiene: Some("bounced") },
+            // 410 Gone says so; a target the SSRF guard refuses needs a person to look.
+            WebhookError::Permanent { status: Some(_), .. } => {
+                Failure { status, message, transient: false, hygiene: Some("bounced") }
+            }
+            WebhookError::Permanent { status: None, .. } => {
+                Failure { status, message, transient: false, hygiene: Some("quarantined") }
+            }
         }
     }
 }
 
-async fn deliver_one(app: &App, target: &SmtpTarget, row: &Claimed, report: &mut DeliveryReport) -> Result<()> {
-    let now = app.now();
-    let from = app.config.mail_from.as_str();
-    let data = message::build(&Message {
-        from,
-        to: &row.recipient,
-        subject: &row.subject,
-        text: &row.body_text,
-        html: &row.body_html,
-        headers_json: &row.headers,
-        outbox_id: row.id,
-        created_at: row.created_at,
-        now,
-    });
-    let from_addr = message::address_of(from);
-    let envelope = Envelope { helo: message::domain_of(from_addr), from: from_addr, to: &row.recipient, data: &data };
-    match smtp::send(target, &envelope).await {
-        Ok(()) => {
-            sql::mark_sent(&app.db.pool, row.id, app.now(), carries_credential(&row.dedupe_key)).await?;
-            report.sent += 1;
+/// Sends everything due at `app.now()`: webhooks always, mail only with an SMTP URL (without one,
+/// mail stays in the outbox, readable with `statibeat mail list`).
+pub async fn deliver_due(app: &App) -> Result<DeliveryReport> {
+    let target = match app.config.smtp_url.as_deref() {
+        Some(url) => Some(SmtpTarget::parse(url).map_err(Error::Internal)?),
+        None => None,
+    };
+    let mut report = DeliveryReport::default();
+    loop {
+        let now = app.now();
+        let batch = sql::claim_due(&app.db.pool, now, now + LEASE, BATCH, target.is_some()).await?;
+        if batch.is_empty() {
+            return Ok(report);
         }
-        Err(e) => {
-            let attempts = row.attempts + 1;
-            let retry = match &e {
-                SmtpError::Transient(_) if attempts < MAX_ATTEMPTS => Some(app.now() + backoff(attempts)),
-                _ => None,
-            };
-            tracing::warn!(outbox = row.id, attempts, error = %e, retry = retry.is_some(), "mail not delivered");
-            sql::mark_attempt_failed(&app.db.pool, row.id, retry, &e.to_string()).await?;
-            match retry {
-                Some(_) => report.retried += 1,
-                None => report.failed += 1,
+        let ids: Vec<i64> = batch.iter().map(|r| r.id).collect();
+        let renewer = {
+            let app = app.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(RENEW_EVERY).await;
+                    if let Err(e) = sql::renew(&app.db.pool, &ids, app.now() + LEASE).await {
+                        tracing::warn!(error = ?e, "renewing the outbox lease failed");
+                    }
+                }
+            })
+        };
+        let (mail, hooks): (Vec<Claimed>, Vec<Claimed>) = batch.into_iter().partition(|r| r.channel == "email");
+        let mut lanes = tokio::task::JoinSet::new();
+        if let Some(target) = &target {
+            for lane in deal(mail, SMTP_LANES) {
+                lanes.spawn(mail_lane(app.clone(), target.clone(), lane));
             }
         }
+        for lane in deal(hooks, WEBHOOK_LANES) {
+            lanes.spawn(webhook_lane(app.clone(), lane));
+        }
+        let mut first_error = None;
+        while let Some(done) = lanes.join_next().await {
+            match done.map_err(|e| Error::Internal(format!("delivery lane: {e}")))? {
+                Ok(r) => report += r,
+                Err(e) => first_error = first_error.or(Some(e)),
+            }
+        }
+        renewer.abort();
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+    }
+}
+
+/// Deals rows round-robin into at most `n` non-empty lanes, keeping their order within a lane.
+fn deal(rows: Vec<Claimed>, n: usize) -> Vec<Vec<Claimed>> {
+    let mut lanes: Vec<Vec<Claimed>> = (0..n.min(rows.len())).map(|_| Vec::new()).collect();
+    let count = lanes.len();
+    for (i, row) in rows.into_iter().enumerate() {
+        lanes[i % count].push(row);
+    }
+    lanes
+}
+
+/// One SMTP connection, reused for every message of the lane (and reopened after it breaks).
+async fn mail_lane(app: App, target: SmtpTarget, rows: Vec<Claimed>) -> Result<DeliveryReport> {
+    let from = app.config.mail_from.clone();
+    let from_addr = message::address_of(&from);
+    let helo = message::domain_of(from_addr);
+    let mut report = DeliveryReport::default();
+    let mut conn: Option<Connection> = None;
+    for row in &rows {
+        let started = Instant::now();
+        let data = message::build(&Message {
+            from: &from,
+            to: &row.recipient,
+            subject: &row.subject,
+            text: &row.body_text,
+            html: &row.body_html,
+            headers_json: &row.headers,
+            outbox_id: row.id,
+            created_at: row.created_at,
+            now: app.now(),
+        });
+        if conn.as_ref().is_some_and(|c| !c.is_usable()) {
+            conn = None;
+        }
+        let sent = match conn.as_mut() {
+            Some(c) => c.send(from_addr, &row.recipient, &data).await,
+            None => match Connection::open(&target, helo).await {
+                Ok(c) => conn.insert(c).send(from_addr, &row.recipient, &data).await,
+                Err(e) => Err(e),
+            },
+        };
+        settle(&app, row, sent.map_err(Failure::from_smtp), started, &mut report).await?;
+    }
+    if let Some(c) = conn {
+        c.quit().await;
+    }
+    Ok(report)
+}
+
+async fn webhook_lane(app: App, rows: Vec<Claimed>) -> Result<DeliveryReport> {
+    let mut report = DeliveryReport::default();
+    for row in &rows {
+        let started = Instant::now();
+        let target = match row.subscriber_id {
+            Some(id) => sql::webhook_target(&app.db.pool, id).await?,
+            None => None,
+        };
+        let outcome = match target {
+            // Unsubscribed, deleted or no longer deliverable since the event: nobody to call.
+            None => Err(Failure {
+                status: None,
+                message: "the subscriber no longer receives webhooks".into(),
+                transient: false,
+                hygiene: None,
+            }),
+            Some((url, secret)) => {
+                let msg_id = format!("msg_{}", row.id);
+                let req = webhook::Request {
+                    url: &url,
+                    msg_id: &msg_id,
+                    timestamp: app.now().div_euclid(1000),
+                    secret: &secret,
+                    body: &row.body_text,
+                    user_agent: USER_AGENT,
+                };
+                webhook::post(&req, app.config.webhook_allow_private).await.map(|_| ()).map_err(Failure::from_webhook)
+            }
+        };
+        settle(&app, row, outcome, started, &mut report).await?;
+    }
+    Ok(report)
+}
+
+/// Records the outcome of one attempt: sent; or failed, with the attempt kept, a retry scheduled
+/// or, for a final failure, the subscriber moved to a hygiene state.
+async fn settle(
+    app: &App,
+    row: &Claimed,
+    outcome: std::result::Result<(), Failure>,
+    started: Instant,
+    report: &mut DeliveryReport,
+) -> Result<()> {
+    let now = app.now();
+    let f = match outcome {
+        Ok(()) => {
+            sql::mark_sent(&app.db.pool, row.id, now, carries_credential(&row.dedupe_key)).await?;
+            report.sent += 1;
+            return Ok(());
+        }
+        Err(f) => f,
+    };
+    let attempts = row.attempts + 1;
+    let retry = (f.transient && attempts < MAX_ATTEMPTS).then(|| now + backoff(attempts));
+    tracing::warn!(outbox = row.id, channel = %row.channel, attempts, error = %f.message, retry = retry.is_some(), "not delivered");
+    let mut tx = app.db.begin().await?;
+    sql::mark_attempt_failed(&mut *tx, row.id, retry, &f.message).await?;
+    let attempt = Attempt {
+        outbox_id: row.id,
+        at: now,
+        status_code: f.status.map(i64::from),
+        error: &f.message,
+        duration_ms: started.elapsed().as_millis() as i64,
+        last: retry.is_none(),
+    };
+    sql::record_attempt(&mut *tx, &attempt).await?;
+    if let (None, Some(hygiene), Some(sub)) = (retry, f.hygiene, row.subscriber_id) {
+        if sql::set_hygiene_after_failure(&mut *tx, sub, hygiene, now).await? {
+            let actor = Actor { kind: "system", id: None, name: "delivery".into(), ip: String::new() };
+            let event = Event {
+                org_id: None,
+                page_id: Some(row.page_id),
+                action: "subscriber.hygiene_changed",
+                target_kind: "subscriber",
+                target_id: Some(sub),
+                detail: serde_json::json!({"hygiene": hygiene, "channel": row.channel, "reason": f.message}),
+            };
+            audit::record(&mut tx, &actor, event, now).await?;
+        }
+    }
+    tx.commit().await?;
+    match retry {
+        Some(_) => report.retried += 1,
+        None => report.failed += 1,
     }
     Ok(())
 }
@@ -106,8 +297,7 @@ async fn deliver_one(app: &App, target: &SmtpTarget, row: &Claimed, report: &mut
 /// Runs a pass every [`INTERVAL`]; errors are logged and the next pass tries again.
 pub fn start(app: App) {
     if app.config.smtp_url.is_none() {
-        tracing::info!("no SMTP URL configured: mail stays in the outbox (statibeat mail list)");
-        return;
+        tracing::info!("no SMTP URL configured: mail stays in the outbox (statibeat mail list); webhooks are sent");
     }
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(INTERVAL);

@@ -29,7 +29,8 @@ pub const UNSUBSCRIBE_LIFETIME: i64 = 60 * DAY;
 /// Events taken per call; the job loop comes back for the rest.
 const BATCH: i64 = 100;
 
-/// Fans out every event not yet fanned out, oldest first; returns the number of mails queued.
+/// Fans out every event not yet fanned out, oldest first; returns the number of messages queued
+/// (mails and webhook calls).
 pub async fn fan_out_due(app: &App) -> Result<usize> {
     let mut queued = 0;
     for ev in sql::pending_events(&app.db.pool, BATCH).await? {
@@ -62,8 +63,24 @@ async fn fan_out(app: &App, ev: &PendingEvent) -> Result<usize> {
     let parents: HashMap<i64, i64> =
         hierarchy::items(&mut *tx, page.id).await?.into_iter().filter_map(|i| i.parent_id.map(|p| (i.id, p))).collect();
     let mut queued = 0;
+    let payload = notice.webhook_payload(ev, &page, &url, now);
     for r in sql::recipients(&mut tx, page.id, &ev.subject_kind).await? {
         if !wants(&r, &notice.affected, &parents) {
+            continue;
+        }
+        let dedupe_key = format!("event:{}:subscriber:{}", ev.id, r.id);
+        if let (true, Some(hook)) = (r.channel == "webhook", &r.webhook_url) {
+            let message = subs::NewMessage {
+                dedupe_key: &dedupe_key,
+                recipient: hook,
+                subject: &ev.kind,
+                body_text: &payload,
+                body_html: "",
+                headers: "{}",
+            };
+            if subs::enqueue(&mut *tx, page.id, "webhook", Some(r.id), &message, now).await? {
+                queued += 1;
+            }
             continue;
         }
         let secret = app.new_token(TokenKind::Unsubscribe);
@@ -77,14 +94,14 @@ async fn fan_out(app: &App, ev: &PendingEvent) -> Result<usize> {
         })
         .to_string();
         let message = subs::NewMessage {
-            dedupe_key: &format!("event:{}:subscriber:{}", ev.id, r.id),
+            dedupe_key: &dedupe_key,
             recipient: &r.email,
             subject: &notice.subject,
             body_text: &text,
             body_html: &html,
             headers: &headers,
         };
-        if subs::enqueue_mail(&mut *tx, page.id, &message, now).await? {
+        if subs::enqueue(&mut *tx, page.id, "email", Some(r.id), &message, now).await? {
             queued += 1;
         }
     }
@@ -180,7 +197,14 @@ mod tests {
     use super::*;
 
     fn scoped(items: &[i64]) -> Recipient {
-        Recipient { id: 1, email: "a@example.org".into(), all_components: false, items: items.to_vec() }
+        Recipient {
+            id: 1,
+            email: "a@example.org".into(),
+            channel: "email".into(),
+            webhook_url: None,
+            all_components: false,
+            items: items.to_vec(),
+        }
     }
 
     #[test]

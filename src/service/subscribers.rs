@@ -22,10 +22,12 @@ pub const LINK_LIFETIME: i64 = 30 * MINUTE;
 pub const SESSION_IDLE: i64 = HOUR;
 pub const SESSION_ABSOLUTE: i64 = DAY;
 
-/// What a reader asks for when subscribing by email.
+/// What a reader asks for when subscribing: by email, or by webhook (`webhook_url`, with the
+/// owner's `email`, who confirms the subscription and manages it).
 #[derive(Debug, Clone, Default)]
 pub struct SubscribeInput {
     pub email: String,
+    pub webhook_url: Option<String>,
     /// Component identifiers; `None` (or empty) means every component.
     pub components: Option<Vec<String>>,
     pub incidents: Option<bool>,
@@ -65,6 +67,10 @@ async fn resolve_items(app: &App, page: &PageRow, ids: &[String]) -> Result<Vec<
 /// known: a new or unconfirmed address gets a confirmation link, an active one a management link.
 pub async fn subscribe(app: &App, page: &PageRow, input: SubscribeInput, ip: &str) -> Result<()> {
     let email = Email::parse(&input.email).map_err(Error::invalid("email"))?;
+    let webhook = match &input.webhook_url {
+        Some(u) => Some(check_webhook_url(app, u)?),
+        None => None,
+    };
     let items = resolve_items(app, page, input.components.as_deref().unwrap_or(&[])).await?;
     let prefs = Preferences {
         incidents: input.incidents.unwrap_or(true),
@@ -75,17 +81,31 @@ pub async fn subscribe(app: &App, page: &PageRow, input: SubscribeInput, ip: &st
     let (url, _) = super::directory::canonical_page_url(app, page).await?;
     let mut tx = app.db.begin().await?;
     let existing = sql::by_email(&mut *tx, page.id, email.as_str()).await?;
+    if let Some(url) = &webhook {
+        // A URL another address already subscribed stays theirs; the answer does not say so.
+        if sql::by_webhook_url(&mut *tx, page.id, url)
+            .await?
+            .is_some_and(|o| Some(o.id) != existing.as_ref().map(|e| e.id))
+        {
+            return Ok(());
+        }
+    }
+    let channel = if webhook.is_some() { "webhook" } else { "email" };
     let (id, purpose) = match existing {
         Some(s) if s.state == "active" => (s.id, Purpose::Manage),
         Some(s) => {
             sql::set_preferences(&mut *tx, s.id, &prefs, now).await?;
             sql::set_state(&mut *tx, s.id, "unconfirmed", now).await?;
             sql::set_items(&mut tx, s.id, &items).await?;
+            sql::set_channel(&mut *tx, s.id, channel, webhook.as_deref(), now).await?;
             (s.id, Purpose::Confirm)
         }
         None => {
             let id = sql::insert_email(&mut *tx, page.id, email.as_str(), &prefs, now).await?;
             sql::set_items(&mut tx, id, &items).await?;
+            if webhook.is_some() {
+                sql::set_channel(&mut *tx, id, channel, webhook.as_deref(), now).await?;
+            }
             (id, Purpose::Confirm)
         }
     };
@@ -103,6 +123,13 @@ pub async fn subscribe(app: &App, page: &PageRow, input: SubscribeInput, ip: &st
     audit::record(&mut tx, &actor, event, now).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Checks a webhook URL (form, and literal addresses against the SSRF guard).
+fn check_webhook_url(app: &App, raw: &str) -> Result<String> {
+    let url = crate::delivery::webhook::check_url(raw.trim(), app.config.webhook_allow_private)
+        .map_err(|m| Error::field("webhook_url", m))?;
+    Ok(url.to_string())
 }
 
 /// Asks for a management link. Known or not, the answer is the same; only a known address gets
@@ -197,14 +224,18 @@ async fn mail_link(
     Ok(())
 }
 
+/// What exchanging a link gives.
+pub struct Exchanged {
+    pub session: PlainToken,
+    pub expires_at: i64,
+    /// `None` for an address that only manages views or feeds.
+    pub subscription: Option<SubscriberRow>,
+    /// A webhook subscription's signing secret, issued when it is confirmed: shown this once.
+    pub webhook_secret: Option<String>,
+}
+
 /// Exchanges an emailed link token (once) for a magic session; confirms an unconfirmed address.
-/// The subscription is `None` for an address that only manages views or feeds.
-pub async fn exchange(
-    app: &App,
-    page: &PageRow,
-    raw: &str,
-    ip: &str,
-) -> Result<(PlainToken, i64, Option<SubscriberRow>)> {
+pub async fn exchange(app: &App, page: &PageRow, raw: &str, ip: &str) -> Result<Exchanged> {
     let refuse = |why| super::access::refuse(app, why, "magic", Some(page), ip);
     let token =
         PlainToken::parse_kind(raw, TokenKind::MagicLink).map_err(|_| refuse(super::access::Refusal::Malformed))?;
@@ -225,6 +256,14 @@ pub async fn exchange(
     if let Some(sub) = sub.as_ref().filter(|s| s.state == "unconfirmed") {
         sql::set_state(&mut *tx, sub.id, "active", now).await?;
     }
+    let mut webhook_secret = None;
+    if let Some(sub) = sub.as_ref().filter(|s| s.channel == "webhook") {
+        if !sql::has_webhook_secret(&mut *tx, sub.id).await? {
+            let secret = crate::delivery::webhook::new_secret();
+            sql::set_webhook_secret(&mut *tx, sub.id, &secret).await?;
+            webhook_secret = Some(secret);
+        }
+    }
     let expires = now + SESSION_ABSOLUTE;
     let hash = session.hash().to_hex();
     let new = NewMagic {
@@ -237,11 +276,11 @@ pub async fn exchange(
     };
     sql::insert_magic(&mut *tx, &new, now).await?;
     tx.commit().await?;
-    let sub = match sub {
+    let subscription = match sub {
         Some(s) => sql::by_id(&app.db.pool, page.id, s.id).await?,
         None => None,
     };
-    Ok((session, expires, sub))
+    Ok(Exchanged { session, expires_at: expires, subscription, webhook_secret })
 }
 
 /// Authenticates a magic session for this page.
@@ -276,17 +315,22 @@ pub async fn subscription(app: &App, page: &PageRow, who: &MagicPrincipal) -> Re
 /// Changes of preferences; `None` keeps a value. `components: Some(vec![])` means everything.
 #[derive(Debug, Clone, Default)]
 pub struct PreferencesPatch {
+    /// `email` or `webhook`.
+    pub channel: Option<String>,
+    pub webhook_url: Option<String>,
     pub components: Option<Vec<String>>,
     pub incidents: Option<bool>,
     pub maintenances: Option<bool>,
 }
 
+/// Changes preferences; returns the subscription and, when this change gave the subscription a
+/// new webhook URL, its new signing secret (shown this once).
 pub async fn update(
     app: &App,
     page: &PageRow,
     who: &MagicPrincipal,
     p: PreferencesPatch,
-) -> Result<(SubscriberRow, Vec<String>)> {
+) -> Result<(SubscriberRow, Vec<String>, Option<String>)> {
     let (sub, _) = subscription(app, page, who).await?;
     if sub.state == "unsubscribed" {
         return Err(Error::Conflict {
@@ -303,14 +347,58 @@ pub async fn update(
         maintenances: p.maintenances.unwrap_or(sub.maintenances),
         all_components: items.as_ref().map_or(sub.all_components, |i| i.is_empty()),
     };
+    let channel = match p.channel.as_deref() {
+        None => sub.channel.clone(),
+        Some(c @ ("email" | "webhook")) => c.to_string(),
+        Some(_) => return Err(Error::field("channel", "must be email or webhook")),
+    };
+    let url = match &p.webhook_url {
+        Some(u) => Some(check_webhook_url(app, u)?),
+        None if channel == "webhook" => sub.webhook_url.clone(),
+        None => None,
+    };
+    if channel == "webhook" && url.is_none() {
+        return Err(Error::field("webhook_url", "a webhook subscription needs a webhook_url"));
+    }
     let now = app.now();
     let mut tx = app.db.begin().await?;
+    if let Some(u) = &url {
+        if sql::by_webhook_url(&mut *tx, page.id, u).await?.is_some_and(|o| o.id != sub.id) {
+            return Err(Error::Conflict {
+                code: "webhook_url_taken",
+                message: "another subscription on this page already posts to this URL".into(),
+            });
+        }
+    }
     sql::set_preferences(&mut *tx, sub.id, &prefs, now).await?;
     if let Some(items) = &items {
         sql::set_items(&mut tx, sub.id, items).await?;
     }
+    sql::set_channel(&mut *tx, sub.id, &channel, url.as_deref(), now).await?;
+    let mut secret = None;
+    if channel == "webhook" && !sql::has_webhook_secret(&mut *tx, sub.id).await? {
+        let s = crate::delivery::webhook::new_secret();
+        sql::set_webhook_secret(&mut *tx, sub.id, &s).await?;
+        secret = Some(s);
+    }
     tx.commit().await?;
-    subscription(app, page, who).await
+    let (sub, items) = subscription(app, page, who).await?;
+    Ok((sub, items, secret))
+}
+
+/// Issues a new signing secret for the address's webhook subscription (the old one stops
+/// working at once); shown this once.
+pub async fn rotate_webhook_secret(app: &App, page: &PageRow, who: &MagicPrincipal) -> Result<String> {
+    let (sub, _) = subscription(app, page, who).await?;
+    if sub.channel != "webhook" || sub.state != "active" {
+        return Err(Error::Conflict {
+            code: "not_a_webhook",
+            message: "only a confirmed webhook subscription has a signing secret".into(),
+        });
+    }
+    let secret = crate::delivery::webhook::new_secret();
+    sql::set_webhook_secret(&app.db.pool, sub.id, &secret).await?;
+    Ok(secret)
 }
 
 /// Unsubscribes the address and ends every magic token it holds on this page.

@@ -82,6 +82,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../../migrations/0005_subscribers.sql")),
     (6, include_str!("../../migrations/0006_outbox_delivery.sql")),
     (7, include_str!("../../migrations/0007_fanout.sql")),
+    (8, include_str!("../../migrations/0008_webhooks.sql")),
 ];
 
 /// A migration's DDL for `engine`: SQLite's `INTEGER PRIMARY KEY AUTOINCREMENT` becomes a

@@ -49,18 +49,22 @@ pub async fn claim_event<'c, E: Executor<'c, Database = Any>>(e: E, id: i64, now
 pub struct Recipient {
     pub id: i64,
     pub email: String,
+    /// `email`, or `webhook` (then `webhook_url` is where the call goes).
+    pub channel: String,
+    pub webhook_url: Option<String>,
     pub all_components: bool,
     pub items: Vec<i64>,
 }
 
-/// Confirmed, deliverable email subscribers of a page who want this kind of subject
+/// Confirmed, deliverable subscribers (email and webhook) of a page who want this kind of subject
 /// (`incident` or `maintenance`), in id order.
 pub async fn recipients(tx: &mut sqlx::AnyConnection, page_id: i64, subject_kind: &str) -> Result<Vec<Recipient>> {
     // The toggle column comes from a closed set, never from input.
     let toggle = if subject_kind == "maintenance" { "maintenances" } else { "incidents" };
     let rows = sqlx::query(&format!(
-        "SELECT id, email, all_components FROM subscribers WHERE page_id = $1 AND state = 'active' \
-         AND hygiene = 'ok' AND channel = 'email' AND email IS NOT NULL AND {toggle} = 1 ORDER BY id"
+        "SELECT id, email, channel, webhook_url, all_components FROM subscribers WHERE page_id = $1 \
+         AND state = 'active' AND hygiene = 'ok' AND email IS NOT NULL AND {toggle} = 1 \
+         AND (channel = 'email' OR (channel = 'webhook' AND webhook_url IS NOT NULL)) ORDER BY id"
     ))
     .bind(page_id)
     .fetch_all(&mut *tx)
@@ -70,6 +74,8 @@ pub async fn recipients(tx: &mut sqlx::AnyConnection, page_id: i64, subject_kind
         .map(|r| Recipient {
             id: r.get("id"),
             email: r.get("email"),
+            channel: r.get("channel"),
+            webhook_url: super::opt_str(r, "webhook_url"),
             all_components: r.get::<i64, _>("all_components") != 0,
             items: Vec::new(),
         })
@@ -81,10 +87,11 @@ pub async fn recipients(tx: &mut sqlx::AnyConnection, page_id: i64, subject_kind
     .bind(page_id)
     .fetch_all(&mut *tx)
     .await?;
+    let index: std::collections::HashMap<i64, usize> = out.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
     for r in &scope {
         let (sub, item): (i64, i64) = (r.get(0), r.get(1));
-        if let Some(rec) = out.iter_mut().find(|x| x.id == sub) {
-            rec.items.push(item);
+        if let Some(&i) = index.get(&sub) {
+            out[i].items.push(item);
         }
     }
     Ok(out)

@@ -9,10 +9,15 @@ use super::Result;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
 
-/// A claimed email, everything needed to build and send it.
+/// A claimed message (an email, or a webhook call), everything needed to send it.
 #[derive(Debug, Clone)]
 pub struct Claimed {
     pub id: i64,
+    pub page_id: i64,
+    /// `email` or `webhook`.
+    pub channel: String,
+    /// The subscriber notified, for notifications (none for link mail).
+    pub subscriber_id: Option<i64>,
     pub dedupe_key: String,
     pub recipient: String,
     pub subject: String,
@@ -27,6 +32,9 @@ pub struct Claimed {
 fn claimed(r: &AnyRow) -> Claimed {
     Claimed {
         id: r.get("id"),
+        page_id: r.get("page_id"),
+        channel: r.get("channel"),
+        subscriber_id: r.try_get::<Option<i64>, _>("subscriber_id").ok().flatten(),
         dedupe_key: r.get("dedupe_key"),
         recipient: r.get("recipient"),
         subject: r.get("subject"),
@@ -38,21 +46,25 @@ fn claimed(r: &AnyRow) -> Claimed {
     }
 }
 
-/// Leases up to `limit` pending emails due at `now` until `lease_until`; rows another worker
-/// holds are skipped.
+/// Leases up to `limit` pending messages due at `now` until `lease_until`; rows another worker
+/// holds are skipped. Without `with_email` only webhook calls are taken (no SMTP relay set).
 pub async fn claim_due<'c, E: Executor<'c, Database = Any>>(
     e: E,
     now: i64,
     lease_until: i64,
     limit: i64,
+    with_email: bool,
 ) -> Result<Vec<Claimed>> {
-    let rows = sqlx::query(
+    // A closed set of two filters, never input.
+    let channels = if with_email { "channel IN ('email', 'webhook')" } else { "channel = 'webhook'" };
+    let rows = sqlx::query(&format!(
         "UPDATE outbox SET locked_until = $2 \
-         WHERE id IN (SELECT id FROM outbox WHERE channel = 'email' AND state = 'pending' \
+         WHERE id IN (SELECT id FROM outbox WHERE {channels} AND state = 'pending' \
            AND next_attempt_at <= $1 AND locked_until <= $1 ORDER BY next_attempt_at, id LIMIT $3) \
          AND state = 'pending' AND next_attempt_at <= $1 AND locked_until <= $1 \
-         RETURNING id, dedupe_key, recipient, subject, body_text, body_html, headers, attempts, created_at",
-    )
+         RETURNING id, page_id, channel, subscriber_id, dedupe_key, recipient, subject, body_text, body_html, \
+           headers, attempts, created_at"
+    ))
     .bind(now)
     .bind(lease_until)
     .bind(limit)
@@ -61,6 +73,78 @@ pub async fn claim_due<'c, E: Executor<'c, Database = Any>>(
     let mut out: Vec<Claimed> = rows.iter().map(claimed).collect();
     out.sort_by_key(|c| c.id);
     Ok(out)
+}
+
+/// Extends the lease of rows still being worked on.
+pub async fn renew<'c, E: Executor<'c, Database = Any>>(e: E, ids: &[i64], lease_until: i64) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    sqlx::query(&format!("UPDATE outbox SET locked_until = $1 WHERE state = 'pending' AND id IN ({list})"))
+        .bind(lease_until)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
+/// The current URL and signing secret of a webhook subscriber that may still receive calls.
+pub async fn webhook_target<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    subscriber_id: i64,
+) -> Result<Option<(String, String)>> {
+    let r = sqlx::query(
+        "SELECT webhook_url, webhook_secret FROM subscribers WHERE id = $1 AND state = 'active' AND hygiene = 'ok' \
+         AND channel = 'webhook' AND webhook_url IS NOT NULL AND webhook_secret IS NOT NULL",
+    )
+    .bind(subscriber_id)
+    .fetch_optional(e)
+    .await?;
+    Ok(r.map(|r| (r.get(0), r.get(1))))
+}
+
+/// One failed attempt, for the delivery record.
+pub struct Attempt<'a> {
+    pub outbox_id: i64,
+    pub at: i64,
+    pub status_code: Option<i64>,
+    pub error: &'a str,
+    pub duration_ms: i64,
+    /// No further attempt will be made.
+    pub last: bool,
+}
+
+pub async fn record_attempt<'c, E: Executor<'c, Database = Any>>(e: E, a: &Attempt<'_>) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO outbox_attempts (outbox_id, attempted_at, status_code, error, duration_ms, final) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(a.outbox_id)
+    .bind(a.at)
+    .bind(a.status_code)
+    .bind(a.error)
+    .bind(a.duration_ms)
+    .bind(a.last as i64)
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
+/// Moves a subscriber whose address or endpoint failed for good to a hygiene state (only from
+/// `ok`: an admin's choice is never overwritten).
+pub async fn set_hygiene_after_failure<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    subscriber_id: i64,
+    hygiene: &str,
+    now: i64,
+) -> Result<bool> {
+    let r = sqlx::query("UPDATE subscribers SET hygiene = $2, updated_at = $3 WHERE id = $1 AND hygiene = 'ok'")
+        .bind(subscriber_id)
+        .bind(hygiene)
+        .bind(now)
+        .execute(e)
+        .await?;
+    Ok(r.rows_affected() == 1)
 }
 
 /// Records a delivered message; `blank_body` drops its bodies (credential-bearing mail), keeping

@@ -45,6 +45,56 @@ fn subscriber(r: &AnyRow) -> SubscriberRow {
     }
 }
 
+/// Sets how a subscriber is notified: `email`, or `webhook` to `webhook_url`. A new URL clears
+/// the signing secret (a new one is issued with it).
+pub async fn set_channel<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    id: i64,
+    channel: &str,
+    webhook_url: Option<&str>,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE subscribers SET channel = $2, \
+         webhook_secret = CASE WHEN webhook_url IS NULL OR $3 IS NULL OR webhook_url <> $3 THEN NULL \
+           ELSE webhook_secret END, \
+         webhook_url = $3, updated_at = $4 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(channel)
+    .bind(webhook_url)
+    .bind(now)
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
+/// Stores a new webhook signing secret.
+pub async fn set_webhook_secret<'c, E: Executor<'c, Database = Any>>(e: E, id: i64, secret: &str) -> Result<()> {
+    sqlx::query("UPDATE subscribers SET webhook_secret = $2 WHERE id = $1").bind(id).bind(secret).execute(e).await?;
+    Ok(())
+}
+
+/// Whether a webhook subscriber has a signing secret.
+pub async fn has_webhook_secret<'c, E: Executor<'c, Database = Any>>(e: E, id: i64) -> Result<bool> {
+    let r = sqlx::query("SELECT webhook_secret FROM subscribers WHERE id = $1").bind(id).fetch_optional(e).await?;
+    Ok(r.is_some_and(|r| opt_str(&r, "webhook_secret").is_some()))
+}
+
+/// The subscriber (of any address) that already posts to this URL on the page.
+pub async fn by_webhook_url<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    page_id: i64,
+    url: &str,
+) -> Result<Option<SubscriberRow>> {
+    let r = sqlx::query(&format!("SELECT {COLS} FROM subscribers WHERE page_id = $1 AND webhook_url = $2"))
+        .bind(page_id)
+        .bind(url)
+        .fetch_optional(e)
+        .await?;
+    Ok(r.as_ref().map(subscriber))
+}
+
 /// What a subscriber wants to hear about.
 pub struct Preferences {
     pub incidents: bool,
@@ -280,10 +330,23 @@ pub async fn enqueue_mail<'c, E: Executor<'c, Database = Any>>(
     m: &NewMessage<'_>,
     now: i64,
 ) -> Result<bool> {
+    enqueue(e, page_id, "email", None, m, now).await
+}
+
+/// Queues a message on `channel` (`email`, or `webhook` with the JSON payload as `body_text`),
+/// for a subscriber when it is a notification.
+pub async fn enqueue<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    page_id: i64,
+    channel: &str,
+    subscriber_id: Option<i64>,
+    m: &NewMessage<'_>,
+    now: i64,
+) -> Result<bool> {
     let r = sqlx::query(
         "INSERT INTO outbox (page_id, channel, dedupe_key, recipient, subject, body_text, body_html, headers, state, \
-         attempts, next_attempt_at, last_error, created_at) \
-         VALUES ($1, 'email', $2, $3, $4, $5, $6, $7, 'pending', 0, $8, '', $8) ON CONFLICT (dedupe_key) DO NOTHING",
+         attempts, next_attempt_at, last_error, created_at, subscriber_id) \
+         VALUES ($1, $9, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, '', $8, $10) ON CONFLICT (dedupe_key) DO NOTHING",
     )
     .bind(page_id)
     .bind(m.dedupe_key)
@@ -293,6 +356,8 @@ pub async fn enqueue_mail<'c, E: Executor<'c, Database = Any>>(
     .bind(m.body_html)
     .bind(m.headers)
     .bind(now)
+    .bind(channel)
+    .bind(subscriber_id)
     .execute(e)
     .await?;
     Ok(r.rows_affected() == 1)

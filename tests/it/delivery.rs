@@ -141,7 +141,7 @@ async fn a_permanent_failure_is_never_retried(engine: Engine) {
     assert_eq!(deliver_due(&t.app).await.unwrap(), report(1, 0, 1));
     let rows = outbox(&t).await;
     assert_eq!((rows[0].state.as_str(), rows[0].attempts), ("failed", 1));
-    assert!(rows[0].last_error.starts_with("permanent: RCPT TO: 550"), "{}", rows[0].last_error);
+    assert!(rows[0].last_error.starts_with("recipient rejected: RCPT TO: 550"), "{}", rows[0].last_error);
     assert_eq!(rows[1].state, "sent");
     t.clock.advance(24 * 60 * MINUTE);
     assert_eq!(deliver_due(&t.app).await.unwrap(), report(0, 0, 0));

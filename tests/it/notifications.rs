@@ -40,6 +40,11 @@ async fn subscriber(t: &TestApp, host: &str, email: &str, prefs: Value, confirm:
     }
 }
 
+/// An active email subscriber for every component and event.
+pub async fn confirmed(t: &TestApp, host: &str, email: &str) {
+    subscriber(t, host, email, json!({}), true).await
+}
+
 async fn incident(t: &TestApp, host: &str, admin: &str, body: Value) -> i64 {
     let r = t.send(Req::post(host, "/api/v1/admin/incidents").bearer(admin).json(body)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);

@@ -15,6 +15,8 @@ pub const READER_ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/manage/subscriptions"),
     ("PATCH", "/api/v1/manage/subscriptions"),
     ("DELETE", "/api/v1/manage/subscriptions"),
+    // Its credential cases are in webhooks.rs.
+    ("POST", "/api/v1/manage/subscriptions/webhook-secret"),
     ("GET", "/manage"),
     ("GET", "/static/manage.js"),
     // One-click unsubscribe; its credential cases are in notifications.rs.

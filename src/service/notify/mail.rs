@@ -13,6 +13,10 @@ pub struct Notice {
     pub subject: String,
     /// Every affected component (hidden ones too), for scope matching.
     pub affected: Vec<i64>,
+    /// `incident` or `maintenance`, its id and title, for webhook payloads.
+    kind: &'static str,
+    subject_id: i64,
+    title: String,
     brand: String,
     headline: String,
     status: String,
@@ -29,18 +33,28 @@ impl Notice {
         let settings = crate::service::pages::settings_of(page);
         let brand = if settings.title.trim().is_empty() { page.name.clone() } else { settings.title };
         let action = ev.kind.rsplit('.').next().unwrap_or("updated").replace('_', " ");
-        let base =
-            |headline: String, status: String, message: String, components, affected, when, anchor: String| Notice {
-                subject: format!("[{brand}] {headline}: {status}"),
-                affected,
-                brand: brand.clone(),
-                headline,
-                status,
-                message,
-                components,
-                when,
-                link: format!("{url}/#{anchor}"),
-            };
+        let kind = if ev.subject_kind == "maintenance" { "maintenance" } else { "incident" };
+        let base = |title: String,
+                    headline: String,
+                    status: String,
+                    message: String,
+                    components,
+                    affected,
+                    when,
+                    anchor: String| Notice {
+            subject: format!("[{brand}] {headline}: {status}"),
+            affected,
+            kind,
+            subject_id: ev.subject_id,
+            title,
+            brand: brand.clone(),
+            headline,
+            status,
+            message,
+            components,
+            when,
+            link: format!("{url}/#{anchor}"),
+        };
         match ev.subject_kind.as_str() {
             "incident" => {
                 let Some(inc) = incidents::by_id(&mut **tx, page.id, ev.subject_id).await? else { return Ok(None) };
@@ -66,7 +80,8 @@ impl Notice {
                     items.iter().filter(|i| visible.contains(&i.item_id)).map(|i| i.name.clone()).collect();
                 let affected = items.iter().map(|i| i.item_id).collect();
                 let headline = format!("{} ({action})", inc.title);
-                Ok(Some(base(headline, status, message, components, affected, None, format!("incident-{}", inc.id))))
+                let anchor = format!("incident-{}", inc.id);
+                Ok(Some(base(inc.title.clone(), headline, status, message, components, affected, None, anchor)))
             }
             "maintenance" => {
                 let Some(m) = maintenances::by_id(&mut **tx, page.id, ev.subject_id).await? else { return Ok(None) };
@@ -84,10 +99,34 @@ impl Notice {
                 let when = Some(format!("{} to {} (UTC)", rfc3339(m.starts_at), rfc3339(m.ends_at)));
                 let headline = format!("Maintenance {action}: {}", m.title);
                 let anchor = format!("maintenance-{}", m.id);
-                Ok(Some(base(headline, m.stage.replace('_', " "), message, components, affected, when, anchor)))
+                let stage = m.stage.replace('_', " ");
+                Ok(Some(base(m.title.clone(), headline, stage, message, components, affected, when, anchor)))
             }
             _ => Ok(None),
         }
+    }
+
+    /// The JSON body of a webhook call about this event (Standard Webhooks shape: `type`,
+    /// `timestamp`, `data`).
+    pub fn webhook_payload(&self, ev: &PendingEvent, page: &PageRow, page_url: &str, now: i64) -> String {
+        serde_json::json!({
+            "type": ev.kind,
+            "timestamp": rfc3339(now),
+            "data": {
+                "event_id": ev.id,
+                "page": {"id": page.id, "name": page.name, "url": page_url},
+                self.kind: {
+                    "id": self.subject_id,
+                    "title": self.title,
+                    "status": self.status,
+                    "message": self.message,
+                    "components": self.components,
+                    "window": self.when,
+                    "url": self.link,
+                },
+            },
+        })
+        .to_string()
     }
 
     /// The text and HTML bodies for one recipient.
