@@ -27,8 +27,8 @@ pub const INTERVAL: Duration = Duration::from_secs(2);
 const BATCH: i64 = 64;
 /// How long a claim holds a row without renewal; renewed every [`RENEW_EVERY`] while the batch
 /// is worked on, so only a dead worker's rows wait this long.
-pub const LEASE: Millis = 2 * MINUTE;
-const RENEW_EVERY: Duration = Duration::from_secs(30);
+pub const LEASE: Millis = 30 * SECOND;
+const RENEW_EVERY: Duration = Duration::from_secs(10);
 /// Parallel SMTP connections per worker.
 pub const SMTP_LANES: usize = 4;
 /// Parallel webhook calls per worker.

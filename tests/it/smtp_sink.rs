@@ -80,6 +80,17 @@ impl Sink {
         self.state.lock().unwrap().received.clone()
     }
 
+    /// How many messages were accepted.
+    pub fn count(&self) -> usize {
+        self.state.lock().unwrap().received.len()
+    }
+
+    /// How many different recipients got at least one message.
+    pub fn distinct_recipients(&self) -> usize {
+        let s = self.state.lock().unwrap();
+        s.received.iter().flat_map(|m| m.to.iter()).collect::<HashSet<_>>().len()
+    }
+
     /// Answer `451` to the next `n` messages.
     pub fn fail_next(&self, n: usize) {
         self.state.lock().unwrap().fail_next = n;
