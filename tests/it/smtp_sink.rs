@@ -60,7 +60,12 @@ pub struct Sink {
 impl Sink {
     /// Starts a sink on a free port.
     pub async fn start() -> Sink {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Sink::start_on(0).await
+    }
+
+    /// Starts a sink on `port` (0: a free one).
+    pub async fn start_on(port: u16) -> Sink {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
         let sink = Sink { addr: listener.local_addr().unwrap(), state: Arc::default() };
         let state = sink.state.clone();
         tokio::spawn(async move {
