@@ -432,7 +432,9 @@ async fn feed_routes_answer_every_credential_kind(engine: Engine) {
             (&Method::POST, "/{id}/managers") => Some(json!({"email": "x@example.org"})),
             _ => None,
         };
-        let cases: Vec<(&str, Option<&str>, Option<&str>, bool, u16)> = vec![
+        // (what, X-Magic-Token, bearer, session in the query, expected status)
+        type Case<'a> = (&'a str, Option<&'a str>, Option<&'a str>, bool, u16);
+        let cases: Vec<Case> = vec![
             ("none", None, None, false, 401),
             ("malformed", Some("sbx_nope"), None, false, 401),
             ("api token as magic", Some(&api), None, false, 401),
