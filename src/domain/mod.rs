@@ -2,5 +2,6 @@
 
 pub mod host;
 pub mod maintenance;
+pub mod scope;
 pub mod status;
 pub mod types;

@@ -381,6 +381,7 @@ mod tests {
     fn tokens_in_paths_never_reach_the_log() {
         assert_eq!(loggable_path("/u/sbu_abc123"), "/u/{token}");
         assert_eq!(loggable_path("/status/acme/u/sbu_x"), "/status/acme/u/{token}");
+        assert_eq!(loggable_path("/feeds/sbf_abc123/feed.atom"), "/feeds/{token}/feed.atom");
         assert_eq!(loggable_path("/api/v1/summary"), "/api/v1/summary");
     }
 

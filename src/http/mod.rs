@@ -19,6 +19,8 @@ pub mod org;
 pub mod page_admin;
 pub mod principal;
 pub mod public;
+pub mod reader_feeds;
+pub mod reader_feeds_admin;
 pub mod site;
 pub mod status_public;
 pub mod subscribers_admin;
@@ -172,6 +174,11 @@ pub fn router(app: App) -> Router {
             "/api/v1/admin/subscribers/{id}",
             get(subscribers_admin::get_subscriber).delete(subscribers_admin::delete_subscriber),
         )
+        // Readers' feeds (owners' addresses are personal data: reads and writes need operate).
+        .route("/api/v1/admin/feeds", get(reader_feeds_admin::list_feeds))
+        .route("/api/v1/admin/feeds/stats", get(reader_feeds_admin::feed_stats))
+        .route("/api/v1/admin/feeds/{id}", get(reader_feeds_admin::get_feed).delete(reader_feeds_admin::delete_feed))
+        .route("/api/v1/admin/feeds/{id}/invalidate", post(reader_feeds_admin::invalidate_feed))
         // Page administration (host-native; numeric twins are rewritten onto these).
         .route("/api/v1/admin/api-tokens", get(list_tokens::<false>).post(create_token::<false>))
         .route("/api/v1/admin/api-tokens/stats", get(token_stats::<false>))
@@ -223,8 +230,19 @@ pub fn router(app: App) -> Router {
             get(manage::get_subscription).patch(manage::patch_subscription).delete(manage::delete_subscription),
         )
         .route("/api/v1/manage/subscriptions/webhook-secret", post(manage::rotate_webhook_secret))
+        .route("/api/v1/manage/feeds", get(reader_feeds::list_feeds).post(reader_feeds::create_feed))
+        .route(
+            "/api/v1/manage/feeds/{id}",
+            get(reader_feeds::get_feed).patch(reader_feeds::patch_feed).delete(reader_feeds::delete_feed),
+        )
+        .route("/api/v1/manage/feeds/{id}/reset", post(reader_feeds::reset_feed))
+        .route("/api/v1/manage/feeds/{id}/managers", post(reader_feeds::add_manager))
+        .route("/api/v1/manage/feeds/{id}/managers/{email}", axum::routing::delete(reader_feeds::remove_manager))
         .route("/manage", get(manage::manage_page))
         .route("/static/manage.js", get(manage::manage_script))
+        // Readers' own feeds: `{code}` is a public short code or an `sbf_` capability.
+        .route("/feeds/{code}/feed.atom", get(feeds::reader::feed_atom))
+        .route("/feeds/{code}/feed.rss", get(feeds::reader::feed_rss))
         // One-click unsubscribe (RFC 8058): the token in the path is a deliberate capability.
         .route("/u/{token}", get(unsubscribe::unsubscribe_page).post(unsubscribe::unsubscribe))
         // Pages for people.

@@ -12,7 +12,7 @@
 //! webhook calls over [`WEBHOOK_LANES`].
 
 use crate::app::App;
-use crate::clock::{Millis, MINUTE, SECOND};
+use crate::clock::{Millis, SECOND};
 use crate::delivery::message::{self, Message};
 use crate::delivery::smtp::{Connection, SmtpError, SmtpTarget};
 use crate::delivery::webhook::{self, WebhookError};

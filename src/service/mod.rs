@@ -12,6 +12,7 @@ pub mod maintenances;
 pub mod members;
 pub mod notify;
 pub mod pages;
+pub mod reader_feeds;
 pub mod sessions;
 pub mod status;
 pub mod subscribers;

@@ -111,25 +111,7 @@ async fn fan_out(app: &App, ev: &PendingEvent) -> Result<usize> {
 
 /// Whether a recipient's component scope covers an event naming `affected` (see the module doc).
 fn wants(r: &Recipient, affected: &[i64], parents: &HashMap<i64, i64>) -> bool {
-    if r.all_components || affected.is_empty() {
-        return true;
-    }
-    let chain = |mut id: i64| {
-        let mut out = vec![id];
-        // The hierarchy is a tree of bounded depth; the bound only guards against bad data.
-        while let Some(&p) = parents.get(&id) {
-            if out.len() > 64 || out.contains(&p) {
-                break;
-            }
-            out.push(p);
-            id = p;
-        }
-        out
-    };
-    affected.iter().any(|&a| {
-        let up_from_a = chain(a);
-        r.items.iter().any(|&s| up_from_a.contains(&s) || chain(s).contains(&a))
-    })
+    crate::domain::scope::covers(r.all_components, &r.items, affected, parents)
 }
 
 /// What a one-click unsubscribe token resolves to.

@@ -12,6 +12,7 @@ pub mod maintenance_claims;
 pub mod maintenances;
 pub mod notify;
 pub mod outbox;
+pub mod reader_feeds;
 pub mod subscribers;
 pub mod tenancy;
 
@@ -83,6 +84,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("../../migrations/0006_outbox_delivery.sql")),
     (7, include_str!("../../migrations/0007_fanout.sql")),
     (8, include_str!("../../migrations/0008_webhooks.sql")),
+    (10, include_str!("../../migrations/0010_reader_feeds.sql")),
 ];
 
 /// A migration's DDL for `engine`: SQLite's `INTEGER PRIMARY KEY AUTOINCREMENT` becomes a

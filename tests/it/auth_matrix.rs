@@ -385,6 +385,10 @@ enum Target {
     SharedSubscriber,
     /// A new active subscriber of page P with hygiene `ok`; `text` is its address.
     FreshSubscriber,
+    /// A long-lived reader feed of page P that nobody changes (reads).
+    SharedFeed,
+    /// A new reader feed of page P.
+    FreshFeed,
 }
 
 /// The hierarchy depth the level-creating row frees before every request.
@@ -506,6 +510,9 @@ const SUBSCRIBER_ROW: &str = "SELECT CAST(COUNT(*) AS TEXT) || ' ' || COALESCE(M
      || COALESCE(MAX(hygiene), '-') FROM subscribers WHERE id = {id}";
 const SUBSCRIBER_NAMED: &str =
     "SELECT CAST(COUNT(*) AS TEXT) FROM subscribers WHERE page_id = {page} AND email = '{text}@import.example'";
+/// Everything an admin write on a reader feed can change (existence, cache version).
+const FEED_ROW: &str = "SELECT CAST(COUNT(*) AS TEXT) || ' ' || COALESCE(CAST(MAX(cache_version) AS TEXT), '-') \
+     FROM reader_feeds WHERE id = {id}";
 const STATUS_NAME: &str = "SELECT name FROM status_definitions WHERE page_id = {page} AND key = 'major_outage'";
 const STAGE_NAME: &str =
     "SELECT name FROM lifecycle_stages WHERE page_id = {page} AND kind = 'incident' AND key = 'monitoring'";
@@ -792,6 +799,19 @@ fn routes() -> Vec<Route> {
             })
             .unchanged_if_refused(SUBSCRIBER_NAMED),
     ]);
+    // Readers' feeds hold their owners' addresses (personal data): like subscribers, operate.
+    rows.extend(vec![
+        route(get.clone(), "/api/v1/admin/feeds", Page(Operate), 200),
+        route(get.clone(), "/api/v1/admin/feeds", Page(Operate), 200).query("view=full&limit=5"),
+        route(get.clone(), "/api/v1/admin/feeds/stats", Page(Operate), 200),
+        route(get.clone(), "/api/v1/admin/feeds/{id}", Page(Operate), 200).on(SharedFeed),
+        route(delete.clone(), "/api/v1/admin/feeds/{id}", Page(Operate), 204)
+            .on(FreshFeed)
+            .unchanged_if_refused(FEED_ROW),
+        route(post.clone(), "/api/v1/admin/feeds/{id}/invalidate", Page(Operate), 200)
+            .on(FreshFeed)
+            .unchanged_if_refused(FEED_ROW),
+    ]);
     rows.extend(vec![
         // Page administration.
         route(get.clone(), "/api/v1/admin/api-tokens", Page(ManageAccess), 200),
@@ -935,6 +955,7 @@ struct World {
     shared_maintenance: (i64, String),
     /// Id of an active subscriber of page P that no row changes.
     shared_subscriber: i64,
+    shared_feed: i64,
     carriers: Vec<(Cred, Carrier)>,
 }
 
@@ -983,6 +1004,7 @@ impl World {
             shared_incident: (0, String::new()),
             shared_maintenance: (0, String::new()),
             shared_subscriber: 0,
+            shared_feed: 0,
             carriers: Vec::new(),
         };
         // Page P's hierarchy: one level (top-level components sit there) and a shared component
@@ -995,6 +1017,7 @@ impl World {
         w.shared_incident = w.fresh_incident().await;
         w.shared_maintenance = w.fresh_maintenance().await;
         w.shared_subscriber = w.fresh_subscriber().await.0;
+        w.shared_feed = w.fresh_feed().await;
         w.shared_page_token = w.mint(w.page_scope(), "read", "page_viewer", None).await.0;
         w.shared_org_token = w.mint(w.org_scope(), "read", "org_member", None).await.0;
         let (_, expiring) = w.mint(w.page_scope(), "admin", "page_admin", Some(rfc3339(w.t.app.now() + 60_000))).await;
@@ -1192,6 +1215,24 @@ impl World {
         (id, email)
     }
 
+    /// A new reader feed of page P (whole page, both content types).
+    async fn fresh_feed(&self) -> i64 {
+        use statibeat::store::reader_feeds as feeds;
+        let n = self.next();
+        let settings = feeds::Settings {
+            name: format!("Matrix feed {n}"),
+            all_components: true,
+            incidents: true,
+            maintenances: true,
+            max_items: 50,
+            max_age_days: None,
+            format: "atom".into(),
+        };
+        let (pool, now) = (&self.t.app.db.pool, self.t.app.now());
+        let email = format!("feed-owner{n}@example.org");
+        feeds::insert(pool, self.a.page_id, &email, &format!("matrixfeed{n}"), None, &settings, now).await.unwrap()
+    }
+
     async fn prepare(&self, target: Target) -> Fixture {
         let pool = &self.t.app.db.pool;
         let now = self.t.app.now();
@@ -1293,6 +1334,8 @@ impl World {
                 Fixture { id, text }
             }
             Target::SharedSubscriber => id(self.shared_subscriber),
+            Target::SharedFeed => id(self.shared_feed),
+            Target::FreshFeed => id(self.fresh_feed().await),
             Target::FreshSubscriber => {
                 let (id, text) = self.fresh_subscriber().await;
                 Fixture { id, text }
@@ -1390,6 +1433,7 @@ async fn every_route_answers_every_credential_as_the_spec_says(engine: Engine) {
     covered.extend(crate::admin_web::WEB_ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())));
     // The reader routes (subscribe, magic tokens) have their own matrix in subscribers.rs.
     covered.extend(crate::subscribers::READER_ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())));
+    covered.extend(crate::reader_feeds::READER_ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())));
     let table = route_table();
     assert!(table.len() >= 50, "the route-table reader found only {} routes", table.len());
     let missing: Vec<_> = table.difference(&covered).collect();

@@ -252,3 +252,40 @@ fn validate_with_real_parsers(rss: &str, atom: &str, ics: &str, link: &str) {
     );
     eprint!("{}", String::from_utf8_lossy(&out.stdout));
 }
+
+/// Entry titles of an RSS 2.0 (`rss20`) or Atom (`atom10`) document as Python's `feedparser`
+/// reads it (asserting it parses cleanly as that version); `None` when the parsers are not
+/// installed (a failure under `STATIBEAT_REQUIRE_FEED_PARSERS=1`).
+pub fn feedparser_titles(body: &str, version: &str) -> Option<Vec<String>> {
+    use std::process::Command;
+    let available =
+        Command::new("python3").args(["-c", "import feedparser"]).output().is_ok_and(|o| o.status.success());
+    if !available {
+        if std::env::var("STATIBEAT_REQUIRE_FEED_PARSERS").is_ok_and(|v| v == "1") {
+            panic!("STATIBEAT_REQUIRE_FEED_PARSERS=1 but python3 cannot import feedparser");
+        }
+        eprintln!("SKIPPED: feedparser not installed (pip install feedparser)");
+        return None;
+    }
+    const SCRIPT: &str = r#"
+import json, sys
+import feedparser
+d = feedparser.parse(open(sys.argv[1], "rb").read())
+assert d.bozo == 0, repr(d.get("bozo_exception"))
+assert d.version == sys.argv[2], d.version
+print(json.dumps([e.title for e in d.entries]))
+"#;
+    let dir = std::env::temp_dir().join(format!("statibeat-feed-{}-{}", std::process::id(), rand::random::<u32>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (script, doc) = (dir.join("parse.py"), dir.join("feed.xml"));
+    std::fs::write(&script, SCRIPT).unwrap();
+    std::fs::write(&doc, body).unwrap();
+    let out = Command::new("python3").arg(&script).arg(&doc).arg(version).output().expect("run python3");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        out.status.success(),
+        "feedparser refused the {version} feed:\n{}\n{body}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(serde_json::from_slice(&out.stdout).expect("titles as JSON"))
+}

@@ -17,6 +17,7 @@ mod maintenances;
 mod notifications;
 mod private_pages;
 mod process;
+mod reader_feeds;
 mod sessions;
 mod smoke;
 mod smtp_sink;

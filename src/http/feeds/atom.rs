@@ -11,7 +11,8 @@ pub fn render(c: &Channel, entries: &[Entry]) -> String {
     let _ = writeln!(s, "<title>{}</title>", xml(&c.title));
     let _ = writeln!(s, "<subtitle>{}</subtitle>", xml(&c.description));
     let _ = writeln!(s, "<updated>{}</updated>", rfc3339_seconds(c.updated));
-    let _ = writeln!(s, "<link rel=\"self\" type=\"application/atom+xml\" href=\"{}/history.atom\"/>", xml(&c.link));
+    let _ =
+        writeln!(s, "<link rel=\"self\" type=\"application/atom+xml\" href=\"{}\"/>", xml(&c.self_url("history.atom")));
     let _ = writeln!(s, "<link rel=\"alternate\" type=\"text/html\" href=\"{}/\"/>", xml(&c.link));
     // RFC 4287 wants an author on the feed when an entry has none.
     let _ = writeln!(s, "<author><name>{}</name></author>", xml(&c.title));
@@ -41,6 +42,7 @@ mod tests {
             link: "https://acme.status.test".into(),
             description: "d".into(),
             updated: 1_796_040_000_000,
+            self_link: None,
         };
         let e = Entry {
             id: "statibeat:incident:1:2".into(),

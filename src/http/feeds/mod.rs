@@ -5,6 +5,7 @@
 
 pub mod atom;
 pub mod ics;
+pub mod reader;
 pub mod rss;
 
 use super::error::ApiResult;
@@ -26,8 +27,8 @@ pub const MAX_ENTRIES: usize = 50;
 /// At most this many windows in the calendar (the most recently created).
 pub const MAX_WINDOWS: i64 = 200;
 
-const RSS_TYPE: &str = "application/rss+xml; charset=utf-8";
-const ATOM_TYPE: &str = "application/atom+xml; charset=utf-8";
+pub const RSS_TYPE: &str = "application/rss+xml; charset=utf-8";
+pub const ATOM_TYPE: &str = "application/atom+xml; charset=utf-8";
 const ICS_TYPE: &str = "text/calendar; charset=utf-8";
 
 /// What a history feed describes: the page.
@@ -41,6 +42,15 @@ pub struct Channel {
     pub description: String,
     /// The newest entry's `updated` (never "now", so the ETag stays stable).
     pub updated: Millis,
+    /// The feed's own URL (`rel="self"`); `None` for the page's history feeds.
+    pub self_link: Option<String>,
+}
+
+impl Channel {
+    /// The `rel="self"` URL: the feed's own, else the page's history feed of that `file`.
+    pub fn self_url(&self, file: &str) -> String {
+        self.self_link.clone().unwrap_or_else(|| format!("{}/{file}", self.link))
+    }
 }
 
 /// One incident or maintenance window in a history feed.
@@ -105,7 +115,7 @@ pub async fn maintenances_ics(State(app): State<App>, r: Reader, headers: Header
     Ok(cacheable_typed(&headers, &r.page, &body, ICS_TYPE))
 }
 
-fn title_of(page: &PageRow) -> String {
+pub fn title_of(page: &PageRow) -> String {
     let s = pages::settings_of(page);
     if s.title.is_empty() {
         page.name.clone()
@@ -117,53 +127,82 @@ fn title_of(page: &PageRow) -> String {
 /// The page's public incidents and its active and completed (not cancelled) windows, newest
 /// first, at most [`MAX_ENTRIES`].
 async fn history(app: &App, page: &PageRow) -> ApiResult<(Channel, Vec<Entry>)> {
+    let (channel, candidates) = candidates(app, page, MAX_ENTRIES, false).await?;
+    Ok((channel, candidates.into_iter().map(|c| c.entry).collect()))
+}
+
+/// A history entry with what readers' own feeds filter on.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub entry: Entry,
+    /// A maintenance window (else an incident).
+    pub maintenance: bool,
+    /// Ids of the components it names (hidden ones too); empty = the whole page.
+    pub items: Vec<i64>,
+}
+
+/// The page's history as [`Candidate`]s: up to `limit` public incidents and `limit` active and
+/// completed windows, newest first, cut to `limit`. `with_items` loads the named components.
+pub async fn candidates(
+    app: &App,
+    page: &PageRow,
+    limit: usize,
+    with_items: bool,
+) -> ApiResult<(Channel, Vec<Candidate>)> {
     let (url, _) = canonical_url(app, page).await?;
-    let limit = MAX_ENTRIES as i64;
-    let incidents = isql::list(&app.db.pool, page.id, Filter::All, true, i64::MAX, limit).await?;
+    let max = limit as i64;
+    let incidents = isql::list(&app.db.pool, page.id, Filter::All, true, i64::MAX, max).await?;
     let ids: Vec<i64> = incidents.iter().map(|i| i.id).collect();
     let updates = isql::updates_of(&app.db.pool, &ids).await?;
-    let mut entries: Vec<Entry> = incidents
+    let items = if with_items { isql::items_of(&app.db.pool, &ids, false).await? } else { Vec::new() };
+    let mut out: Vec<Candidate> = incidents
         .iter()
         .map(|i| {
             // Updates come newest first per incident.
             let latest = updates.iter().find(|u| u.incident_id == i.id);
-            Entry {
+            let entry = Entry {
                 id: format!("statibeat:incident:{}:{}", page.id, i.id),
                 title: i.title.clone(),
                 link: format!("{url}/#incident-{}", i.id),
                 published: i.started_at,
                 updated: latest.map_or(i.updated_at, |u| u.created_at.max(i.updated_at)),
                 summary: latest.map_or(&i.description, |u| &u.message).clone(),
-            }
+            };
+            let items = items.iter().filter(|x| x.incident_id == i.id).map(|x| x.item_id).collect();
+            Candidate { entry, maintenance: false, items }
         })
         .collect();
-    let mut windows: Vec<MaintenanceRow> = maintenances::list(app, page, MFilter::Active, None, limit).await?;
-    windows.extend(maintenances::list(app, page, MFilter::Completed, None, limit).await?);
+    let mut windows: Vec<MaintenanceRow> = maintenances::list(app, page, MFilter::Active, None, max).await?;
+    windows.extend(maintenances::list(app, page, MFilter::Completed, None, max).await?);
     windows.retain(|m| m.cancelled_at.is_none());
     let ids: Vec<i64> = windows.iter().map(|m| m.id).collect();
     let updates = maintenances::updates_of(app, &ids).await?;
-    entries.extend(windows.iter().map(|m| {
+    let items = if with_items { maintenances::items_of(app, &ids, false).await? } else { Vec::new() };
+    out.extend(windows.iter().map(|m| {
         let latest = updates.iter().find(|u| u.maintenance_id == m.id);
-        Entry {
+        let entry = Entry {
             id: format!("statibeat:maintenance:{}:{}", page.id, m.id),
             title: format!("Maintenance: {}", m.title),
             link: format!("{url}/#maintenance-{}", m.id),
             published: m.started_at.unwrap_or(m.starts_at),
             updated: latest.map_or(m.updated_at, |u| u.created_at.max(m.updated_at)),
             summary: latest.map_or(&m.description, |u| &u.message).clone(),
-        }
+        };
+        let items = items.iter().filter(|x| x.0 == m.id).map(|x| x.1).collect();
+        Candidate { entry, maintenance: true, items }
     }));
-    entries.sort_by(|a, b| (b.published, &b.id).cmp(&(a.published, &a.id)));
-    entries.truncate(MAX_ENTRIES);
+    out.sort_by(|a, b| (b.entry.published, &b.entry.id).cmp(&(a.entry.published, &a.entry.id)));
+    out.truncate(limit);
     let title = title_of(page);
     let channel = Channel {
         id: format!("statibeat:page:{}", page.id),
         description: format!("Incidents and maintenance of {title}"),
         title,
-        updated: entries.iter().map(|e| e.updated).max().unwrap_or(page.created_at),
+        updated: out.iter().map(|c| c.entry.updated).max().unwrap_or(page.created_at),
         link: url,
+        self_link: None,
     };
-    Ok((channel, entries))
+    Ok((channel, out))
 }
 
 /// Escapes text for XML content and attribute values; drops characters XML 1.0 cannot carry.

@@ -11,7 +11,11 @@ pub fn render(c: &Channel, entries: &[Entry]) -> String {
     let _ = writeln!(s, "<link>{}/</link>", xml(&c.link));
     let _ = writeln!(s, "<description>{}</description>", xml(&c.description));
     let _ = writeln!(s, "<lastBuildDate>{}</lastBuildDate>", rfc822(c.updated));
-    let _ = writeln!(s, "<atom:link href=\"{}/history.rss\" rel=\"self\" type=\"application/rss+xml\"/>", xml(&c.link));
+    let _ = writeln!(
+        s,
+        "<atom:link href=\"{}\" rel=\"self\" type=\"application/rss+xml\"/>",
+        xml(&c.self_url("history.rss"))
+    );
     for e in entries {
         s.push_str("<item>\n");
         let _ = writeln!(s, "<title>{}</title>", xml(&e.title));
@@ -37,6 +41,7 @@ mod tests {
             link: "https://acme.status.test".into(),
             description: "d".into(),
             updated: 0,
+            self_link: None,
         };
         let e = Entry {
             id: "statibeat:incident:1:2".into(),

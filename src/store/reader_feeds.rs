@@ -1,0 +1,315 @@
+//! SQL for readers' feeds, their component scope and co-managers.
+
+use super::{opt_i64, opt_str, Result};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Executor, Row};
+
+#[derive(Debug, Clone)]
+pub struct FeedRow {
+    pub id: i64,
+    pub page_id: i64,
+    pub name: String,
+    pub short_code: String,
+    pub capability_hash: Option<String>,
+    pub owner_email: String,
+    pub all_components: bool,
+    pub incidents: bool,
+    pub maintenances: bool,
+    pub max_items: i64,
+    pub max_age_days: Option<i64>,
+    pub format: String,
+    pub cache_version: i64,
+    pub fetch_count: i64,
+    pub last_fetched_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const COLS: &str = "id, page_id, name, short_code, capability_hash, owner_email, all_components, incidents, \
+    maintenances, max_items, max_age_days, format, cache_version, fetch_count, last_fetched_at, created_at, updated_at";
+
+fn feed(r: &AnyRow) -> FeedRow {
+    FeedRow {
+        id: r.get("id"),
+        page_id: r.get("page_id"),
+        name: r.get("name"),
+        short_code: r.get("short_code"),
+        capability_hash: opt_str(r, "capability_hash"),
+        owner_email: r.get("owner_email"),
+        all_components: r.get::<i64, _>("all_components") != 0,
+        incidents: r.get::<i64, _>("incidents") != 0,
+        maintenances: r.get::<i64, _>("maintenances") != 0,
+        max_items: r.get("max_items"),
+        max_age_days: opt_i64(r, "max_age_days"),
+        format: r.get("format"),
+        cache_version: r.get("cache_version"),
+        fetch_count: r.get("fetch_count"),
+        last_fetched_at: opt_i64(r, "last_fetched_at"),
+        created_at: r.get("created_at"),
+        updated_at: r.get("updated_at"),
+    }
+}
+
+/// The settings a reader chooses.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub name: String,
+    pub all_components: bool,
+    pub incidents: bool,
+    pub maintenances: bool,
+    pub max_items: i64,
+    pub max_age_days: Option<i64>,
+    pub format: String,
+}
+
+pub async fn insert<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    page_id: i64,
+    owner_email: &str,
+    short_code: &str,
+    capability_hash: Option<&str>,
+    s: &Settings,
+    now: i64,
+) -> Result<i64> {
+    let r = sqlx::query(
+        "INSERT INTO reader_feeds (page_id, name, short_code, capability_hash, owner_email, all_components, \
+         incidents, maintenances, max_items, max_age_days, format, cache_version, fetch_count, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, 0, $12, $12) RETURNING id",
+    )
+    .bind(page_id)
+    .bind(&s.name)
+    .bind(short_code)
+    .bind(capability_hash)
+    .bind(owner_email)
+    .bind(s.all_components as i64)
+    .bind(s.incidents as i64)
+    .bind(s.maintenances as i64)
+    .bind(s.max_items)
+    .bind(s.max_age_days)
+    .bind(&s.format)
+    .bind(now)
+    .fetch_one(e)
+    .await?;
+    Ok(r.get(0))
+}
+
+pub async fn update<'c, E: Executor<'c, Database = Any>>(e: E, id: i64, s: &Settings, now: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE reader_feeds SET name = $2, all_components = $3, incidents = $4, maintenances = $5, max_items = $6, \
+         max_age_days = $7, format = $8, updated_at = $9 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(&s.name)
+    .bind(s.all_components as i64)
+    .bind(s.incidents as i64)
+    .bind(s.maintenances as i64)
+    .bind(s.max_items)
+    .bind(s.max_age_days)
+    .bind(&s.format)
+    .bind(now)
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
+pub async fn by_id<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, id: i64) -> Result<Option<FeedRow>> {
+    let r = sqlx::query(&format!("SELECT {COLS} FROM reader_feeds WHERE page_id = $1 AND id = $2"))
+        .bind(page_id)
+        .bind(id)
+        .fetch_optional(e)
+        .await?;
+    Ok(r.as_ref().map(feed))
+}
+
+pub async fn by_short_code<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    page_id: i64,
+    code: &str,
+) -> Result<Option<FeedRow>> {
+    let r = sqlx::query(&format!("SELECT {COLS} FROM reader_feeds WHERE page_id = $1 AND short_code = $2"))
+        .bind(page_id)
+        .bind(code)
+        .fetch_optional(e)
+        .await?;
+    Ok(r.as_ref().map(feed))
+}
+
+/// A feed by its capability hash, on any page (the caller checks the page).
+pub async fn by_capability<'c, E: Executor<'c, Database = Any>>(e: E, hash: &str) -> Result<Option<FeedRow>> {
+    let r = sqlx::query(&format!("SELECT {COLS} FROM reader_feeds WHERE capability_hash = $1"))
+        .bind(hash)
+        .fetch_optional(e)
+        .await?;
+    Ok(r.as_ref().map(feed))
+}
+
+/// Feeds of the page that `email` owns or co-manages, newest first.
+pub async fn managed_by<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, email: &str) -> Result<Vec<FeedRow>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLS} FROM reader_feeds f WHERE page_id = $1 AND (owner_email = $2 OR EXISTS \
+         (SELECT 1 FROM reader_feed_managers m WHERE m.feed_id = f.id AND m.email = $2)) ORDER BY id DESC LIMIT 500"
+    ))
+    .bind(page_id)
+    .bind(email)
+    .fetch_all(e)
+    .await?;
+    Ok(rows.iter().map(feed).collect())
+}
+
+/// Whether `email` owns or co-manages any feed of the page.
+pub async fn manages_any<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, email: &str) -> Result<bool> {
+    let r = sqlx::query(
+        "SELECT 1 FROM reader_feeds f WHERE page_id = $1 AND (owner_email = $2 OR EXISTS \
+         (SELECT 1 FROM reader_feed_managers m WHERE m.feed_id = f.id AND m.email = $2)) LIMIT 1",
+    )
+    .bind(page_id)
+    .bind(email)
+    .fetch_optional(e)
+    .await?;
+    Ok(r.is_some())
+}
+
+pub async fn count_owned<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, email: &str) -> Result<i64> {
+    let r = sqlx::query("SELECT COUNT(*) FROM reader_feeds WHERE page_id = $1 AND owner_email = $2")
+        .bind(page_id)
+        .bind(email)
+        .fetch_one(e)
+        .await?;
+    Ok(r.get(0))
+}
+
+/// Feeds of a page for the admin list, newest first, before the cursor id.
+pub async fn list<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    page_id: i64,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<FeedRow>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLS} FROM reader_feeds WHERE page_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
+    ))
+    .bind(page_id)
+    .bind(before)
+    .bind(limit)
+    .fetch_all(e)
+    .await?;
+    Ok(rows.iter().map(feed).collect())
+}
+
+/// Every feed of a page (for statistics; pages hold few).
+pub async fn all_of_page<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64) -> Result<Vec<FeedRow>> {
+    list(e, page_id, i64::MAX, 100_000).await
+}
+
+pub async fn delete<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, id: i64) -> Result<bool> {
+    let r = sqlx::query("DELETE FROM reader_feeds WHERE page_id = $1 AND id = $2")
+        .bind(page_id)
+        .bind(id)
+        .execute(e)
+        .await?;
+    Ok(r.rows_affected() > 0)
+}
+
+pub async fn set_capability<'c, E: Executor<'c, Database = Any>>(e: E, id: i64, hash: &str, now: i64) -> Result<()> {
+    sqlx::query("UPDATE reader_feeds SET capability_hash = $2, updated_at = $3 WHERE id = $1")
+        .bind(id)
+        .bind(hash)
+        .bind(now)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
+/// Bumps the version that is part of the feed's ETag.
+pub async fn bump_cache_version<'c, E: Executor<'c, Database = Any>>(e: E, id: i64) -> Result<()> {
+    sqlx::query("UPDATE reader_feeds SET cache_version = cache_version + 1 WHERE id = $1").bind(id).execute(e).await?;
+    Ok(())
+}
+
+/// Counts a fetch, at most once per minute per feed (a conditional update, so concurrent
+/// fetches and several instances do not each write).
+pub async fn record_fetch<'c, E: Executor<'c, Database = Any>>(e: E, id: i64, now: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE reader_feeds SET fetch_count = fetch_count + 1, last_fetched_at = $2 \
+         WHERE id = $1 AND (last_fetched_at IS NULL OR last_fetched_at <= $3)",
+    )
+    .bind(id)
+    .bind(now)
+    .bind(now - 60_000)
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
+// ---- scope ------------------------------------------------------------------------------------
+
+pub async fn set_items(tx: &mut sqlx::AnyConnection, feed_id: i64, items: &[i64]) -> Result<()> {
+    sqlx::query("DELETE FROM reader_feed_items WHERE feed_id = $1").bind(feed_id).execute(&mut *tx).await?;
+    for item in items {
+        sqlx::query("INSERT INTO reader_feed_items (feed_id, item_id) VALUES ($1, $2)")
+            .bind(feed_id)
+            .bind(item)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The scope of the given feeds: (feed id, item id, item identifier).
+pub async fn items_of<'c, E: Executor<'c, Database = Any>>(e: E, feed_ids: &[i64]) -> Result<Vec<(i64, i64, String)>> {
+    if feed_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Ids are integers we produced; inlining them keeps one statement for any number.
+    let list = feed_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let rows = sqlx::query(&format!(
+        "SELECT fi.feed_id, h.id, h.identifier FROM reader_feed_items fi JOIN hierarchy_items h ON h.id = fi.item_id \
+         WHERE fi.feed_id IN ({list}) ORDER BY h.display_order, h.id"
+    ))
+    .fetch_all(e)
+    .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+}
+
+// ---- co-managers ------------------------------------------------------------------------------
+
+/// Co-managers of the given feeds: (feed id, email), oldest first.
+pub async fn managers_of<'c, E: Executor<'c, Database = Any>>(e: E, feed_ids: &[i64]) -> Result<Vec<(i64, String)>> {
+    if feed_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = feed_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let rows = sqlx::query(&format!(
+        "SELECT feed_id, email FROM reader_feed_managers WHERE feed_id IN ({list}) ORDER BY created_at, email"
+    ))
+    .fetch_all(e)
+    .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// Adds a co-manager; false when already one.
+pub async fn add_manager<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    feed_id: i64,
+    email: &str,
+    now: i64,
+) -> Result<bool> {
+    let r = sqlx::query(
+        "INSERT INTO reader_feed_managers (feed_id, email, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(feed_id)
+    .bind(email)
+    .bind(now)
+    .execute(e)
+    .await?;
+    Ok(r.rows_affected() > 0)
+}
+
+pub async fn remove_manager<'c, E: Executor<'c, Database = Any>>(e: E, feed_id: i64, email: &str) -> Result<bool> {
+    let r = sqlx::query("DELETE FROM reader_feed_managers WHERE feed_id = $1 AND email = $2")
+        .bind(feed_id)
+        .bind(email)
+        .execute(e)
+        .await?;
+    Ok(r.rows_affected() > 0)
+}
