@@ -9,7 +9,9 @@
 //! `webhook-id` stay the same across attempts, so receivers can tell.
 //!
 //! Mail goes out over [`SMTP_LANES`] connections in parallel, each carrying many transactions;
-//! webhook calls over [`WEBHOOK_LANES`].
+//! webhook calls over [`WEBHOOK_LANES`]. Acceptances are recorded by one [`Marker`] per pass that
+//! writes whatever the lanes handed it since its last write in one statement (group commit), and
+//! a lane waits for its mark before the next send.
 
 use crate::app::App;
 use crate::clock::{Millis, SECOND};
@@ -29,8 +31,8 @@ const BATCH: i64 = 64;
 /// is worked on, so only a dead worker's rows wait this long.
 pub const LEASE: Millis = 30 * SECOND;
 const RENEW_EVERY: Duration = Duration::from_secs(10);
-/// Parallel SMTP connections per worker.
-pub const SMTP_LANES: usize = 4;
+/// Parallel SMTP connections per worker (and so the most messages a crash can send twice).
+pub const SMTP_LANES: usize = 8;
 /// Parallel webhook calls per worker.
 pub const WEBHOOK_LANES: usize = 8;
 /// Attempts before a message is given up on.
@@ -135,15 +137,17 @@ pub async fn deliver_due(app: &App) -> Result<DeliveryReport> {
             })
         };
         let (mail, hooks): (Vec<Claimed>, Vec<Claimed>) = batch.into_iter().partition(|r| r.channel == "email");
+        let (marker, marking) = Marker::start(app.clone());
         let mut lanes = tokio::task::JoinSet::new();
         if let Some(target) = &target {
             for lane in deal(mail, SMTP_LANES) {
-                lanes.spawn(mail_lane(app.clone(), target.clone(), lane));
+                lanes.spawn(mail_lane(app.clone(), marker.clone(), target.clone(), lane));
             }
         }
         for lane in deal(hooks, WEBHOOK_LANES) {
-            lanes.spawn(webhook_lane(app.clone(), lane));
+            lanes.spawn(webhook_lane(app.clone(), marker.clone(), lane));
         }
+        drop(marker);
         let mut first_error = None;
         while let Some(done) = lanes.join_next().await {
             match done.map_err(|e| Error::Internal(format!("delivery lane: {e}")))? {
@@ -152,9 +156,47 @@ pub async fn deliver_due(app: &App) -> Result<DeliveryReport> {
             }
         }
         renewer.abort();
+        let _ = marking.await;
         if let Some(e) = first_error {
             return Err(e);
         }
+    }
+}
+
+/// Group commit of acceptances (see the module doc).
+type Ack = tokio::sync::oneshot::Sender<std::result::Result<(), String>>;
+
+#[derive(Clone)]
+struct Marker {
+    tx: tokio::sync::mpsc::Sender<(i64, bool, Ack)>,
+}
+
+impl Marker {
+    fn start(app: App) -> (Marker, tokio::task::JoinHandle<()>) {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<(i64, bool, Ack)>(SMTP_LANES + WEBHOOK_LANES);
+        let task = tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut group = vec![first];
+                while let Ok(more) = rx.try_recv() {
+                    group.push(more);
+                }
+                let ids: Vec<i64> = group.iter().map(|g| g.0).collect();
+                let blank: Vec<i64> = group.iter().filter(|g| g.1).map(|g| g.0).collect();
+                let r = sql::mark_sent_many(&app.db.pool, &ids, &blank, app.now()).await.map_err(|e| e.to_string());
+                for (_, _, ack) in group {
+                    let _ = ack.send(r.clone());
+                }
+            }
+        });
+        (Marker { tx }, task)
+    }
+
+    /// Records one accepted message; returns once it is written.
+    async fn mark(&self, row: &Claimed) -> Result<()> {
+        let (ack, done) = tokio::sync::oneshot::channel();
+        let blank = row.channel == "email" && carries_credential(&row.dedupe_key);
+        self.tx.send((row.id, blank, ack)).await.map_err(|_| Error::Internal("outbox marker stopped".into()))?;
+        done.await.map_err(|_| Error::Internal("outbox marker stopped".into()))?.map_err(Error::Internal)
     }
 }
 
@@ -169,7 +211,7 @@ fn deal(rows: Vec<Claimed>, n: usize) -> Vec<Vec<Claimed>> {
 }
 
 /// One SMTP connection, reused for every message of the lane (and reopened after it breaks).
-async fn mail_lane(app: App, target: SmtpTarget, rows: Vec<Claimed>) -> Result<DeliveryReport> {
+async fn mail_lane(app: App, marker: Marker, target: SmtpTarget, rows: Vec<Claimed>) -> Result<DeliveryReport> {
     let from = app.config.mail_from.clone();
     let from_addr = message::address_of(&from);
     let helo = message::domain_of(from_addr);
@@ -198,7 +240,7 @@ async fn mail_lane(app: App, target: SmtpTarget, rows: Vec<Claimed>) -> Result<D
                 Err(e) => Err(e),
             },
         };
-        settle(&app, row, sent.map_err(Failure::from_smtp), started, &mut report).await?;
+        settle(&app, &marker, row, sent.map_err(Failure::from_smtp), started, &mut report).await?;
     }
     if let Some(c) = conn {
         c.quit().await;
@@ -206,7 +248,7 @@ async fn mail_lane(app: App, target: SmtpTarget, rows: Vec<Claimed>) -> Result<D
     Ok(report)
 }
 
-async fn webhook_lane(app: App, rows: Vec<Claimed>) -> Result<DeliveryReport> {
+async fn webhook_lane(app: App, marker: Marker, rows: Vec<Claimed>) -> Result<DeliveryReport> {
     let mut report = DeliveryReport::default();
     for row in &rows {
         let started = Instant::now();
@@ -235,7 +277,7 @@ async fn webhook_lane(app: App, rows: Vec<Claimed>) -> Result<DeliveryReport> {
                 webhook::post(&req, app.config.webhook_allow_private).await.map(|_| ()).map_err(Failure::from_webhook)
             }
         };
-        settle(&app, row, outcome, started, &mut report).await?;
+        settle(&app, &marker, row, outcome, started, &mut report).await?;
     }
     Ok(report)
 }
@@ -244,6 +286,7 @@ async fn webhook_lane(app: App, rows: Vec<Claimed>) -> Result<DeliveryReport> {
 /// or, for a final failure, the subscriber moved to a hygiene state.
 async fn settle(
     app: &App,
+    marker: &Marker,
     row: &Claimed,
     outcome: std::result::Result<(), Failure>,
     started: Instant,
@@ -252,7 +295,7 @@ async fn settle(
     let now = app.now();
     let f = match outcome {
         Ok(()) => {
-            sql::mark_sent(&app.db.pool, row.id, now, carries_credential(&row.dedupe_key)).await?;
+            marker.mark(row).await?;
             report.sent += 1;
             return Ok(());
         }
@@ -318,6 +361,7 @@ pub fn start(app: App) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::MINUTE;
 
     #[test]
     fn backoff_doubles_from_thirty_seconds() {

@@ -62,30 +62,29 @@ async fn fan_out(app: &App, ev: &PendingEvent) -> Result<usize> {
     };
     let parents: HashMap<i64, i64> =
         hierarchy::items(&mut *tx, page.id).await?.into_iter().filter_map(|i| i.parent_id.map(|p| (i.id, p))).collect();
-    let mut queued = 0;
     let payload = notice.webhook_payload(ev, &page, &url, now);
+    let mut messages = Vec::new();
+    let mut tokens = Vec::new();
     for r in sql::recipients(&mut tx, page.id, &ev.subject_kind).await? {
         if !wants(&r, &notice.affected, &parents) {
             continue;
         }
         let dedupe_key = format!("event:{}:subscriber:{}", ev.id, r.id);
         if let (true, Some(hook)) = (r.channel == "webhook", &r.webhook_url) {
-            let message = subs::NewMessage {
-                dedupe_key: &dedupe_key,
-                recipient: hook,
-                subject: &ev.kind,
-                body_text: &payload,
-                body_html: "",
-                headers: "{}",
-            };
-            if subs::enqueue(&mut *tx, page.id, "webhook", Some(r.id), &message, now).await? {
-                queued += 1;
-            }
+            messages.push(subs::Queued {
+                channel: "webhook",
+                subscriber_id: Some(r.id),
+                dedupe_key,
+                recipient: hook.clone(),
+                subject: ev.kind.clone(),
+                body_text: payload.clone(),
+                body_html: String::new(),
+                headers: "{}".into(),
+            });
             continue;
         }
         let secret = app.new_token(TokenKind::Unsubscribe);
-        let hash = secret.hash().to_hex();
-        sql::insert_unsubscribe_token(&mut *tx, page.id, r.id, &hash, now, now + UNSUBSCRIBE_LIFETIME).await?;
+        tokens.push((r.id, secret.hash().to_hex()));
         let unsubscribe = format!("{url}/u/{}", secret.expose());
         let (text, html) = notice.bodies(&unsubscribe);
         let headers = serde_json::json!({
@@ -93,18 +92,19 @@ async fn fan_out(app: &App, ev: &PendingEvent) -> Result<usize> {
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         })
         .to_string();
-        let message = subs::NewMessage {
-            dedupe_key: &dedupe_key,
-            recipient: &r.email,
-            subject: &notice.subject,
-            body_text: &text,
-            body_html: &html,
-            headers: &headers,
-        };
-        if subs::enqueue(&mut *tx, page.id, "email", Some(r.id), &message, now).await? {
-            queued += 1;
-        }
+        messages.push(subs::Queued {
+            channel: "email",
+            subscriber_id: Some(r.id),
+            dedupe_key,
+            recipient: r.email,
+            subject: notice.subject.clone(),
+            body_text: text,
+            body_html: html,
+            headers,
+        });
     }
+    sql::insert_unsubscribe_tokens(&mut tx, page.id, &tokens, now, now + UNSUBSCRIBE_LIFETIME).await?;
+    let queued = subs::enqueue_many(&mut tx, page.id, &messages, now).await? as usize;
     tx.commit().await?;
     Ok(queued)
 }

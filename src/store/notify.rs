@@ -97,26 +97,27 @@ pub async fn recipients(tx: &mut sqlx::AnyConnection, page_id: i64, subject_kind
     Ok(out)
 }
 
-/// Stores the hash of a mailed unsubscribe token.
-pub async fn insert_unsubscribe_token<'c, E: Executor<'c, Database = Any>>(
-    e: E,
+/// Stores the hashes of many mailed unsubscribe tokens: (subscriber id, SHA-256 hex).
+pub async fn insert_unsubscribe_tokens(
+    tx: &mut sqlx::AnyConnection,
     page_id: i64,
-    subscriber_id: i64,
-    hash: &str,
+    tokens: &[(i64, String)],
     now: i64,
     expires_at: i64,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO unsubscribe_tokens (page_id, subscriber_id, token_hash, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(page_id)
-    .bind(subscriber_id)
-    .bind(hash)
-    .bind(now)
-    .bind(expires_at)
-    .execute(e)
-    .await?;
+    for chunk in tokens.chunks(400) {
+        let values: Vec<String> =
+            (0..chunk.len()).map(|i| format!("($1, ${}, ${}, $2, $3)", i * 2 + 4, i * 2 + 5)).collect();
+        let sql = format!(
+            "INSERT INTO unsubscribe_tokens (page_id, subscriber_id, token_hash, created_at, expires_at) VALUES {}",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(page_id).bind(now).bind(expires_at);
+        for (sub, hash) in chunk {
+            q = q.bind(*sub).bind(hash);
+        }
+        q.execute(&mut *tx).await?;
+    }
     Ok(())
 }
 

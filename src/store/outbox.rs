@@ -147,18 +147,32 @@ pub async fn set_hygiene_after_failure<'c, E: Executor<'c, Database = Any>>(
     Ok(r.rows_affected() == 1)
 }
 
-/// Records a delivered message; `blank_body` drops its bodies (credential-bearing mail), keeping
-/// recipient, subject and state for the record.
-pub async fn mark_sent<'c, E: Executor<'c, Database = Any>>(e: E, id: i64, now: i64, blank_body: bool) -> Result<()> {
-    sqlx::query(
-        "UPDATE outbox SET state = 'sent', sent_at = $2, attempts = attempts + 1, last_error = '', locked_until = 0, \
-         body_text = CASE WHEN $3 = 1 THEN '' ELSE body_text END, \
-         body_html = CASE WHEN $3 = 1 THEN '' ELSE body_html END \
-         WHERE id = $1",
-    )
-    .bind(id)
+/// Records many delivered messages at once; `blank` (a subset of `ids`) drops their bodies.
+pub async fn mark_sent_many<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    ids: &[i64],
+    blank: &[i64],
+    now: i64,
+) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    // Integers only, so the lists are written into the statement.
+    let list = |v: &[i64]| {
+        if v.is_empty() {
+            "-1".to_string()
+        } else {
+            v.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+        }
+    };
+    let (all, blank) = (list(ids), list(blank));
+    sqlx::query(&format!(
+        "UPDATE outbox SET state = 'sent', sent_at = $1, attempts = attempts + 1, last_error = '', locked_until = 0, \
+         body_text = CASE WHEN id IN ({blank}) THEN '' ELSE body_text END, \
+         body_html = CASE WHEN id IN ({blank}) THEN '' ELSE body_html END \
+         WHERE id IN ({all})"
+    ))
     .bind(now)
-    .bind(blank_body as i64)
     .execute(e)
     .await?;
     Ok(())

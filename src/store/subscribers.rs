@@ -363,6 +363,69 @@ pub async fn enqueue<'c, E: Executor<'c, Database = Any>>(
     Ok(r.rows_affected() == 1)
 }
 
+/// A message to queue, owned (for [`enqueue_many`]).
+#[derive(Debug, Clone)]
+pub struct Queued {
+    pub channel: &'static str,
+    pub subscriber_id: Option<i64>,
+    pub dedupe_key: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub headers: String,
+}
+
+/// Rows per multi-row INSERT: 10 parameters each stays far below SQLite's and PostgreSQL's limits.
+const INSERT_CHUNK: usize = 200;
+
+/// Queues many messages with multi-row INSERTs; keys already queued are skipped. Returns how many
+/// were queued.
+pub async fn enqueue_many(tx: &mut sqlx::AnyConnection, page_id: i64, rows: &[Queued], now: i64) -> Result<u64> {
+    let mut queued = 0;
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let p = |k: usize| format!("${}", i * 9 + k + 2);
+                format!(
+                    "($1, {}, {}, {}, {}, {}, {}, {}, 'pending', 0, {}, '', {}, {})",
+                    p(0),
+                    p(1),
+                    p(2),
+                    p(3),
+                    p(4),
+                    p(5),
+                    p(6),
+                    p(7),
+                    p(7),
+                    p(8)
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO outbox (page_id, channel, dedupe_key, recipient, subject, body_text, body_html, headers, \
+             state, attempts, next_attempt_at, last_error, created_at, subscriber_id) VALUES {} \
+             ON CONFLICT (dedupe_key) DO NOTHING",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(page_id);
+        for m in chunk {
+            q = q
+                .bind(m.channel)
+                .bind(&m.dedupe_key)
+                .bind(&m.recipient)
+                .bind(&m.subject)
+                .bind(&m.body_text)
+                .bind(&m.body_html)
+                .bind(&m.headers)
+                .bind(now)
+                .bind(m.subscriber_id);
+        }
+        queued += q.execute(&mut *tx).await?.rows_affected();
+    }
+    Ok(queued)
+}
+
 /// The newest messages first (for `statibeat mail list` and tests).
 pub async fn recent<'c, E: Executor<'c, Database = Any>>(e: E, limit: i64) -> Result<Vec<OutboxRow>> {
     let rows = sqlx::query(
