@@ -4,3 +4,4 @@ pub mod host;
 pub mod maintenance;
 pub mod status;
 pub mod types;
+pub mod views;

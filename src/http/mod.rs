@@ -25,6 +25,9 @@ pub mod subscribers_admin;
 pub mod summary_cache;
 pub mod tokens;
 pub mod unsubscribe;
+pub mod views;
+pub mod views_page;
+pub mod views_public;
 
 use crate::app::App;
 use axum::routing::{get, post};
@@ -172,6 +175,10 @@ pub fn router(app: App) -> Router {
             "/api/v1/admin/subscribers/{id}",
             get(subscribers_admin::get_subscriber).delete(subscribers_admin::delete_subscriber),
         )
+        // Custom views (owners' and co-managers' addresses: reads and writes need operate).
+        .route("/api/v1/admin/views", get(views::list_views))
+        .route("/api/v1/admin/views/stats", get(views::view_stats))
+        .route("/api/v1/admin/views/{id}", get(views::get_view).delete(views::delete_view))
         // Page administration (host-native; numeric twins are rewritten onto these).
         .route("/api/v1/admin/api-tokens", get(list_tokens::<false>).post(create_token::<false>))
         .route("/api/v1/admin/api-tokens/stats", get(token_stats::<false>))
@@ -222,8 +229,23 @@ pub fn router(app: App) -> Router {
             "/api/v1/manage/subscriptions",
             get(manage::get_subscription).patch(manage::patch_subscription).delete(manage::delete_subscription),
         )
+        .route("/api/v1/manage/views", get(views::list_managed).post(views::create_managed))
+        .route(
+            "/api/v1/manage/views/{id}",
+            get(views::get_managed).patch(views::patch_managed).delete(views::delete_managed),
+        )
+        .route("/api/v1/manage/views/{id}/managers", post(views::add_manager))
+        .route("/api/v1/manage/views/{id}/managers/{email}", axum::routing::delete(views::remove_manager))
         .route("/manage", get(manage::manage_page))
         .route("/static/manage.js", get(manage::manage_script))
+        // Custom views: `{code}` is the short code or the alias; protected views need a viewer token.
+        .route("/views/{code}", get(views_public::get_view))
+        .route("/views/{code}/data", get(views_public::get_view_data))
+        .route("/views/{code}/viewer-access/request", post(views_public::request_access))
+        .route("/views/{code}/viewer-access/exchange", post(views_public::exchange))
+        .route("/views/{code}/viewer-access/status", get(views_public::access_status))
+        .route("/v/{code}", get(views_page::view_page))
+        .route("/static/view.js", get(views_page::view_script))
         // One-click unsubscribe (RFC 8058): the token in the path is a deliberate capability.
         .route("/u/{token}", get(unsubscribe::unsubscribe_page).post(unsubscribe::unsubscribe))
         // Pages for people.

@@ -129,8 +129,8 @@ pub async fn request_access(app: &App, page: &PageRow, raw_email: &str) -> Resul
 /// view or a reader's feed), so that it may get a management link without being a subscriber.
 async fn manages_something(app: &App, page: &PageRow, email: &str) -> Result<bool> {
     // Each kind of reader-owned resource adds its check here.
-    let _ = (app, page, email);
-    Ok(false)
+    let views = super::views::manages_any(app, page, email).await?;
+    Ok(views)
 }
 
 #[derive(Clone, Copy)]

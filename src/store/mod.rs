@@ -14,6 +14,7 @@ pub mod notify;
 pub mod outbox;
 pub mod subscribers;
 pub mod tenancy;
+pub mod views;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Executor, Row, Transaction};
@@ -82,6 +83,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../../migrations/0005_subscribers.sql")),
     (6, include_str!("../../migrations/0006_outbox_delivery.sql")),
     (7, include_str!("../../migrations/0007_fanout.sql")),
+    (9, include_str!("../../migrations/0009_views.sql")),
 ];
 
 /// A migration's DDL for `engine`: SQLite's `INTEGER PRIMARY KEY AUTOINCREMENT` becomes a

@@ -23,3 +23,4 @@ mod smtp_sink;
 mod status_model;
 mod subscribers;
 mod token_lifecycle;
+mod views;
