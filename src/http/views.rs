@@ -61,11 +61,11 @@ fn compact_view(d: &ViewDoc) -> Value {
 }
 
 async fn views_json(app: &App, page: &PageRow, docs: &[ViewDoc], full: bool) -> ApiResult<Vec<Value>> {
-    let mut out = Vec::with_capacity(docs.len());
-    for d in docs {
-        out.push(if full { full_view(d, &view_url(app, page, d).await?) } else { compact_view(d) });
-    }
-    Ok(out)
+    let (base, _) = super::public::canonical_url(app, page).await?;
+    Ok(docs
+        .iter()
+        .map(|d| if full { full_view(d, &format!("{base}/v/{}", d.view.short_code)) } else { compact_view(d) })
+        .collect())
 }
 
 fn view_id(raw: &str) -> ApiResult<i64> {

@@ -6,7 +6,7 @@ use crate::both;
 use crate::harness::*;
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
-use statibeat::clock::{DAY, MINUTE};
+use statibeat::clock::{rfc3339, DAY, HOUR, MINUTE};
 
 /// The reader routes of custom views; the API auth matrix counts them as covered by the
 /// credential cases of this module (`view_routes_answer_every_credential_kind` and the flows).
@@ -229,6 +229,18 @@ async fn view_data_is_scoped_to_the_selected_components(engine: Engine) {
     assert_eq!(r.json["warnings"], json!([]));
     assert!(!r.text.contains("owner@example.org"), "no owner address in public data");
     assert!(r.header("cache-control").unwrap().starts_with("public"), "a public view of a public page is cacheable");
+    // Maintenance: a window on a selected component's child is listed, one on the website is not.
+    for (title, item) in [("Gateway upgrade", "api-gateway"), ("Website move", "web")] {
+        let body = json!({
+            "title": title, "affected_items": [{"external_id": item}], "notify": false,
+            "starts_at": rfc3339(T0 + DAY), "ends_at": rfc3339(T0 + DAY + 2 * HOUR), "time_zone": "UTC",
+        });
+        let r = t.send(Req::post(&a.host, "/api/v1/admin/maintenances").bearer(&admin).json(body)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    }
+    let r = t.send(Req::get(&a.host, &format!("/views/{code}/data"))).await;
+    assert_eq!(titles(&r.json["maintenances"]["upcoming"]), vec!["Gateway upgrade"]);
+    assert_eq!(r.json["maintenances"]["active"], json!([]));
     // The alias opens the same view; the definition shows no people.
     let r = t.send(Req::get(&a.host, "/views/platform-team")).await;
     assert_eq!((r.status, r.json["short_code"].as_str()), (StatusCode::OK, Some(code.as_str())));
