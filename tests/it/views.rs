@@ -338,8 +338,14 @@ async fn a_protected_view_opens_with_an_emailed_link_once(engine: Engine) {
     assert_eq!((r.status, r.json["field"].as_str()), (StatusCode::BAD_REQUEST, Some("email")));
     let link = view_link(&t, "ann@corp.example", &a.host, &code).await;
 
-    // A mail scanner opening the page changes nothing; the link is not a manage link.
-    assert_eq!(t.send(Req::get(&a.host, &format!("/v/{code}"))).await.status, StatusCode::OK);
+    // A mail scanner opening the page changes nothing; the page tells nothing before access; the
+    // link is not a manage link.
+    let page = t.send(Req::get(&a.host, &format!("/v/{code}"))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.header("cache-control"), Some("no-store"));
+    assert!(page.text.contains("<script src=\"/static/view.js\"></script>") && !page.text.contains("Corp"));
+    let script = t.send(Req::get(&a.host, "/static/view.js")).await;
+    assert!(script.text.contains("history.replaceState") && script.text.contains("X-Magic-Token"));
     let r = t.send(Req::post(&a.host, "/api/v1/manage/session").header("x-magic-token", &link)).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "a view link does not open the manage workspace");
     assert_eq!(t.send(exchange(&a.host, &other_code, &link)).await.status, StatusCode::UNAUTHORIZED, "view A's link");
@@ -608,3 +614,25 @@ async fn view_routes_answer_every_credential_kind(engine: Engine) {
     assert_eq!(t.send(Req::get(ADMIN, &format!("/views/{code2}"))).await.status, StatusCode::NOT_FOUND);
 }
 both!(view_routes_answer_every_credential_kind);
+
+async fn viewer_access_requests_and_exchanges_are_rate_limited(engine: Engine) {
+    use statibeat::config::RateLimits;
+    let t = TestApp::with(engine, |c| c.rate_limits = RateLimits { subscribe: 3, magic: 10, ..c.rate_limits }).await;
+    let a = t.tenant("acme").await;
+    crate::status_model::components(&t, &a).await;
+    let owner = session_for(&t, &a.host, "owner@example.org").await;
+    let v =
+        create_view(&t, &a.host, &owner, json!({"name": "V", "components": ["web"], "access_mode": "verified_email"}))
+            .await;
+    let code = v["short_code"].as_str().unwrap().to_string();
+    for _ in 0..2 {
+        let r = t.send(ask(&a.host, &code, "ann@example.org")).await;
+        assert_eq!((r.status, r.header("x-ratelimit-tier")), (StatusCode::ACCEPTED, Some("subscribe")));
+    }
+    let r = t.send(ask(&a.host, &code, "ann@example.org")).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "the subscribe tier: 10 a minute by default");
+    let link = view_link(&t, "ann@example.org", &a.host, &code).await;
+    let r = t.send(exchange(&a.host, &code, &link)).await;
+    assert_eq!((r.status, r.header("x-ratelimit-tier")), (StatusCode::OK, Some("magic")));
+}
+both!(viewer_access_requests_and_exchanges_are_rate_limited);
