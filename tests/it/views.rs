@@ -229,6 +229,9 @@ async fn view_data_is_scoped_to_the_selected_components(engine: Engine) {
     assert_eq!(r.json["warnings"], json!([]));
     assert!(!r.text.contains("owner@example.org"), "no owner address in public data");
     assert!(r.header("cache-control").unwrap().starts_with("public"), "a public view of a public page is cacheable");
+    let etag = r.header("etag").unwrap().to_string();
+    let r = t.send(Req::get(&a.host, &format!("/views/{code}/data")).header("if-none-match", &etag)).await;
+    assert_eq!(r.status, StatusCode::NOT_MODIFIED);
     // Maintenance: a window on a selected component's child is listed, one on the website is not.
     for (title, item) in [("Gateway upgrade", "api-gateway"), ("Website move", "web")] {
         let body = json!({
