@@ -5,3 +5,4 @@ pub mod maintenance;
 pub mod scope;
 pub mod status;
 pub mod types;
+pub mod views;

@@ -305,10 +305,14 @@ fn rate_limit(app: &App, req: &Request, ctx: &RequestCtx) -> Result<Option<RateD
         || path == "/api/v1/viewer-access"
         || path == "/admin/login"
         || path.starts_with("/api/v1/manage/")
+        || (path.starts_with("/views/") && path.ends_with("/viewer-access/exchange"))
     {
         (Tier::Magic, ctx.ip.clone())
     } else if unsafe_method
-        && (path == "/api/v1/subscribers" || path == "/api/v1/subscribers/access" || path.starts_with("/u/"))
+        && (path == "/api/v1/subscribers"
+            || path == "/api/v1/subscribers/access"
+            || path.starts_with("/u/")
+            || (path.starts_with("/views/") && path.ends_with("/viewer-access/request")))
     {
         (Tier::Subscribe, ctx.ip.clone())
     } else if is_authenticated_family(path) {

@@ -27,6 +27,9 @@ pub mod subscribers_admin;
 pub mod summary_cache;
 pub mod tokens;
 pub mod unsubscribe;
+pub mod views;
+pub mod views_page;
+pub mod views_public;
 
 use crate::app::App;
 use axum::routing::{get, post};
@@ -179,6 +182,10 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/admin/feeds/stats", get(reader_feeds_admin::feed_stats))
         .route("/api/v1/admin/feeds/{id}", get(reader_feeds_admin::get_feed).delete(reader_feeds_admin::delete_feed))
         .route("/api/v1/admin/feeds/{id}/invalidate", post(reader_feeds_admin::invalidate_feed))
+        // Custom views (owners' and co-managers' addresses: reads and writes need operate).
+        .route("/api/v1/admin/views", get(views::list_views))
+        .route("/api/v1/admin/views/stats", get(views::view_stats))
+        .route("/api/v1/admin/views/{id}", get(views::get_view).delete(views::delete_view))
         // Page administration (host-native; numeric twins are rewritten onto these).
         .route("/api/v1/admin/api-tokens", get(list_tokens::<false>).post(create_token::<false>))
         .route("/api/v1/admin/api-tokens/stats", get(token_stats::<false>))
@@ -243,6 +250,21 @@ pub fn router(app: App) -> Router {
         // Readers' own feeds: `{code}` is a public short code or an `sbf_` capability.
         .route("/feeds/{code}/feed.atom", get(feeds::reader::feed_atom))
         .route("/feeds/{code}/feed.rss", get(feeds::reader::feed_rss))
+        .route("/api/v1/manage/views", get(views::list_managed).post(views::create_managed))
+        .route(
+            "/api/v1/manage/views/{id}",
+            get(views::get_managed).patch(views::patch_managed).delete(views::delete_managed),
+        )
+        .route("/api/v1/manage/views/{id}/managers", post(views::add_manager))
+        .route("/api/v1/manage/views/{id}/managers/{email}", axum::routing::delete(views::remove_manager))
+        // Custom views: `{code}` is the short code or the alias; protected views need a viewer token.
+        .route("/views/{code}", get(views_public::get_view))
+        .route("/views/{code}/data", get(views_public::get_view_data))
+        .route("/views/{code}/viewer-access/request", post(views_public::request_access))
+        .route("/views/{code}/viewer-access/exchange", post(views_public::exchange))
+        .route("/views/{code}/viewer-access/status", get(views_public::access_status))
+        .route("/v/{code}", get(views_page::view_page))
+        .route("/static/view.js", get(views_page::view_script))
         // One-click unsubscribe (RFC 8058): the token in the path is a deliberate capability.
         .route("/u/{token}", get(unsubscribe::unsubscribe_page).post(unsubscribe::unsubscribe))
         // Pages for people.

@@ -19,5 +19,6 @@ pub mod subscribers;
 pub mod throttle;
 pub mod tokens;
 pub mod viewer;
+pub mod views;
 
 pub use error::{Error, Result};

@@ -157,7 +157,8 @@ pub async fn request_access(app: &App, page: &PageRow, raw_email: &str) -> Resul
 async fn manages_something(app: &App, page: &PageRow, email: &str) -> Result<bool> {
     // Each kind of reader-owned resource adds its check here.
     let feeds = super::reader_feeds::manages_any(app, page, email).await?;
-    Ok(feeds)
+    let views = super::views::manages_any(app, page, email).await?;
+    Ok(feeds || views)
 }
 
 #[derive(Clone, Copy)]

@@ -15,6 +15,7 @@ pub mod outbox;
 pub mod reader_feeds;
 pub mod subscribers;
 pub mod tenancy;
+pub mod views;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Executor, Row, Transaction};
@@ -84,6 +85,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("../../migrations/0006_outbox_delivery.sql")),
     (7, include_str!("../../migrations/0007_fanout.sql")),
     (8, include_str!("../../migrations/0008_webhooks.sql")),
+    (9, include_str!("../../migrations/0009_views.sql")),
     (10, include_str!("../../migrations/0010_reader_feeds.sql")),
 ];
 

@@ -389,6 +389,10 @@ enum Target {
     SharedFeed,
     /// A new reader feed of page P.
     FreshFeed,
+    /// A long-lived custom view of page P that nobody changes (reads).
+    SharedView,
+    /// A new custom view of page P.
+    FreshView,
 }
 
 /// The hierarchy depth the level-creating row frees before every request.
@@ -513,6 +517,8 @@ const SUBSCRIBER_NAMED: &str =
 /// Everything an admin write on a reader feed can change (existence, cache version).
 const FEED_ROW: &str = "SELECT CAST(COUNT(*) AS TEXT) || ' ' || COALESCE(CAST(MAX(cache_version) AS TEXT), '-') \
      FROM reader_feeds WHERE id = {id}";
+/// Whether a custom view still exists.
+const VIEW_ROW: &str = "SELECT CAST(COUNT(*) AS TEXT) FROM custom_views WHERE id = {id}";
 const STATUS_NAME: &str = "SELECT name FROM status_definitions WHERE page_id = {page} AND key = 'major_outage'";
 const STAGE_NAME: &str =
     "SELECT name FROM lifecycle_stages WHERE page_id = {page} AND kind = 'incident' AND key = 'monitoring'";
@@ -812,6 +818,16 @@ fn routes() -> Vec<Route> {
             .on(FreshFeed)
             .unchanged_if_refused(FEED_ROW),
     ]);
+    // Custom views name their owners and co-managers (personal data): operate, like subscribers.
+    rows.extend(vec![
+        route(get.clone(), "/api/v1/admin/views", Page(Operate), 200),
+        route(get.clone(), "/api/v1/admin/views", Page(Operate), 200).query("view=full&access_mode=public"),
+        route(get.clone(), "/api/v1/admin/views/stats", Page(Operate), 200),
+        route(get.clone(), "/api/v1/admin/views/{id}", Page(Operate), 200).on(SharedView),
+        route(delete.clone(), "/api/v1/admin/views/{id}", Page(Operate), 204)
+            .on(FreshView)
+            .unchanged_if_refused(VIEW_ROW),
+    ]);
     rows.extend(vec![
         // Page administration.
         route(get.clone(), "/api/v1/admin/api-tokens", Page(ManageAccess), 200),
@@ -956,6 +972,8 @@ struct World {
     /// Id of an active subscriber of page P that no row changes.
     shared_subscriber: i64,
     shared_feed: i64,
+    /// Id of a custom view of page P that no row changes.
+    shared_view: i64,
     carriers: Vec<(Cred, Carrier)>,
 }
 
@@ -1005,6 +1023,7 @@ impl World {
             shared_maintenance: (0, String::new()),
             shared_subscriber: 0,
             shared_feed: 0,
+            shared_view: 0,
             carriers: Vec::new(),
         };
         // Page P's hierarchy: one level (top-level components sit there) and a shared component
@@ -1018,6 +1037,7 @@ impl World {
         w.shared_maintenance = w.fresh_maintenance().await;
         w.shared_subscriber = w.fresh_subscriber().await.0;
         w.shared_feed = w.fresh_feed().await;
+        w.shared_view = w.fresh_view().await;
         w.shared_page_token = w.mint(w.page_scope(), "read", "page_viewer", None).await.0;
         w.shared_org_token = w.mint(w.org_scope(), "read", "org_member", None).await.0;
         let (_, expiring) = w.mint(w.page_scope(), "admin", "page_admin", Some(rfc3339(w.t.app.now() + 60_000))).await;
@@ -1233,6 +1253,28 @@ impl World {
         feeds::insert(pool, self.a.page_id, &email, &format!("matrixfeed{n}"), None, &settings, now).await.unwrap()
     }
 
+    /// A new public custom view of page P selecting the shared component: its id.
+    async fn fresh_view(&self) -> i64 {
+        use statibeat::store::views as views_sql;
+        let n = self.next();
+        let fields = views_sql::ViewFields {
+            alias: None,
+            name: "A view",
+            description: "",
+            access_mode: "public",
+            allowed_domains: &[],
+            allowed_emails: &[],
+        };
+        let pool = &self.t.app.db.pool;
+        let code = format!("Matrix{n:04}");
+        let id = views_sql::insert(pool, self.a.page_id, &code, "owner@example.org", &fields, self.t.app.now())
+            .await
+            .unwrap();
+        let mut conn = pool.acquire().await.unwrap();
+        views_sql::set_components(&mut conn, id, std::slice::from_ref(&self.shared_item.1)).await.unwrap();
+        id
+    }
+
     async fn prepare(&self, target: Target) -> Fixture {
         let pool = &self.t.app.db.pool;
         let now = self.t.app.now();
@@ -1336,6 +1378,8 @@ impl World {
             Target::SharedSubscriber => id(self.shared_subscriber),
             Target::SharedFeed => id(self.shared_feed),
             Target::FreshFeed => id(self.fresh_feed().await),
+            Target::SharedView => id(self.shared_view),
+            Target::FreshView => id(self.fresh_view().await),
             Target::FreshSubscriber => {
                 let (id, text) = self.fresh_subscriber().await;
                 Fixture { id, text }
@@ -1434,6 +1478,7 @@ async fn every_route_answers_every_credential_as_the_spec_says(engine: Engine) {
     // The reader routes (subscribe, magic tokens) have their own matrix in subscribers.rs.
     covered.extend(crate::subscribers::READER_ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())));
     covered.extend(crate::reader_feeds::READER_ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())));
+    covered.extend(crate::views::READER_ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())));
     let table = route_table();
     assert!(table.len() >= 50, "the route-table reader found only {} routes", table.len());
     let missing: Vec<_> = table.difference(&covered).collect();
@@ -1538,6 +1583,10 @@ fn the_oracle_agrees_with_hand_written_cells() {
     let delete_subscriber = find("DELETE", "/api/v1/admin/subscribers/{id}");
     let hygiene = find("POST", "/api/v1/admin/subscribers/hygiene");
     let import = find("POST", "/api/v1/admin/subscribers/import");
+    let list_views = find("GET", "/api/v1/admin/views");
+    let view_stats = find("GET", "/api/v1/admin/views/stats");
+    let get_view = find("GET", "/api/v1/admin/views/{id}");
+    let delete_view = find("DELETE", "/api/v1/admin/views/{id}");
     let cells: &[(Cred, &Route, Via, u16)] = &[
         (Cred::Nothing, tokens, Via::PageHost, 401),
         (Cred::PageToken("admin", "page_admin"), tokens, Via::Numeric, 200),
@@ -1642,6 +1691,15 @@ fn the_oracle_agrees_with_hand_written_cells() {
         (Cred::PageToken("read", "page_viewer"), import, Via::Numeric, 403),
         (Cred::OrgAdminSessionSent(Sending::CrossSite), export, Via::PageHost, 200),
         (Cred::TokenInQuery, export, Via::PageHost, 400),
+        // Custom views name people: even reading them needs operate.
+        (Cred::PageToken("read", "page_admin"), list_views, Via::PageHost, 403),
+        (Cred::PageToken("write", "page_manager"), list_views, Via::Numeric, 200),
+        (Cred::Session(Person::PageViewer), view_stats, Via::PageHost, 403),
+        (Cred::Session(Person::OtherOrgAdmin), get_view, Via::Numeric, 404),
+        (Cred::SiblingPageToken, get_view, Via::PageHost, 401),
+        (Cred::Session(Person::PageManager), delete_view, Via::StatusPath, 204),
+        (Cred::PageToken("admin", "page_viewer"), delete_view, Via::PageHost, 403),
+        (Cred::OrgAdminSessionSent(Sending::CrossSite), delete_view, Via::PageHost, 403),
     ];
     for (cred, route, via, want) in cells {
         assert_eq!(expected(*cred, route, *via), *want, "{} {} [{via:?}] as {cred:?}", route.method, route.pattern);

@@ -24,4 +24,5 @@ mod smtp_sink;
 mod status_model;
 mod subscribers;
 mod token_lifecycle;
+mod views;
 mod webhooks;

@@ -1,0 +1,217 @@
+//! Custom views in the manage workspace (`/api/v1/manage/views[...]`, magic session) and in page
+//! administration (`/api/v1/admin/views[...]`, operate: views name people). Decision 0006.
+
+use super::ctx::RequestCtx;
+use super::error::{ApiError, ApiResult};
+use super::json::{nullable, StrictJson};
+use super::list::{page_of, ListQuery};
+use super::manage::Magic;
+use super::principal::Caller;
+use crate::app::App;
+use crate::auth::policy::Action;
+use crate::clock::rfc3339;
+use crate::domain::views::AccessMode;
+use crate::service::views::{self, admin, ViewDoc, ViewInput};
+use crate::store::tenancy::PageRow;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// Where a view opens: `<canonical page URL>/v/<short code>` (stored data, never the Host).
+pub async fn view_url(app: &App, page: &PageRow, d: &ViewDoc) -> ApiResult<String> {
+    let (url, _) = super::public::canonical_url(app, page).await?;
+    Ok(format!("{url}/v/{}", d.view.short_code))
+}
+
+/// A view as its owner, co-managers and page admins see it.
+fn full_view(d: &ViewDoc, url: &str) -> Value {
+    let v = &d.view;
+    json!({
+        "id": v.id,
+        "short_code": v.short_code,
+        "alias": v.alias,
+        "name": v.name,
+        "description": v.description,
+        "components": d.components,
+        "access_mode": v.access_mode,
+        "allowed_domains": v.allowed_domains,
+        "allowed_emails": v.allowed_emails,
+        "owner": v.owner_email,
+        "managers": d.managers,
+        "url": url,
+        "created_at": rfc3339(v.created_at),
+        "updated_at": rfc3339(v.updated_at),
+    })
+}
+
+fn compact_view(d: &ViewDoc) -> Value {
+    let v = &d.view;
+    json!({
+        "id": v.id,
+        "short_code": v.short_code,
+        "alias": v.alias,
+        "name": v.name,
+        "access_mode": v.access_mode,
+        "component_count": d.components.len(),
+        "created_at": rfc3339(v.created_at),
+    })
+}
+
+async fn views_json(app: &App, page: &PageRow, docs: &[ViewDoc], full: bool) -> ApiResult<Vec<Value>> {
+    let (base, _) = super::public::canonical_url(app, page).await?;
+    Ok(docs
+        .iter()
+        .map(|d| if full { full_view(d, &format!("{base}/v/{}", d.view.short_code)) } else { compact_view(d) })
+        .collect())
+}
+
+fn view_id(raw: &str) -> ApiResult<i64> {
+    raw.parse().map_err(|_| ApiError::not_found())
+}
+
+// ---- manage workspace ----------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ViewBody {
+    name: Option<String>,
+    description: Option<String>,
+    components: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    alias: Option<Option<String>>,
+    access_mode: Option<String>,
+    allowed_domains: Option<Vec<String>>,
+    allowed_emails: Option<Vec<String>>,
+}
+
+impl From<ViewBody> for ViewInput {
+    fn from(b: ViewBody) -> ViewInput {
+        ViewInput {
+            name: b.name,
+            description: b.description,
+            components: b.components,
+            alias: b.alias,
+            access_mode: b.access_mode,
+            allowed_domains: b.allowed_domains,
+            allowed_emails: b.allowed_emails,
+        }
+    }
+}
+
+/// `GET /api/v1/manage/views`: views the session's address owns or co-manages (full by default:
+/// they are the reader's own).
+pub async fn list_managed(State(app): State<App>, m: Magic, q: ListQuery) -> ApiResult<Json<Value>> {
+    let docs = views::list_managed(&app, &m.page, &m.who, q.cursor.unwrap_or(i64::MAX), q.limit + 1).await?;
+    let (docs, next) = page_of(docs, q.limit, |d| d.view.id);
+    Ok(Json(json!({"data": views_json(&app, &m.page, &docs, true).await?, "next_cursor": next})))
+}
+
+/// `POST /api/v1/manage/views`: a new view owned by the session's address.
+pub async fn create_managed(
+    State(app): State<App>,
+    m: Magic,
+    ctx: RequestCtx,
+    StrictJson(b): StrictJson<ViewBody>,
+) -> ApiResult<Response> {
+    let d = views::create(&app, &m.page, &m.who, &ctx.ip, b.into()).await?;
+    let url = view_url(&app, &m.page, &d).await?;
+    Ok((StatusCode::CREATED, Json(full_view(&d, &url))).into_response())
+}
+
+pub async fn get_managed(State(app): State<App>, m: Magic, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let d = views::get_managed(&app, &m.page, &m.who, view_id(&id)?).await?;
+    Ok(Json(full_view(&d, &view_url(&app, &m.page, &d).await?)))
+}
+
+pub async fn patch_managed(
+    State(app): State<App>,
+    m: Magic,
+    ctx: RequestCtx,
+    Path(id): Path<String>,
+    StrictJson(b): StrictJson<ViewBody>,
+) -> ApiResult<Json<Value>> {
+    let d = views::update(&app, &m.page, &m.who, &ctx.ip, view_id(&id)?, b.into()).await?;
+    Ok(Json(full_view(&d, &view_url(&app, &m.page, &d).await?)))
+}
+
+pub async fn delete_managed(
+    State(app): State<App>,
+    m: Magic,
+    ctx: RequestCtx,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    views::delete(&app, &m.page, &m.who, &ctx.ip, view_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManagerBody {
+    email: String,
+}
+
+/// `POST /api/v1/manage/views/{id}/managers {email}` (owner only).
+pub async fn add_manager(
+    State(app): State<App>,
+    m: Magic,
+    ctx: RequestCtx,
+    Path(id): Path<String>,
+    StrictJson(b): StrictJson<ManagerBody>,
+) -> ApiResult<Json<Value>> {
+    let d = views::add_manager(&app, &m.page, &m.who, &ctx.ip, view_id(&id)?, &b.email).await?;
+    Ok(Json(full_view(&d, &view_url(&app, &m.page, &d).await?)))
+}
+
+/// `DELETE /api/v1/manage/views/{id}/managers/{email}` (the owner, or a co-manager leaving).
+pub async fn remove_manager(
+    State(app): State<App>,
+    m: Magic,
+    ctx: RequestCtx,
+    Path((id, email)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    views::remove_manager(&app, &m.page, &m.who, &ctx.ip, view_id(&id)?, &email).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- page administration -------------------------------------------------------------------------
+
+fn mode_filter(q: &ListQuery) -> ApiResult<Option<String>> {
+    match q.rest.iter().find(|(k, _)| k == "access_mode").map(|(_, v)| v.as_str()) {
+        None | Some("") => Ok(None),
+        Some(v) => AccessMode::parse(v)
+            .map(|m| Some(m.key().to_string()))
+            .map_err(|e| ApiError::bad_request("invalid", format!("access_mode: {e}")).field("access_mode")),
+    }
+}
+
+/// `GET /api/v1/admin/views` (`access_mode`, `limit`, `cursor`, `view=full`).
+pub async fn list_views(State(app): State<App>, caller: Caller, q: ListQuery) -> ApiResult<Json<Value>> {
+    let a = caller.page(&app, Action::Operate).await?;
+    let mode = mode_filter(&q)?;
+    let docs = admin::list(&app, &a.page, mode.as_deref(), q.cursor.unwrap_or(i64::MAX), q.limit + 1).await?;
+    let (docs, next) = page_of(docs, q.limit, |d| d.view.id);
+    Ok(Json(json!({"data": views_json(&app, &a.page, &docs, q.full).await?, "next_cursor": next})))
+}
+
+/// `GET /api/v1/admin/views/stats`.
+pub async fn view_stats(State(app): State<App>, caller: Caller) -> ApiResult<Json<Value>> {
+    let a = caller.page(&app, Action::Operate).await?;
+    Ok(Json(json!(admin::stats(&app, &a.page).await?)))
+}
+
+/// `GET /api/v1/admin/views/{id}`: the full view; another page's is 404.
+pub async fn get_view(State(app): State<App>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let a = caller.page(&app, Action::Operate).await?;
+    let d = admin::get(&app, &a.page, view_id(&id)?).await?;
+    Ok(Json(full_view(&d, &view_url(&app, &a.page, &d).await?)))
+}
+
+/// `DELETE /api/v1/admin/views/{id}`.
+pub async fn delete_view(State(app): State<App>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let a = caller.page(&app, Action::Operate).await?;
+    admin::delete(&app, &caller.actor(), &a.page, view_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,443 @@
+//! SQL for custom views: the view rows, their selected components (by identifier), their
+//! co-managers, the viewer-access tokens bound to a view, and what a view's data needs.
+
+use super::{opt_i64, opt_str, Result};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Executor, Row};
+
+#[derive(Debug, Clone)]
+pub struct ViewRow {
+    pub id: i64,
+    pub page_id: i64,
+    pub short_code: String,
+    pub alias: Option<String>,
+    pub name: String,
+    pub description: String,
+    pub access_mode: String,
+    pub allowed_domains: Vec<String>,
+    pub allowed_emails: Vec<String>,
+    pub owner_email: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const COLS: &str = "id, page_id, short_code, alias, name, description, access_mode, allowed_domains, \
+    allowed_emails, owner_email, created_at, updated_at";
+
+fn list_of(r: &AnyRow, col: &str) -> Vec<String> {
+    serde_json::from_str(&r.get::<String, _>(col)).unwrap_or_default()
+}
+
+fn view(r: &AnyRow) -> ViewRow {
+    ViewRow {
+        id: r.get("id"),
+        page_id: r.get("page_id"),
+        short_code: r.get("short_code"),
+        alias: opt_str(r, "alias"),
+        name: r.get("name"),
+        description: r.get("description"),
+        access_mode: r.get("access_mode"),
+        allowed_domains: list_of(r, "allowed_domains"),
+        allowed_emails: list_of(r, "allowed_emails"),
+        owner_email: r.get("owner_email"),
+        created_at: r.get("created_at"),
+        updated_at: r.get("updated_at"),
+    }
+}
+
+/// The editable fields of a view, already validated.
+pub struct ViewFields<'a> {
+    pub alias: Option<&'a str>,
+    pub name: &'a str,
+    pub description: &'a str,
+    pub access_mode: &'a str,
+    pub allowed_domains: &'a [String],
+    pub allowed_emails: &'a [String],
+}
+
+fn json_list(l: &[String]) -> String {
+    serde_json::to_string(l).expect("strings serialise")
+}
+
+pub async fn insert<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    page_id: i64,
+    short_code: &str,
+    owner: &str,
+    f: &ViewFields<'_>,
+    now: i64,
+) -> Result<i64> {
+    let r = sqlx::query(
+        "INSERT INTO custom_views (page_id, short_code, alias, name, description, access_mode, allowed_domains, \
+         allowed_emails, owner_email, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) \
+         RETURNING id",
+    )
+    .bind(page_id)
+    .bind(short_code)
+    .bind(f.alias)
+    .bind(f.name)
+    .bind(f.description)
+    .bind(f.access_mode)
+    .bind(json_list(f.allowed_domains))
+    .bind(json_list(f.allowed_emails))
+    .bind(owner)
+    .bind(now)
+    .fetch_one(e)
+    .await?;
+    Ok(r.get(0))
+}
+
+pub async fn update<'c, E: Executor<'c, Database = Any>>(e: E, id: i64, f: &ViewFields<'_>, now: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE custom_views SET alias = $2, name = $3, description = $4, access_mode = $5, allowed_domains = $6, \
+         allowed_emails = $7, updated_at = $8 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(f.alias)
+    .bind(f.name)
+    .bind(f.description)
+    .bind(f.access_mode)
+    .bind(json_list(f.allowed_domains))
+    .bind(json_list(f.allowed_emails))
+    .bind(now)
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
+pub async fn touch<'c, E: Executor<'c, Database = Any>>(e: E, id: i64, now: i64) -> Result<()> {
+    sqlx::query("UPDATE custom_views SET updated_at = $2 WHERE id = $1").bind(id).bind(now).execute(e).await?;
+    Ok(())
+}
+
+pub async fn delete<'c, E: Executor<'c, Database = Any>>(e: E, id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM custom_views WHERE id = $1").bind(id).execute(e).await?;
+    Ok(())
+}
+
+pub async fn by_id<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, id: i64) -> Result<Option<ViewRow>> {
+    let r = sqlx::query(&format!("SELECT {COLS} FROM custom_views WHERE page_id = $1 AND id = $2"))
+        .bind(page_id)
+        .bind(id)
+        .fetch_optional(e)
+        .await?;
+    Ok(r.as_ref().map(view))
+}
+
+/// A view of the page by short code or alias (the two never collide: codes hold upper case).
+pub async fn by_code<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, code: &str) -> Result<Option<ViewRow>> {
+    let r = sqlx::query(&format!(
+        "SELECT {COLS} FROM custom_views WHERE page_id = $1 AND (short_code = $2 OR alias = $2) ORDER BY id LIMIT 1"
+    ))
+    .bind(page_id)
+    .bind(code)
+    .fetch_optional(e)
+    .await?;
+    Ok(r.as_ref().map(view))
+}
+
+/// Views of the page the address owns or co-manages, newest first, before the cursor id.
+pub async fn managed_by<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    page_id: i64,
+    email: &str,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<ViewRow>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLS} FROM custom_views v WHERE page_id = $1 AND id < $3 AND (owner_email = $2 OR EXISTS \
+         (SELECT 1 FROM custom_view_managers m WHERE m.view_id = v.id AND m.email = $2)) ORDER BY id DESC LIMIT $4"
+    ))
+    .bind(page_id)
+    .bind(email)
+    .bind(before)
+    .bind(limit)
+    .fetch_all(e)
+    .await?;
+    Ok(rows.iter().map(view).collect())
+}
+
+/// Whether the address owns or co-manages any view of the page.
+pub async fn manages_any<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, email: &str) -> Result<bool> {
+    let r = sqlx::query(
+        "SELECT 1 FROM custom_views v WHERE page_id = $1 AND (owner_email = $2 OR EXISTS \
+         (SELECT 1 FROM custom_view_managers m WHERE m.view_id = v.id AND m.email = $2)) LIMIT 1",
+    )
+    .bind(page_id)
+    .bind(email)
+    .fetch_optional(e)
+    .await?;
+    Ok(r.is_some())
+}
+
+/// Whether a short code exists anywhere in the deployment (codes are unique across pages).
+pub async fn code_taken<'c, E: Executor<'c, Database = Any>>(e: E, code: &str) -> Result<bool> {
+    let r = sqlx::query("SELECT 1 FROM custom_views WHERE short_code = $1").bind(code).fetch_optional(e).await?;
+    Ok(r.is_some())
+}
+
+pub async fn count_owned<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, email: &str) -> Result<i64> {
+    let r = sqlx::query("SELECT COUNT(*) FROM custom_views WHERE page_id = $1 AND owner_email = $2")
+        .bind(page_id)
+        .bind(email)
+        .fetch_one(e)
+        .await?;
+    Ok(r.get(0))
+}
+
+/// Admin list: views of the page, newest first, before the cursor id; `mode` filters.
+pub async fn list_admin<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    page_id: i64,
+    mode: Option<&str>,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<ViewRow>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLS} FROM custom_views WHERE page_id = $1 AND id < $2 AND ($3 = '' OR access_mode = $3) \
+         ORDER BY id DESC LIMIT $4"
+    ))
+    .bind(page_id)
+    .bind(before)
+    .bind(mode.unwrap_or(""))
+    .bind(limit)
+    .fetch_all(e)
+    .await?;
+    Ok(rows.iter().map(view).collect())
+}
+
+/// (access mode, count) of the page's views.
+pub async fn counts_by_mode<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64) -> Result<Vec<(String, i64)>> {
+    let rows = sqlx::query("SELECT access_mode, COUNT(*) FROM custom_views WHERE page_id = $1 GROUP BY access_mode")
+        .bind(page_id)
+        .fetch_all(e)
+        .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// How many of the page's views select a component that no longer exists.
+pub async fn count_with_deleted_components<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64) -> Result<i64> {
+    let r = sqlx::query(
+        "SELECT COUNT(*) FROM custom_views v WHERE v.page_id = $1 AND EXISTS (SELECT 1 FROM custom_view_components c \
+         WHERE c.view_id = v.id AND NOT EXISTS (SELECT 1 FROM hierarchy_items h WHERE h.page_id = v.page_id \
+         AND h.identifier = c.identifier))",
+    )
+    .bind(page_id)
+    .fetch_one(e)
+    .await?;
+    Ok(r.get(0))
+}
+
+// ---- components and managers -------------------------------------------------------------------
+
+/// The selected component identifiers of the given views: (view id, identifier), in order.
+pub async fn components_of<'c, E: Executor<'c, Database = Any>>(e: E, ids: &[i64]) -> Result<Vec<(i64, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Ids are integers we produced; inlining them keeps one statement for any number.
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let rows = sqlx::query(&format!(
+        "SELECT view_id, identifier FROM custom_view_components WHERE view_id IN ({list}) ORDER BY view_id, position"
+    ))
+    .fetch_all(e)
+    .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+pub async fn set_components(tx: &mut sqlx::AnyConnection, view_id: i64, identifiers: &[String]) -> Result<()> {
+    sqlx::query("DELETE FROM custom_view_components WHERE view_id = $1").bind(view_id).execute(&mut *tx).await?;
+    for (i, identifier) in identifiers.iter().enumerate() {
+        sqlx::query("INSERT INTO custom_view_components (view_id, position, identifier) VALUES ($1, $2, $3)")
+            .bind(view_id)
+            .bind(i as i64)
+            .bind(identifier)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The co-managers of the given views: (view id, email), in the order they were added.
+pub async fn managers_of<'c, E: Executor<'c, Database = Any>>(e: E, ids: &[i64]) -> Result<Vec<(i64, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let rows = sqlx::query(&format!(
+        "SELECT view_id, email FROM custom_view_managers WHERE view_id IN ({list}) ORDER BY view_id, added_at, email"
+    ))
+    .fetch_all(e)
+    .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// Adds a co-manager; false when the address already was one.
+pub async fn add_manager<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    view_id: i64,
+    email: &str,
+    now: i64,
+) -> Result<bool> {
+    let r = sqlx::query(
+        "INSERT INTO custom_view_managers (view_id, email, added_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (view_id, email) DO NOTHING",
+    )
+    .bind(view_id)
+    .bind(email)
+    .bind(now)
+    .execute(e)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Removes a co-manager; false when the address was none.
+pub async fn remove_manager<'c, E: Executor<'c, Database = Any>>(e: E, view_id: i64, email: &str) -> Result<bool> {
+    let r = sqlx::query("DELETE FROM custom_view_managers WHERE view_id = $1 AND email = $2")
+        .bind(view_id)
+        .bind(email)
+        .execute(e)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+// ---- viewer-access tokens ----------------------------------------------------------------------
+
+/// A magic token bound to a view (`view_link` or `view_session`).
+#[derive(Debug, Clone)]
+pub struct ViewTokenRow {
+    pub id: i64,
+    pub page_id: i64,
+    pub view_id: Option<i64>,
+    pub kind: String,
+    pub email: String,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}
+
+/// A view-bound magic token to store (its hash only).
+pub struct NewViewToken<'a> {
+    pub page_id: i64,
+    pub view_id: i64,
+    pub kind: &'a str,
+    pub hash: &'a str,
+    pub email: &'a str,
+    pub expires_at: i64,
+}
+
+pub async fn insert_token<'c, E: Executor<'c, Database = Any>>(e: E, t: &NewViewToken<'_>, now: i64) -> Result<i64> {
+    let r = sqlx::query(
+        "INSERT INTO magic_tokens (page_id, kind, token_hash, email, created_at, expires_at, view_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(t.page_id)
+    .bind(t.kind)
+    .bind(t.hash)
+    .bind(t.email)
+    .bind(now)
+    .bind(t.expires_at)
+    .bind(t.view_id)
+    .fetch_one(e)
+    .await?;
+    Ok(r.get(0))
+}
+
+pub async fn token_by_hash<'c, E: Executor<'c, Database = Any>>(e: E, hash: &str) -> Result<Option<ViewTokenRow>> {
+    let r = sqlx::query(
+        "SELECT id, page_id, view_id, kind, email, expires_at, used_at FROM magic_tokens WHERE token_hash = $1",
+    )
+    .bind(hash)
+    .fetch_optional(e)
+    .await?;
+    Ok(r.map(|r| ViewTokenRow {
+        id: r.get("id"),
+        page_id: r.get("page_id"),
+        view_id: opt_i64(&r, "view_id"),
+        kind: r.get("kind"),
+        email: r.get("email"),
+        expires_at: r.get("expires_at"),
+        used_at: opt_i64(&r, "used_at"),
+    }))
+}
+
+/// Ends the view's outstanding tokens of `kind`, of one address or (`None`) of everyone.
+pub async fn revoke_tokens<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    view_id: i64,
+    kind: &str,
+    email: Option<&str>,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE magic_tokens SET expires_at = $3 WHERE view_id = $1 AND kind = $2 AND expires_at > $3 \
+         AND ($4 = '' OR email = $4)",
+    )
+    .bind(view_id)
+    .bind(kind)
+    .bind(now)
+    .bind(email.unwrap_or(""))
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
+// ---- what a view's data touches ----------------------------------------------------------------
+
+fn id_list(ids: &[i64]) -> String {
+    if ids.is_empty() {
+        // No row has id 0: an empty scope matches nothing (but page-wide rows still match).
+        "0".into()
+    } else {
+        ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+    }
+}
+
+/// Public incidents of the page that are open, or resolved since `since`, and name one of
+/// `items` or no component at all (page-wide): newest first, at most `limit`.
+pub async fn incidents_touching<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    page_id: i64,
+    items: &[i64],
+    since: i64,
+    limit: i64,
+) -> Result<Vec<i64>> {
+    let list = id_list(items);
+    let rows = sqlx::query(&format!(
+        "SELECT i.id FROM incidents i WHERE i.page_id = $1 AND i.visibility = 'public' \
+         AND (i.resolved_at IS NULL OR i.resolved_at >= $2) \
+         AND (EXISTS (SELECT 1 FROM incident_items x WHERE x.incident_id = i.id AND x.item_id IN ({list})) \
+              OR NOT EXISTS (SELECT 1 FROM incident_items y WHERE y.incident_id = i.id)) \
+         ORDER BY i.id DESC LIMIT $3"
+    ))
+    .bind(page_id)
+    .bind(since)
+    .bind(limit)
+    .fetch_all(e)
+    .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// Maintenance windows of the page that are upcoming, in progress, or finished since `since`,
+/// and name one of `items` or no component at all: newest first, at most `limit`.
+pub async fn maintenances_touching<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    page_id: i64,
+    items: &[i64],
+    since: i64,
+    limit: i64,
+) -> Result<Vec<i64>> {
+    let list = id_list(items);
+    let rows = sqlx::query(&format!(
+        "SELECT m.id FROM maintenances m WHERE m.page_id = $1 \
+         AND COALESCE(m.completed_at, m.cancelled_at, $2) >= $2 \
+         AND (EXISTS (SELECT 1 FROM maintenance_items x WHERE x.maintenance_id = m.id AND x.item_id IN ({list})) \
+              OR NOT EXISTS (SELECT 1 FROM maintenance_items y WHERE y.maintenance_id = m.id)) \
+         ORDER BY m.id DESC LIMIT $3"
+    ))
+    .bind(page_id)
+    .bind(since)
+    .bind(limit)
+    .fetch_all(e)
+    .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
