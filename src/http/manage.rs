@@ -175,15 +175,21 @@ pub async fn delete_subscription(State(app): State<App>, m: Magic) -> ApiResult<
 }
 
 /// `GET /manage`: the page a management link opens. Its script reads the token from the URL
-/// fragment, removes it from history, and exchanges it only when the reader clicks.
+/// fragment, removes it from history, and exchanges it only when the reader clicks. It shows the
+/// subscription (if the address has one), a webhook's signing secret the one time it is issued,
+/// and the custom views and feeds the address owns or co-manages.
 pub async fn manage_page(r: Reader) -> Response {
     let body = format!(
         "<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport content=\"width=device-width\">\
-         <title>Manage your subscription · {}</title><body><main><h1>Manage your subscription</h1>\
+         <title>Manage your updates · {}</title><body><main><h1>Manage your updates</h1>\
          <p id=msg role=status>Checking your link…</p><button id=go hidden>Continue</button>\
+         <section id=secret hidden><h2>Webhook signing secret</h2><p>Shown this once: store it where your \
+         receiver verifies signatures.</p><p><code id=secretval></code></p></section>\
          <form id=prefs hidden><label><input type=checkbox name=incidents> Incidents</label> \
          <label><input type=checkbox name=maintenances> Maintenance</label> <button>Save</button></form>\
-         <button id=unsub hidden>Unsubscribe</button></main><script src=\"/static/manage.js\"></script></body></html>",
+         <button id=unsub hidden>Unsubscribe</button>\
+         <section id=owned hidden><h2>Your views and feeds</h2><ul id=items></ul></section>\
+         </main><script src=\"/static/manage.js\"></script></body></html>",
         super::site::esc(&r.page.name)
     );
     let mut res = (StatusCode::OK, axum::response::Html(body)).into_response();
@@ -198,27 +204,39 @@ pub async fn manage_page(r: Reader) -> Response {
     res
 }
 
-/// The management page's script (same origin, no inline code, so the CSP can forbid all else).
+/// The management page's script (same origin, no inline code, so the CSP can forbid all else;
+/// text only ever goes in with `textContent`).
 pub async fn manage_script() -> Response {
     const JS: &str = r#"(function(){
-const m=document.getElementById('msg'),go=document.getElementById('go'),f=document.getElementById('prefs'),u=document.getElementById('unsub');
+const $=function(i){return document.getElementById(i);};
+const m=$('msg'),go=$('go'),f=$('prefs'),u=$('unsub'),owned=$('owned'),items=$('items');
 const base=location.pathname.replace(/\/manage$/,'');
 const h=new URLSearchParams(location.hash.slice(1));const link=h.get('token');
 if(link){history.replaceState(null,'',location.pathname);}
 let session=sessionStorage.getItem('sb-magic');
-async function load(){const r=await fetch(base+'/api/v1/manage/subscriptions',{headers:{'X-Magic-Token':session}});
- if(!r.ok){m.textContent='This link has expired. Ask for a new one.';return;}
- const s=await r.json();m.textContent='Subscribed as '+s.email+' ('+s.state+').';
- f.incidents.checked=s.incidents;f.maintenances.checked=s.maintenances;f.hidden=false;u.hidden=false;}
+function get(path){return fetch(base+path,{headers:{'X-Magic-Token':session}});}
+function add(kind,name,url){const li=document.createElement('li');const a=document.createElement('a');
+ a.href=url;a.textContent=name;li.append(kind+': ',a);items.append(li);owned.hidden=false;}
+async function load(){const r=await get('/api/v1/manage/subscriptions');
+ if(r.status===401){m.textContent='This link has expired. Ask for a new one.';return;}
+ if(r.ok){const s=await r.json();
+  m.textContent='Subscribed as '+s.email+' ('+s.state+(s.channel==='webhook'?', webhook '+s.webhook_url:'')+').';
+  f.incidents.checked=s.incidents;f.maintenances.checked=s.maintenances;f.hidden=false;u.hidden=s.state==='unsubscribed';}
+ else{m.textContent='This address has no subscription on this page.';}
+ for(const [kind,path] of [['View','/api/v1/manage/views'],['Feed','/api/v1/manage/feeds']]){
+  const l=await get(path);if(!l.ok)continue;for(const x of (await l.json()).data){add(kind,x.name,x.url);}}}
 go.onclick=async function(){go.hidden=true;const r=await fetch(base+'/api/v1/manage/session',{method:'POST',headers:{'X-Magic-Token':link}});
  if(!r.ok){m.textContent='This link has expired or was used already. Ask for a new one.';return;}
- session=(await r.json()).token;sessionStorage.setItem('sb-magic',session);load();};
-f.onsubmit=async function(e){e.preventDefault();await fetch(base+'/api/v1/manage/subscriptions',{method:'PATCH',
- headers:{'X-Magic-Token':session,'Content-Type':'application/json'},body:JSON.stringify({incidents:f.incidents.checked,maintenances:f.maintenances.checked})});m.textContent='Saved.';};
+ const x=await r.json();session=x.token;sessionStorage.setItem('sb-magic',session);
+ if(x.webhook_secret){$('secretval').textContent=x.webhook_secret;$('secret').hidden=false;}
+ load();};
+f.onsubmit=async function(e){e.preventDefault();const r=await fetch(base+'/api/v1/manage/subscriptions',{method:'PATCH',
+ headers:{'X-Magic-Token':session,'Content-Type':'application/json'},body:JSON.stringify({incidents:f.incidents.checked,maintenances:f.maintenances.checked})});
+ m.textContent=r.ok?'Saved.':'Not saved: '+((await r.json()).error||r.status);};
 u.onclick=async function(){await fetch(base+'/api/v1/manage/subscriptions',{method:'DELETE',headers:{'X-Magic-Token':session}});
  sessionStorage.removeItem('sb-magic');f.hidden=true;u.hidden=true;m.textContent='You are unsubscribed.';};
-if(link){m.textContent='Continue to confirm or manage your subscription.';go.hidden=false;}else if(session){load();}
-else{m.textContent='Open the link from your email to manage your subscription.';}
+if(link){m.textContent='Continue to confirm or manage your updates.';go.hidden=false;}else if(session){load();}
+else{m.textContent='Open the link from your email to manage your updates.';}
 })();"#;
     ([(header::CONTENT_TYPE, "application/javascript"), (header::CACHE_CONTROL, "public, max-age=300")], JS)
         .into_response()

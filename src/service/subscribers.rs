@@ -199,8 +199,11 @@ async fn mail_link(
             ),
         ),
         Purpose::Manage => (
-            format!("Manage your subscription to {}", page.name),
-            format!("Use this link within 30 minutes to manage your subscription to {}:", page.name),
+            format!("Manage your updates from {}", page.name),
+            format!(
+                "Use this link within 30 minutes to manage your subscription, views and feeds on {}:",
+                page.name
+            ),
         ),
     };
     let text = format!("{intro}\n\n{link}\n\nIf you did not ask for this, ignore this message: nothing changes.\n");
@@ -210,7 +213,7 @@ async fn mail_link(
         crate::http::site::esc(&link),
         match purpose {
             Purpose::Confirm => "Confirm my subscription",
-            Purpose::Manage => "Manage my subscription",
+            Purpose::Manage => "Manage my updates",
         }
     );
     let message = NewMessage {

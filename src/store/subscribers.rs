@@ -514,9 +514,9 @@ pub async fn list_admin<'c, E: Executor<'c, Database = Any>>(
     Ok(rows.iter().map(subscriber).collect())
 }
 
-/// Every subscriber of a page, oldest first (export).
+/// Every email subscriber of a page, oldest first (export; webhook subscriptions are not exported).
 pub async fn all_of_page<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64) -> Result<Vec<SubscriberRow>> {
-    let rows = sqlx::query(&format!("SELECT {COLS} FROM subscribers WHERE page_id = $1 ORDER BY id"))
+    let rows = sqlx::query(&format!("SELECT {COLS} FROM subscribers WHERE page_id = $1 AND channel = 'email' ORDER BY id"))
         .bind(page_id)
         .fetch_all(e)
         .await?;

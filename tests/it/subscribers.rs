@@ -161,7 +161,7 @@ async fn asking_for_a_link_reveals_nothing_about_the_address(engine: Engine) {
         .await;
     assert_eq!((again.status, &again.text), (unknown.status, &unknown.text));
     assert_eq!(t.send(manage(Method::GET, &a.host, &session)).await.json["incidents"], false);
-    assert!(mails(&t).await.last().unwrap().1.starts_with("Manage your subscription"));
+    assert!(mails(&t).await.last().unwrap().1.starts_with("Manage your updates"));
     // Bad input is still a precise 400 (a malformed address reveals nothing about anyone).
     let r = t.send(Req::post(&a.host, "/api/v1/subscribers").json(json!({"email": "not an address"}))).await;
     assert_eq!((r.status, r.json["field"].as_str()), (StatusCode::BAD_REQUEST, Some("email")));
