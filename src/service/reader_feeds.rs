@@ -354,8 +354,11 @@ pub async fn remove_manager(
     ip: &str,
 ) -> Result<()> {
     let feed = get_mine(app, page, who, id).await?;
-    owner_only(&feed, who)?;
     let email = Email::parse(raw_email).map_err(|_| Error::NotFound("manager"))?;
+    // A co-manager may leave; only the owner removes others (as with custom views).
+    if email.as_str() != who.email {
+        owner_only(&feed, who)?;
+    }
     let now = app.now();
     let mut tx = app.db.begin().await?;
     if !sql::remove_manager(&mut *tx, id, email.as_str()).await? {

@@ -272,7 +272,7 @@ pub async fn items_of<'c, E: Executor<'c, Database = Any>>(
     }
     // Ids are integers we produced; inlining them keeps one statement for any number.
     let visible = if visible_only { "AND h.visible = 1" } else { "" };
-    let list = incident_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let list = super::id_list(incident_ids);
     let rows = sqlx::query(&format!(
         "SELECT ii.incident_id, ii.item_id, h.identifier, h.name, ii.status FROM incident_items ii \
          JOIN hierarchy_items h ON h.id = ii.item_id WHERE ii.incident_id IN ({list}) {visible} ORDER BY ii.incident_id, h.display_order, h.id"
@@ -412,7 +412,7 @@ pub async fn updates_of<'c, E: Executor<'c, Database = Any>>(e: E, incident_ids:
     if incident_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let list = incident_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let list = super::id_list(incident_ids);
     let rows = sqlx::query(&format!(
         "SELECT id, incident_id, message, stage, status, item_statuses, notify, created_at FROM incident_updates \
          WHERE incident_id IN ({list}) ORDER BY incident_id, created_at DESC, id DESC"

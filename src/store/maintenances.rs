@@ -272,7 +272,7 @@ pub async fn items_of<'c, E: Executor<'c, Database = Any>>(
         return Ok(Vec::new());
     }
     // Ids are integers we produced; inlining them keeps one statement for any number.
-    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let list = super::id_list(ids);
     let visible = if visible_only { "AND h.visible = 1" } else { "" };
     let rows = sqlx::query(&format!(
         "SELECT mi.maintenance_id, h.id, h.identifier, h.name FROM maintenance_items mi \
@@ -329,7 +329,7 @@ pub async fn updates_of<'c, E: Executor<'c, Database = Any>>(e: E, ids: &[i64]) 
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let list = super::id_list(ids);
     let rows = sqlx::query(&format!(
         "SELECT id, maintenance_id, message, stage, notify, created_at FROM maintenance_updates \
          WHERE maintenance_id IN ({list}) ORDER BY maintenance_id, created_at DESC, id DESC"

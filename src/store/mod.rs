@@ -74,6 +74,15 @@ pub struct Db {
 /// The advisory-lock key instances take while migrating a PostgreSQL database.
 const MIGRATION_LOCK: i64 = 0x5157_a7be;
 
+/// Ids written into a statement as `1,2,3` (`IN (...)` lists of any length in one statement;
+/// integers we produced, never text from a request). An empty list is `-1`, which no row has.
+pub fn id_list(ids: &[i64]) -> String {
+    if ids.is_empty() {
+        return "-1".into();
+    }
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
 /// Every migration, written once in the SQL both engines share (`migrations/`); the one dialect
 /// difference, identity columns, is translated for PostgreSQL by [`dialect`].
 const MIGRATIONS: &[(i64, &str)] = &[

@@ -80,7 +80,7 @@ pub async fn renew<'c, E: Executor<'c, Database = Any>>(e: E, ids: &[i64], lease
     if ids.is_empty() {
         return Ok(());
     }
-    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let list = super::id_list(ids);
     sqlx::query(&format!("UPDATE outbox SET locked_until = $1 WHERE state = 'pending' AND id IN ({list})"))
         .bind(lease_until)
         .execute(e)
@@ -157,15 +157,7 @@ pub async fn mark_sent_many<'c, E: Executor<'c, Database = Any>>(
     if ids.is_empty() {
         return Ok(());
     }
-    // Integers only, so the lists are written into the statement.
-    let list = |v: &[i64]| {
-        if v.is_empty() {
-            "-1".to_string()
-        } else {
-            v.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
-        }
-    };
-    let (all, blank) = (list(ids), list(blank));
+    let (all, blank) = (super::id_list(ids), super::id_list(blank));
     sqlx::query(&format!(
         "UPDATE outbox SET state = 'sent', sent_at = $1, attempts = attempts + 1, last_error = '', locked_until = 0, \
          body_text = CASE WHEN id IN ({blank}) THEN '' ELSE body_text END, \

@@ -261,7 +261,7 @@ pub async fn items_of<'c, E: Executor<'c, Database = Any>>(e: E, feed_ids: &[i64
         return Ok(Vec::new());
     }
     // Ids are integers we produced; inlining them keeps one statement for any number.
-    let list = feed_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let list = super::id_list(feed_ids);
     let rows = sqlx::query(&format!(
         "SELECT fi.feed_id, h.id, h.identifier FROM reader_feed_items fi JOIN hierarchy_items h ON h.id = fi.item_id \
          WHERE fi.feed_id IN ({list}) ORDER BY h.display_order, h.id"
@@ -278,7 +278,7 @@ pub async fn managers_of<'c, E: Executor<'c, Database = Any>>(e: E, feed_ids: &[
     if feed_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let list = feed_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let list = super::id_list(feed_ids);
     let rows = sqlx::query(&format!(
         "SELECT feed_id, email FROM reader_feed_managers WHERE feed_id IN ({list}) ORDER BY created_at, email"
     ))

@@ -236,7 +236,7 @@ pub async fn components_of<'c, E: Executor<'c, Database = Any>>(e: E, ids: &[i64
         return Ok(Vec::new());
     }
     // Ids are integers we produced; inlining them keeps one statement for any number.
-    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let list = super::id_list(ids);
     let rows = sqlx::query(&format!(
         "SELECT view_id, identifier FROM custom_view_components WHERE view_id IN ({list}) ORDER BY view_id, position"
     ))
@@ -263,7 +263,7 @@ pub async fn managers_of<'c, E: Executor<'c, Database = Any>>(e: E, ids: &[i64])
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let list = super::id_list(ids);
     let rows = sqlx::query(&format!(
         "SELECT view_id, email FROM custom_view_managers WHERE view_id IN ({list}) ORDER BY view_id, added_at, email"
     ))
@@ -383,15 +383,6 @@ pub async fn revoke_tokens<'c, E: Executor<'c, Database = Any>>(
 
 // ---- what a view's data touches ----------------------------------------------------------------
 
-fn id_list(ids: &[i64]) -> String {
-    if ids.is_empty() {
-        // No row has id 0: an empty scope matches nothing (but page-wide rows still match).
-        "0".into()
-    } else {
-        ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
-    }
-}
-
 /// Public incidents of the page that are open, or resolved since `since`, and name one of
 /// `items` or no component at all (page-wide): newest first, at most `limit`.
 pub async fn incidents_touching<'c, E: Executor<'c, Database = Any>>(
@@ -401,7 +392,7 @@ pub async fn incidents_touching<'c, E: Executor<'c, Database = Any>>(
     since: i64,
     limit: i64,
 ) -> Result<Vec<i64>> {
-    let list = id_list(items);
+    let list = super::id_list(items);
     let rows = sqlx::query(&format!(
         "SELECT i.id FROM incidents i WHERE i.page_id = $1 AND i.visibility = 'public' \
          AND (i.resolved_at IS NULL OR i.resolved_at >= $2) \
@@ -426,7 +417,7 @@ pub async fn maintenances_touching<'c, E: Executor<'c, Database = Any>>(
     since: i64,
     limit: i64,
 ) -> Result<Vec<i64>> {
-    let list = id_list(items);
+    let list = super::id_list(items);
     let rows = sqlx::query(&format!(
         "SELECT m.id FROM maintenances m WHERE m.page_id = $1 \
          AND COALESCE(m.completed_at, m.cancelled_at, $2) >= $2 \
