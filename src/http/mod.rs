@@ -177,6 +177,7 @@ pub fn router(app: App) -> Router {
             "/api/v1/admin/subscribers/{id}",
             get(subscribers_admin::get_subscriber).delete(subscribers_admin::delete_subscriber),
         )
+        .route("/api/v1/admin/subscribers/{id}/deliveries", get(subscribers_admin::subscriber_deliveries))
         // Readers' feeds (owners' addresses are personal data: reads and writes need operate).
         .route("/api/v1/admin/feeds", get(reader_feeds_admin::list_feeds))
         .route("/api/v1/admin/feeds/stats", get(reader_feeds_admin::feed_stats))

@@ -30,6 +30,7 @@ fn view(s: &SubscriberRow, full: bool, scopes: &HashMap<i64, Vec<String>>) -> Va
     if full {
         let m = v.as_object_mut().expect("object");
         m.insert("channel".into(), json!(s.channel));
+        m.insert("webhook_url".into(), json!(s.webhook_url));
         m.insert("incidents".into(), json!(s.incidents));
         m.insert("maintenances".into(), json!(s.maintenances));
         let components =
@@ -155,4 +156,42 @@ pub async fn import_subscribers(
     };
     let out = admin::import(&app, &caller.actor(), &a.page, &b.csv, consent).await?;
     Ok(Json(json!(out)))
+}
+
+/// `GET /api/v1/admin/subscribers/{id}/deliveries`: the notifications sent to a subscriber,
+/// newest first, with every failed attempt (`limit`, `cursor`).
+pub async fn subscriber_deliveries(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+    q: ListQuery,
+) -> ApiResult<Json<Value>> {
+    let a = caller.page(&app, Action::Operate).await?;
+    let rows = admin::deliveries(&app, &a.page, subscriber_id(&id)?, q.cursor.unwrap_or(i64::MAX), q.limit + 1).await?;
+    let (rows, next) = page_of(rows, q.limit, |r| r.0.id);
+    let data: Vec<Value> = rows
+        .iter()
+        .map(|(d, attempts)| {
+            json!({
+                "id": d.id,
+                "channel": d.channel,
+                "recipient": d.recipient,
+                "subject": d.subject,
+                "state": d.state,
+                "attempts": d.attempts,
+                "last_error": d.last_error,
+                "created_at": rfc3339(d.created_at),
+                "next_attempt_at": (d.state == "pending").then(|| rfc3339(d.next_attempt_at)),
+                "sent_at": d.sent_at.map(rfc3339),
+                "failed_attempts": attempts.iter().map(|a| json!({
+                    "at": rfc3339(a.at),
+                    "status_code": a.status_code,
+                    "error": a.error,
+                    "duration_ms": a.duration_ms,
+                    "final": a.last,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok(Json(json!({"data": data, "next_cursor": next})))
 }

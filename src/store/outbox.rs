@@ -192,3 +192,87 @@ pub async fn mark_attempt_failed<'c, E: Executor<'c, Database = Any>>(
     .await?;
     Ok(())
 }
+
+/// One notification sent (or being sent) to a subscriber, for the admin's delivery log.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub id: i64,
+    pub channel: String,
+    pub recipient: String,
+    pub subject: String,
+    pub state: String,
+    pub attempts: i64,
+    pub last_error: String,
+    pub created_at: i64,
+    pub next_attempt_at: i64,
+    pub sent_at: Option<i64>,
+}
+
+/// A subscriber's notifications, newest first, below `before` (an outbox id).
+pub async fn deliveries_of<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    subscriber_id: i64,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<Delivery>> {
+    let rows = sqlx::query(
+        "SELECT id, channel, recipient, subject, state, attempts, last_error, created_at, next_attempt_at, sent_at \
+         FROM outbox WHERE subscriber_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+    )
+    .bind(subscriber_id)
+    .bind(before)
+    .bind(limit)
+    .fetch_all(e)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Delivery {
+            id: r.get("id"),
+            channel: r.get("channel"),
+            recipient: r.get("recipient"),
+            subject: r.get("subject"),
+            state: r.get("state"),
+            attempts: r.get("attempts"),
+            last_error: r.get("last_error"),
+            created_at: r.get("created_at"),
+            next_attempt_at: r.get("next_attempt_at"),
+            sent_at: super::opt_i64(r, "sent_at"),
+        })
+        .collect())
+}
+
+/// A recorded failed attempt.
+#[derive(Debug, Clone)]
+pub struct AttemptRow {
+    pub outbox_id: i64,
+    pub at: i64,
+    pub status_code: Option<i64>,
+    pub error: String,
+    pub duration_ms: i64,
+    pub last: bool,
+}
+
+/// The failed attempts of the given outbox rows, oldest first.
+pub async fn attempts_of<'c, E: Executor<'c, Database = Any>>(e: E, outbox_ids: &[i64]) -> Result<Vec<AttemptRow>> {
+    if outbox_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query(&format!(
+        "SELECT outbox_id, attempted_at, status_code, error, duration_ms, final FROM outbox_attempts \
+         WHERE outbox_id IN ({}) ORDER BY id",
+        super::id_list(outbox_ids)
+    ))
+    .fetch_all(e)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| AttemptRow {
+            outbox_id: r.get("outbox_id"),
+            at: r.get("attempted_at"),
+            status_code: super::opt_i64(r, "status_code"),
+            error: r.get("error"),
+            duration_ms: r.get("duration_ms"),
+            last: r.get::<i64, _>("final") != 0,
+        })
+        .collect())
+}

@@ -787,6 +787,7 @@ fn routes() -> Vec<Route> {
         route(get.clone(), "/api/v1/admin/subscribers/counts", Page(Operate), 200),
         route(get.clone(), "/api/v1/admin/subscribers/export", Page(Operate), 200),
         route(get.clone(), "/api/v1/admin/subscribers/{id}", Page(Operate), 200).on(SharedSubscriber),
+        route(get.clone(), "/api/v1/admin/subscribers/{id}/deliveries", Page(Operate), 200).on(SharedSubscriber),
         route(delete.clone(), "/api/v1/admin/subscribers/{id}", Page(Operate), 204)
             .on(FreshSubscriber)
             .unchanged_if_refused(SUBSCRIBER_ROW),

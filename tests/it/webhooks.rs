@@ -254,6 +254,30 @@ async fn a_receiver_that_fails_twice_gets_the_event_exactly_once(engine: Engine)
         "failed attempts are recorded"
     );
     assert_eq!(hygiene_of(&t, "ops@example.org").await, "ok");
+
+    // The admin sees the same record over the API.
+    let sub: i64 = sqlx::query("SELECT id FROM subscribers WHERE email = 'ops@example.org'")
+        .fetch_one(&t.app.db.pool)
+        .await
+        .unwrap()
+        .get(0);
+    let path = format!("/api/v1/admin/subscribers/{sub}/deliveries");
+    let r = t.send(Req::get(&a.host, &path).bearer(&admin)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let d = &r.json["data"][0];
+    assert_eq!(
+        (d["channel"].as_str(), d["state"].as_str(), d["attempts"].as_i64()),
+        (Some("webhook"), Some("sent"), Some(3))
+    );
+    assert_eq!(d["subject"], "incident.created");
+    let statuses: Vec<i64> =
+        d["failed_attempts"].as_array().unwrap().iter().map(|a| a["status_code"].as_i64().unwrap()).collect();
+    assert_eq!(statuses, vec![500, 503]);
+    assert_eq!(r.json["data"].as_array().unwrap().len(), 1);
+    // Another page's subscriber is not there.
+    let b = t.tenant("bravo").await;
+    let other = t.page_token(&b, "write", "page_manager").await;
+    assert_eq!(t.send(Req::get(&b.host, &path).bearer(&other)).await.status, StatusCode::NOT_FOUND);
 }
 both!(a_receiver_that_fails_twice_gets_the_event_exactly_once);
 

@@ -43,6 +43,29 @@ pub async fn get(app: &App, page: &PageRow, id: i64) -> Result<SubscriberRow> {
     sql::by_id(&app.db.pool, page.id, id).await?.ok_or(Error::NotFound("subscriber"))
 }
 
+/// A subscriber's delivery log: its notifications, newest first, each with its failed attempts.
+pub async fn deliveries(
+    app: &App,
+    page: &PageRow,
+    id: i64,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<(crate::store::outbox::Delivery, Vec<crate::store::outbox::AttemptRow>)>> {
+    use crate::store::outbox;
+    get(app, page, id).await?;
+    let rows = outbox::deliveries_of(&app.db.pool, id, before, limit).await?;
+    let ids: Vec<i64> = rows.iter().map(|d| d.id).collect();
+    let mut attempts = outbox::attempts_of(&app.db.pool, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|d| {
+            let (mine, rest) = attempts.drain(..).partition(|a| a.outbox_id == d.id);
+            attempts = rest;
+            (d, mine)
+        })
+        .collect())
+}
+
 /// Subscriber numbers of a page.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Counts {
