@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 /// How often a server looks for due messages.
 pub const INTERVAL: Duration = Duration::from_secs(2);
 /// Rows claimed per query; a pass keeps claiming while rows come back.
-const BATCH: i64 = 64;
+const BATCH: i64 = 256;
 /// How long a claim holds a row without renewal; renewed every [`RENEW_EVERY`] while the batch
 /// is worked on, so only a dead worker's rows wait this long.
 pub const LEASE: Millis = 30 * SECOND;
