@@ -36,6 +36,7 @@ pub fn feed_view(f: &Feed, url: &str, me: Option<&str>) -> Value {
         "url": if r.format == "rss" { &rss } else { &atom },
         "urls": {"atom": atom, "rss": rss},
         "has_capability": r.capability_hash.is_some(),
+        "view_id": r.view_id,
         "created_at": rfc3339(r.created_at),
         "updated_at": rfc3339(r.updated_at),
     });
@@ -78,6 +79,7 @@ pub struct FeedBody {
     #[serde(default, deserialize_with = "nullable")]
     max_age_days: Option<Option<i64>>,
     format: Option<String>,
+    view: Option<String>,
 }
 
 impl From<FeedBody> for FeedInput {
@@ -89,6 +91,7 @@ impl From<FeedBody> for FeedInput {
             max_items: b.max_items,
             max_age_days: b.max_age_days,
             format: b.format,
+            view: b.view,
         }
     }
 }

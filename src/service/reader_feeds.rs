@@ -67,6 +67,8 @@ pub struct FeedInput {
     /// `Some(None)` clears the limit.
     pub max_age_days: Option<Option<i64>>,
     pub format: Option<String>,
+    /// A custom view (short code or alias) the feed follows; only when creating.
+    pub view: Option<String>,
 }
 
 fn actor(who: &MagicPrincipal, ip: &str) -> Actor {
@@ -207,7 +209,12 @@ pub async fn create(
         format: "atom".into(),
     };
     let (s, items) = settings(app, page, defaults, &input).await?;
-    let capability = (page.visibility == "private").then(|| app.new_token(TokenKind::Feed));
+    let view = match &input.view {
+        Some(code) => Some(followed_view(app, page, who, code, &input).await?),
+        None => None,
+    };
+    let protected_view = view.as_ref().is_some_and(|v| v.mode() != crate::domain::views::AccessMode::Public);
+    let capability = (page.visibility == "private" || protected_view).then(|| app.new_token(TokenKind::Feed));
     let hash = capability.as_ref().map(|c| c.hash().to_hex());
     let now = app.now();
     let mut tx = app.db.begin().await?;
@@ -219,11 +226,44 @@ pub async fn create(
     }
     let id = sql::insert(&mut *tx, page.id, &who.email, &short_code(app), hash.as_deref(), &s, now).await?;
     sql::set_items(&mut tx, id, items.as_deref().unwrap_or(&[])).await?;
-    let detail = serde_json::json!({"capability": capability.is_some()});
+    if let Some(v) = &view {
+        sql::set_view(&mut *tx, id, v.view.id).await?;
+    }
+    let detail = serde_json::json!({"capability": capability.is_some(), "view_id": view.as_ref().map(|v| v.view.id)});
     audit::record(&mut tx, &actor(who, ip), event(page, "reader_feed.created", id, detail), now).await?;
     tx.commit().await?;
     let row = sql::by_id(&app.db.pool, page.id, id).await?.ok_or(Error::NotFound("feed"))?;
     Ok((one(app, row).await?, capability))
+}
+
+/// The view a new feed is to follow: one of this page, which the session's address may read (a
+/// public view, an address its access mode admits, or its owner or a co-manager). Its components
+/// are the feed's scope, so the feed names none of its own.
+async fn followed_view(
+    app: &App,
+    page: &PageRow,
+    who: &MagicPrincipal,
+    code: &str,
+    input: &FeedInput,
+) -> Result<super::views::ViewDoc> {
+    use crate::domain::views::AccessMode;
+    if input.components.is_some() {
+        return Err(Error::field("components", "a feed that follows a view takes the view's components"));
+    }
+    let d = super::views::access::find(app, page, code.trim()).await.map_err(|e| match e {
+        Error::NotFound(_) => Error::field("view", "no view with this code or alias on this page"),
+        e => e,
+    })?;
+    let email = Email::parse(&who.email).map_err(Error::invalid("email"))?;
+    let mode = d.mode();
+    let admitted = mode == AccessMode::Public
+        || mode.admits(&email, &d.view.allowed_domains, &d.view.allowed_emails)
+        || d.view.owner_email == who.email
+        || d.managers.contains(&who.email);
+    if !admitted {
+        return Err(Error::Forbidden("this address may not read that view, so it may not follow it".into()));
+    }
+    Ok(d)
 }
 
 /// The session's feeds on its page: owned or co-managed.
@@ -261,6 +301,12 @@ pub async fn update(
     ip: &str,
 ) -> Result<Feed> {
     let feed = get_mine(app, page, who, id).await?;
+    if input.view.is_some() {
+        return Err(Error::field("view", "a feed's view is chosen when it is created; create another feed"));
+    }
+    if feed.row.view_id.is_some() && input.components.is_some() {
+        return Err(Error::field("components", "a feed that follows a view takes the view's components"));
+    }
     let r = &feed.row;
     let base = Settings {
         name: r.name.clone(),

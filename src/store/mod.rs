@@ -96,6 +96,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("../../migrations/0008_webhooks.sql")),
     (9, include_str!("../../migrations/0009_views.sql")),
     (10, include_str!("../../migrations/0010_reader_feeds.sql")),
+    (11, include_str!("../../migrations/0011_view_feeds.sql")),
 ];
 
 /// A migration's DDL for `engine`: SQLite's `INTEGER PRIMARY KEY AUTOINCREMENT` becomes a

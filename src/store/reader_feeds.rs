@@ -23,10 +23,13 @@ pub struct FeedRow {
     pub last_fetched_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The custom view the feed follows (its scope is the view's).
+    pub view_id: Option<i64>,
 }
 
 const COLS: &str = "id, page_id, name, short_code, capability_hash, owner_email, all_components, incidents, \
-    maintenances, max_items, max_age_days, format, cache_version, fetch_count, last_fetched_at, created_at, updated_at";
+    maintenances, max_items, max_age_days, format, cache_version, fetch_count, last_fetched_at, created_at, \
+    updated_at, view_id";
 
 fn feed(r: &AnyRow) -> FeedRow {
     FeedRow {
@@ -47,7 +50,14 @@ fn feed(r: &AnyRow) -> FeedRow {
         last_fetched_at: opt_i64(r, "last_fetched_at"),
         created_at: r.get("created_at"),
         updated_at: r.get("updated_at"),
+        view_id: opt_i64(r, "view_id"),
     }
+}
+
+/// Makes a feed follow a view (set once, at creation).
+pub async fn set_view<'c, E: Executor<'c, Database = Any>>(e: E, id: i64, view_id: i64) -> Result<()> {
+    sqlx::query("UPDATE reader_feeds SET view_id = $2 WHERE id = $1").bind(id).bind(view_id).execute(e).await?;
+    Ok(())
 }
 
 /// The settings a reader chooses.

@@ -253,6 +253,81 @@ async fn private_pages_feeds_open_with_a_capability_that_can_be_reset(engine: En
 }
 both!(private_pages_feeds_open_with_a_capability_that_can_be_reset);
 
+async fn feeds_follow_a_view_and_a_protected_views_feed_needs_its_capability(engine: Engine) {
+    let s = setup(engine).await;
+    history(&s).await;
+    let (t, host) = (&s.t, s.a.host.clone());
+    let owner = session(t, &host, "owner@corp.example", true, None).await;
+    let view = |body: Value| Req::post(&host, "/api/v1/manage/views").header("x-magic-token", &owner).json(body);
+    let r = t
+        .send(view(json!({"name": "Corp auth", "components": ["auth"], "access_mode": "allowed_domains",
+                          "allowed_domains": ["corp.example"]})))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let (view_id, code) = (r.json["id"].as_i64().unwrap(), r.json["short_code"].as_str().unwrap().to_string());
+    let r = t.send(view(json!({"name": "Web", "components": ["web"], "access_mode": "public"}))).await;
+    let public_code = r.json["short_code"].as_str().unwrap().to_string();
+
+    // A colleague of the allowed domain follows the protected view: the feed gets a capability.
+    let colleague = session(t, &host, "colleague@corp.example", true, None).await;
+    let r = t.send(manage(Method::POST, &host, "", &colleague).json(json!({"name": "Corp", "view": code}))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.json["view_id"], view_id);
+    let cap_path =
+        path_of(r.json["capability_urls"]["atom"].as_str().expect("a protected view's feed has a capability"));
+    let short_path = path_of(r.json["urls"]["atom"].as_str().unwrap());
+    let feed_id = r.json["id"].as_i64().unwrap();
+    let atom = t.send(Req::get(&host, &cap_path)).await;
+    assert_eq!(atom.status, StatusCode::OK, "{}", atom.text);
+    assert_eq!(
+        titles(&atom.text),
+        vec!["Maintenance: Auth upgrade", "Everything is odd", "Platform outage", "Auth is slow"]
+    );
+    assert_eq!(t.send(Req::get(&host, &short_path)).await.status, StatusCode::NOT_FOUND, "no public path");
+
+    // Someone the view does not admit cannot follow it; nor are the view's components overridden.
+    let stranger = session(t, &host, "someone@elsewhere.example", true, None).await;
+    let r = t.send(manage(Method::POST, &host, "", &stranger).json(json!({"name": "x", "view": code}))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let r = t.send(manage(Method::POST, &host, "", &colleague).json(json!({"name": "x", "view": "nope-nope"}))).await;
+    assert_eq!((r.status, r.json["field"].as_str()), (StatusCode::BAD_REQUEST, Some("view")));
+    let body = json!({"name": "x", "view": code, "components": ["web"]});
+    let r = t.send(manage(Method::POST, &host, "", &colleague).json(body)).await;
+    assert_eq!((r.status, r.json["field"].as_str()), (StatusCode::BAD_REQUEST, Some("components")));
+    let one = format!("/{feed_id}");
+    let r = t.send(manage(Method::PATCH, &host, &one, &colleague).json(json!({"view": public_code}))).await;
+    assert_eq!((r.status, r.json["field"].as_str()), (StatusCode::BAD_REQUEST, Some("view")));
+
+    // A public view's feed on a public page is public; it follows the view's components.
+    let r = t.send(manage(Method::POST, &host, "", &stranger).json(json!({"name": "Web", "view": public_code}))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert!(r.json.get("capability").is_none());
+    let atom = t.send(Req::get(&host, &path_of(r.json["urls"]["atom"].as_str().unwrap()))).await;
+    assert_eq!(titles(&atom.text), vec!["Everything is odd", "Website down"]);
+
+    // The view's owner changes its components: the feed follows at once.
+    let r = t
+        .send(
+            Req::new(Method::PATCH, &host, &format!("/api/v1/manage/views/{view_id}"))
+                .header("x-magic-token", &owner)
+                .json(json!({"components": ["api-gateway"]})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let atom = t.send(Req::get(&host, &cap_path)).await;
+    assert_eq!(titles(&atom.text), vec!["Everything is odd", "Gateway errors", "Platform outage"]);
+    // Deleting the view deletes the feeds that follow it.
+    let r = t
+        .send(
+            Req::new(Method::DELETE, &host, &format!("/api/v1/manage/views/{view_id}")).header("x-magic-token", &owner),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(t.send(Req::get(&host, &cap_path)).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(t.send(manage(Method::GET, &host, &one, &colleague)).await.status, StatusCode::NOT_FOUND);
+}
+both!(feeds_follow_a_view_and_a_protected_views_feed_needs_its_capability);
+
 async fn co_managers_share_a_feed_and_strangers_see_nothing(engine: Engine) {
     let s = setup(engine).await;
     let host = s.a.host.clone();

@@ -34,16 +34,31 @@ async fn serve(app: &App, code: &str, req: Request, rss_format: bool) -> ApiResu
     let (mut parts, _) = req.into_parts();
     let ctx = ctx_of(&parts)?;
     let page = ctx.page.clone().ok_or_else(ApiError::not_found)?;
-    let feed = if looks_like_token(code) {
+    let by_capability = looks_like_token(code);
+    let mut feed = if by_capability {
         reader_feeds::by_capability(app, &page, code, &ctx.ip).await?
     } else {
         let r = Reader::from_request_parts(&mut parts, app).await?;
         reader_feeds::by_short_code(app, &r.page, code).await?
     };
+    let items = hierarchy::items(app, &page).await?;
+    if let Some(view_id) = feed.row.view_id {
+        // A feed that follows a view takes the view's components as they are now; a protected
+        // view's feed exists only at its capability path.
+        let d = crate::service::views::admin::get(app, &page, view_id).await?;
+        if !by_capability && d.mode() != crate::domain::views::AccessMode::Public {
+            return Err(ApiError::not_found());
+        }
+        feed.items = items
+            .iter()
+            .filter(|i| d.components.contains(&i.identifier))
+            .map(|i| (i.id, i.identifier.clone()))
+            .collect();
+        feed.row.all_components = false;
+    }
     let (url, _) = canonical_url(app, &page).await?;
     let (mut channel, all) = candidates(app, &page, MAX_ITEMS as usize, true).await?;
-    let parents: HashMap<i64, i64> =
-        hierarchy::items(app, &page).await?.into_iter().filter_map(|i| i.parent_id.map(|p| (i.id, p))).collect();
+    let parents: HashMap<i64, i64> = items.into_iter().filter_map(|i| i.parent_id.map(|p| (i.id, p))).collect();
     let entries: Vec<_> = select(&feed, all, &parents, app.now()).into_iter().map(|c| c.entry).collect();
     let file = if rss_format { "feed.rss" } else { "feed.atom" };
     channel.id = format!("statibeat:feed:{}:{}", page.id, feed.row.id);
