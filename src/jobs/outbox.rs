@@ -317,6 +317,7 @@ async fn settle(
     sql::record_attempt(&mut *tx, &attempt).await?;
     if let (None, Some(hygiene), Some(sub)) = (retry, f.hygiene, row.subscriber_id) {
         if sql::set_hygiene_after_failure(&mut *tx, sub, hygiene, now).await? {
+            crate::store::subscribers::drop_pending_notifications(&mut *tx, sub).await?;
             let actor = Actor { kind: "system", id: None, name: "delivery".into(), ip: String::new() };
             let event = Event {
                 org_id: None,

@@ -167,6 +167,7 @@ pub async fn unsubscribe(app: &App, page: &PageRow, raw: &str, ip: &str) -> Resu
 /// Marks a subscriber unsubscribed and ends the magic tokens of its address.
 pub async fn end_subscription(tx: &mut Tx, page: &PageRow, sub: &subs::SubscriberRow, now: i64) -> Result<()> {
     subs::set_state(&mut **tx, sub.id, "unsubscribed", now).await?;
+    subs::drop_pending_notifications(&mut **tx, sub.id).await?;
     if let Some(email) = &sub.email {
         subs::revoke_magic(&mut **tx, page.id, email, "link", now).await?;
         subs::revoke_magic(&mut **tx, page.id, email, "session", now).await?;

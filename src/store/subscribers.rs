@@ -555,6 +555,16 @@ pub async fn delete<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, id:
 }
 
 /// Drops mail still waiting in the outbox for an address of a page.
+/// Drops the notifications still waiting for a subscriber (it unsubscribed or stopped being
+/// deliverable): they are not sent. A message being sent right now may still go out.
+pub async fn drop_pending_notifications<'c, E: Executor<'c, Database = Any>>(e: E, subscriber_id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM outbox WHERE subscriber_id = $1 AND state = 'pending'")
+        .bind(subscriber_id)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
 pub async fn drop_pending_mail<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, email: &str) -> Result<()> {
     sqlx::query("DELETE FROM outbox WHERE page_id = $1 AND recipient = $2 AND state = 'pending'")
         .bind(page_id)

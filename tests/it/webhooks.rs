@@ -446,3 +446,37 @@ async fn rotating_a_secret_needs_the_owners_magic_session(engine: Engine) {
     }
 }
 both!(rotating_a_secret_needs_the_owners_magic_session);
+
+async fn queued_notifications_are_dropped_when_a_subscriber_leaves_or_is_suppressed(engine: Engine) {
+    let sink = Sink::start().await;
+    let smtp = sink.url();
+    let t = TestApp::with(engine, |c| c.smtp_url = Some(smtp)).await;
+    let a = t.tenant("acme").await;
+    let admin = t.page_token(&a, "write", "page_manager").await;
+    for who in ["leaver@example.org", "suppressed@example.org", "stayer@example.org"] {
+        crate::notifications::confirmed(&t, &a.host, who).await;
+    }
+    deliver_due(&t.app).await.unwrap(); // the confirmation mails
+    let before = sink.count();
+    incident(&t, &a.host, &admin, "Queued outage").await;
+    assert_eq!(fan_out_due(&t.app).await.unwrap(), 3, "three notifications queued, none sent yet");
+
+    // One reader unsubscribes with one click, the admin suppresses another, before delivery.
+    let leaver = crate::notifications::one_click_url(&t, "leaver@example.org", &a.host).await;
+    let path = &leaver[leaver.find("/u/").unwrap()..];
+    let r = t.send(Req::post(&a.host, path)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let suppressed: i64 = sqlx::query("SELECT id FROM subscribers WHERE email = 'suppressed@example.org'")
+        .fetch_one(&t.app.db.pool)
+        .await
+        .unwrap()
+        .get(0);
+    let body = json!({"ids": [suppressed], "hygiene": "suppressed"});
+    let r = t.send(Req::post(&a.host, "/api/v1/admin/subscribers/hygiene").bearer(&admin).json(body)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+
+    assert_eq!(deliver_due(&t.app).await.unwrap(), report(1, 0, 0));
+    let to: Vec<String> = sink.received()[before..].iter().flat_map(|m| m.to.clone()).collect();
+    assert_eq!(to, vec!["stayer@example.org".to_string()]);
+}
+both!(queued_notifications_are_dropped_when_a_subscriber_leaves_or_is_suppressed);

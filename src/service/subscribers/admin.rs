@@ -158,6 +158,9 @@ pub async fn set_hygiene(
     let mut updated = Vec::new();
     for id in &found {
         if sql::set_hygiene(&mut *tx, page.id, *id, hygiene, now).await? {
+            if hygiene != "ok" {
+                sql::drop_pending_notifications(&mut *tx, *id).await?;
+            }
             updated.push(*id);
         }
     }
