@@ -51,7 +51,8 @@ async fn a_reader_gets_one_notification_and_unsubscribes_in_one_click(engine: En
     assert_eq!(mails.len(), 2, "one notification, however often the workers run");
     let note = &mails[1];
     assert!(note.part("text/plain").unwrap().contains("Login failures"));
-    assert!(note.part("text/html").is_some(), "multipart: text and HTML");
+    let html = note.part("text/html").expect("multipart: text and HTML");
+    assert!(html.contains("solid #2563eb") && html.contains("<h1>Page acme</h1>"), "page branding: {html}");
     let unsubscribe = note.header("List-Unsubscribe").expect("List-Unsubscribe");
     assert_eq!(note.header("List-Unsubscribe-Post").as_deref(), Some("List-Unsubscribe=One-Click"));
     let one_click = unsubscribe.trim_start_matches('<').trim_end_matches('>').to_string();

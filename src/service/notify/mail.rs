@@ -18,6 +18,9 @@ pub struct Notice {
     subject_id: i64,
     title: String,
     brand: String,
+    /// The page's brand color (validated `#rrggbb`) and logo, for the HTML body.
+    color: String,
+    logo: Option<String>,
     headline: String,
     status: String,
     message: String,
@@ -31,6 +34,7 @@ impl Notice {
     /// was deleted, or an incident is no longer public).
     pub async fn load(tx: &mut Tx, page: &PageRow, ev: &PendingEvent, url: &str) -> Result<Option<Notice>> {
         let settings = crate::service::pages::settings_of(page);
+        let (color, logo) = (settings.brand_color.clone(), settings.logo_url.clone());
         let brand = if settings.title.trim().is_empty() { page.name.clone() } else { settings.title };
         let action = ev.kind.rsplit('.').next().unwrap_or("updated").replace('_', " ");
         let kind = if ev.subject_kind == "maintenance" { "maintenance" } else { "incident" };
@@ -48,6 +52,8 @@ impl Notice {
             subject_id: ev.subject_id,
             title,
             brand: brand.clone(),
+            color: color.clone(),
+            logo: logo.clone(),
             headline,
             status,
             message,
@@ -143,10 +149,14 @@ impl Notice {
             link = self.link,
         );
         let when_html = self.when.as_ref().map(|w| format!("<p>When: {}</p>", esc(w))).unwrap_or_default();
+        let logo =
+            self.logo.as_ref().map(|l| format!("<img src=\"{}\" alt=\"\" height=\"32\"> ", esc(l))).unwrap_or_default();
         let html = format!(
-            "<!doctype html><html><body><h1>{}</h1><h2>{}</h2><p><strong>Status:</strong> {}</p>\
+            "<!doctype html><html><body><div style=\"border-top:6px solid {};padding-top:8px\">\
+             <h1>{logo}{}</h1></div><h2>{}</h2><p><strong>Status:</strong> {}</p>\
              <p><strong>Affected:</strong> {}</p>{when_html}<p>{}</p><p><a href=\"{}\">View on the status page</a></p>\
              <hr><p><small><a href=\"{}\">Unsubscribe</a></small></p></body></html>",
+            esc(&self.color),
             esc(&self.brand),
             esc(&self.headline),
             esc(&self.status),
