@@ -200,10 +200,7 @@ async fn mail_link(
         ),
         Purpose::Manage => (
             format!("Manage your updates from {}", page.name),
-            format!(
-                "Use this link within 30 minutes to manage your subscription, views and feeds on {}:",
-                page.name
-            ),
+            format!("Use this link within 30 minutes to manage your subscription, views and feeds on {}:", page.name),
         ),
     };
     let text = format!("{intro}\n\n{link}\n\nIf you did not ask for this, ignore this message: nothing changes.\n");

@@ -516,10 +516,11 @@ pub async fn list_admin<'c, E: Executor<'c, Database = Any>>(
 
 /// Every email subscriber of a page, oldest first (export; webhook subscriptions are not exported).
 pub async fn all_of_page<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64) -> Result<Vec<SubscriberRow>> {
-    let rows = sqlx::query(&format!("SELECT {COLS} FROM subscribers WHERE page_id = $1 AND channel = 'email' ORDER BY id"))
-        .bind(page_id)
-        .fetch_all(e)
-        .await?;
+    let rows =
+        sqlx::query(&format!("SELECT {COLS} FROM subscribers WHERE page_id = $1 AND channel = 'email' ORDER BY id"))
+            .bind(page_id)
+            .fetch_all(e)
+            .await?;
     Ok(rows.iter().map(subscriber).collect())
 }
 
