@@ -49,7 +49,11 @@ fn binaries() -> Option<(PathBuf, PathBuf)> {
             driver.display()
         );
     }
-    SKIP_NOTE.call_once(|| eprintln!("SKIPPED: browser tests (chromium/chromedriver not installed)"));
+    // Written to the real stderr (not the test's captured output), so `scripts/test` shows it once.
+    SKIP_NOTE.call_once(|| {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "SKIPPED: browser tests (chromium/chromedriver not installed)");
+    });
     None
 }
 
