@@ -16,9 +16,14 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+/// The forms post to this origin, which [`same_origin`] checks. Over plain http (not localhost)
+/// browsers send no `Sec-Fetch-Site`, and under the site-wide `Referrer-Policy: no-referrer` a
+/// form post carries `Origin: null`: the meta tag lets these pages send their own origin (and
+/// never a referrer to another site), so signing in works there too.
 fn page(title: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport content=\"width=device-width\">\
+         <meta name=referrer content=same-origin>\
          <title>{} · StatiBeat</title><style>body{{font:16px system-ui;max-width:40rem;margin:2rem auto;padding:0 1rem}}\
          label{{display:block;margin:.5rem 0}}input{{font:inherit}}@media(prefers-color-scheme:dark){{body{{background:#111;color:#eee}}}}\
          </style><body><main>{}</main></body></html>",

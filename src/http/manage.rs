@@ -233,7 +233,8 @@ go.onclick=async function(){go.hidden=true;const r=await fetch(base+'/api/v1/man
 f.onsubmit=async function(e){e.preventDefault();const r=await fetch(base+'/api/v1/manage/subscriptions',{method:'PATCH',
  headers:{'X-Magic-Token':session,'Content-Type':'application/json'},body:JSON.stringify({incidents:f.incidents.checked,maintenances:f.maintenances.checked})});
  m.textContent=r.ok?'Saved.':'Not saved: '+((await r.json()).error||r.status);};
-u.onclick=async function(){await fetch(base+'/api/v1/manage/subscriptions',{method:'DELETE',headers:{'X-Magic-Token':session}});
+u.onclick=async function(){const r=await fetch(base+'/api/v1/manage/subscriptions',{method:'DELETE',headers:{'X-Magic-Token':session}});
+ if(!r.ok){m.textContent=r.status===401?'This link has expired. Ask for a new one.':'Not unsubscribed: '+r.status;return;}
  sessionStorage.removeItem('sb-magic');f.hidden=true;u.hidden=true;m.textContent='You are unsubscribed.';};
 if(link){m.textContent='Continue to confirm or manage your updates.';go.hidden=false;}else if(session){load();}
 else{m.textContent='Open the link from your email to manage your updates.';}

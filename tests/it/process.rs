@@ -10,11 +10,12 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct Server {
+/// The real binary on a kernel-chosen port of 127.0.0.1 (also driven by the browser scenarios).
+pub(crate) struct Server {
     child: Child,
-    port: u16,
-    stdout: PathBuf,
-    stderr: PathBuf,
+    pub(crate) port: u16,
+    pub(crate) stdout: PathBuf,
+    pub(crate) stderr: PathBuf,
 }
 
 fn log_paths(tag: &str) -> (PathBuf, PathBuf) {
@@ -25,11 +26,11 @@ fn log_paths(tag: &str) -> (PathBuf, PathBuf) {
 }
 
 impl Server {
-    fn start(url: &str, tag: &str) -> Server {
+    pub(crate) fn start(url: &str, tag: &str) -> Server {
         Server::start_with(url, tag, &[])
     }
 
-    fn start_with(url: &str, tag: &str, env: &[(&str, &str)]) -> Server {
+    pub(crate) fn start_with(url: &str, tag: &str, env: &[(&str, &str)]) -> Server {
         let (stdout, stderr) = log_paths(tag);
         let child = Command::new(env!("CARGO_BIN_EXE_statibeat"))
             .arg("serve")
@@ -62,7 +63,7 @@ impl Server {
     }
 
     /// One HTTP/1.1 request over a fresh connection: (status, headers, body).
-    fn call(
+    pub(crate) fn call(
         &self,
         method: &str,
         host: &str,
@@ -70,27 +71,7 @@ impl Server {
         headers: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Option<(u16, String, Value)> {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
-        stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
-        let mut req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
-            body.len()
-        );
-        if !body.is_empty() {
-            req.push_str("Content-Type: application/json\r\n");
-        }
-        for (k, v) in headers {
-            req.push_str(&format!("{k}: {v}\r\n"));
-        }
-        req.push_str("\r\n");
-        req.push_str(&body);
-        stream.write_all(req.as_bytes()).ok()?;
-        let mut raw = String::new();
-        stream.read_to_string(&mut raw).ok()?;
-        let (head, body) = raw.split_once("\r\n\r\n")?;
-        let status = head.split(' ').nth(1)?.parse().ok()?;
-        Some((status, head.to_string(), serde_json::from_str(body).unwrap_or(Value::Null)))
+        http_call(self.port, method, host, path, headers, body, Duration::from_secs(10))
     }
 
     fn kill9(mut self) -> (String, String) {
@@ -108,19 +89,80 @@ impl Drop for Server {
     }
 }
 
+/// One HTTP/1.1 request with a JSON body (if any) to 127.0.0.1:`port` over a fresh connection:
+/// (status, head, body parsed as JSON or `Null`). The body is read by `Content-Length` (or to the
+/// end of the stream), so a peer that keeps the connection open does not stall the caller.
+pub(crate) fn http_call(
+    port: u16,
+    method: &str,
+    host: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&Value>,
+    timeout: Duration,
+) -> Option<(u16, String, Value)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(timeout)).ok()?;
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let mut req =
+        format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    if !body.is_empty() {
+        req.push_str("Content-Type: application/json; charset=utf-8\r\n");
+    }
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(&body);
+    stream.write_all(req.as_bytes()).ok()?;
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 8192];
+    let (head, start) = loop {
+        if let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break (String::from_utf8_lossy(&raw[..i]).into_owned(), i + 4);
+        }
+        let n = stream.read(&mut buf).ok()?;
+        if n == 0 {
+            return None;
+        }
+        raw.extend_from_slice(&buf[..n]);
+    };
+    match header(&head, "content-length").and_then(|v| v.parse::<usize>().ok()) {
+        Some(len) => {
+            while raw.len() < start + len {
+                let n = stream.read(&mut buf).ok()?;
+                if n == 0 {
+                    break;
+                }
+                raw.extend_from_slice(&buf[..n]);
+            }
+        }
+        None => {
+            stream.read_to_end(&mut raw).ok()?;
+        }
+    }
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    Some((status, head, serde_json::from_slice(&raw[start..]).unwrap_or(Value::Null)))
+}
+
 fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
     head.lines().find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim()))
+}
+
+/// The one-time admin password a first start prints on stdout.
+pub(crate) fn first_start_password(stdout: &str) -> String {
+    stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("admin password:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("first start prints the admin password")
+        .to_string()
 }
 
 /// Signs in as the first-start admin and creates a page token; returns (token, session cookie,
 /// admin password).
 fn sign_in_and_create_token(s: &Server, stdout: &str) -> (String, String, String) {
-    let password = stdout
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("admin password:"))
-        .and_then(|rest| rest.split_whitespace().next())
-        .expect("first start prints the admin password")
-        .to_string();
+    let password = first_start_password(stdout);
     let (status, head, body) = s
         .call(
             "POST",
