@@ -213,6 +213,8 @@ const m=$('msg'),go=$('go'),f=$('prefs'),u=$('unsub'),owned=$('owned'),items=$('
 const base=location.pathname.replace(/\/manage$/,'');
 const h=new URLSearchParams(location.hash.slice(1));const link=h.get('token');
 if(link){history.replaceState(null,'',location.pathname);}
+// A link opened in a tab already showing this page only changes the fragment: start over.
+window.addEventListener('hashchange',function(){if(new URLSearchParams(location.hash.slice(1)).get('token'))location.reload();});
 let session=sessionStorage.getItem('sb-magic');
 function get(path){return fetch(base+path,{headers:{'X-Magic-Token':session}});}
 function add(kind,name,url){const li=document.createElement('li');const a=document.createElement('a');

@@ -200,6 +200,8 @@ go=document.getElementById('go'),out=document.getElementById('out');
 const base=location.pathname.replace(/\/v\/[^\/]+$/,'')+'/views/'+encodeURIComponent(code);
 const h=new URLSearchParams(location.hash.slice(1));const link=h.get('token');
 if(link){history.replaceState(null,'',location.pathname);}
+// A link opened in a tab already showing this page only changes the fragment: start over.
+window.addEventListener('hashchange',function(){if(new URLSearchParams(location.hash.slice(1)).get('token'))location.reload();});
 const key='sb-view-'+code;let viewer=sessionStorage.getItem(key);
 function line(tag,text){const e=document.createElement(tag);e.textContent=text;out.appendChild(e);return e;}
 async function show(){const r=await fetch(base+'/data',{headers:{'X-Magic-Token':viewer}});
