@@ -2,4 +2,5 @@
 
 pub mod message;
 pub mod smtp;
+pub mod tls;
 pub mod webhook;
