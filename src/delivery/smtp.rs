@@ -109,7 +109,8 @@ impl SmtpTarget {
         };
         let default_port = if implicit { 465 } else { 25 };
         // The value is not repeated: with a forgotten `@`, it could be a password.
-        let port = |p: &str| p.parse::<u16>().map_err(|_| "smtp_url: the port is not a number from 0 to 65535".to_string());
+        let port =
+            |p: &str| p.parse::<u16>().map_err(|_| "smtp_url: the port is not a number from 0 to 65535".to_string());
         let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
             let (h, after) = v6.split_once(']').ok_or("smtp_url: unclosed '['")?;
             match after.strip_prefix(':') {
@@ -415,7 +416,12 @@ impl Session {
 
     async fn write(&mut self, s: &str) -> Result<(), SmtpError> {
         let io = self.io.get_mut();
-        let r = match timeout(COMMAND_TIMEOUT, async { io.write_all(s.as_bytes()).await?; io.flush().await }).await {
+        let r = match timeout(COMMAND_TIMEOUT, async {
+            io.write_all(s.as_bytes()).await?;
+            io.flush().await
+        })
+        .await
+        {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(transient(&format!("write: {e}"))),
             Err(_) => Err(transient("write timed out")),

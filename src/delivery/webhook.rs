@@ -15,12 +15,12 @@
 //! `https` URLs: TLS over that same vetted connection (see `delivery::tls`), the certificate
 //! verified for the URL's host, which is also sent as SNI.
 
+use crate::delivery::tls::TlsClient;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
-use crate::delivery::tls::TlsClient;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 use tokio::net::TcpStream;
