@@ -304,7 +304,13 @@ mod tests {
 
         let ca = |f: &str| Config::load(&ConfigArgs { tls_ca_file: Some(f.into()), ..Default::default() });
         let fixture = format!("{}/tests/fixtures/tls/ca.pem", env!("CARGO_MANIFEST_DIR"));
-        assert_eq!(ca(&fixture).unwrap().tls_ca_file, Some(fixture));
+        assert_eq!(ca(&fixture).unwrap().tls_ca_file, Some(fixture.clone()));
+        let file = std::env::temp_dir().join(format!("sb-conf-tls-{}", std::process::id()));
+        std::fs::write(&file, format!("tls_ca_file = {fixture:?}\nsmtp_url = \"smtps://relay.example.com\"\n"))
+            .unwrap();
+        let c = Config::load(&ConfigArgs { config: Some(file.display().to_string()), ..Default::default() });
+        std::fs::remove_file(&file).ok();
+        assert_eq!(c.unwrap().tls_ca_file, Some(fixture), "the TOML key");
         assert!(ca("/nonexistent.pem").unwrap_err().starts_with("tls_ca_file /nonexistent.pem: "));
         assert_eq!(ca("").unwrap().tls_ca_file, None);
     }
