@@ -24,9 +24,13 @@ pub struct ConfigArgs {
     /// `http` or `https`: used for links in mail and the cookie `Secure` flag.
     #[arg(long, env = "STATIBEAT_PUBLIC_SCHEME", global = true)]
     pub public_scheme: Option<String>,
-    /// `smtp://host:port` (TLS not supported yet); unset keeps mail in the outbox.
-    #[arg(long, env = "STATIBEAT_SMTP_URL", global = true)]
+    /// `smtp://[user:password@]host[:port][?tls=required|none]` (STARTTLS when offered) or
+    /// `smtps://...` (TLS from the start); unset keeps mail in the outbox.
+    #[arg(long, env = "STATIBEAT_SMTP_URL", global = true, hide_env_values = true)]
     pub smtp_url: Option<String>,
+    /// PEM file of CA certificates trusted in addition to the web's roots (SMTP and webhooks).
+    #[arg(long, env = "STATIBEAT_TLS_CA_FILE", global = true)]
+    pub tls_ca_file: Option<String>,
     /// Sender address of outgoing mail.
     #[arg(long, env = "STATIBEAT_MAIL_FROM", global = true)]
     pub mail_from: Option<String>,
@@ -72,6 +76,7 @@ struct FileConfig {
     admin_host: Option<String>,
     public_scheme: Option<String>,
     smtp_url: Option<String>,
+    tls_ca_file: Option<String>,
     mail_from: Option<String>,
     redis_url: Option<String>,
     dns_resolver: Option<String>,
@@ -100,15 +105,18 @@ impl Default for RateLimits {
     }
 }
 
-/// The validated configuration.
-#[derive(Debug, Clone)]
+/// The validated configuration. `Debug` hides the SMTP password.
+#[derive(Clone)]
 pub struct Config {
     pub listen: SocketAddr,
     pub database_url: String,
     pub base_domain: String,
     pub admin_host: String,
     pub public_scheme: String,
+    /// May carry credentials: never log it as is (see `delivery::smtp::redact`).
     pub smtp_url: Option<String>,
+    /// Extra trusted CA certificates (PEM) for outgoing TLS.
+    pub tls_ca_file: Option<String>,
     pub mail_from: String,
     pub redis_url: Option<String>,
     pub dns_resolver: Option<SocketAddr>,
@@ -116,6 +124,26 @@ pub struct Config {
     pub summary_cache_ms: i64,
     /// Webhook targets may be private or loopback addresses (tests, trusted networks).
     pub webhook_allow_private: bool,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("database_url", &self.database_url)
+            .field("base_domain", &self.base_domain)
+            .field("admin_host", &self.admin_host)
+            .field("public_scheme", &self.public_scheme)
+            .field("smtp_url", &self.smtp_url.as_deref().map(crate::delivery::smtp::redact))
+            .field("tls_ca_file", &self.tls_ca_file)
+            .field("mail_from", &self.mail_from)
+            .field("redis_url", &self.redis_url)
+            .field("dns_resolver", &self.dns_resolver)
+            .field("rate_limits", &self.rate_limits)
+            .field("summary_cache_ms", &self.summary_cache_ms)
+            .field("webhook_allow_private", &self.webhook_allow_private)
+            .finish()
+    }
 }
 
 impl Config {
@@ -148,6 +176,9 @@ impl Config {
         if let Some(url) = &smtp_url {
             crate::delivery::smtp::SmtpTarget::parse(url)?;
         }
+        let tls_ca_file = pick(&args.tls_ca_file, file.tls_ca_file).filter(|f| !f.is_empty());
+        // Read and parsed now, so a bad file stops the start instead of the first delivery.
+        crate::delivery::tls::TlsClient::load(tls_ca_file.as_deref())?;
         let dns_resolver = match pick(&args.dns_resolver, file.dns_resolver) {
             Some(s) => Some(parse_resolver(&s)?),
             None => None,
@@ -167,6 +198,7 @@ impl Config {
             admin_host,
             public_scheme,
             smtp_url,
+            tls_ca_file,
             mail_from,
             redis_url: pick(&args.redis_url, file.redis_url),
             dns_resolver,
@@ -258,11 +290,28 @@ mod tests {
     }
 
     #[test]
-    fn smtp_without_tls_only_until_tls_is_built() {
+    fn smtp_urls_and_the_ca_file_are_checked_at_start() {
         let smtp = |url: &str| Config::load(&ConfigArgs { smtp_url: Some(url.into()), ..Default::default() });
         assert_eq!(smtp("smtp://127.0.0.1:2525").unwrap().smtp_url.as_deref(), Some("smtp://127.0.0.1:2525"));
-        assert!(smtp("smtps://mail.example.com").unwrap_err().contains("not supported yet"));
-        assert!(smtp("smtp://mail.example.com:587?tls=required").unwrap_err().contains("TLS"));
+        assert!(smtp("smtps://mail.example.com").is_ok());
+        assert!(smtp("smtp://mail.example.com:587?tls=required").is_ok());
+        assert!(smtp("smtp://mail.example.com:587?tls=sometimes").unwrap_err().contains("smtp_url"));
+        assert!(smtp("smtp://u:pw@mail.example.com?tls=none").unwrap_err().contains("plain text"));
         assert_eq!(smtp("").unwrap().smtp_url, None, "an empty variable means unset");
+        let c = smtp("smtps://mailer:s3cret@mail.example.com").unwrap();
+        let debug = format!("{c:?}");
+        assert!(debug.contains("smtps://mailer:<redacted>@mail.example.com") && !debug.contains("s3cret"), "{debug}");
+
+        let ca = |f: &str| Config::load(&ConfigArgs { tls_ca_file: Some(f.into()), ..Default::default() });
+        let fixture = format!("{}/tests/fixtures/tls/ca.pem", env!("CARGO_MANIFEST_DIR"));
+        assert_eq!(ca(&fixture).unwrap().tls_ca_file, Some(fixture.clone()));
+        let file = std::env::temp_dir().join(format!("sb-conf-tls-{}", std::process::id()));
+        std::fs::write(&file, format!("tls_ca_file = {fixture:?}\nsmtp_url = \"smtps://relay.example.com\"\n"))
+            .unwrap();
+        let c = Config::load(&ConfigArgs { config: Some(file.display().to_string()), ..Default::default() });
+        std::fs::remove_file(&file).ok();
+        assert_eq!(c.unwrap().tls_ca_file, Some(fixture), "the TOML key");
+        assert!(ca("/nonexistent.pem").unwrap_err().starts_with("tls_ca_file /nonexistent.pem: "));
+        assert_eq!(ca("").unwrap().tls_ca_file, None);
     }
 }

@@ -2,4 +2,6 @@
 
 pub mod message;
 pub mod smtp;
+pub mod smtp_url;
+pub mod tls;
 pub mod webhook;

@@ -1,11 +1,29 @@
-//! A minimal SMTP client (RFC 5321) over plain TCP. A [`Connection`] carries any number of mail
-//! transactions one after the other (RFC 5321 §3.3), so a worker greets a relay once per batch.
+//! A minimal SMTP client (RFC 5321) with TLS and authentication. A [`Connection`] carries any
+//! number of mail transactions one after the other (RFC 5321 §3.3), so a worker greets a relay
+//! once per batch.
 //!
-//! TLS is not built yet: `smtps://` and `?tls=required` are refused when the configuration is
-//! loaded, so a deployment never believes it sends encrypted mail when it does not.
+//! TLS: `smtps://` speaks TLS from the first byte (RFC 8314 implicit TLS, port 465 by default).
+//! `smtp://` upgrades with STARTTLS (RFC 3207) whenever the server's EHLO offers it and goes on in
+//! plain text otherwise; `?tls=required` makes STARTTLS mandatory (an attempt fails, and is
+//! retried, when the server does not offer it), `?tls=none` never uses it. An offered upgrade
+//! that fails (a certificate that does not verify, say) fails the attempt: there is no fallback
+//! to plain text. After STARTTLS the client greets again and forgets what it learnt before.
+//!
+//! Authentication (RFC 4954): credentials come from the URL (`smtp://user:password@host`,
+//! percent-encoded) and go out with AUTH PLAIN, or AUTH LOGIN when that is all the server offers,
+//! only over an encrypted connection, or to a loopback host. They never appear in `Debug`
+//! output, logs or errors.
 
+pub use crate::delivery::smtp_url::{redact, Credentials, SmtpTarget, TlsMode};
+
+use crate::delivery::smtp_url::is_loopback;
+use crate::delivery::tls::{TlsClient, TlsStream};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
@@ -17,47 +35,6 @@ const DATA_END_TIMEOUT: Duration = Duration::from_secs(120);
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(180);
 /// A reply longer than this is not an SMTP server we can talk to.
 const MAX_REPLY_LINES: usize = 100;
-
-/// Where to send mail: a relay reached with `smtp://host:port`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SmtpTarget {
-    pub host: String,
-    pub port: u16,
-}
-
-impl SmtpTarget {
-    /// Parses `smtp://host[:port]` (port 25 by default); refuses what we cannot honour yet.
-    pub fn parse(url: &str) -> Result<SmtpTarget, String> {
-        if url.starts_with("smtps://") || url.contains("tls=") {
-            return Err("smtp_url: TLS (smtps:// or ?tls=required) is not supported yet; \
-                        use smtp://host:port to a relay on a trusted network"
-                .into());
-        }
-        let rest = url.strip_prefix("smtp://").ok_or("smtp_url: must start with smtp://")?;
-        let rest = rest.strip_suffix('/').unwrap_or(rest);
-        if rest.contains(['/', '?', '@']) {
-            return Err("smtp_url: only smtp://host:port is supported (no credentials, path or options)".into());
-        }
-        let port = |p: &str| p.parse::<u16>().map_err(|_| format!("smtp_url: '{p}' is not a port"));
-        let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
-            let (h, after) = v6.split_once(']').ok_or("smtp_url: unclosed '['")?;
-            match after.strip_prefix(':') {
-                Some(p) => (h, port(p)?),
-                None if after.is_empty() => (h, 25),
-                None => return Err("smtp_url: bad host".into()),
-            }
-        } else {
-            match rest.split_once(':') {
-                Some((h, p)) => (h, port(p)?),
-                None => (rest, 25),
-            }
-        };
-        if host.is_empty() {
-            return Err("smtp_url: no host".into());
-        }
-        Ok(SmtpTarget { host: host.to_string(), port })
-    }
-}
 
 /// Why a message was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,36 +67,66 @@ pub struct Envelope<'a> {
 }
 
 /// Sends one message over its own connection and says goodbye.
-pub async fn send(target: &SmtpTarget, env: &Envelope<'_>) -> Result<(), SmtpError> {
-    let mut c = Connection::open(target, env.helo).await?;
+pub async fn send(target: &SmtpTarget, tls: &TlsClient, env: &Envelope<'_>) -> Result<(), SmtpError> {
+    let mut c = Connection::open(target, env.helo, tls).await?;
     c.send(env.from, env.to, env.data).await?;
     c.quit().await;
     Ok(())
 }
 
-/// An open, greeted SMTP connection.
+/// An open, greeted (and, as configured, encrypted and authenticated) SMTP connection.
 pub struct Connection {
     s: Session,
 }
 
 impl Connection {
-    /// Connects and greets (EHLO, or HELO for servers from before RFC 1869).
-    pub async fn open(target: &SmtpTarget, helo: &str) -> Result<Connection, SmtpError> {
+    /// Connects, greets (EHLO, or HELO for servers from before RFC 1869), sets up TLS and
+    /// authenticates as the target says.
+    pub async fn open(target: &SmtpTarget, helo: &str, tls: &TlsClient) -> Result<Connection, SmtpError> {
         let addr = (target.host.as_str(), target.port);
-        let stream = timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
+        let tcp = timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
             .await
             .map_err(|_| transient("connect timed out"))?
             .map_err(|e| transient(&format!("connect: {e}")))?;
-        let _ = stream.set_nodelay(true);
+        let _ = tcp.set_nodelay(true);
+        let stream = if target.tls == TlsMode::Implicit {
+            Stream::Tls(Box::new(handshake(tls, tcp, &target.host).await?))
+        } else {
+            Stream::Plain(tcp)
+        };
         let mut s = Session { io: BufReader::new(stream), broken: false };
         s.expect(COMMAND_TIMEOUT, 220, "greeting").await?;
-        s.write(&format!("EHLO {helo}\r\n")).await?;
-        let ehlo = s.reply(COMMAND_TIMEOUT).await?;
-        if ehlo.code != 250 {
-            s.write(&format!("HELO {helo}\r\n")).await?;
-            s.expect(COMMAND_TIMEOUT, 250, "HELO").await?;
+        let mut caps = s.greet(helo).await?;
+        let offers_starttls = caps.iter().any(|c| c.eq_ignore_ascii_case("STARTTLS"));
+        match target.tls {
+            TlsMode::Opportunistic | TlsMode::Required if offers_starttls => {
+                s.write("STARTTLS\r\n").await?;
+                s.expect(COMMAND_TIMEOUT, 220, "STARTTLS").await?;
+                s = s.upgrade(tls, &target.host).await?;
+                // RFC 3207 §4.2: what the server said before TLS is forgotten; ask again.
+                caps = s.greet(helo).await?;
+            }
+            TlsMode::Required => {
+                return Err(transient("the server does not offer STARTTLS, and the SMTP URL says tls=required"))
+            }
+            _ => {}
+        }
+        if let Some(credentials) = &target.credentials {
+            if !s.is_encrypted() && !is_loopback(&target.host) {
+                return Err(SmtpError::Permanent(
+                    "configuration: the relay offers no TLS, and credentials are never sent in plain text \
+                     (use smtps://, a relay with STARTTLS, or one on a loopback address)"
+                        .into(),
+                ));
+            }
+            s.authenticate(credentials, &caps).await?;
         }
         Ok(Connection { s })
+    }
+
+    /// Whether the conversation is encrypted.
+    pub fn is_encrypted(&self) -> bool {
+        self.s.is_encrypted()
     }
 
     /// Whether the connection can carry another transaction.
@@ -167,6 +174,15 @@ impl Connection {
     }
 }
 
+/// A TLS handshake within the command timeout. A certificate that does not verify is worth
+/// another attempt later (the relay's operator may fix it), like any network failure.
+async fn handshake(tls: &TlsClient, tcp: TcpStream, host: &str) -> Result<TlsStream<TcpStream>, SmtpError> {
+    timeout(COMMAND_TIMEOUT, tls.connect(tcp, host))
+        .await
+        .map_err(|_| transient("TLS handshake timed out"))?
+        .map_err(|e| transient(&e))
+}
+
 /// The DATA payload: lines starting with '.' get another '.', CRLF line endings, then `.` alone.
 pub fn dot_stuff(data: &str) -> String {
     let mut out = String::with_capacity(data.len() + 8);
@@ -190,28 +206,140 @@ fn transient(m: &str) -> SmtpError {
     SmtpError::Transient(m.to_string())
 }
 
-/// A server reply: the code and its text lines joined.
+/// A server reply: the code and its text lines.
 #[derive(Debug)]
 struct Reply {
     code: u16,
-    text: String,
+    lines: Vec<String>,
+}
+
+impl Reply {
+    fn text(&self) -> String {
+        self.lines.join(" ")
+    }
+}
+
+/// The transport under a session: TCP until TLS starts.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
 }
 
 struct Session {
-    io: BufReader<TcpStream>,
+    io: BufReader<Stream>,
     /// An I/O error, a timeout or a reply we could not parse: the conversation is lost.
     broken: bool,
 }
 
 impl Session {
+    fn is_encrypted(&self) -> bool {
+        matches!(self.io.get_ref(), Stream::Tls(_))
+    }
+
     async fn write(&mut self, s: &str) -> Result<(), SmtpError> {
-        let r = match timeout(COMMAND_TIMEOUT, self.io.get_mut().write_all(s.as_bytes())).await {
+        let io = self.io.get_mut();
+        let r = match timeout(COMMAND_TIMEOUT, async {
+            io.write_all(s.as_bytes()).await?;
+            io.flush().await
+        })
+        .await
+        {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(transient(&format!("write: {e}"))),
             Err(_) => Err(transient("write timed out")),
         };
         self.broken |= r.is_err();
         r
+    }
+
+    /// EHLO, or HELO when EHLO is refused; the capabilities (the EHLO lines after the first,
+    /// none after HELO).
+    async fn greet(&mut self, helo: &str) -> Result<Vec<String>, SmtpError> {
+        self.write(&format!("EHLO {helo}\r\n")).await?;
+        let ehlo = self.reply(COMMAND_TIMEOUT).await?;
+        if ehlo.code == 250 {
+            return Ok(ehlo.lines.into_iter().skip(1).collect());
+        }
+        self.write(&format!("HELO {helo}\r\n")).await?;
+        self.expect(COMMAND_TIMEOUT, 250, "HELO").await?;
+        Ok(Vec::new())
+    }
+
+    /// Turns the plain session into a TLS one after the server's `220` to STARTTLS.
+    async fn upgrade(self, tls: &TlsClient, host: &str) -> Result<Session, SmtpError> {
+        // Anything the server sent after its 220 was sent in plain text and could have been
+        // injected by someone in the middle (the STARTTLS command injection attack): refuse.
+        if !self.io.buffer().is_empty() {
+            return Err(transient("the server sent data after agreeing to STARTTLS"));
+        }
+        let Stream::Plain(tcp) = self.io.into_inner() else {
+            return Err(transient("STARTTLS on a connection that is already encrypted"));
+        };
+        let stream = handshake(tls, tcp, host).await?;
+        Ok(Session { io: BufReader::new(Stream::Tls(Box::new(stream))), broken: false })
+    }
+
+    /// AUTH PLAIN (RFC 4616, with the initial response of RFC 4954), or AUTH LOGIN when that is
+    /// all the server offers. Nothing said here ends up in an error message but the server's reply.
+    async fn authenticate(&mut self, c: &Credentials, caps: &[String]) -> Result<(), SmtpError> {
+        let mechanisms: Vec<String> = caps
+            .iter()
+            .filter_map(|cap| {
+                let upper = cap.to_ascii_uppercase();
+                upper.strip_prefix("AUTH ").or(upper.strip_prefix("AUTH=")).map(str::to_string)
+            })
+            .flat_map(|m| m.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+            .collect();
+        let offers = |m: &str| mechanisms.iter().any(|x| x == m);
+        if offers("PLAIN") {
+            let token = STANDARD.encode(format!("\0{}\0{}", c.user, c.password()));
+            self.write(&format!("AUTH PLAIN {token}\r\n")).await?;
+        } else if offers("LOGIN") {
+            self.write("AUTH LOGIN\r\n").await?;
+            self.expect(COMMAND_TIMEOUT, 334, "AUTH LOGIN").await?;
+            self.write(&format!("{}\r\n", STANDARD.encode(&c.user))).await?;
+            self.expect(COMMAND_TIMEOUT, 334, "AUTH LOGIN user name").await?;
+            self.write(&format!("{}\r\n", STANDARD.encode(c.password()))).await?;
+        } else {
+            return Err(SmtpError::Permanent(
+                "configuration: the SMTP URL has credentials, but the relay offers neither AUTH PLAIN nor AUTH LOGIN"
+                    .into(),
+            ));
+        }
+        self.expect(COMMAND_TIMEOUT, 235, "AUTH").await?;
+        Ok(())
     }
 
     /// Reads one reply, multi-line (`250-...` continued until `250 ...`) or not.
@@ -222,7 +350,7 @@ impl Session {
     }
 
     async fn read_reply(&mut self, wait: Duration) -> Result<Reply, SmtpError> {
-        let mut text = Vec::new();
+        let mut lines = Vec::new();
         for _ in 0..MAX_REPLY_LINES {
             let mut line = String::new();
             let n = match timeout(wait, self.io.read_line(&mut line)).await {
@@ -238,9 +366,9 @@ impl Session {
             let Some(code) = code.filter(|c| (200..600).contains(c)) else {
                 return Err(transient(&format!("unexpected reply: {}", truncate(line))));
             };
-            text.push(line.get(4..).unwrap_or("").to_string());
+            lines.push(line.get(4..).unwrap_or("").to_string());
             if line.as_bytes().get(3) != Some(&b'-') {
-                return Ok(Reply { code, text: text.join(" ") });
+                return Ok(Reply { code, lines });
             }
         }
         Err(transient("reply too long"))
@@ -252,7 +380,7 @@ impl Session {
         if r.code == want || (want == 250 && r.code == 251) {
             return Ok(r);
         }
-        let m = format!("{step}: {} {}", r.code, truncate(&r.text));
+        let m = format!("{step}: {} {}", r.code, truncate(&r.text()));
         Err(if r.code >= 500 { SmtpError::Permanent(m) } else { SmtpError::Transient(m) })
     }
 }
@@ -264,22 +392,6 @@ fn truncate(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn urls_are_plain_smtp_only() {
-        assert_eq!(
-            SmtpTarget::parse("smtp://mail.example.com:2525"),
-            Ok(SmtpTarget { host: "mail.example.com".into(), port: 2525 })
-        );
-        assert_eq!(SmtpTarget::parse("smtp://relay").unwrap().port, 25);
-        assert_eq!(SmtpTarget::parse("smtp://127.0.0.1:25/").unwrap().host, "127.0.0.1");
-        assert_eq!(SmtpTarget::parse("smtp://[::1]:587").unwrap(), SmtpTarget { host: "::1".into(), port: 587 });
-        assert!(SmtpTarget::parse("smtps://mail.example.com").unwrap_err().contains("not supported yet"));
-        assert!(SmtpTarget::parse("smtp://mail.example.com:587?tls=required").unwrap_err().contains("TLS"));
-        assert!(SmtpTarget::parse("smtp://user:pw@mail.example.com").is_err());
-        assert!(SmtpTarget::parse("http://mail.example.com").is_err());
-        assert!(SmtpTarget::parse("smtp://host:port").is_err());
-    }
 
     #[test]
     fn dot_stuffing_doubles_leading_dots_and_ends_with_a_lone_dot() {

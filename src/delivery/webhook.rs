@@ -11,7 +11,11 @@
 //! included), and the connection goes to the vetted address itself, so a second DNS answer cannot
 //! swap in an internal one. Redirects are not followed. `webhook_allow_private` lifts the address
 //! check for deployments whose receivers live on a trusted network (and for tests).
+//!
+//! `https` URLs: TLS over that same vetted connection (see `delivery::tls`), the certificate
+//! verified for the URL's host, which is also sent as SNI.
 
+use crate::delivery::tls::TlsClient;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
@@ -171,15 +175,12 @@ pub struct Request<'a> {
 }
 
 /// Posts one message; `Ok(status)` for a 2xx answer.
-pub async fn post(req: &Request<'_>, allow_private: bool) -> Result<u16, WebhookError> {
-    timeout(ATTEMPT_TIMEOUT, attempt(req, allow_private)).await.map_err(|_| transient("no answer in 15 s"))?
+pub async fn post(req: &Request<'_>, allow_private: bool, tls: &TlsClient) -> Result<u16, WebhookError> {
+    timeout(ATTEMPT_TIMEOUT, attempt(req, allow_private, tls)).await.map_err(|_| transient("no answer in 15 s"))?
 }
 
-async fn attempt(req: &Request<'_>, allow_private: bool) -> Result<u16, WebhookError> {
+async fn attempt(req: &Request<'_>, allow_private: bool, tls: &TlsClient) -> Result<u16, WebhookError> {
     let url = check_url(req.url, allow_private).map_err(|e| permanent(format!("webhook_url {e}")))?;
-    if url.scheme() == "https" {
-        return Err(permanent("https webhooks need TLS, which this build does not have yet"));
-    }
     let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_string();
     let port = url.port_or_known_default().unwrap_or(80);
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
@@ -196,10 +197,6 @@ async fn attempt(req: &Request<'_>, allow_private: bool) -> Result<u16, WebhookE
     let addr = *addrs.first().ok_or_else(|| transient(format!("{host} has no address")))?;
     let stream = TcpStream::connect(addr).await.map_err(|e| transient(format!("connect {addr}: {e}")))?;
     let _ = stream.set_nodelay(true);
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-        .await
-        .map_err(|e| transient(format!("handshake: {e}")))?;
-    let driver = tokio::spawn(conn);
     let signature = sign(req.secret, req.msg_id, req.timestamp, req.body).map_err(permanent)?;
     let path = match url.query() {
         Some(q) => format!("{}?{q}", url.path()),
@@ -219,6 +216,23 @@ async fn attempt(req: &Request<'_>, allow_private: bool) -> Result<u16, WebhookE
         .header("connection", "close")
         .body(Full::new(Bytes::copy_from_slice(req.body.as_bytes())))
         .map_err(|e| permanent(format!("request: {e}")))?;
+    if url.scheme() == "https" {
+        let stream = tls.connect(stream, &host).await.map_err(transient)?;
+        exchange(stream, request).await
+    } else {
+        exchange(stream, request).await
+    }
+}
+
+/// One request and its response over an open connection (TLS or not).
+async fn exchange<S>(stream: S, request: hyper::Request<Full<Bytes>>) -> Result<u16, WebhookError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+        .await
+        .map_err(|e| transient(format!("handshake: {e}")))?;
+    let driver = tokio::spawn(conn);
     let response = sender.send_request(request).await.map_err(|e| transient(format!("request: {e}")))?;
     let status = response.status().as_u16();
     // Drain a little of the body so the receiver sees a clean close; its content is not used.

@@ -17,6 +17,7 @@ use crate::app::App;
 use crate::clock::{Millis, SECOND};
 use crate::delivery::message::{self, Message};
 use crate::delivery::smtp::{Connection, SmtpError, SmtpTarget};
+use crate::delivery::tls::TlsClient;
 use crate::delivery::webhook::{self, WebhookError};
 use crate::service::audit::{self, Actor, Event};
 use crate::service::{Error, Result};
@@ -215,6 +216,7 @@ async fn mail_lane(app: App, marker: Marker, target: SmtpTarget, rows: Vec<Claim
     let from = app.config.mail_from.clone();
     let from_addr = message::address_of(&from);
     let helo = message::domain_of(from_addr);
+    let tls = TlsClient::load(app.config.tls_ca_file.as_deref()).map_err(Error::Internal)?;
     let mut report = DeliveryReport::default();
     let mut conn: Option<Connection> = None;
     for row in &rows {
@@ -235,7 +237,7 @@ async fn mail_lane(app: App, marker: Marker, target: SmtpTarget, rows: Vec<Claim
         }
         let sent = match conn.as_mut() {
             Some(c) => c.send(from_addr, &row.recipient, &data).await,
-            None => match Connection::open(&target, helo).await {
+            None => match Connection::open(&target, helo, &tls).await {
                 Ok(c) => conn.insert(c).send(from_addr, &row.recipient, &data).await,
                 Err(e) => Err(e),
             },
@@ -249,6 +251,7 @@ async fn mail_lane(app: App, marker: Marker, target: SmtpTarget, rows: Vec<Claim
 }
 
 async fn webhook_lane(app: App, marker: Marker, rows: Vec<Claimed>) -> Result<DeliveryReport> {
+    let tls = TlsClient::load(app.config.tls_ca_file.as_deref()).map_err(Error::Internal)?;
     let mut report = DeliveryReport::default();
     for row in &rows {
         let started = Instant::now();
@@ -274,7 +277,10 @@ async fn webhook_lane(app: App, marker: Marker, rows: Vec<Claimed>) -> Result<De
                     body: &row.body_text,
                     user_agent: USER_AGENT,
                 };
-                webhook::post(&req, app.config.webhook_allow_private).await.map(|_| ()).map_err(Failure::from_webhook)
+                webhook::post(&req, app.config.webhook_allow_private, &tls)
+                    .await
+                    .map(|_| ())
+                    .map_err(Failure::from_webhook)
             }
         };
         settle(&app, &marker, row, outcome, started, &mut report).await?;

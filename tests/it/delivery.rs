@@ -180,3 +180,147 @@ async fn without_smtp_mail_stays_in_the_outbox(engine: Engine) {
     assert!(row.body_text.contains("/manage#token=sbm_"), "readable with `mail list`");
 }
 both!(without_smtp_mail_stays_in_the_outbox);
+
+// TLS and authentication: the sink plays a relay with STARTTLS, implicit TLS and AUTH, using the
+// test certificate of tests/fixtures/tls (for `localhost` and `127.0.0.1`).
+
+use crate::smtp_sink::{tls_fixture, Login, Options};
+
+/// An app sending to `url`, trusting the test CA when `trust_test_ca`.
+async fn app_for(engine: Engine, url: String, trust_test_ca: bool) -> TestApp {
+    TestApp::with(engine, |c| {
+        c.smtp_url = Some(url);
+        c.tls_ca_file = trust_test_ca.then(|| tls_fixture("ca.pem"));
+    })
+    .await
+}
+
+fn auth(mechanisms: &[&'static str]) -> Option<(Vec<&'static str>, String, String)> {
+    Some((mechanisms.to_vec(), "mailer".into(), "p@ss:w0rd".into()))
+}
+
+async fn mail_goes_over_starttls_when_the_relay_offers_it(engine: Engine) {
+    let sink = Sink::start_with(0, Options { starttls: true, ..Default::default() }).await;
+    let t = app_for(engine, sink.url(), true).await;
+    let a = t.tenant("acme").await;
+    subscribe(&t, &a.host, "one@example.org").await;
+    subscribe(&t, &a.host, "two@example.org").await;
+    assert_eq!(deliver_due(&t.app).await.unwrap(), report(2, 0, 0));
+    let got = sink.received();
+    assert_eq!(got.len(), 2);
+    assert!(got.iter().all(|m| m.encrypted), "both arrived on the encrypted session");
+    assert!(got[0].part("text/plain").unwrap().contains("/manage#token=sbm_"));
+}
+both!(mail_goes_over_starttls_when_the_relay_offers_it);
+
+async fn smtps_with_auth_plain_delivers_as_the_configured_user(engine: Engine) {
+    let sink =
+        Sink::start_with(0, Options { implicit_tls: true, auth: auth(&["PLAIN", "LOGIN"]), ..Default::default() })
+            .await;
+    // The certificate is checked for the name in the URL: `localhost` here, an IP address elsewhere.
+    let url = format!("smtps://mailer:p%40ss%3Aw0rd@localhost:{}", sink.addr.port());
+    let t = app_for(engine, url, true).await;
+    let a = t.tenant("acme").await;
+    subscribe(&t, &a.host, "reader@example.org").await;
+    assert_eq!(deliver_due(&t.app).await.unwrap(), report(1, 0, 0));
+    let got = sink.received();
+    assert_eq!(got.len(), 1);
+    assert!(got[0].encrypted);
+    assert_eq!(got[0].user.as_deref(), Some("mailer"));
+    let login = Login { mechanism: "PLAIN".into(), user: "mailer".into(), ok: true, encrypted: true };
+    assert_eq!(sink.logins(), vec![login]);
+}
+both!(smtps_with_auth_plain_delivers_as_the_configured_user);
+
+async fn after_starttls_the_client_greets_again_and_uses_auth_login(engine: Engine) {
+    // AUTH is only offered on the encrypted session: the client must ask again after STARTTLS.
+    let sink = Sink::start_with(0, Options { starttls: true, auth: auth(&["LOGIN"]), ..Default::default() }).await;
+    let url = format!("smtp://mailer:p%40ss%3Aw0rd@127.0.0.1:{}?tls=required", sink.addr.port());
+    let t = app_for(engine, url, true).await;
+    let a = t.tenant("acme").await;
+    subscribe(&t, &a.host, "reader@example.org").await;
+    assert_eq!(deliver_due(&t.app).await.unwrap(), report(1, 0, 0));
+    let got = sink.received();
+    assert_eq!((got.len(), got[0].encrypted, got[0].user.as_deref()), (1, true, Some("mailer")));
+    let login = Login { mechanism: "LOGIN".into(), user: "mailer".into(), ok: true, encrypted: true };
+    assert_eq!(sink.logins(), vec![login]);
+}
+both!(after_starttls_the_client_greets_again_and_uses_auth_login);
+
+async fn tls_required_without_starttls_is_retried_and_not_sent(engine: Engine) {
+    let sink = Sink::start().await;
+    let t = app_for(engine, format!("{}?tls=required", sink.url()), true).await;
+    let a = t.tenant("acme").await;
+    subscribe(&t, &a.host, "reader@example.org").await;
+    assert_eq!(deliver_due(&t.app).await.unwrap(), report(0, 1, 0));
+    assert_eq!(sink.count(), 0);
+    let row = &outbox(&t).await[0];
+    assert_eq!((row.state.as_str(), row.attempts), ("pending", 1));
+    assert!(row.last_error.contains("does not offer STARTTLS"), "{}", row.last_error);
+}
+both!(tls_required_without_starttls_is_retried_and_not_sent);
+
+async fn a_certificate_from_an_unknown_ca_is_refused(engine: Engine) {
+    // Without `tls_ca_file` only the web's roots are trusted, and the test CA is not one of them.
+    let smtps = Sink::start_with(0, Options { implicit_tls: true, ..Default::default() }).await;
+    let t = app_for(engine, format!("smtps://{}", smtps.addr), false).await;
+    let a = t.tenant("acme").await;
+    subscribe(&t, &a.host, "reader@example.org").await;
+    assert_eq!(deliver_due(&t.app).await.unwrap(), report(0, 1, 0));
+    assert_eq!((smtps.count(), smtps.failed_handshakes()), (0, 1));
+    let row = &outbox(&t).await[0];
+    assert!(row.last_error.contains("certificate"), "{}", row.last_error);
+
+    // Opportunistic STARTTLS does not fall back to plain text when the certificate fails.
+    let starttls = Sink::start_with(0, Options { starttls: true, ..Default::default() }).await;
+    let t = app_for(t.engine, starttls.url(), false).await;
+    let a = t.tenant("acme").await;
+    subscribe(&t, &a.host, "reader@example.org").await;
+    assert_eq!(deliver_due(&t.app).await.unwrap(), report(0, 1, 0));
+    assert_eq!((starttls.count(), starttls.failed_handshakes()), (0, 1));
+    assert!(outbox(&t).await[0].last_error.contains("certificate"));
+}
+both!(a_certificate_from_an_unknown_ca_is_refused);
+
+async fn credentials_go_in_plain_text_to_a_loopback_relay_only(engine: Engine) {
+    // A relay without TLS on 127.0.0.1: credentials may go (same machine).
+    let sink = Sink::start_with(0, Options { auth: auth(&["PLAIN"]), ..Default::default() }).await;
+    let url = format!("smtp://mailer:p%40ss%3Aw0rd@127.0.0.1:{}", sink.addr.port());
+    let t = app_for(engine, url, true).await;
+    let a = t.tenant("acme").await;
+    subscribe(&t, &a.host, "reader@example.org").await;
+    assert_eq!(deliver_due(&t.app).await.unwrap(), report(1, 0, 0));
+    assert_eq!(sink.received()[0].user.as_deref(), Some("mailer"));
+    assert!(!sink.logins()[0].encrypted);
+
+    // The same relay under another name is not known to be local: nothing is sent, for good
+    // (a configuration problem), and the error does not show the password.
+    let sink = Sink::start_with(0, Options { auth: auth(&["PLAIN"]), ..Default::default() }).await;
+    let alias = crate::webhooks::loopback_alias();
+    let url = format!("smtp://mailer:p%40ss%3Aw0rd@{alias}:{}", sink.addr.port());
+    let t = app_for(t.engine, url, true).await;
+    let a = t.tenant("acme").await;
+    subscribe(&t, &a.host, "reader@example.org").await;
+    assert_eq!(deliver_due(&t.app).await.unwrap(), report(0, 0, 1));
+    assert_eq!((sink.count(), sink.logins().len()), (0, 0), "no AUTH was tried");
+    let row = &outbox(&t).await[0];
+    assert_eq!(row.state, "failed");
+    assert!(row.last_error.contains("never sent in plain text"), "{}", row.last_error);
+    assert!(!row.last_error.contains("w0rd"), "{}", row.last_error);
+}
+both!(credentials_go_in_plain_text_to_a_loopback_relay_only);
+
+async fn a_wrong_password_fails_for_good_without_showing_it(engine: Engine) {
+    let sink = Sink::start_with(0, Options { implicit_tls: true, auth: auth(&["PLAIN"]), ..Default::default() }).await;
+    let url = format!("smtps://mailer:Wr0ngSecret@127.0.0.1:{}", sink.addr.port());
+    let t = app_for(engine, url, true).await;
+    let a = t.tenant("acme").await;
+    subscribe(&t, &a.host, "reader@example.org").await;
+    assert_eq!(deliver_due(&t.app).await.unwrap(), report(0, 0, 1));
+    assert_eq!(sink.count(), 0);
+    assert_eq!(sink.logins().iter().map(|l| l.ok).collect::<Vec<_>>(), vec![false]);
+    let row = &outbox(&t).await[0];
+    assert!(row.last_error.contains("AUTH: 535"), "{}", row.last_error);
+    assert!(!row.last_error.contains("Wr0ngSecret"), "{}", row.last_error);
+}
+both!(a_wrong_password_fails_for_good_without_showing_it);

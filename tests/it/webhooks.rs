@@ -33,6 +33,8 @@ struct ReceiverState {
     calls: Vec<Call>,
     /// Statuses to answer with, in order; 200 once they run out.
     script: VecDeque<u16>,
+    /// TLS handshakes that failed (https receivers only).
+    failed_handshakes: usize,
 }
 
 /// A real HTTP server on 127.0.0.1 that records every call and answers as scripted.
@@ -44,7 +46,26 @@ struct Receiver {
 
 impl Receiver {
     async fn start(script: &[u16]) -> Receiver {
-        let state = Arc::new(Mutex::new(ReceiverState { calls: Vec::new(), script: script.iter().copied().collect() }));
+        let (app, state) = Receiver::router(script);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Receiver { url: format!("http://{addr}/hooks/statibeat"), state }
+    }
+
+    /// The same receiver behind TLS with the test certificate, at `https://localhost:<port>`.
+    async fn start_tls(script: &[u16]) -> Receiver {
+        let (app, state) = Receiver::router(script);
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = tcp.local_addr().unwrap().port();
+        let listener = TlsListener { tcp, acceptor: crate::smtp_sink::tls_acceptor(), state: state.clone() };
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Receiver { url: format!("https://localhost:{port}/hooks/statibeat"), state }
+    }
+
+    fn router(script: &[u16]) -> (axum::Router, Arc<Mutex<ReceiverState>>) {
+        let state =
+            Arc::new(Mutex::new(ReceiverState { script: script.iter().copied().collect(), ..Default::default() }));
         let shared = state.clone();
         let app = axum::Router::new().route(
             "/hooks/statibeat",
@@ -64,14 +85,41 @@ impl Receiver {
                 }
             }),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Receiver { url: format!("http://{addr}/hooks/statibeat"), state }
+        (app, state)
     }
 
     fn calls(&self) -> Vec<Call> {
         self.state.lock().unwrap().calls.clone()
+    }
+
+    fn failed_handshakes(&self) -> usize {
+        self.state.lock().unwrap().failed_handshakes
+    }
+}
+
+/// TLS in front of a TCP listener, so `axum::serve` answers https (one handshake at a time).
+struct TlsListener {
+    tcp: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    state: Arc<Mutex<ReceiverState>>,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((tcp, addr)) = self.tcp.accept().await else { continue };
+            match self.acceptor.accept(tcp).await {
+                Ok(tls) => return (tls, addr),
+                Err(_) => self.state.lock().unwrap().failed_handshakes += 1,
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
     }
 }
 
@@ -86,7 +134,7 @@ fn verify(secret: &str, c: &Call) -> bool {
 }
 
 /// A host name other than `localhost` that /etc/hosts maps to 127.0.0.1 (the machine's own name).
-fn loopback_alias() -> String {
+pub(crate) fn loopback_alias() -> String {
     let hosts = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
     hosts
         .lines()
@@ -480,3 +528,43 @@ async fn queued_notifications_are_dropped_when_a_subscriber_leaves_or_is_suppres
     assert_eq!(to, vec!["stayer@example.org".to_string()]);
 }
 both!(queued_notifications_are_dropped_when_a_subscriber_leaves_or_is_suppressed);
+
+async fn an_https_webhook_is_called_over_verified_tls(engine: Engine) {
+    let hook = Receiver::start_tls(&[]).await;
+    assert!(hook.url.starts_with("https://localhost:"));
+    let t = TestApp::with(engine, |c| {
+        c.webhook_allow_private = true;
+        c.tls_ca_file = Some(crate::smtp_sink::tls_fixture("ca.pem"));
+    })
+    .await;
+    let a = t.tenant("acme").await;
+    let admin = t.page_token(&a, "write", "page_manager").await;
+    let secret = webhook_subscriber(&t, &a.host, "ops@example.org", &hook.url, json!({})).await;
+    incident(&t, &a.host, &admin, "Database down").await;
+    fan_out_due(&t.app).await.unwrap();
+    assert_eq!(deliver_due(&t.app).await.unwrap(), report(1, 0, 0));
+    let calls = hook.calls();
+    assert_eq!(calls.len(), 1);
+    assert!(verify(&secret, &calls[0]), "{:?}", calls[0]);
+    let payload: Value = serde_json::from_str(&calls[0].body).unwrap();
+    assert_eq!(payload["data"]["incident"]["title"], "Database down");
+
+    // A receiver whose certificate does not verify (its CA is not trusted here) is not called;
+    // the attempt is retried later like any network failure.
+    let untrusted = Receiver::start_tls(&[]).await;
+    let t = app(t.engine, true).await;
+    let a = t.tenant("acme").await;
+    let admin = t.page_token(&a, "write", "page_manager").await;
+    webhook_subscriber(&t, &a.host, "ops@example.org", &untrusted.url, json!({})).await;
+    incident(&t, &a.host, &admin, "Database down").await;
+    fan_out_due(&t.app).await.unwrap();
+    assert_eq!(deliver_due(&t.app).await.unwrap(), report(0, 1, 0));
+    assert_eq!((untrusted.calls().len(), untrusted.failed_handshakes()), (0, 1));
+    let err: String = sqlx::query("SELECT last_error FROM outbox WHERE channel = 'webhook'")
+        .fetch_one(&t.app.db.pool)
+        .await
+        .unwrap()
+        .get(0);
+    assert!(err.contains("certificate"), "{err}");
+}
+both!(an_https_webhook_is_called_over_verified_tls);
