@@ -113,10 +113,11 @@ impl Connection {
         }
         if let Some(credentials) = &target.credentials {
             if !s.is_encrypted() && !is_loopback(&target.host) {
-                return Err(SmtpError::Permanent(
+                // A relay configuration problem, not the message's: retried (with backoff) so that
+                // no mail is lost while the operator fixes the URL.
+                return Err(transient(
                     "configuration: the relay offers no TLS, and credentials are never sent in plain text \
-                     (use smtps://, a relay with STARTTLS, or one on a loopback address)"
-                        .into(),
+                     (use smtps://, a relay with STARTTLS, or one on a loopback address)",
                 ));
             }
             s.authenticate(credentials, &caps).await?;
@@ -333,13 +334,16 @@ impl Session {
             self.expect(COMMAND_TIMEOUT, 334, "AUTH LOGIN user name").await?;
             self.write(&format!("{}\r\n", STANDARD.encode(c.password()))).await?;
         } else {
-            return Err(SmtpError::Permanent(
-                "configuration: the SMTP URL has credentials, but the relay offers neither AUTH PLAIN nor AUTH LOGIN"
-                    .into(),
+            return Err(transient(
+                "configuration: the SMTP URL has credentials, but the relay offers neither AUTH PLAIN nor AUTH LOGIN",
             ));
         }
-        self.expect(COMMAND_TIMEOUT, 235, "AUTH").await?;
-        Ok(())
+        // Refused credentials are the relay configuration's fault, not the message's: retried, so
+        // the queue survives a mistyped password until the operator fixes it.
+        match self.expect(COMMAND_TIMEOUT, 235, "AUTH").await {
+            Err(SmtpError::Permanent(m)) => Err(SmtpError::Transient(format!("configuration: {m}"))),
+            r => r.map(|_| ()),
+        }
     }
 
     /// Reads one reply, multi-line (`250-...` continued until `250 ...`) or not.

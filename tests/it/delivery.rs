@@ -293,34 +293,36 @@ async fn credentials_go_in_plain_text_to_a_loopback_relay_only(engine: Engine) {
     assert_eq!(sink.received()[0].user.as_deref(), Some("mailer"));
     assert!(!sink.logins()[0].encrypted);
 
-    // The same relay under another name is not known to be local: nothing is sent, for good
-    // (a configuration problem), and the error does not show the password.
+    // The same relay under another name is not known to be local: nothing is sent (a
+    // configuration problem: retried later, so the mail waits for the fix), and the error does
+    // not show the password.
     let sink = Sink::start_with(0, Options { auth: auth(&["PLAIN"]), ..Default::default() }).await;
     let alias = crate::webhooks::loopback_alias();
     let url = format!("smtp://mailer:p%40ss%3Aw0rd@{alias}:{}", sink.addr.port());
     let t = app_for(t.engine, url, true).await;
     let a = t.tenant("acme").await;
     subscribe(&t, &a.host, "reader@example.org").await;
-    assert_eq!(deliver_due(&t.app).await.unwrap(), report(0, 0, 1));
+    assert_eq!(deliver_due(&t.app).await.unwrap(), report(0, 1, 0));
     assert_eq!((sink.count(), sink.logins().len()), (0, 0), "no AUTH was tried");
     let row = &outbox(&t).await[0];
-    assert_eq!(row.state, "failed");
+    assert_eq!(row.state, "pending");
     assert!(row.last_error.contains("never sent in plain text"), "{}", row.last_error);
     assert!(!row.last_error.contains("w0rd"), "{}", row.last_error);
 }
 both!(credentials_go_in_plain_text_to_a_loopback_relay_only);
 
-async fn a_wrong_password_fails_for_good_without_showing_it(engine: Engine) {
+async fn a_wrong_password_keeps_mail_queued_without_showing_it(engine: Engine) {
     let sink = Sink::start_with(0, Options { implicit_tls: true, auth: auth(&["PLAIN"]), ..Default::default() }).await;
     let url = format!("smtps://mailer:Wr0ngSecret@127.0.0.1:{}", sink.addr.port());
     let t = app_for(engine, url, true).await;
     let a = t.tenant("acme").await;
     subscribe(&t, &a.host, "reader@example.org").await;
-    assert_eq!(deliver_due(&t.app).await.unwrap(), report(0, 0, 1));
+    assert_eq!(deliver_due(&t.app).await.unwrap(), report(0, 1, 0), "retried, not failed for good");
     assert_eq!(sink.count(), 0);
     assert_eq!(sink.logins().iter().map(|l| l.ok).collect::<Vec<_>>(), vec![false]);
     let row = &outbox(&t).await[0];
+    assert_eq!((row.state.as_str(), row.attempts), ("pending", 1));
     assert!(row.last_error.contains("AUTH: 535"), "{}", row.last_error);
     assert!(!row.last_error.contains("Wr0ngSecret"), "{}", row.last_error);
 }
-both!(a_wrong_password_fails_for_good_without_showing_it);
+both!(a_wrong_password_keeps_mail_queued_without_showing_it);
