@@ -122,16 +122,7 @@ both!(readers_follow_history_and_maintenance_feeds);
 async fn private_feeds_need_viewer_access(engine: Engine) {
     let t = TestApp::new(engine).await;
     let a = t.tenant("acme").await;
-    let r = t
-        .send(Req::post(ADMIN, "/api/v1/org/pages").session(&a.admin_cookie).json(json!({
-            "name": "Staff", "url_prefix": "staff", "visibility": "private", "viewer_password": "let me in please",
-        })))
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    let host = format!("staff.{BASE}");
-    let unlock = t.send(Req::post(&host, "/api/v1/viewer-access").json(json!({"password": "let me in please"}))).await;
-    assert_eq!(unlock.status, StatusCode::OK, "{}", unlock.text);
-    let cookie = unlock.header("set-cookie").unwrap().split(';').next().unwrap().to_string();
+    let (host, cookie, _) = t.private_staff_page(&a).await;
     let other = t.page_token(&a, "admin", "page_admin").await;
     for (path, _) in FEEDS {
         let r = t.send(Req::get(&host, path)).await;

@@ -202,6 +202,23 @@ impl TestApp {
         }
     }
 
+    /// Creates the private page `staff` in the tenant's org (viewer password `let me in please`,
+    /// made by the org admin over the API) and unlocks it; returns (host, viewer cookie, page id).
+    pub async fn private_staff_page(&self, a: &Tenant) -> (String, String, i64) {
+        let r = self
+            .send(Req::post(ADMIN, "/api/v1/org/pages").session(&a.admin_cookie).json(json!({
+                "name": "Staff", "url_prefix": "staff", "visibility": "private", "viewer_password": "let me in please",
+            })))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        let host = format!("staff.{BASE}");
+        let unlock =
+            self.send(Req::post(&host, "/api/v1/viewer-access").json(json!({"password": "let me in please"}))).await;
+        assert_eq!(unlock.status, StatusCode::OK, "{}", unlock.text);
+        let cookie = unlock.header("set-cookie").unwrap().split(';').next().unwrap().to_string();
+        (host, cookie, r.json["id"].as_i64().unwrap())
+    }
+
     /// Creates a user who is an org member of `org_id`, with a page role if given; returns a
     /// signed-in (cookie, csrf) pair.
     pub async fn member(&self, org_id: i64, page_role: Option<(i64, &str)>, org_role: &str) -> (String, String) {

@@ -187,15 +187,7 @@ both!(readers_create_scoped_feeds_that_real_parsers_read);
 async fn private_pages_feeds_open_with_a_capability_that_can_be_reset(engine: Engine) {
     let t = TestApp::new(engine).await;
     let a = t.tenant("acme").await;
-    let r = t
-        .send(Req::post(ADMIN, "/api/v1/org/pages").session(&a.admin_cookie).json(json!({
-            "name": "Staff", "url_prefix": "staff", "visibility": "private", "viewer_password": "let me in please",
-        })))
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    let host = format!("staff.{BASE}");
-    let unlock = t.send(Req::post(&host, "/api/v1/viewer-access").json(json!({"password": "let me in please"}))).await;
-    let cookie = unlock.header("set-cookie").unwrap().split(';').next().unwrap().to_string();
+    let (host, cookie, _) = t.private_staff_page(&a).await;
     let me = session(&t, &host, "staff@example.org", true, Some(&cookie)).await;
     let r = t.send(manage(Method::POST, &host, "", &me).json(json!({"name": "Everything", "format": "rss"}))).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);

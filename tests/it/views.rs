@@ -414,16 +414,7 @@ both!(a_protected_view_opens_with_an_emailed_link_once);
 async fn views_of_a_private_page_need_the_page_gate_too(engine: Engine) {
     let t = TestApp::new(engine).await;
     let a = t.tenant("acme").await;
-    let r = t
-        .send(Req::post(ADMIN, "/api/v1/org/pages").session(&a.admin_cookie).json(json!({
-            "name": "Staff", "url_prefix": "staff", "visibility": "private", "viewer_password": "let me in please",
-        })))
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    let host = format!("staff.{BASE}");
-    let admin = t.send(Req::post(&host, "/api/v1/viewer-access").json(json!({"password": "let me in please"}))).await;
-    let cookie = admin.header("set-cookie").unwrap().split(';').next().unwrap().to_string();
-    let page_id = r.json["id"].as_i64().unwrap();
+    let (host, cookie, page_id) = t.private_staff_page(&a).await;
     let token = t
         .token(statibeat::service::tokens::TokenScope::Page { org_id: a.org_id, page_id }, "admin", "page_admin", None)
         .await;
