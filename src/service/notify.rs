@@ -14,7 +14,7 @@ use super::audit::{self, Actor, Event};
 use super::error::{Error, Result};
 use crate::app::App;
 use crate::auth::token::{PlainToken, TokenKind};
-use crate::clock::DAY;
+use crate::clock::{DAY, MINUTE};
 use crate::store::notify::{self as sql, PendingEvent, Recipient};
 use crate::store::subscribers as subs;
 use crate::store::tenancy::PageRow;
@@ -28,84 +28,108 @@ pub const UNSUBSCRIBE_LIFETIME: i64 = 60 * DAY;
 
 /// Events taken per call; the job loop comes back for the rest.
 const BATCH: i64 = 100;
+/// Recipients queued per transaction, so a page with many subscribers never holds the write lock
+/// for long (a chunk takes well under a second).
+const CHUNK: usize = 2_000;
+/// How long a worker holds an event it fans out; renewed with every chunk.
+const FAN_OUT_LEASE: i64 = 5 * MINUTE;
 
 /// Fans out every event not yet fanned out, oldest first; returns the number of messages queued
 /// (mails and webhook calls).
 pub async fn fan_out_due(app: &App) -> Result<usize> {
     let mut queued = 0;
-    for ev in sql::pending_events(&app.db.pool, BATCH).await? {
+    for ev in sql::pending_events(&app.db.pool, app.now(), BATCH).await? {
         queued += fan_out(app, &ev).await?;
     }
     Ok(queued)
 }
 
-/// One event, in one transaction: claim it, then queue one mail per recipient. The claim and the
-/// `event:<id>:subscriber:<id>` de-duplication key mean a retry or a second worker never mails twice.
+/// One event: take it under a lease, compose the notice once, then queue the recipients'
+/// messages [`CHUNK`] per transaction (renewing the lease), and mark the event done. The
+/// `event:<id>:subscriber:<id>` de-duplication key means a redo after a crash, or a second worker
+/// after a lease ran out, never queues a message twice; an unsubscribe token is stored only for a
+/// mail queued in the same transaction.
 async fn fan_out(app: &App, ev: &PendingEvent) -> Result<usize> {
-    let page = crate::store::tenancy::page_by_id(&app.db.pool, ev.page_id).await?;
-    let url = match &page {
-        Some(p) if p.deleted_at.is_none() => Some(super::directory::canonical_page_url(app, p).await?.0),
-        _ => None,
-    };
     let now = app.now();
-    let mut tx = app.db.begin().await?;
-    if !sql::claim_event(&mut *tx, ev.id, now).await? {
+    if !sql::lease_event(&app.db.pool, ev.id, now, now + FAN_OUT_LEASE).await? {
         return Ok(0);
     }
-    let (Some(page), Some(url)) = (page, url) else {
-        tx.commit().await?;
-        return Ok(0);
+    let page = crate::store::tenancy::page_by_id(&app.db.pool, ev.page_id).await?;
+    let (page, url) = match page {
+        Some(p) if p.deleted_at.is_none() => {
+            let url = super::directory::canonical_page_url(app, &p).await?.0;
+            (p, url)
+        }
+        _ => {
+            sql::finish_event(&app.db.pool, ev.id, now).await?;
+            return Ok(0);
+        }
     };
+    let mut tx = app.db.begin().await?;
     let Some(notice) = mail::Notice::load(&mut tx, &page, ev, &url).await? else {
+        sql::finish_event(&mut *tx, ev.id, now).await?;
         tx.commit().await?;
         return Ok(0);
     };
     let parents: HashMap<i64, i64> =
         hierarchy::items(&mut *tx, page.id).await?.into_iter().filter_map(|i| i.parent_id.map(|p| (i.id, p))).collect();
+    let recipients: Vec<Recipient> = sql::recipients(&mut tx, page.id, &ev.subject_kind)
+        .await?
+        .into_iter()
+        .filter(|r| wants(r, &notice.affected, &parents))
+        .collect();
+    tx.commit().await?;
     let payload = notice.webhook_payload(ev, &page, &url, now);
-    let mut messages = Vec::new();
-    let mut tokens = Vec::new();
-    for r in sql::recipients(&mut tx, page.id, &ev.subject_kind).await? {
-        if !wants(&r, &notice.affected, &parents) {
-            continue;
-        }
-        let dedupe_key = format!("event:{}:subscriber:{}", ev.id, r.id);
-        if let (true, Some(hook)) = (r.channel == "webhook", &r.webhook_url) {
+    let mut queued = 0;
+    for chunk in recipients.chunks(CHUNK) {
+        let mut messages = Vec::with_capacity(chunk.len());
+        let mut tokens = HashMap::new();
+        for r in chunk {
+            let dedupe_key = format!("event:{}:subscriber:{}", ev.id, r.id);
+            if let (true, Some(hook)) = (r.channel == "webhook", &r.webhook_url) {
+                messages.push(subs::Queued {
+                    channel: "webhook",
+                    subscriber_id: Some(r.id),
+                    dedupe_key,
+                    recipient: hook.clone(),
+                    subject: ev.kind.clone(),
+                    body_text: payload.clone(),
+                    body_html: String::new(),
+                    headers: "{}".into(),
+                });
+                continue;
+            }
+            let secret = app.new_token(TokenKind::Unsubscribe);
+            tokens.insert(r.id, secret.hash().to_hex());
+            let unsubscribe = format!("{url}/u/{}", secret.expose());
+            let (text, html) = notice.bodies(&unsubscribe);
+            let headers = serde_json::json!({
+                "List-Unsubscribe": format!("<{unsubscribe}>"),
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            })
+            .to_string();
             messages.push(subs::Queued {
-                channel: "webhook",
+                channel: "email",
                 subscriber_id: Some(r.id),
                 dedupe_key,
-                recipient: hook.clone(),
-                subject: ev.kind.clone(),
-                body_text: payload.clone(),
-                body_html: String::new(),
-                headers: "{}".into(),
+                recipient: r.email.clone(),
+                subject: notice.subject.clone(),
+                body_text: text,
+                body_html: html,
+                headers,
             });
-            continue;
         }
-        let secret = app.new_token(TokenKind::Unsubscribe);
-        tokens.push((r.id, secret.hash().to_hex()));
-        let unsubscribe = format!("{url}/u/{}", secret.expose());
-        let (text, html) = notice.bodies(&unsubscribe);
-        let headers = serde_json::json!({
-            "List-Unsubscribe": format!("<{unsubscribe}>"),
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        })
-        .to_string();
-        messages.push(subs::Queued {
-            channel: "email",
-            subscriber_id: Some(r.id),
-            dedupe_key,
-            recipient: r.email,
-            subject: notice.subject.clone(),
-            body_text: text,
-            body_html: html,
-            headers,
-        });
+        let now = app.now();
+        let mut tx = app.db.begin().await?;
+        let inserted = subs::enqueue_many(&mut tx, page.id, &messages, now).await?;
+        let stored: Vec<(i64, String)> =
+            inserted.iter().flatten().filter_map(|id| tokens.remove(id).map(|hash| (*id, hash))).collect();
+        sql::insert_unsubscribe_tokens(&mut tx, page.id, &stored, now, now + UNSUBSCRIBE_LIFETIME).await?;
+        sql::renew_event(&mut *tx, ev.id, now + FAN_OUT_LEASE).await?;
+        tx.commit().await?;
+        queued += inserted.len();
     }
-    sql::insert_unsubscribe_tokens(&mut tx, page.id, &tokens, now, now + UNSUBSCRIBE_LIFETIME).await?;
-    let queued = subs::enqueue_many(&mut tx, page.id, &messages, now).await? as usize;
-    tx.commit().await?;
+    sql::finish_event(&app.db.pool, ev.id, app.now()).await?;
     Ok(queued)
 }
 

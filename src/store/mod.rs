@@ -97,6 +97,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (9, include_str!("../../migrations/0009_views.sql")),
     (10, include_str!("../../migrations/0010_reader_feeds.sql")),
     (11, include_str!("../../migrations/0011_view_feeds.sql")),
+    (12, include_str!("../../migrations/0012_fan_out_lease.sql")),
 ];
 
 /// A migration's DDL for `engine`: SQLite's `INTEGER PRIMARY KEY AUTOINCREMENT` becomes a

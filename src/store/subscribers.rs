@@ -379,10 +379,15 @@ pub struct Queued {
 /// Rows per multi-row INSERT: 10 parameters each stays far below SQLite's and PostgreSQL's limits.
 const INSERT_CHUNK: usize = 200;
 
-/// Queues many messages with multi-row INSERTs; keys already queued are skipped. Returns how many
-/// were queued.
-pub async fn enqueue_many(tx: &mut sqlx::AnyConnection, page_id: i64, rows: &[Queued], now: i64) -> Result<u64> {
-    let mut queued = 0;
+/// Queues many messages with multi-row INSERTs; keys already queued are skipped. Returns the
+/// subscriber of every message queued now.
+pub async fn enqueue_many(
+    tx: &mut sqlx::AnyConnection,
+    page_id: i64,
+    rows: &[Queued],
+    now: i64,
+) -> Result<Vec<Option<i64>>> {
+    let mut queued = Vec::new();
     for chunk in rows.chunks(INSERT_CHUNK) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| {
@@ -405,7 +410,7 @@ pub async fn enqueue_many(tx: &mut sqlx::AnyConnection, page_id: i64, rows: &[Qu
         let sql = format!(
             "INSERT INTO outbox (page_id, channel, dedupe_key, recipient, subject, body_text, body_html, headers, \
              state, attempts, next_attempt_at, last_error, created_at, subscriber_id) VALUES {} \
-             ON CONFLICT (dedupe_key) DO NOTHING",
+             ON CONFLICT (dedupe_key) DO NOTHING RETURNING subscriber_id",
             values.join(", ")
         );
         let mut q = sqlx::query(&sql).bind(page_id);
@@ -421,7 +426,9 @@ pub async fn enqueue_many(tx: &mut sqlx::AnyConnection, page_id: i64, rows: &[Qu
                 .bind(now)
                 .bind(m.subscriber_id);
         }
-        queued += q.execute(&mut *tx).await?.rows_affected();
+        for r in q.fetch_all(&mut *tx).await? {
+            queued.push(opt_i64(&r, "subscriber_id"));
+        }
     }
     Ok(queued)
 }

@@ -241,3 +241,47 @@ async fn maintenance_mail_follows_the_maintenances_toggle_and_scope(engine: Engi
     assert!(got[0].3["List-Unsubscribe"].as_str().unwrap().contains("/u/sbu_"));
 }
 both!(maintenance_mail_follows_the_maintenances_toggle_and_scope);
+
+/// A worker that dies mid-way through an event leaves its lease to run out; the next one redoes
+/// the event without queueing anything twice, and a held event is left alone until then.
+async fn a_fan_out_redone_after_a_crash_queues_nothing_twice(engine: Engine) {
+    use sqlx::Row;
+    let t = TestApp::new(engine).await;
+    let a = t.tenant("acme").await;
+    let admin = crate::status_model::components(&t, &a).await;
+    for who in ["one@example.org", "two@example.org", "three@example.org"] {
+        subscriber(&t, &a.host, who, json!({}), true).await;
+    }
+    incident(&t, &a.host, &admin, on("auth", "Outage")).await;
+    let pool = &t.app.db.pool;
+    let event: i64 = sqlx::query("SELECT MAX(id) FROM events").fetch_one(pool).await.unwrap().get(0);
+
+    // Another worker holds the event: this one leaves it alone until the lease runs out.
+    let held = statibeat::clock::MINUTE;
+    sqlx::query("UPDATE events SET fan_out_lease = $1 WHERE id = $2")
+        .bind(T0 + held)
+        .bind(event)
+        .execute(pool)
+        .await
+        .unwrap();
+    assert_eq!(fan_out_due(&t.app).await.unwrap(), 0);
+    assert_eq!(notices(&t).await.len(), 0);
+    t.clock.advance(held);
+    assert_eq!(fan_out_due(&t.app).await.unwrap(), 3);
+
+    // The worker died after queueing but before marking the event done: redone, nothing twice.
+    sqlx::query("UPDATE events SET fanned_out_at = NULL, fan_out_lease = 0 WHERE id = $1")
+        .bind(event)
+        .execute(pool)
+        .await
+        .unwrap();
+    assert_eq!(fan_out_due(&t.app).await.unwrap(), 0, "every message was queued already");
+    assert_eq!(notices(&t).await.len(), 3);
+    let tokens: i64 = sqlx::query("SELECT COUNT(*) FROM unsubscribe_tokens").fetch_one(pool).await.unwrap().get(0);
+    assert_eq!(tokens, 3, "one unsubscribe link per queued mail, none for the skipped ones");
+    let done: Option<i64> =
+        sqlx::query("SELECT fanned_out_at FROM events WHERE id = $1").bind(event).fetch_one(pool).await.unwrap().get(0);
+    assert!(done.is_some());
+    assert_eq!(fan_out_due(&t.app).await.unwrap(), 0);
+}
+both!(a_fan_out_redone_after_a_crash_queues_nothing_twice);
