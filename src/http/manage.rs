@@ -177,7 +177,7 @@ pub async fn delete_subscription(State(app): State<App>, m: Magic) -> ApiResult<
 /// `GET /manage`: the page a management link opens. Its script reads the token from the URL
 /// fragment, removes it from history, and exchanges it only when the reader clicks. It shows the
 /// subscription (if the address has one), a webhook's signing secret the one time it is issued,
-/// and the custom views and feeds the address owns or co-manages.
+/// and the custom views and feeds the address owns or co-manages, with forms to create more.
 pub async fn manage_page(r: Reader) -> Response {
     let body = format!(
         "<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport content=\"width=device-width\">\
@@ -189,6 +189,17 @@ pub async fn manage_page(r: Reader) -> Response {
          <label><input type=checkbox name=maintenances> Maintenance</label> <button>Save</button></form>\
          <button id=unsub hidden>Unsubscribe</button>\
          <section id=owned hidden><h2>Your views and feeds</h2><ul id=items></ul></section>\
+         <section id=create hidden><h2>New feed</h2><form id=newfeed>\
+         <label>Name <input name=name required maxlength=100></label>\
+         <fieldset class=comps><legend>Components (none ticked: the whole page)</legend></fieldset>\
+         <label><input type=checkbox name=incidents checked> Incidents</label> \
+         <label><input type=checkbox name=maintenances checked> Maintenance</label> \
+         <button>Create feed</button></form>\
+         <h2>New view</h2><form id=newview><label>Name <input name=name required maxlength=100></label>\
+         <fieldset class=comps><legend>Components</legend></fieldset>\
+         <label>Who may open it <select name=access_mode><option value=public>Anyone</option>\
+         <option value=verified_email>Anyone who confirms an email address</option></select></label> \
+         <button>Create view</button></form><p id=created role=status></p></section>\
          </main><script src=\"/static/manage.js\"></script></body></html>",
         super::site::esc(&r.page.name)
     );
@@ -226,7 +237,23 @@ async function load(){const r=await get('/api/v1/manage/subscriptions');
   f.incidents.checked=s.incidents;f.maintenances.checked=s.maintenances;f.hidden=false;u.hidden=s.state==='unsubscribed';}
  else{m.textContent='This address has no subscription on this page.';}
  for(const [kind,path] of [['View','/api/v1/manage/views'],['Feed','/api/v1/manage/feeds']]){
-  const l=await get(path);if(!l.ok)continue;for(const x of (await l.json()).data){add(kind,x.name,x.url);}}}
+  const l=await get(path);if(!l.ok)continue;for(const x of (await l.json()).data){add(kind,x.name,x.url);}}
+ const c=await fetch(base+'/api/v1/components?view=full');const comps=c.ok?(await c.json()).data:[];
+ document.querySelectorAll('#create .comps').forEach(function(box){box.querySelectorAll('label').forEach(function(l){l.remove();});
+  comps.forEach(function(x){const l=document.createElement('label'),i=document.createElement('input');
+   i.type='checkbox';i.name='components';i.value=x.identifier;l.append(i,' '+'\u00a0'.repeat(x.depth*2)+x.name+' ');box.append(l);});});
+ $('create').hidden=false;}
+function ticked(form){return Array.from(form.querySelectorAll('[name=components]:checked')).map(function(i){return i.value;});}
+async function create(path,body,kind){const r=await fetch(base+path,{method:'POST',
+ headers:{'X-Magic-Token':session,'Content-Type':'application/json'},body:JSON.stringify(body)});const x=await r.json();
+ if(!r.ok){$('created').textContent=kind+' not created: '+(x.error||r.status);return;}
+ const url=x.capability_urls?x.capability_urls.atom:x.url;add(kind,x.name,url);
+ $('created').textContent=kind+' created: '+url+(x.capability?' (a private address, shown this once: keep it to yourself)':'');}
+$('newfeed').onsubmit=function(e){e.preventDefault();const t=e.target,types=[];
+ if(t.incidents.checked)types.push('incidents');if(t.maintenances.checked)types.push('maintenances');
+ create('/api/v1/manage/feeds',{name:t.elements['name'].value,components:ticked(t),content_types:types},'Feed');};
+$('newview').onsubmit=function(e){e.preventDefault();const t=e.target;
+ create('/api/v1/manage/views',{name:t.elements['name'].value,components:ticked(t),access_mode:t.access_mode.value},'View');};
 go.onclick=async function(){go.hidden=true;const r=await fetch(base+'/api/v1/manage/session',{method:'POST',headers:{'X-Magic-Token':link}});
  if(!r.ok){m.textContent='This link has expired or was used already. Ask for a new one.';return;}
  const x=await r.json();session=x.token;sessionStorage.setItem('sb-magic',session);

@@ -248,6 +248,7 @@ async fn the_management_page_confirms_shows_the_secret_once_saves_and_unsubscrib
     let _turn = TURN.lock().await;
     let t = TestApp::new(Engine::Sqlite).await;
     let a = t.tenant("acme").await;
+    crate::status_model::components(&t, &a).await;
     let s = Server::start_with(&t.url, "browser-manage", &[("STATIBEAT_WEBHOOK_ALLOW_PRIVATE", "true")]);
     let email = "ops@example.org";
     let body = json!({"email": email, "webhook_url": "http://127.0.0.1:9/statibeat-hook"});
@@ -288,6 +289,35 @@ async fn the_management_page_confirms_shows_the_secret_once_saves_and_unsubscrib
     b.click("#prefs button");
     b.wait_for("Saved.");
     assert_eq!(row(&t, email).await, ("active".into(), 1, 0));
+
+    // The reader makes a feed and a view from the page (the manage workspace).
+    b.type_into("#newfeed [name=name]", "Everything");
+    b.click("#newfeed button");
+    let text = b.wait_for("Feed created: ");
+    assert!(text.contains(&format!("http://{}/feeds/", a.host)), "{text}");
+    b.type_into("#newview [name=name]", "Auth only");
+    b.click("#newview button");
+    b.wait_for("View not created: ");
+    b.click("#newview [name=components][value=auth]");
+    b.click("#newview button");
+    let text = b.wait_for("View created: ");
+    assert!(text.contains("View: Auth only") && text.contains("Feed: Everything"), "{text}");
+    let owned: (i64, i64) = (
+        sqlx::query_scalar("SELECT COUNT(*) FROM reader_feeds WHERE owner_email = $1 AND all_components = 1")
+            .bind(email)
+            .fetch_one(&t.app.db.pool)
+            .await
+            .unwrap(),
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM custom_views v JOIN custom_view_components c ON c.view_id = v.id \
+             WHERE v.owner_email = $1 AND c.identifier = 'auth'",
+        )
+        .bind(email)
+        .fetch_one(&t.app.db.pool)
+        .await
+        .unwrap(),
+    );
+    assert_eq!(owned, (1, 1));
 
     // The session ends (idle timeout, expiry): Unsubscribe says so instead of claiming success.
     sqlx::query("UPDATE magic_tokens SET expires_at = 1, idle_until = 1 WHERE email = $1")
