@@ -150,10 +150,13 @@ pub async fn deliver_due(app: &App) -> Result<DeliveryReport> {
         }
         drop(marker);
         let mut first_error = None;
+        // Every lane is waited for, even one that failed or panicked, so the renewer below is
+        // always stopped (a renewer left running would hold the unfinished rows forever).
         while let Some(done) = lanes.join_next().await {
-            match done.map_err(|e| Error::Internal(format!("delivery lane: {e}")))? {
-                Ok(r) => report += r,
-                Err(e) => first_error = first_error.or(Some(e)),
+            match done {
+                Ok(Ok(r)) => report += r,
+                Ok(Err(e)) => first_error = first_error.or(Some(e)),
+                Err(e) => first_error = first_error.or(Some(Error::Internal(format!("delivery lane: {e}")))),
             }
         }
         renewer.abort();
@@ -311,7 +314,16 @@ async fn settle(
     let retry = (f.transient && attempts < MAX_ATTEMPTS).then(|| now + backoff(attempts));
     tracing::warn!(outbox = row.id, channel = %row.channel, attempts, error = %f.message, retry = retry.is_some(), "not delivered");
     let mut tx = app.db.begin().await?;
-    sql::mark_attempt_failed(&mut *tx, row.id, retry, &f.message).await?;
+    // Lock order: the subscriber first, then outbox rows, so two lanes failing for the same
+    // subscriber at once wait for each other instead of deadlocking.
+    let hygiene_changed = match (retry, f.hygiene, row.subscriber_id) {
+        (None, Some(hygiene), Some(sub)) => sql::set_hygiene_after_failure(&mut *tx, sub, hygiene, now).await?,
+        _ => false,
+    };
+    if !sql::mark_attempt_failed(&mut *tx, row.id, retry, &f.message).await? {
+        // Dropped meanwhile (the subscriber unsubscribed, was suppressed or bounced elsewhere).
+        return Ok(());
+    }
     let attempt = Attempt {
         outbox_id: row.id,
         at: now,
@@ -321,20 +333,18 @@ async fn settle(
         last: retry.is_none(),
     };
     sql::record_attempt(&mut *tx, &attempt).await?;
-    if let (None, Some(hygiene), Some(sub)) = (retry, f.hygiene, row.subscriber_id) {
-        if sql::set_hygiene_after_failure(&mut *tx, sub, hygiene, now).await? {
-            crate::store::subscribers::drop_pending_notifications(&mut *tx, sub).await?;
-            let actor = Actor { kind: "system", id: None, name: "delivery".into(), ip: String::new() };
-            let event = Event {
-                org_id: None,
-                page_id: Some(row.page_id),
-                action: "subscriber.hygiene_changed",
-                target_kind: "subscriber",
-                target_id: Some(sub),
-                detail: serde_json::json!({"hygiene": hygiene, "channel": row.channel, "reason": f.message}),
-            };
-            audit::record(&mut tx, &actor, event, now).await?;
-        }
+    if let (true, Some(hygiene), Some(sub)) = (hygiene_changed, f.hygiene, row.subscriber_id) {
+        crate::store::subscribers::drop_pending_notifications(&mut *tx, sub, now).await?;
+        let actor = Actor { kind: "system", id: None, name: "delivery".into(), ip: String::new() };
+        let event = Event {
+            org_id: None,
+            page_id: Some(row.page_id),
+            action: "subscriber.hygiene_changed",
+            target_kind: "subscriber",
+            target_id: Some(sub),
+            detail: serde_json::json!({"hygiene": hygiene, "channel": row.channel, "reason": f.message}),
+        };
+        audit::record(&mut tx, &actor, event, now).await?;
     }
     tx.commit().await?;
     match retry {

@@ -121,6 +121,9 @@ async fn fan_out(app: &App, ev: &PendingEvent) -> Result<usize> {
         }
         let now = app.now();
         let mut tx = app.db.begin().await?;
+        let ids: Vec<i64> = chunk.iter().map(|r| r.id).collect();
+        let live = sql::still_deliverable(&mut tx, app.db.engine, &ids).await?;
+        messages.retain(|m| m.subscriber_id.is_some_and(|id| live.contains(&id)));
         let inserted = subs::enqueue_many(&mut tx, page.id, &messages, now).await?;
         let stored: Vec<(i64, String)> =
             inserted.iter().flatten().filter_map(|id| tokens.remove(id).map(|hash| (*id, hash))).collect();
@@ -191,7 +194,7 @@ pub async fn unsubscribe(app: &App, page: &PageRow, raw: &str, ip: &str) -> Resu
 /// Marks a subscriber unsubscribed and ends the magic tokens of its address.
 pub async fn end_subscription(tx: &mut Tx, page: &PageRow, sub: &subs::SubscriberRow, now: i64) -> Result<()> {
     subs::set_state(&mut **tx, sub.id, "unsubscribed", now).await?;
-    subs::drop_pending_notifications(&mut **tx, sub.id).await?;
+    subs::drop_pending_notifications(&mut **tx, sub.id, now).await?;
     if let Some(email) = &sub.email {
         subs::revoke_magic(&mut **tx, page.id, email, "link", now).await?;
         subs::revoke_magic(&mut **tx, page.id, email, "session", now).await?;

@@ -93,6 +93,9 @@ pub async fn subscribe(app: &App, page: &PageRow, input: SubscribeInput, ip: &st
     let channel = if webhook.is_some() { "webhook" } else { "email" };
     let (id, purpose) = match existing {
         Some(s) if s.state == "active" => (s.id, Purpose::Manage),
+        // Whoever types a known address never changes its settings: an unconfirmed one gets its
+        // confirmation link again, as it is (a stranger cannot point it at another webhook).
+        Some(s) if s.state == "unconfirmed" => (s.id, Purpose::Confirm),
         Some(s) => {
             sql::set_preferences(&mut *tx, s.id, &prefs, now).await?;
             sql::set_state(&mut *tx, s.id, "unconfirmed", now).await?;
@@ -190,11 +193,21 @@ async fn mail_link(
     };
     let id = sql::insert_magic(&mut **tx, &new, now).await?;
     let link = format!("{url}/manage#token={}", secret.expose());
+    // A webhook subscription says where its notifications will go, so the owner confirms that.
+    let hook = match purpose {
+        Purpose::Confirm => sql::by_email(&mut **tx, page.id, email)
+            .await?
+            .filter(|s| s.channel == "webhook")
+            .and_then(|s| s.webhook_url)
+            .map(|u| format!(" Notifications will be sent by webhook to {u}."))
+            .unwrap_or_default(),
+        Purpose::Manage => String::new(),
+    };
     let (subject, intro) = match purpose {
         Purpose::Confirm => (
             format!("Confirm your subscription to {}", page.name),
             format!(
-                "Someone (hopefully you) asked to receive status updates from {}. Confirm within 30 minutes:",
+                "Someone (hopefully you) asked to receive status updates from {}.{hook} Confirm within 30 minutes:",
                 page.name
             ),
         ),

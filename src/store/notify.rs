@@ -155,6 +155,25 @@ pub async fn insert_unsubscribe_tokens(
     Ok(())
 }
 
+/// Of `ids`, the subscribers that may still be notified (active, hygiene `ok`): fan-out checks
+/// again in each chunk's transaction, so an address that left while an event was being fanned out
+/// gets nothing. On PostgreSQL the rows are locked against deletion until the transaction ends;
+/// SQLite's writer lock does that already.
+pub async fn still_deliverable(
+    tx: &mut sqlx::AnyConnection,
+    engine: super::Engine,
+    ids: &[i64],
+) -> Result<std::collections::HashSet<i64>> {
+    let lock = if engine == super::Engine::Postgres { " FOR SHARE" } else { "" };
+    let rows = sqlx::query(&format!(
+        "SELECT id FROM subscribers WHERE id IN ({}) AND state = 'active' AND hygiene = 'ok'{lock}",
+        super::id_list(ids)
+    ))
+    .fetch_all(&mut *tx)
+    .await?;
+    Ok(rows.iter().map(|r| r.get::<i64, _>(0)).collect())
+}
+
 /// (page id, subscriber id, expires at) of an unsubscribe token.
 pub async fn unsubscribe_token<'c, E: Executor<'c, Database = Any>>(
     e: E,

@@ -171,18 +171,19 @@ pub async fn mark_sent_many<'c, E: Executor<'c, Database = Any>>(
 }
 
 /// Records a failed attempt: pending again at `next_attempt_at`, or `failed` for good when
-/// `next_attempt_at` is `None`.
+/// `next_attempt_at` is `None`. False when the row is no longer pending (it was dropped because
+/// its subscriber left meanwhile): then there is nothing to record.
 pub async fn mark_attempt_failed<'c, E: Executor<'c, Database = Any>>(
     e: E,
     id: i64,
     next_attempt_at: Option<i64>,
     error: &str,
-) -> Result<()> {
-    sqlx::query(
+) -> Result<bool> {
+    let r = sqlx::query(
         "UPDATE outbox SET attempts = attempts + 1, last_error = $2, locked_until = 0, \
          state = CASE WHEN $3 = 1 THEN 'pending' ELSE 'failed' END, \
          next_attempt_at = CASE WHEN $3 = 1 THEN $4 ELSE next_attempt_at END \
-         WHERE id = $1",
+         WHERE id = $1 AND state = 'pending'",
     )
     .bind(id)
     .bind(error)
@@ -190,7 +191,7 @@ pub async fn mark_attempt_failed<'c, E: Executor<'c, Database = Any>>(
     .bind(next_attempt_at.unwrap_or(0))
     .execute(e)
     .await?;
-    Ok(())
+    Ok(r.rows_affected() == 1)
 }
 
 /// One notification sent (or being sent) to a subscriber, for the admin's delivery log.

@@ -563,10 +563,17 @@ pub async fn delete<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, id:
 
 /// Drops mail still waiting in the outbox for an address of a page.
 /// Drops the notifications still waiting for a subscriber (it unsubscribed or stopped being
-/// deliverable): they are not sent. A message being sent right now may still go out.
-pub async fn drop_pending_notifications<'c, E: Executor<'c, Database = Any>>(e: E, subscriber_id: i64) -> Result<()> {
-    sqlx::query("DELETE FROM outbox WHERE subscriber_id = $1 AND state = 'pending'")
+/// deliverable): they are not sent. Rows a delivery worker holds right now are left to it (they
+/// may still go out; a webhook call checks its subscriber first), so this never waits on, or
+/// deadlocks with, a worker.
+pub async fn drop_pending_notifications<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    subscriber_id: i64,
+    now: i64,
+) -> Result<()> {
+    sqlx::query("DELETE FROM outbox WHERE subscriber_id = $1 AND state = 'pending' AND locked_until <= $2")
         .bind(subscriber_id)
+        .bind(now)
         .execute(e)
         .await?;
     Ok(())

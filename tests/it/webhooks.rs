@@ -199,6 +199,24 @@ async fn a_confirmed_webhook_gets_one_signed_call_per_event(engine: Engine) {
     assert_eq!(deliver_due(&t.app).await.unwrap(), report(0, 0, 0));
     assert!(hook.calls().is_empty());
 
+    // Someone else typing the same address cannot point the unconfirmed subscription elsewhere,
+    // and the confirmation mail says where notifications will go.
+    let body = json!({"email": "ops@example.org", "webhook_url": "http://127.0.0.1:9/attacker"});
+    let r = t.send(Req::post(&a.host, "/api/v1/subscribers").json(body)).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let url: String = sqlx::query("SELECT webhook_url FROM subscribers WHERE email = 'ops@example.org'")
+        .fetch_one(&t.app.db.pool)
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(url, hook.url);
+    let mail: String = sqlx::query("SELECT body_text FROM outbox WHERE recipient = 'ops@example.org' ORDER BY id DESC")
+        .fetch_one(&t.app.db.pool)
+        .await
+        .unwrap()
+        .get(0);
+    assert!(mail.contains(&format!("Notifications will be sent by webhook to {}", hook.url)), "{mail}");
+
     let secret = webhook_subscriber(&t, &a.host, "ops@example.org", &hook.url, json!({})).await;
     let id = incident(&t, &a.host, &admin, "Database down").await;
     fan_out_due(&t.app).await.unwrap();
@@ -568,3 +586,30 @@ async fn an_https_webhook_is_called_over_verified_tls(engine: Engine) {
     assert!(err.contains("certificate"), "{err}");
 }
 both!(an_https_webhook_is_called_over_verified_tls);
+
+async fn a_gone_endpoint_with_more_calls_queued_ends_the_pass_cleanly(engine: Engine) {
+    let t = app(engine, true).await;
+    let a = t.tenant("acme").await;
+    let admin = t.page_token(&a, "write", "page_manager").await;
+    let hook = Receiver::start(&[410; 20]).await;
+    webhook_subscriber(&t, &a.host, "ops@example.org", &hook.url, json!({})).await;
+    // More calls than there are webhook lanes, so one lane holds two calls to the same endpoint.
+    let n = statibeat::jobs::outbox::WEBHOOK_LANES + 1;
+    for i in 0..n {
+        incident(&t, &a.host, &admin, &format!("Outage {i}")).await;
+    }
+    assert_eq!(fan_out_due(&t.app).await.unwrap(), n);
+    // The first 410 bounces the subscriber and drops its other queued calls, some of them in the
+    // middle of this very pass: the pass still ends cleanly and nothing is left to send.
+    let r = deliver_due(&t.app).await.expect("the pass ends without an error");
+    assert_eq!(r.sent, 0);
+    assert!(hook.calls().len() < n, "the dropped calls were not made: {}", hook.calls().len());
+    assert_eq!(hygiene_of(&t, "ops@example.org").await, "bounced");
+    let left: i64 = sqlx::query("SELECT COUNT(*) FROM outbox WHERE channel = 'webhook' AND state = 'pending'")
+        .fetch_one(&t.app.db.pool)
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0);
+}
+both!(a_gone_endpoint_with_more_calls_queued_ends_the_pass_cleanly);

@@ -159,7 +159,7 @@ pub async fn set_hygiene(
     for id in &found {
         if sql::set_hygiene(&mut *tx, page.id, *id, hygiene, now).await? {
             if hygiene != "ok" {
-                sql::drop_pending_notifications(&mut *tx, *id).await?;
+                sql::drop_pending_notifications(&mut *tx, *id, now).await?;
             }
             updated.push(*id);
         }
