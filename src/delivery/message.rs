@@ -119,23 +119,10 @@ fn rfc5322_date(ms: i64) -> String {
     }
 }
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 /// Standard base64 with padding.
-pub fn base64(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(B64[(n >> (18 - 6 * i)) as usize & 63] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+fn base64(data: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(data)
 }
 
 /// Base64 in lines of 76 characters, each ending in CRLF (RFC 2045).
@@ -153,18 +140,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn base64_matches_the_rfc_4648_vectors() {
-        let cases = [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foobar", "Zm9vYmFy")];
-        for (plain, encoded) in cases {
-            assert_eq!(base64(plain.as_bytes()), encoded);
-        }
-    }
-
-    #[test]
     fn non_ascii_subjects_are_encoded_words() {
         assert_eq!(encode_word("Plain subject"), "Plain subject");
         let w = encode_word("Störung behoben");
-        assert_eq!(w, format!("=?utf-8?B?{}?=", base64("Störung behoben".as_bytes())));
+        assert_eq!(w, "=?utf-8?B?U3TDtnJ1bmcgYmVob2Jlbg==?=");
         let long = encode_word(&"é".repeat(60));
         assert!(long.split("\r\n ").all(|w| w.len() <= 75), "{long}");
     }

@@ -83,6 +83,20 @@ pub fn id_list(ids: &[i64]) -> String {
     ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
 }
 
+/// `(id, text)` rows of a query over an id list (`sql` gets the list to put in `IN (...)`); no
+/// query at all for no ids. For the one-to-many lists of views and feeds (components, managers).
+pub async fn id_text_pairs<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    ids: &[i64],
+    sql: impl FnOnce(&str) -> String,
+) -> Result<Vec<(i64, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query(&sql(&id_list(ids))).fetch_all(e).await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
 /// Every migration, written once in the SQL both engines share (`migrations/`); the one dialect
 /// difference, identity columns, is translated for PostgreSQL by [`dialect`].
 const MIGRATIONS: &[(i64, &str)] = &[

@@ -285,16 +285,10 @@ pub async fn items_of<'c, E: Executor<'c, Database = Any>>(e: E, feed_ids: &[i64
 
 /// Co-managers of the given feeds: (feed id, email), oldest first.
 pub async fn managers_of<'c, E: Executor<'c, Database = Any>>(e: E, feed_ids: &[i64]) -> Result<Vec<(i64, String)>> {
-    if feed_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let list = super::id_list(feed_ids);
-    let rows = sqlx::query(&format!(
-        "SELECT feed_id, email FROM reader_feed_managers WHERE feed_id IN ({list}) ORDER BY created_at, email"
-    ))
-    .fetch_all(e)
-    .await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    super::id_text_pairs(e, feed_ids, |list| {
+        format!("SELECT feed_id, email FROM reader_feed_managers WHERE feed_id IN ({list}) ORDER BY created_at, email")
+    })
+    .await
 }
 
 /// Adds a co-manager; false when already one.

@@ -232,17 +232,12 @@ pub async fn count_with_deleted_components<'c, E: Executor<'c, Database = Any>>(
 
 /// The selected component identifiers of the given views: (view id, identifier), in order.
 pub async fn components_of<'c, E: Executor<'c, Database = Any>>(e: E, ids: &[i64]) -> Result<Vec<(i64, String)>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    // Ids are integers we produced; inlining them keeps one statement for any number.
-    let list = super::id_list(ids);
-    let rows = sqlx::query(&format!(
-        "SELECT view_id, identifier FROM custom_view_components WHERE view_id IN ({list}) ORDER BY view_id, position"
-    ))
-    .fetch_all(e)
-    .await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    super::id_text_pairs(e, ids, |list| {
+        format!(
+            "SELECT view_id, identifier FROM custom_view_components WHERE view_id IN ({list}) ORDER BY view_id, position"
+        )
+    })
+    .await
 }
 
 pub async fn set_components(tx: &mut sqlx::AnyConnection, view_id: i64, identifiers: &[String]) -> Result<()> {
@@ -260,16 +255,12 @@ pub async fn set_components(tx: &mut sqlx::AnyConnection, view_id: i64, identifi
 
 /// The co-managers of the given views: (view id, email), in the order they were added.
 pub async fn managers_of<'c, E: Executor<'c, Database = Any>>(e: E, ids: &[i64]) -> Result<Vec<(i64, String)>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let list = super::id_list(ids);
-    let rows = sqlx::query(&format!(
-        "SELECT view_id, email FROM custom_view_managers WHERE view_id IN ({list}) ORDER BY view_id, added_at, email"
-    ))
-    .fetch_all(e)
-    .await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    super::id_text_pairs(e, ids, |list| {
+        format!(
+            "SELECT view_id, email FROM custom_view_managers WHERE view_id IN ({list}) ORDER BY view_id, added_at, email"
+        )
+    })
+    .await
 }
 
 /// Adds a co-manager; false when the address already was one.
