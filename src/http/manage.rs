@@ -238,7 +238,11 @@ async function load(){const r=await get('/api/v1/manage/subscriptions');
  else{m.textContent='This address has no subscription on this page.';}
  for(const [kind,path] of [['View','/api/v1/manage/views'],['Feed','/api/v1/manage/feeds']]){
   const l=await get(path);if(!l.ok)continue;for(const x of (await l.json()).data){add(kind,x.name,x.url);}}
- const c=await fetch(base+'/api/v1/components?view=full');const comps=c.ok?(await c.json()).data:[];
+ // Components come in pages of at most 200 (id order): walk them all, then show them by level.
+ const comps=[];let next=null;
+ do{const c=await fetch(base+'/api/v1/components?view=full&limit=200'+(next?'&cursor='+encodeURIComponent(next):''));
+  if(!c.ok)break;const b=await c.json();comps.push(...b.data);next=b.next_cursor;}while(next);
+ comps.sort(function(a,b){return a.depth-b.depth||a.display_order-b.display_order||a.id-b.id;});
  document.querySelectorAll('#create .comps').forEach(function(box){box.querySelectorAll('label').forEach(function(l){l.remove();});
   comps.forEach(function(x){const l=document.createElement('label'),i=document.createElement('input');
    i.type='checkbox';i.name='components';i.value=x.identifier;l.append(i,' '+'\u00a0'.repeat(x.depth*2)+x.name+' ');box.append(l);});});

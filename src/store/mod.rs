@@ -8,6 +8,7 @@ pub mod audit;
 pub mod credentials;
 pub mod hierarchy;
 pub mod incidents;
+pub mod limits;
 pub mod maintenance_claims;
 pub mod maintenances;
 pub mod notify;
