@@ -4,6 +4,7 @@ mod abuse;
 mod admin_subscribers;
 mod admin_web;
 mod auth_matrix;
+mod bounds;
 mod browser;
 mod conventions;
 mod cross_tenant;
