@@ -128,12 +128,12 @@ struct ComponentUptime<'a> {
     identifier: &'a str,
     name: &'a str,
     uptime: f64,
-    days: Vec<DayUptime>,
+    days: Vec<DayUptime<'a>>,
 }
 
 #[derive(Serialize)]
-struct DayUptime {
-    date: String,
+struct DayUptime<'a> {
+    date: &'a str,
     uptime: f64,
 }
 
@@ -163,16 +163,18 @@ pub async fn uptime(State(app): State<App>, r: Reader, q: ListQuery, headers: He
     let days = uptime_days(&q)?;
     let rows = status::uptime(&app, &r.page, days, q.cursor.unwrap_or(0), q.limit + 1).await?;
     let (rows, next_cursor) = page_of(rows, q.limit, |(item, _)| item.id);
+    // Every component has the same days: format each date once.
+    let dates: Vec<String> = rows
+        .first()
+        .map(|(_, per_day)| per_day.iter().map(|(start, _)| rfc3339(*start)[..10].to_string()).collect())
+        .unwrap_or_default();
     let data = rows
         .iter()
         .map(|(item, per_day)| ComponentUptime {
             identifier: &item.identifier,
             name: &item.name,
             uptime: round3(per_day.iter().map(|(_, u)| u).sum::<f64>() / per_day.len().max(1) as f64),
-            days: per_day
-                .iter()
-                .map(|(start, u)| DayUptime { date: rfc3339(*start)[..10].to_string(), uptime: round3(*u) })
-                .collect(),
+            days: per_day.iter().zip(&dates).map(|((_, u), date)| DayUptime { date, uptime: round3(*u) }).collect(),
         })
         .collect();
     let body = Rendered::bytes(serde_json::to_vec(&UptimePage { days, data, next_cursor }).expect("json serialises"));

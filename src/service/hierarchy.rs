@@ -46,7 +46,10 @@ pub async fn create_level(
     plural: &str,
 ) -> Result<LevelRow> {
     if depth > MAX_LEVELS {
-        return Err(Error::limit(Some("depth"), format!("a page has at most {MAX_LEVELS} levels (depths 1 to {MAX_LEVELS})")));
+        return Err(Error::limit(
+            Some("depth"),
+            format!("a page has at most {MAX_LEVELS} levels (depths 1 to {MAX_LEVELS})"),
+        ));
     }
     if depth < 1 {
         return Err(Error::field("depth", format!("must be 1 to {MAX_LEVELS}")));

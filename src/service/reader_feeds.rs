@@ -15,8 +15,8 @@ use super::subscribers::MagicPrincipal;
 use crate::app::App;
 use crate::auth::token::{PlainToken, TokenKind};
 use crate::domain::types::Email;
-use crate::store::reader_feeds::{self as sql, FeedRow, Settings};
 use crate::store::limits::{self, Counted, Managed};
+use crate::store::reader_feeds::{self as sql, FeedRow, Settings};
 use crate::store::tenancy::PageRow;
 use crate::store::Tx;
 

@@ -189,7 +189,8 @@ async fn limit_5_walks_components_and_hierarchy_items_once(engine: Engine) {
     let statuses = walk(&t, |p| Req::get(&a.host, p).bearer(&admin), "/api/v1/admin/statuses?limit=2", 2).await;
     let keys: Vec<&str> = statuses.iter().flatten().map(|s| s["key"].as_str().unwrap()).collect();
     assert_eq!(keys, ["operational", "degraded", "partial_outage", "major_outage", "maintenance"]);
-    let stages = walk(&t, |p| Req::get(&a.host, p).bearer(&admin), "/api/v1/admin/lifecycles/incident?limit=3", 3).await;
+    let stages =
+        walk(&t, |p| Req::get(&a.host, p).bearer(&admin), "/api/v1/admin/lifecycles/incident?limit=3", 3).await;
     assert_eq!(stages.iter().flatten().count(), 4);
     let levels = walk(&t, |p| Req::get(&a.host, p).bearer(&admin), "/api/v1/admin/hierarchy/levels?limit=1", 1).await;
     assert_eq!(levels.iter().flatten().count(), 1);
@@ -279,7 +280,9 @@ async fn vocabulary_caps_refuse_past_their_number(engine: Engine) {
         .map(|i| json!({"key": format!("s{i}"), "name": format!("S {i}"), "color": "#123456", "downtime_weight": if i == 0 { 0.0 } else { 0.5 }}))
         .collect();
     let r = t
-        .send(Req::new(Method::PUT, &a.host, "/api/v1/admin/statuses").bearer(&admin).json(json!({"statuses": statuses})))
+        .send(
+            Req::new(Method::PUT, &a.host, "/api/v1/admin/statuses").bearer(&admin).json(json!({"statuses": statuses})),
+        )
         .await;
     assert_limit_reached(&r, Some("statuses"));
     assert_eq!(t.count("status_definitions").await, before);

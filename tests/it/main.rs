@@ -16,6 +16,7 @@ mod harness;
 mod hosts;
 mod mail_end_to_end;
 mod maintenances;
+mod memory;
 mod notifications;
 mod private_pages;
 mod process;
