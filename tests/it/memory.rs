@@ -51,23 +51,35 @@ async fn seed_a_full_page(t: &TestApp, page_id: i64, now: i64) {
     }
 }
 
+/// The server process; killed and reaped when dropped, so a failing test leaves nothing running.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// The real binary with public-read rate limits off (the readers share one address).
-fn start_server(url: &str) -> (Child, u16) {
+fn start_server(url: &str) -> (Running, u16) {
     let dir = std::env::temp_dir().join("statibeat-tests");
     let out = dir.join(format!("memory-{}-{}.out", std::process::id(), rand::random::<u32>()));
-    let child = Command::new(env!("CARGO_BIN_EXE_statibeat"))
-        .arg("serve")
-        .env("STATIBEAT_DATABASE_URL", url)
-        .env("STATIBEAT_LISTEN", "127.0.0.1:0")
-        .env("STATIBEAT_BASE_DOMAIN", BASE)
-        .env("STATIBEAT_ADMIN_HOST", ADMIN)
-        .env("STATIBEAT_RATE_LIMIT_PUBLIC_READ", "0")
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&out).unwrap())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start statibeat");
+    let child = Running(
+        Command::new(env!("CARGO_BIN_EXE_statibeat"))
+            .arg("serve")
+            .env("STATIBEAT_DATABASE_URL", url)
+            .env("STATIBEAT_LISTEN", "127.0.0.1:0")
+            .env("STATIBEAT_BASE_DOMAIN", BASE)
+            .env("STATIBEAT_ADMIN_HOST", ADMIN)
+            .env("STATIBEAT_RATE_LIMIT_PUBLIC_READ", "0")
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start statibeat"),
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         let text = std::fs::read_to_string(&out).unwrap_or_default();
@@ -144,8 +156,8 @@ async fn twenty_readers_of_a_full_page_keep_the_server_under_100_mb() {
     t.app.db.pool.close().await;
     drop(t);
 
-    let (mut child, port) = start_server(&url);
-    let pid = child.id();
+    let (server, port) = start_server(&url);
+    let pid = server.0.id();
     let host = a.host.clone();
     let result = tokio::task::spawn_blocking(move || {
         // A first walk (the baseline then includes the connection pool): every component once.
@@ -163,8 +175,7 @@ async fn twenty_readers_of_a_full_page_keep_the_server_under_100_mb() {
         (rss_before, uptime, summary, proc_kb(pid, "VmHWM"), proc_kb(pid, "VmRSS"))
     })
     .await;
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     let (rss_before, uptime, summary, peak, rss_after) = result.unwrap();
 
     assert!(uptime.iter().all(|(n, _, _)| *n == 200), "each answer holds one full page of 200 components");
