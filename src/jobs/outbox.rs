@@ -338,7 +338,7 @@ async fn settle(
         let actor = Actor { kind: "system", id: None, name: "delivery".into(), ip: String::new() };
         let event = Event {
             org_id: None,
-            page_id: Some(row.page_id),
+            page_id: row.page_id,
             action: "subscriber.hygiene_changed",
             target_kind: "subscriber",
             target_id: Some(sub),
