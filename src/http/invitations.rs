@@ -271,7 +271,8 @@ load();
 }
 
 pub async fn invite_style() -> Response {
-    const CSS: &str = "body{font:16px system-ui;max-width:40rem;margin:2rem auto;padding:0 1rem}\
+    const CSS: &str =
+        ":root{color-scheme:light dark}body{font:16px system-ui;max-width:40rem;margin:2rem auto;padding:0 1rem}\
         label{display:block;margin:.5rem 0}input,button{font:inherit}\
         @media(prefers-color-scheme:dark){body{background:#111;color:#eee}a{color:#8cf}}";
     ([(header::CONTENT_TYPE, "text/css"), (header::CACHE_CONTROL, "public, max-age=300")], CSS).into_response()
