@@ -1,6 +1,7 @@
 //! Domain types and rules, free of HTTP and SQL. Constructors are the only validation.
 
 pub mod host;
+pub mod html;
 pub mod maintenance;
 pub mod scope;
 pub mod status;

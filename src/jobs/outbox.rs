@@ -65,10 +65,10 @@ pub fn backoff(attempts: i64) -> Millis {
     FIRST_BACKOFF << (attempts - 1).clamp(0, 20)
 }
 
-/// Mail whose body holds a credential (a magic link, or a notification's one-click unsubscribe
+/// Mail whose body holds a credential (a magic link, an invitation, or a notification's one-click unsubscribe
 /// link): blanked once sent, so the token does not stay at rest.
 fn carries_credential(dedupe_key: &str) -> bool {
-    dedupe_key.starts_with("magic-link:") || dedupe_key.starts_with("event:")
+    ["magic-link:", "invitation:", "event:"].iter().any(|p| dedupe_key.starts_with(p))
 }
 
 /// A failed attempt, classified.
@@ -338,7 +338,7 @@ async fn settle(
         let actor = Actor { kind: "system", id: None, name: "delivery".into(), ip: String::new() };
         let event = Event {
             org_id: None,
-            page_id: Some(row.page_id),
+            page_id: row.page_id,
             action: "subscriber.hygiene_changed",
             target_kind: "subscriber",
             target_id: Some(sub),
@@ -385,6 +385,7 @@ mod tests {
         let waits: Vec<_> = (1..=4).map(backoff).collect();
         assert_eq!(waits, vec![30 * SECOND, MINUTE, 2 * MINUTE, 4 * MINUTE]);
         assert!(carries_credential("magic-link:3"));
+        assert!(carries_credential("invitation:3"));
         assert!(carries_credential("event:3:subscriber:4"));
         assert!(!carries_credential("other:1"));
     }

@@ -14,6 +14,7 @@ mod domains;
 mod feeds;
 mod harness;
 mod hosts;
+mod invitations;
 mod mail_end_to_end;
 mod maintenances;
 mod memory;
