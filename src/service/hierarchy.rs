@@ -12,9 +12,9 @@ use crate::store::Tx;
 mod vocabulary;
 pub use vocabulary::*;
 
-/// Most components (hierarchy items, all levels together) one page holds. Ten times what the
-/// largest public status pages show; every read that walks a page's components is bounded by it
-/// (decision 0011).
+/// Most components (hierarchy items, all levels together) one page holds: room for the largest
+/// public status pages (a few hundred components) with margin. Every read that walks a page's
+/// components (roll-up, summary, tree) is bounded by it (decision 0011).
 pub const MAX_COMPONENTS: i64 = 1000;
 /// Most components one incident or maintenance names as affected (a parent covers its children).
 pub const MAX_AFFECTED_ITEMS: usize = 500;
