@@ -9,6 +9,7 @@ pub mod credentials;
 pub mod hierarchy;
 pub mod incidents;
 pub mod invitations;
+pub mod limits;
 pub mod maintenance_claims;
 pub mod maintenances;
 pub mod notify;
