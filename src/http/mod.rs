@@ -22,6 +22,7 @@ pub mod principal;
 pub mod public;
 pub mod reader_feeds;
 pub mod reader_feeds_admin;
+pub mod server;
 pub mod site;
 pub mod status_public;
 pub mod subscribers_admin;
