@@ -13,6 +13,7 @@ mod dns_server;
 mod domains;
 mod feeds;
 mod harness;
+mod headers;
 mod hosts;
 mod invitations;
 mod mail_end_to_end;
