@@ -6,6 +6,7 @@ mod admin_web;
 mod auth_matrix;
 mod bounds;
 mod browser;
+mod connections;
 mod conventions;
 mod cross_tenant;
 mod delivery;
