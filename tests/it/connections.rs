@@ -178,7 +178,11 @@ async fn a_kept_alive_connection_may_idle_for_the_keep_alive_timeout_but_not_tri
 async fn connections_past_the_per_address_bound_are_closed_while_other_addresses_are_served() {
     const BOUND: usize = 50;
     let url = fresh_database(Engine::Sqlite).await;
-    let s = Server::start_with(&url, "per-address", &[("STATIBEAT_MAX_CONNECTIONS_PER_ADDRESS", "50")]);
+    let s = Server::start_with(
+        &url,
+        "per-address",
+        &[("STATIBEAT_MAX_CONNECTIONS_PER_ADDRESS", "50"), ("STATIBEAT_RATE_LIMIT_PUBLIC_READ", "2")],
+    );
     let mut held = Vec::new();
     for _ in 0..BOUND {
         held.push(connect_from("127.0.0.2", s.port).await);
@@ -196,6 +200,20 @@ async fn connections_past_the_per_address_bound_are_closed_while_other_addresses
         let mut other = connect_from(ip, s.port).await;
         assert_eq!(request(&mut other, "/healthz").await, 200, "{ip}");
     }
+    // Handlers see the socket's peer address: the per-client rate limit counts addresses apart.
+    let summary = |ip: &'static str| async move {
+        let mut c = connect_from(ip, s.port).await;
+        let req = "GET /api/v1/summary HTTP/1.1\r\nHost: demo.status.test\r\n\r\n";
+        c.write_all(req.as_bytes()).await.unwrap();
+        let mut buf = [0u8; 12];
+        c.read_exact(&mut buf).await.unwrap();
+        String::from_utf8_lossy(&buf[9..]).into_owned()
+    };
+    assert_eq!(
+        [summary("127.0.0.4").await, summary("127.0.0.4").await, summary("127.0.0.4").await],
+        ["200", "200", "429"]
+    );
+    assert_eq!(summary("127.0.0.5").await, "200", "another address has its own budget");
     // The held ones are alive (within the header timeout), and closing some frees their slots.
     let mut first = held.remove(0);
     assert!(!closed_within(&mut first, Duration::from_millis(200)).await, "held connections stay open");
