@@ -233,4 +233,7 @@ async fn connections_past_the_per_address_bound_are_closed_while_other_addresses
         assert!(Instant::now() < deadline, "closed connections free their slots");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // The operator hears of it once per episode, not once per refused connection.
+    let log = std::fs::read_to_string(&s.stderr).unwrap();
+    assert_eq!(log.matches("too many connections from one address").count(), 1, "{log}");
 }

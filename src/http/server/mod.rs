@@ -46,9 +46,14 @@ pub async fn serve(
             _ = &mut shutdown => break,
         };
         // Past the bound the socket is closed at once: no task, no buffers, no timer.
-        let Some(slot) = slots.take(peer.ip()) else {
-            tracing::debug!(peer = %peer.ip(), "connection refused: too many from this address");
-            continue;
+        let slot = match slots.take(peer.ip()) {
+            Ok(slot) => slot,
+            // Once per episode at warn: behind a reverse proxy this is the sign the bound is too low.
+            Err(refused) if refused.first => {
+                tracing::warn!(peer = %peer.ip(), max = ?limits.max_per_address, "too many connections from one address: closing new ones");
+                continue;
+            }
+            Err(_) => continue,
         };
         let conn = graceful.watch(connection(stream, peer, router.clone(), &limits));
         tokio::spawn(async move {

@@ -8,7 +8,20 @@ use std::sync::{Arc, Mutex};
 #[derive(Clone)]
 pub(super) struct Slots {
     max: Option<usize>,
-    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    open: Arc<Mutex<HashMap<IpAddr, Entry>>>,
+}
+
+#[derive(Default)]
+struct Entry {
+    open: usize,
+    /// A refusal was already reported since this address last had no connection open.
+    reported: bool,
+}
+
+/// Why no slot was given: the address is at the bound. `first` is true for the first refusal
+/// since the address last had no connection open, so the server can warn once, not per attempt.
+pub(super) struct Refused {
+    pub(super) first: bool,
 }
 
 /// One open connection; dropping it frees the slot.
@@ -22,30 +35,32 @@ impl Slots {
         Slots { max, open: Arc::default() }
     }
 
-    /// A slot for a new connection from `ip`, or `None` when that address is at the bound.
-    pub(super) fn take(&self, ip: IpAddr) -> Option<Slot> {
+    /// A slot for a new connection from `ip`, unless that address is at the bound.
+    pub(super) fn take(&self, ip: IpAddr) -> Result<Slot, Refused> {
         let mut open = self.open.lock().expect("slots");
-        let n = open.entry(ip).or_insert(0);
-        if self.max.is_some_and(|max| *n >= max) {
-            return None;
+        let e = open.entry(ip).or_default();
+        if self.max.is_some_and(|max| e.open >= max) {
+            let first = !e.reported;
+            e.reported = true;
+            return Err(Refused { first });
         }
-        *n += 1;
-        Some(Slot { slots: self.clone(), ip })
+        e.open += 1;
+        Ok(Slot { slots: self.clone(), ip })
     }
 
     #[cfg(test)]
     fn open_from(&self, ip: IpAddr) -> usize {
-        self.open.lock().expect("slots").get(&ip).copied().unwrap_or(0)
+        self.open.lock().expect("slots").get(&ip).map_or(0, |e| e.open)
     }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
         let mut open = self.slots.open.lock().expect("slots");
-        if let Some(n) = open.get_mut(&self.ip) {
-            *n -= 1;
+        if let Some(e) = open.get_mut(&self.ip) {
+            e.open -= 1;
             // Forget quiet addresses, so the map holds only addresses with open connections.
-            if *n == 0 {
+            if e.open == 0 {
                 open.remove(&self.ip);
             }
         }
@@ -61,20 +76,25 @@ mod tests {
         let slots = Slots::new(Some(2));
         let a: IpAddr = "127.0.0.2".parse().unwrap();
         let b: IpAddr = "::1".parse().unwrap();
-        let first = slots.take(a).unwrap();
-        let _second = slots.take(a).unwrap();
-        assert!(slots.take(a).is_none(), "the third from one address is refused");
-        assert!(slots.take(b).is_some(), "another address is not affected");
+        let first = slots.take(a).ok().unwrap();
+        let second = slots.take(a).ok().unwrap();
+        assert!(slots.take(a).is_err_and(|r| r.first), "the third from one address is refused");
+        assert!(slots.take(a).is_err_and(|r| !r.first), "and reported once");
+        assert!(slots.take(b).is_ok(), "another address is not affected");
         drop(first);
-        assert!(slots.take(a).is_some(), "a closed connection frees its slot");
+        let third = slots.take(a).ok();
+        assert!(third.is_some(), "a closed connection frees its slot");
         assert_eq!(slots.open_from(b), 0, "a quiet address is forgotten");
+        drop((second, third));
+        let _again: Vec<_> = (0..2).map(|_| slots.take(a).ok().unwrap()).collect();
+        assert!(slots.take(a).is_err_and(|r| r.first), "a new episode is reported again");
     }
 
     #[test]
     fn no_bound_means_no_refusal() {
         let slots = Slots::new(None);
         let ip: IpAddr = "10.0.0.1".parse().unwrap();
-        let held: Vec<_> = (0..10_000).map(|_| slots.take(ip).unwrap()).collect();
+        let held: Vec<_> = (0..10_000).map(|_| slots.take(ip).ok().unwrap()).collect();
         assert_eq!(slots.open_from(ip), held.len());
     }
 }
