@@ -302,11 +302,11 @@ async fn serve(app: App) -> Result<(), String> {
     // Scripts (and the tests, which listen on port 0) read the bound address from this line.
     println!("listening on {bound}");
     crate::jobs::start(app.clone());
+    let limits = app.config.connections;
     let router = crate::http::router(app);
-    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .map_err(|e| e.to_string())
+    crate::http::server::serve(listener, router, limits, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await;
+    Ok(())
 }

@@ -5,6 +5,7 @@ use crate::domain::types::is_hostname;
 use clap::Args;
 use serde::Deserialize;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 /// Settings shared by every subcommand. Each flag also reads its `STATIBEAT_*` variable.
 #[derive(Args, Debug, Clone, Default)]
@@ -62,6 +63,16 @@ pub struct ConfigArgs {
     /// Let webhooks reach loopback, private and link-local addresses (off: SSRF guard).
     #[arg(long, env = "STATIBEAT_WEBHOOK_ALLOW_PRIVATE", global = true)]
     pub webhook_allow_private: Option<bool>,
+    /// Seconds a client has to send a request's headers (from accepting the connection, or from
+    /// the first byte of a later request on a kept-alive one; 0 = off).
+    #[arg(long, env = "STATIBEAT_HEADER_READ_TIMEOUT_SECS", global = true)]
+    pub header_read_timeout_secs: Option<u64>,
+    /// Seconds a kept-alive connection may wait for its next request (0 = no keep-alive).
+    #[arg(long, env = "STATIBEAT_KEEP_ALIVE_TIMEOUT_SECS", global = true)]
+    pub keep_alive_timeout_secs: Option<u64>,
+    /// Open connections allowed from one client address (the socket's peer; 0 = no bound).
+    #[arg(long, env = "STATIBEAT_MAX_CONNECTIONS_PER_ADDRESS", global = true)]
+    pub max_connections_per_address: Option<usize>,
     /// Optional TOML file with the same keys (lower-case, without the prefix).
     #[arg(long, env = "STATIBEAT_CONFIG", global = true)]
     pub config: Option<String>,
@@ -87,6 +98,28 @@ struct FileConfig {
     rate_limit_magic: Option<u32>,
     summary_cache_ms: Option<i64>,
     webhook_allow_private: Option<bool>,
+    header_read_timeout_secs: Option<u64>,
+    keep_alive_timeout_secs: Option<u64>,
+    max_connections_per_address: Option<usize>,
+}
+
+/// How the server treats connections (see `http::server`); `None` turns a bound off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    pub header_read_timeout: Option<Duration>,
+    /// `None`: one request per connection.
+    pub keep_alive_timeout: Option<Duration>,
+    pub max_per_address: Option<usize>,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            header_read_timeout: Some(Duration::from_secs(10)),
+            keep_alive_timeout: Some(Duration::from_secs(60)),
+            max_per_address: Some(256),
+        }
+    }
 }
 
 /// Requests per minute for each rate-limit tier; 0 turns a tier off.
@@ -124,6 +157,7 @@ pub struct Config {
     pub summary_cache_ms: i64,
     /// Webhook targets may be private or loopback addresses (tests, trusted networks).
     pub webhook_allow_private: bool,
+    pub connections: ConnectionLimits,
 }
 
 impl std::fmt::Debug for Config {
@@ -142,6 +176,7 @@ impl std::fmt::Debug for Config {
             .field("rate_limits", &self.rate_limits)
             .field("summary_cache_ms", &self.summary_cache_ms)
             .field("webhook_allow_private", &self.webhook_allow_private)
+            .field("connections", &self.connections)
             .finish()
     }
 }
@@ -191,6 +226,27 @@ impl Config {
             subscribe: args.rate_limit_subscribe.or(file.rate_limit_subscribe).unwrap_or(d.subscribe),
             magic: args.rate_limit_magic.or(file.rate_limit_magic).unwrap_or(d.magic),
         };
+        let d = ConnectionLimits::default();
+        let secs = |v: Option<u64>, default: Option<Duration>| match v {
+            Some(0) => None,
+            Some(n) => Some(Duration::from_secs(n)),
+            None => default,
+        };
+        let connections = ConnectionLimits {
+            header_read_timeout: secs(
+                args.header_read_timeout_secs.or(file.header_read_timeout_secs),
+                d.header_read_timeout,
+            ),
+            keep_alive_timeout: secs(
+                args.keep_alive_timeout_secs.or(file.keep_alive_timeout_secs),
+                d.keep_alive_timeout,
+            ),
+            max_per_address: match args.max_connections_per_address.or(file.max_connections_per_address) {
+                Some(0) => None,
+                Some(n) => Some(n),
+                None => d.max_per_address,
+            },
+        };
         Ok(Config {
             listen,
             database_url,
@@ -205,6 +261,7 @@ impl Config {
             rate_limits,
             summary_cache_ms: args.summary_cache_ms.or(file.summary_cache_ms).unwrap_or(1000).max(0),
             webhook_allow_private: args.webhook_allow_private.or(file.webhook_allow_private).unwrap_or(false),
+            connections,
         })
     }
 
@@ -260,6 +317,9 @@ mod tests {
         assert_eq!(c.admin_host, "localhost");
         assert_eq!(c.mail_from, "StatiBeat <noreply@localhost>");
         assert_eq!(c.rate_limits, RateLimits::default());
+        assert_eq!(c.connections.header_read_timeout, Some(Duration::from_secs(10)));
+        assert_eq!(c.connections.keep_alive_timeout, Some(Duration::from_secs(60)));
+        assert_eq!(c.connections.max_per_address, Some(256));
         assert_eq!(c.origin_for("demo.localhost"), "http://demo.localhost:8080");
     }
 
@@ -279,6 +339,31 @@ mod tests {
         assert_eq!(c.base_domain, "status.test");
         assert_eq!(c.admin_host, "status.test");
         assert_eq!(c.rate_limits.magic, 5);
+    }
+
+    #[test]
+    fn connection_limits_come_from_flags_and_the_file_and_zero_turns_them_off() {
+        let file = std::env::temp_dir().join(format!("sb-conf-conn-{}", std::process::id()));
+        std::fs::write(
+            &file,
+            "header_read_timeout_secs = 3\nkeep_alive_timeout_secs = 0\nmax_connections_per_address = 9\n",
+        )
+        .unwrap();
+        let args = ConfigArgs {
+            config: Some(file.display().to_string()),
+            max_connections_per_address: Some(0),
+            ..Default::default()
+        };
+        let c = Config::load(&args).unwrap();
+        std::fs::remove_file(&file).ok();
+        assert_eq!(
+            c.connections,
+            ConnectionLimits {
+                header_read_timeout: Some(Duration::from_secs(3)),
+                keep_alive_timeout: None,
+                max_per_address: None
+            }
+        );
     }
 
     #[test]

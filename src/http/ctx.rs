@@ -59,8 +59,9 @@ pub async fn front(State(app): State<App>, mut req: Request, next: Next) -> Resp
         .unwrap_or_else(|| "0.0.0.0".into());
     let method = req.method().clone();
     let path = loggable_path(req.uri().path());
+    let personal = super::headers::is_personal(req.headers(), &routed_path(req.uri().path()));
     let outcome = admit(&app, &mut req, &ip, &request_id).await;
-    let (mut res, host) = match outcome {
+    let (res, host) = match outcome {
         Ok((host, rate)) => {
             let written_page = match *req.method() {
                 Method::GET | Method::HEAD | Method::OPTIONS => None,
@@ -86,6 +87,7 @@ pub async fn front(State(app): State<App>, mut req: Request, next: Next) -> Resp
             (res, host)
         }
     };
+    let mut res = super::headers::finish(res, personal, app.config.secure_cookies()).await;
     let h = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         h.insert("x-request-id", v);
@@ -134,6 +136,11 @@ async fn admit(app: &App, req: &mut Request, ip: &str, request_id: &str) -> Resu
     };
     // Rate limits come before any database lookup.
     let rate = rate_limit(app, req, &ctx).map_err(|(e, d)| (e, host.clone(), Some(d)))?;
+    // The on-demand TLS check answers the operator's proxy, on the admin host only: a page
+    // host or custom domain has no such route.
+    if path.starts_with("/internal/") && class != HostClass::Admin {
+        return Err(fail(ApiError::not_found()));
+    }
     if !host_free {
         resolve(app, req, &mut ctx).await.map_err(fail)?;
     }

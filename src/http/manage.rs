@@ -204,14 +204,7 @@ pub async fn manage_page(r: Reader) -> Response {
         super::site::esc(&r.page.name)
     );
     let mut res = (StatusCode::OK, axum::response::Html(body)).into_response();
-    let h = res.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'none'",
-        ),
-    );
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
 

@@ -6,6 +6,7 @@ pub mod cookies;
 pub mod ctx;
 pub mod error;
 pub mod feeds;
+pub mod headers;
 pub mod hierarchy;
 pub mod incidents;
 pub mod invitations;
@@ -22,6 +23,7 @@ pub mod principal;
 pub mod public;
 pub mod reader_feeds;
 pub mod reader_feeds_admin;
+pub mod server;
 pub mod site;
 pub mod status_public;
 pub mod subscribers_admin;
@@ -275,6 +277,7 @@ pub fn router(app: App) -> Router {
         .route("/u/{token}", get(unsubscribe::unsubscribe_page).post(unsubscribe::unsubscribe))
         // Pages for people.
         .route("/", get(site::home))
+        .route("/static/gate.js", get(site::gate_script))
         .route("/admin", get(admin_web::workspace))
         .route("/admin/login", get(admin_web::login_page).post(admin_web::login_submit))
         .route("/admin/logout", post(admin_web::logout_submit))

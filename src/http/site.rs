@@ -25,13 +25,14 @@ pub async fn home(State(app): State<App>, req: Request) -> Response {
         _ => String::new(),
     };
     if !admitted {
-        let body = format!("<!doctype html><html lang=en><meta charset=utf-8><title>Private status page</title><body>\
-            <h1>This status page is private</h1><form id=gate><label>Password <input type=password name=password \
-            autocomplete=current-password required></label><button>View</button></form><p id=msg role=status></p>\
-            <script>document.getElementById('gate').onsubmit=async e=>{{e.preventDefault();\
-            const r=await fetch('{}/api/v1/viewer-access',{{method:'POST',headers:{{'content-type':'application/json'}},\
-            body:JSON.stringify({{password:e.target.password.value}})}});\
-            if(r.ok)location.reload();else document.getElementById('msg').textContent='Wrong password';}};</script></body></html>", esc(&base));
+        // The form's script is a file (`/static/gate.js`): the pages' CSP allows no inline code.
+        let body = format!(
+            "<!doctype html><html lang=en><meta charset=utf-8><title>Private status page</title><body>\
+            <h1>This status page is private</h1><form id=gate data-base=\"{base}\"><label>Password \
+            <input type=password name=password autocomplete=current-password required></label><button>View</button>\
+            </form><p id=msg role=status></p><script src=\"{base}/static/gate.js\"></script></body></html>",
+            base = esc(&base)
+        );
         return (StatusCode::UNAUTHORIZED, [(header::CACHE_CONTROL, "no-store")], Html(body)).into_response();
     }
     let s = pages::settings_of(&page);
@@ -59,6 +60,19 @@ pub async fn home(State(app): State<App>, req: Request) -> Response {
     let cache =
         if page.visibility == "public" { "public, max-age=15, stale-while-revalidate=60" } else { "private, no-store" };
     ([(header::CACHE_CONTROL, cache), (header::VARY, "Cookie, Authorization")], Html(body)).into_response()
+}
+
+/// The private page's password form script: posts the password, reloads on success.
+pub async fn gate_script() -> Response {
+    const JS: &str = r#"(function(){
+const f=document.getElementById('gate'),m=document.getElementById('msg');
+f.addEventListener('submit',async function(e){e.preventDefault();
+const r=await fetch(f.dataset.base+'/api/v1/viewer-access',{method:'POST',headers:{'content-type':'application/json'},
+body:JSON.stringify({password:f.password.value})});
+if(r.ok)location.reload();else m.textContent='Wrong password';});
+})();"#;
+    ([(header::CONTENT_TYPE, "application/javascript"), (header::CACHE_CONTROL, "public, max-age=300")], JS)
+        .into_response()
 }
 
 /// The status part of the public page: overall banner, component tree, active incidents.

@@ -21,10 +21,6 @@ fn page(title: &str, body: &str) -> Response {
     let mut res = (StatusCode::OK, Html(html)).into_response();
     let h = res.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; form-action 'self'; frame-ancestors 'none'"),
-    );
     res
 }
 

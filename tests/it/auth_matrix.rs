@@ -946,7 +946,8 @@ fn routes() -> Vec<Route> {
         route(get.clone(), "/healthz", Public, 200),
         route(get.clone(), "/readyz", Public, 200),
         route(get.clone(), "/internal/domain-check", Public, 200).query("domain=status.quebec.example"),
-        route(get, "/", Public, 200).via(&[Via::PageHost, Via::StatusPath]),
+        route(get.clone(), "/", Public, 200).via(&[Via::PageHost, Via::StatusPath]),
+        route(get, "/static/gate.js", Public, 200).via(&[Via::PageHost, Via::StatusPath]),
     ]);
     rows
 }
