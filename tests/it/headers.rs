@@ -95,6 +95,7 @@ async fn every_html_page_refuses_framing_and_inline_script(engine: Engine) {
             400,
         ),
         ("the manage page", Req::get(&a.host, "/manage"), 200),
+        ("the invitation page", Req::get(ADMIN, "/admin/invite"), 200),
         ("a custom view", Req::get(&a.host, &format!("/v/{code}")), 200),
         ("an unknown view", Req::get(&a.host, "/v/NoSuchCode1"), 404),
         ("the unsubscribe page", Req::get(&a.host, &unsubscribe), 200),
