@@ -11,6 +11,7 @@ mod delivery;
 mod dns_server;
 mod domains;
 mod feeds;
+mod hardening;
 mod harness;
 mod hosts;
 mod mail_end_to_end;

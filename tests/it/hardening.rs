@@ -1,0 +1,158 @@
+//! Security hardening (issue 8): password throttling that strangers cannot turn against an
+//! owner, delivery errors in generic words, look-alike prefixes and domains, mailbox syntax,
+//! and org members seeing only the pages they can open.
+
+use crate::both;
+use crate::harness::*;
+use axum::http::StatusCode;
+use serde_json::json;
+use statibeat::clock::{MINUTE, SECOND};
+
+const PASSWORD: &str = "correct horse battery";
+
+async fn login(t: &TestApp, email: &str, password: &str, ip: &str) -> Resp {
+    t.send(Req::post(ADMIN, "/api/v1/auth/login").json(json!({"email": email, "password": password})).from_ip(ip)).await
+}
+
+fn retry_after(r: &Resp) -> i64 {
+    r.header("retry-after").expect("a 429 carries Retry-After").parse().unwrap()
+}
+
+/// A stranger's wrong password from `ip`; when that address is told to wait, it waits exactly
+/// as long as it is told and tries again (the attack of the report).
+async fn patient_wrong_guess(t: &TestApp, email: &str, ip: &str) {
+    for _ in 0..3 {
+        let r = login(t, email, "Winter2026!", ip).await;
+        match r.status {
+            StatusCode::UNAUTHORIZED => return,
+            StatusCode::TOO_MANY_REQUESTS => t.clock.advance(retry_after(&r) * SECOND),
+            s => panic!("unexpected {s}: {}", r.text),
+        }
+    }
+    panic!("{ip} never got to make its guess");
+}
+
+/// The owner signs in and the session works.
+async fn owner_signs_in(t: &TestApp, email: &str, ip: &str) {
+    let r = login(t, email, PASSWORD, ip).await;
+    assert_eq!(r.status, StatusCode::OK, "the owner from {ip} is refused: {} {:?}", r.text, r.header("retry-after"));
+    let cookie = r.header("set-cookie").expect("a session cookie").split(';').next().unwrap().to_string();
+    let me = t.send(Req::get(ADMIN, "/api/v1/auth/me").session(&cookie)).await;
+    assert_eq!((me.status, me.json["user"]["email"].as_str()), (StatusCode::OK, Some(email)));
+}
+
+async fn strangers_guessing_from_many_addresses_cannot_lock_the_owner_out(engine: Engine) {
+    let t = TestApp::new(engine).await;
+    let a = t.tenant("acme").await;
+    // Eleven wrong passwords from eleven addresses, spaced by whatever Retry-After says.
+    for i in 0..11 {
+        patient_wrong_guess(&t, &a.admin_email, &format!("198.51.100.{}", 10 + i)).await;
+    }
+    // The right password from an address that has not failed goes straight in.
+    owner_signs_in(&t, &a.admin_email, "192.0.2.200").await;
+
+    // One guess every 15 minutes for two hours cannot keep the account locked either: after
+    // each, the owner signs in, from their usual address and from a new one.
+    for round in 0..8 {
+        t.clock.advance(15 * MINUTE);
+        let r = login(&t, &a.admin_email, "Winter2026!", "203.0.113.50").await;
+        assert!(matches!(r.status, StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS), "{}", r.text);
+        owner_signs_in(&t, &a.admin_email, "192.0.2.200").await;
+        owner_signs_in(&t, &a.admin_email, &format!("192.0.2.{}", 201 + round)).await;
+    }
+
+    // An owner who mistypes while the account is under attack is slowed a little, never locked:
+    // the wait is bounded (30 s) and the right password works after it.
+    let r = login(&t, &a.admin_email, "correct horse batery", "192.0.2.200").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = login(&t, &a.admin_email, PASSWORD, "192.0.2.200").await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+    let wait = retry_after(&r);
+    assert!((1..=30).contains(&wait), "bounded account slowdown, got {wait}");
+    t.clock.advance(wait * SECOND);
+    owner_signs_in(&t, &a.admin_email, "192.0.2.200").await;
+}
+both!(strangers_guessing_from_many_addresses_cannot_lock_the_owner_out);
+
+async fn guessing_is_still_slowed_per_address_and_per_account_and_address(engine: Engine) {
+    let t = TestApp::new(engine).await;
+    let a = t.tenant("acme").await;
+
+    // One address guessing one account: five tries, then it waits, even with the right
+    // password; the same account from elsewhere is not held back.
+    let guesser = "203.0.113.7";
+    for i in 0..5 {
+        assert_eq!(login(&t, &a.admin_email, "guess guess", guesser).await.status, StatusCode::UNAUTHORIZED, "{i}");
+    }
+    let r = login(&t, &a.admin_email, PASSWORD, guesser).await;
+    assert_eq!((r.status, r.json["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")));
+    assert!(r.header("set-cookie").is_none());
+    let first = retry_after(&r);
+    owner_signs_in(&t, &a.admin_email, "192.0.2.1").await;
+    // Its delay grows with each further failure.
+    t.clock.advance(first * SECOND);
+    assert_eq!(login(&t, &a.admin_email, "guess guess", guesser).await.status, StatusCode::UNAUTHORIZED);
+    let second = retry_after(&login(&t, &a.admin_email, "guess guess", guesser).await);
+    assert!(second > first, "growing delay: {first} then {second}");
+
+    // One address spraying many accounts, existing or not: twenty tries, then it waits.
+    let sprayer = "203.0.113.8";
+    for i in 0..20 {
+        let r = login(&t, &format!("user{i}@spray.example.com"), "Summer2026!", sprayer).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let r = login(&t, &a.admin_email, PASSWORD, sprayer).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+    assert!(retry_after(&r) >= 1);
+
+    // Throttling says nothing about which accounts exist: an unknown address and a known one
+    // (with the same history: none) get the same answers, with the same waits.
+    let b = t.tenant("bolt").await;
+    let mut answers = Vec::new();
+    for (email, ip) in [(b.admin_email.as_str(), "203.0.113.20"), ("nobody@bolt.example.com", "203.0.113.21")] {
+        let mut seen = Vec::new();
+        for _ in 0..7 {
+            let r = login(&t, email, "guess guess", ip).await;
+            seen.push((r.status, r.header("retry-after").map(str::to_string), r.text.clone()));
+        }
+        answers.push(seen);
+    }
+    assert_eq!(answers[0], answers[1]);
+}
+both!(guessing_is_still_slowed_per_address_and_per_account_and_address);
+
+async fn strangers_guessing_a_viewer_password_cannot_lock_readers_out(engine: Engine) {
+    let t = TestApp::new(engine).await;
+    let a = t.tenant("acme").await;
+    let (host, _, _) = t.private_staff_page(&a).await;
+    let unlock = |password: &str, ip: &str| {
+        Req::post(&host, "/api/v1/viewer-access").json(json!({ "password": password })).from_ip(ip)
+    };
+    // Wrong guesses, each made once the address is allowed to (waiting out any Retry-After).
+    let patient_guesses = |ip: String, n: usize| {
+        let (t, unlock) = (&t, &unlock);
+        async move {
+            for _ in 0..n {
+                let mut r = t.send(unlock("a wrong guess", &ip)).await;
+                while r.status == StatusCode::TOO_MANY_REQUESTS {
+                    t.clock.advance(retry_after(&r) * SECOND);
+                    r = t.send(unlock("a wrong guess", &ip)).await;
+                }
+                assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+            }
+        }
+    };
+    for i in 0..11 {
+        patient_guesses(format!("198.51.100.{}", 10 + i), 1).await;
+    }
+    let r = t.send(unlock("let me in please", "192.0.2.99")).await;
+    assert_eq!(r.status, StatusCode::OK, "a reader with the password is refused: {}", r.text);
+    assert!(r.header("set-cookie").is_some());
+    // The guessing address itself is still slowed down.
+    let guesser = "203.0.113.9";
+    patient_guesses(guesser.to_string(), 5).await;
+    let r = t.send(unlock("let me in please", guesser)).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(retry_after(&r) >= 1);
+}
+both!(strangers_guessing_a_viewer_password_cannot_lock_readers_out);
