@@ -52,6 +52,13 @@ impl UrlPrefix {
         if !(2..=63).contains(&s.len()) || !ok_chars || s.starts_with('-') || s.ends_with('-') {
             return Err(Invalid("must be 2-63 characters of a-z, 0-9 and '-', not starting or ending with '-'".into()));
         }
+        // `xn--` (punycode) and the other reserved `??--` labels (RFC 5890 §2.3.1): a prefix is
+        // a host label, and an internationalised one can imitate another page's ("dеmo").
+        if s.get(2..4) == Some("--") {
+            return Err(Invalid(
+                "must not have '--' in the third and fourth places ('xn--' internationalised names are refused)".into(),
+            ));
+        }
         if RESERVED_PREFIXES.contains(&s) {
             return Err(Invalid(format!("'{s}' is reserved")));
         }
@@ -97,12 +104,26 @@ impl DomainName {
         if s.rsplit('.').next().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit())) {
             return Err(Invalid("must be a domain name, not an IP address".into()));
         }
+        if !valid_punycode(&s) {
+            return Err(Invalid("has an 'xn--' label that is not a valid internationalised name".into()));
+        }
         Ok(DomainName(s))
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Every `xn--` label must be the ASCII form of a valid internationalised label (IDNA, UTS #46):
+/// decoding it and encoding the result again gives it back. Mixed scripts are not refused (see
+/// docs/decisions/0010-login-throttle-and-input.md).
+fn valid_punycode(domain: &str) -> bool {
+    if !domain.split('.').any(|label| label.starts_with("xn--")) {
+        return true;
+    }
+    let (unicode, decoded) = idna::domain_to_unicode(domain);
+    decoded.is_ok() && idna::domain_to_ascii(&unicode).is_ok_and(|ascii| ascii == domain)
 }
 
 /// LDH host name check (RFC 1123), already lower-cased, without trailing dot.
@@ -158,6 +179,11 @@ mod tests {
         for bad in ["a", "Acme", "-acme", "acme-", "ac_me", "admin", &"x".repeat(64)] {
             assert!(UrlPrefix::parse(bad).is_err(), "{bad}");
         }
+        // Punycode look-alikes, valid ("dеmo", Cyrillic е) or not, and the other reserved forms.
+        for bad in ["xn--dmo-rdd", "xn--dmo-jcd", "xn--80ak6aa92e", "ab--cd"] {
+            assert!(UrlPrefix::parse(bad).is_err(), "{bad}");
+        }
+        assert!(UrlPrefix::parse("a-b--c").is_ok(), "'--' elsewhere is an ordinary label");
     }
 
     #[test]
@@ -172,6 +198,14 @@ mod tests {
     fn domain_names_are_ldh_and_dotted() {
         assert_eq!(DomainName::parse("Status.Example.com.").unwrap().as_str(), "status.example.com");
         for bad in ["localhost", "exa mple.com", "-x.example.com", "127.0.0.1", "a..b", ""] {
+            assert!(DomainName::parse(bad).is_err(), "{bad}");
+        }
+        // Internationalised names in their ASCII form pass when the punycode is valid...
+        for good in ["xn--bcher-kva.example", "status.xn--dmo-rdd.example.com", "xn--80ak6aa92e.com"] {
+            assert!(DomainName::parse(good).is_ok(), "{good}");
+        }
+        // ...and are refused when it is not (undecodable, not in normal form, or disallowed).
+        for bad in ["xn--dmo-jcd.example.com", "xn--.example.com", "xn--a.example.com"] {
             assert!(DomainName::parse(bad).is_err(), "{bad}");
         }
     }

@@ -156,3 +156,42 @@ async fn strangers_guessing_a_viewer_password_cannot_lock_readers_out(engine: En
     assert!(retry_after(&r) >= 1);
 }
 both!(strangers_guessing_a_viewer_password_cannot_lock_readers_out);
+
+// ---- look-alike prefixes and domains (finding 8) ----------------------------------------------
+
+async fn punycode_prefixes_and_invalid_punycode_domains_are_refused(engine: Engine) {
+    let t = TestApp::new(engine).await;
+    let a = t.tenant("demo").await;
+    // "dеmo" with a Cyrillic е, and a label that is not even valid punycode.
+    for prefix in ["xn--dmo-rdd", "xn--dmo-jcd"] {
+        let body = json!({"name": "Look-alike", "url_prefix": prefix});
+        let r = t.send(Req::post(ADMIN, "/api/v1/org/pages").session(&a.admin_cookie).json(body)).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{prefix}: {}", r.text);
+        assert_eq!((r.json["field"].as_str(), r.json["code"].as_str()), (Some("url_prefix"), Some("invalid")));
+    }
+    assert_eq!(t.count("pages").await, 1, "no page was created");
+
+    // The operator's CLI goes through the same rule.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_statibeat"))
+        .args(["page", "create", "--org", "org-demo", "--name", "Look-alike", "--url-prefix", "xn--dmo-rdd"])
+        .env("STATIBEAT_DATABASE_URL", &t.url)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("url_prefix"), "{stderr}");
+    assert_eq!(t.count("pages").await, 1);
+
+    // Custom domains: invalid punycode is refused; a valid internationalised name is kept.
+    let admin = t.page_token(&a, "admin", "page_admin").await;
+    let put = |domain: &str| {
+        Req::new(axum::http::Method::PUT, &a.host, "/api/v1/admin/domain")
+            .bearer(&admin)
+            .json(json!({"domain": domain}))
+    };
+    let r = t.send(put("xn--dmo-jcd.example.com")).await;
+    assert_eq!((r.status, r.json["field"].as_str()), (StatusCode::BAD_REQUEST, Some("domain")), "{}", r.text);
+    assert_eq!(t.count("custom_domains").await, 0);
+    let r = t.send(put("status.xn--bcher-kva.example")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+}
+both!(punycode_prefixes_and_invalid_punycode_domains_are_refused);
