@@ -195,3 +195,162 @@ async fn punycode_prefixes_and_invalid_punycode_domains_are_refused(engine: Engi
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 }
 both!(punycode_prefixes_and_invalid_punycode_domains_are_refused);
+
+// ---- mailbox syntax (finding 9) ---------------------------------------------------------------
+
+/// A bare SMTP server on loopback that accepts everything and records every line it is sent.
+struct WireRecorder {
+    url: String,
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl WireRecorder {
+    async fn start() -> WireRecorder {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("smtp://{}?tls=none", listener.local_addr().unwrap());
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = lines.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let seen = seen.clone();
+                tokio::spawn(async move {
+                    let mut io = BufReader::new(stream);
+                    io.get_mut().write_all(b"220 recorder\r\n").await.ok()?;
+                    let mut in_data = false;
+                    loop {
+                        let mut line = String::new();
+                        if io.read_line(&mut line).await.ok()? == 0 {
+                            return Some(());
+                        }
+                        seen.lock().unwrap().push(line.clone());
+                        let reply: &[u8] = match (in_data, line.to_ascii_uppercase().trim_end()) {
+                            (true, ".") => {
+                                in_data = false;
+                                b"250 queued\r\n"
+                            }
+                            (true, _) => continue,
+                            (false, "DATA") => {
+                                in_data = true;
+                                b"354 go ahead\r\n"
+                            }
+                            (false, "QUIT") => b"221 bye\r\n",
+                            _ => b"250 OK\r\n",
+                        };
+                        io.get_mut().write_all(reply).await.ok()?;
+                    }
+                });
+            }
+        });
+        WireRecorder { url, lines }
+    }
+
+    /// The envelope commands sent so far.
+    fn envelope(&self) -> Vec<String> {
+        let lines = self.lines.lock().unwrap();
+        lines.iter().filter(|l| l.starts_with("MAIL FROM:") || l.starts_with("RCPT TO:")).cloned().collect()
+    }
+}
+
+async fn addresses_that_could_break_the_smtp_envelope_are_refused_and_never_sent(engine: Engine) {
+    let wire = WireRecorder::start().await;
+    let smtp = wire.url.clone();
+    let t = TestApp::with(engine, |c| c.smtp_url = Some(smtp)).await;
+    let a = t.tenant("acme").await;
+    for bad in [
+        "evil>@example.com",
+        "<evil@example.com",
+        "evil@example.com>",
+        "a b@example.com",
+        "a,b@example.com",
+        "x@example.org>\r\nRCPT TO:<victim@example.org",
+    ] {
+        let r = t.send(Req::post(&a.host, "/api/v1/subscribers").json(json!({"email": bad}))).await;
+        assert_eq!(
+            (r.status, r.json["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("email")),
+            "{bad:?}: {}",
+            r.text
+        );
+    }
+    assert_eq!(t.count("subscribers").await, 0);
+    assert_eq!(t.count("outbox").await, 0, "nobody was mailed");
+
+    // A recipient that reached the outbox some other way (an older version, a hand-edited
+    // row) is never put on the wire: the SMTP layer refuses it as a bounce.
+    let r = t.send(Req::post(&a.host, "/api/v1/subscribers").json(json!({"email": "reader@example.org"}))).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    sqlx::query("UPDATE outbox SET recipient = $1")
+        .bind("x@example.org>\r\nRCPT TO:<victim@example.org")
+        .execute(&t.app.db.pool)
+        .await
+        .unwrap();
+    let report = statibeat::jobs::deliver_due(&t.app).await.unwrap();
+    assert_eq!((report.sent, report.failed), (0, 1));
+    let envelope = wire.envelope();
+    assert!(envelope.iter().all(|l| !l.contains("victim") && l.matches('>').count() <= 1), "{envelope:?}");
+    assert!(!envelope.iter().any(|l| l.starts_with("RCPT TO:")), "no recipient was sent: {envelope:?}");
+}
+both!(addresses_that_could_break_the_smtp_envelope_are_refused_and_never_sent);
+
+// ---- org members see only the pages they can open (finding 9) --------------------------------
+
+async fn org_pages(t: &TestApp, path: &str, auth: &dyn Fn(Req) -> Req) -> Vec<String> {
+    let r = t.send(auth(Req::get(ADMIN, path))).await;
+    assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
+    r.json["data"].as_array().unwrap().iter().map(|p| p["url_prefix"].as_str().unwrap().to_string()).collect()
+}
+
+async fn org_members_list_only_the_pages_they_can_open(engine: Engine) {
+    let t = TestApp::new(engine).await;
+    let a = t.tenant("acme").await;
+    let body = json!({"name": "Operations", "url_prefix": "ops-internal", "internal_key": "secret-ops-key"});
+    let r = t.send(Req::post(ADMIN, "/api/v1/org/pages").session(&a.admin_cookie).json(body)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let ops = r.json["id"].as_i64().unwrap();
+    let (nobody, _) = t.member(a.org_id, None, "org_member").await;
+    let (viewer, _) = t.member(a.org_id, Some((a.page_id, "page_viewer")), "org_member").await;
+    let org_token = t.org_token(&a, "read", "org_member").await;
+    let session = |c: &str| {
+        let c = c.to_string();
+        move |r: Req| r.session(&c)
+    };
+
+    // Org admins and org tokens (whose role reaches every page of the org) see every page.
+    let both_pages = vec!["acme".to_string(), "ops-internal".to_string()];
+    assert_eq!(org_pages(&t, "/api/v1/org/pages?view=full", &session(&a.admin_cookie)).await, both_pages);
+    assert_eq!(org_pages(&t, "/api/v1/org/pages?view=full", &|r: Req| r.bearer(&org_token)).await, both_pages);
+    // A member sees the pages they hold a role on, and nothing of the others.
+    assert_eq!(org_pages(&t, "/api/v1/org/pages?view=full", &session(&viewer)).await, vec!["acme"]);
+    assert!(org_pages(&t, "/api/v1/org/pages?view=full", &session(&nobody)).await.is_empty());
+    let r = t.send(Req::get(ADMIN, "/api/v1/org/pages?view=full").session(&nobody)).await;
+    assert!(!r.text.contains("secret-ops-key") && !r.text.contains("ops-internal"), "{}", r.text);
+    // One page at a time, the same answer the page itself gives them: 404.
+    let r = t.send(Req::get(ADMIN, &format!("/api/v1/org/pages/{ops}")).session(&viewer)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    let r = t.send(Req::get(ADMIN, &format!("/api/v1/org/pages/{}", a.page_id)).session(&viewer)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = t.send(Req::get(ADMIN, &format!("/api/v1/org/pages/{ops}")).bearer(&org_token)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // The numeric page routes agree.
+    let r = t
+        .send(Req::get(ADMIN, &format!("/api/v1/orgs/{}/pages/{ops}/api/v1/context", a.org_id)).session(&viewer))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+
+    // The trash, likewise.
+    let r = t
+        .send(Req::new(axum::http::Method::DELETE, ADMIN, &format!("/api/v1/org/pages/{ops}")).session(&a.admin_cookie))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(org_pages(&t, "/api/v1/org/pages/trash", &session(&a.admin_cookie)).await, vec!["ops-internal"]);
+    assert!(org_pages(&t, "/api/v1/org/pages/trash", &session(&viewer)).await.is_empty());
+
+    // The signed-in workspace lists the same pages.
+    let html = t.send(Req::get(ADMIN, "/admin").session(&nobody)).await;
+    assert_eq!(html.status, StatusCode::OK);
+    assert!(html.text.contains("Org acme") && !html.text.contains("<li>"), "{}", html.text);
+    let html = t.send(Req::get(ADMIN, "/admin").session(&viewer)).await;
+    assert!(html.text.contains("Page acme"), "{}", html.text);
+}
+both!(org_members_list_only_the_pages_they_can_open);
