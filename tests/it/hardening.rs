@@ -354,3 +354,67 @@ async fn org_members_list_only_the_pages_they_can_open(engine: Engine) {
     assert!(html.text.contains("Page acme"), "{}", html.text);
 }
 both!(org_members_list_only_the_pages_they_can_open);
+
+// ---- delivery errors in generic words (finding 6) ---------------------------------------------
+
+async fn tenants_read_delivery_failures_in_generic_words(engine: Engine) {
+    let t = TestApp::new(engine).await;
+    let a = t.tenant("acme").await;
+    let alias = crate::webhooks::loopback_alias();
+    let hook = format!("http://{alias}:9/hooks/statibeat");
+    let owner = "ops@example.org";
+    let r = t.send(Req::post(&a.host, "/api/v1/subscribers").json(json!({"email": owner, "webhook_url": hook}))).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let link = crate::subscribers::link_token(&t, owner, &a.host).await;
+    let r = t.send(Req::post(&a.host, "/api/v1/manage/session").header("x-magic-token", &link)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let sub: i64 = sqlx::query_scalar("SELECT id FROM subscribers WHERE email = $1")
+        .bind(owner)
+        .fetch_one(&t.app.db.pool)
+        .await
+        .unwrap();
+
+    let admin = t.page_token(&a, "admin", "page_admin").await;
+    let body = json!({"title": "Database down", "description": "Looking into it.", "status": "major_outage"});
+    let r = t.send(Req::post(&a.host, "/api/v1/admin/incidents").bearer(&admin).json(body)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    statibeat::service::notify::fan_out_due(&t.app).await.unwrap();
+    let report = statibeat::jobs::deliver_due(&t.app).await.unwrap();
+    assert_eq!((report.sent, report.failed), (0, 1), "the SSRF guard refused the call");
+
+    // What the resolver said (the loopback address, the name it gave it) is nowhere a tenant
+    // looks; the class of failure is.
+    let leaks =
+        |text: &str| ["127.0.0.1", "resolves", "public address", "permanent:"].into_iter().find(|w| text.contains(w));
+    let r = t.send(Req::get(&a.host, &format!("/api/v1/admin/subscribers/{sub}/deliveries")).bearer(&admin)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let d = &r.json["data"][0];
+    let attempt = &d["failed_attempts"][0];
+    assert_eq!(attempt["error_code"], "address_not_allowed", "{}", r.text);
+    assert_eq!(attempt["error"], "the webhook's address is not allowed (it must be a public internet address)");
+    assert_eq!(d["last_error"], attempt["error"]);
+    for field in [&d["last_error"], &attempt["error"]] {
+        assert!(!field.as_str().unwrap().contains(&alias), "{field}");
+    }
+    assert_eq!(leaks(&r.text), None, "{}", r.text);
+    let r = t.send(Req::get(&a.host, "/api/v1/admin/subscribers?view=full").bearer(&admin)).await;
+    assert_eq!((r.status, leaks(&r.text)), (StatusCode::OK, None), "{}", r.text);
+    let r = t.send(Req::get(&a.host, &format!("/api/v1/admin/subscribers/{sub}")).bearer(&admin)).await;
+    assert_eq!((r.status, leaks(&r.text)), (StatusCode::OK, None), "{}", r.text);
+
+    // The audit entry of the quarantine says why in the same words.
+    let r = t.send(Req::get(&a.host, "/api/v1/admin/audit-log").bearer(&admin)).await;
+    let entry = r.json["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "subscriber.hygiene_changed")
+        .cloned()
+        .unwrap_or_else(|| panic!("no hygiene entry: {}", r.text));
+    assert_eq!(entry["detail"]["hygiene"], "quarantined");
+    assert_eq!(entry["detail"]["failure"], "address_not_allowed");
+    let entry = entry.to_string();
+    assert_eq!(leaks(&entry), None, "{entry}");
+    assert!(!entry.contains(&alias), "{entry}");
+}
+both!(tenants_read_delivery_failures_in_generic_words);
