@@ -418,3 +418,18 @@ async fn tenants_read_delivery_failures_in_generic_words(engine: Engine) {
     assert!(!entry.contains(&alias), "{entry}");
 }
 both!(tenants_read_delivery_failures_in_generic_words);
+
+/// An account whose address predates the mailbox rules keeps signing in.
+async fn an_account_with_an_address_the_new_rules_refuse_still_signs_in(engine: Engine) {
+    let t = TestApp::new(engine).await;
+    let a = t.tenant("acme").await;
+    sqlx::query("UPDATE users SET email = 'legacy,odd@acme.example.com' WHERE email = $1")
+        .bind(&a.admin_email)
+        .execute(&t.app.db.pool)
+        .await
+        .unwrap();
+    owner_signs_in(&t, "legacy,odd@acme.example.com", "192.0.2.7").await;
+    let r = login(&t, "legacy,odd@acme.example.com", "wrong password", "192.0.2.7").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
+both!(an_account_with_an_address_the_new_rules_refuse_still_signs_in);
