@@ -31,10 +31,12 @@ pub enum TokenKind {
     Ingest,
     /// `sbv`: viewer grant for a private page (cookie, one host).
     Viewer,
+    /// `sbi`: single-use emailed invitation to an org or page (`X-Magic-Token`, admin host).
+    Invite,
 }
 
 impl TokenKind {
-    pub const ALL: [TokenKind; 8] = [
+    pub const ALL: [TokenKind; 9] = [
         TokenKind::Api,
         TokenKind::MagicLink,
         TokenKind::MagicSession,
@@ -43,6 +45,7 @@ impl TokenKind {
         TokenKind::Feed,
         TokenKind::Ingest,
         TokenKind::Viewer,
+        TokenKind::Invite,
     ];
 
     /// The three-letter prefix before the underscore.
@@ -56,6 +59,7 @@ impl TokenKind {
             TokenKind::Feed => "sbf",
             TokenKind::Ingest => "sbe",
             TokenKind::Viewer => "sbv",
+            TokenKind::Invite => "sbi",
         }
     }
 

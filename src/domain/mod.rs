@@ -2,6 +2,7 @@
 
 pub mod delivery;
 pub mod host;
+pub mod html;
 pub mod maintenance;
 pub mod scope;
 pub mod status;

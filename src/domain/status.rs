@@ -86,7 +86,10 @@ pub struct Impact {
 /// where at every instant only the heaviest overlapping impact counts (two incidents at once are
 /// not twice as down). Always within [0, 100]; 100 for an empty window.
 pub fn uptime(impacts: &[Impact], start: i64, end: i64) -> f64 {
-    if end <= start {
+    // Most components have no impact on most days: answer those without allocating.
+    if end <= start
+        || !impacts.iter().any(|i| i.from < end && i.until.is_none_or(|u| u > start) && i.weight_permille > 0)
+    {
         return 100.0;
     }
     let clipped: Vec<(i64, i64, i64)> = impacts

@@ -305,6 +305,7 @@ fn rate_limit(app: &App, req: &Request, ctx: &RequestCtx) -> Result<Option<RateD
         || path == "/api/v1/viewer-access"
         || path == "/admin/login"
         || path.starts_with("/api/v1/manage/")
+        || path.starts_with("/api/v1/invitations/")
         || (path.starts_with("/views/") && path.ends_with("/viewer-access/exchange"))
     {
         (Tier::Magic, ctx.ip.clone())

@@ -46,6 +46,9 @@ impl From<Error> for ApiError {
             Error::Invalid { field, message } => {
                 ApiError { status: StatusCode::BAD_REQUEST, code: "invalid", message, field, retry_after: None }
             }
+            Error::LimitReached { field, message } => {
+                ApiError { status: StatusCode::BAD_REQUEST, code: "limit_reached", message, field, retry_after: None }
+            }
             Error::Unauthorized => ApiError::unauthorized(),
             Error::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", m),
             Error::NotFound(what) => ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found")),

@@ -2,6 +2,7 @@
 
 use super::error::{ApiError, ApiResult};
 use super::json::{nullable, StrictJson};
+use super::list::{after_key, by_position, ListQuery};
 use super::principal::Caller;
 use crate::app::App;
 use crate::auth::policy::Action;
@@ -65,10 +66,10 @@ pub fn item_ref<const EXT: bool>(raw: String) -> ApiResult<ItemRef> {
 
 // ---- levels -----------------------------------------------------------------------------------
 
-pub async fn list_levels(State(app): State<App>, caller: Caller) -> ApiResult<Json<Value>> {
+pub async fn list_levels(State(app): State<App>, caller: Caller, q: ListQuery) -> ApiResult<Json<Value>> {
     let a = caller.page(&app, Action::Read).await?;
-    let levels = hierarchy::levels(&app, &a.page).await?;
-    Ok(Json(json!({"data": levels.iter().map(level_view).collect::<Vec<_>>(), "next_cursor": null})))
+    let (levels, next) = by_position(hierarchy::levels(&app, &a.page).await?, &q);
+    Ok(Json(json!({"data": levels.iter().map(level_view).collect::<Vec<_>>(), "next_cursor": next})))
 }
 
 #[derive(Deserialize)]
@@ -187,19 +188,20 @@ async fn item_with_status(app: &App, page: &crate::store::tenancy::PageRow, item
     Ok(item_view(item, parent, st))
 }
 
-pub async fn list_items(State(app): State<App>, caller: Caller) -> ApiResult<Json<Value>> {
+/// `GET /api/v1/admin/hierarchy/items`: every component (hidden ones too), paged in id order.
+pub async fn list_items(State(app): State<App>, caller: Caller, q: ListQuery) -> ApiResult<Json<Value>> {
     let a = caller.page(&app, Action::Read).await?;
     let s = status::page_status(&app, &a.page).await?;
     let by_id: std::collections::HashMap<i64, &ItemRow> = s.items.iter().map(|i| (i.item.id, &i.item)).collect();
-    let views: Vec<Value> = s
-        .items
+    let (rows, next) = after_key(s.items.iter().collect(), &q, |i| i.item.id);
+    let views: Vec<Value> = rows
         .iter()
         .map(|i| {
             let parent = i.item.parent_id.and_then(|p| by_id.get(&p).copied());
             item_view(&i.item, parent, Some(&i.status))
         })
         .collect();
-    Ok(Json(json!({"data": views, "next_cursor": null})))
+    Ok(Json(json!({"data": views, "next_cursor": next})))
 }
 
 pub async fn create_item(
@@ -245,10 +247,10 @@ pub async fn delete_item<const EXT: bool>(
 
 // ---- statuses and lifecycles ------------------------------------------------------------------
 
-pub async fn list_statuses(State(app): State<App>, caller: Caller) -> ApiResult<Json<Value>> {
+pub async fn list_statuses(State(app): State<App>, caller: Caller, q: ListQuery) -> ApiResult<Json<Value>> {
     let a = caller.page(&app, Action::Read).await?;
-    let s = hierarchy::statuses(&app, &a.page).await?;
-    Ok(Json(json!({"data": s.iter().map(status_view).collect::<Vec<_>>(), "next_cursor": null})))
+    let (s, next) = by_position(hierarchy::statuses(&app, &a.page).await?, &q);
+    Ok(Json(json!({"data": s.iter().map(status_view).collect::<Vec<_>>(), "next_cursor": next})))
 }
 
 #[derive(Deserialize)]
@@ -290,10 +292,15 @@ fn kind(raw: &str) -> ApiResult<&'static str> {
     }
 }
 
-pub async fn list_stages(State(app): State<App>, caller: Caller, Path(raw): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn list_stages(
+    State(app): State<App>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    q: ListQuery,
+) -> ApiResult<Json<Value>> {
     let a = caller.page(&app, Action::Read).await?;
-    let s = hierarchy::stages(&app, &a.page, kind(&raw)?).await?;
-    Ok(Json(json!({"data": s.iter().map(stage_view).collect::<Vec<_>>(), "next_cursor": null})))
+    let (s, next) = by_position(hierarchy::stages(&app, &a.page, kind(&raw)?).await?, &q);
+    Ok(Json(json!({"data": s.iter().map(stage_view).collect::<Vec<_>>(), "next_cursor": next})))
 }
 
 #[derive(Deserialize)]

@@ -72,6 +72,27 @@ pub fn page_of<T>(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> i64) -> (Vec
     (rows, next)
 }
 
+/// Pages rows held in memory by key, ascending: the rows with a key above the cursor's, `limit`
+/// of them. For lists a per-page bound keeps short enough to read whole (components).
+pub fn after_key<T>(mut rows: Vec<T>, q: &ListQuery, key: impl Fn(&T) -> i64) -> (Vec<T>, Option<String>) {
+    let after = q.cursor.unwrap_or(0);
+    rows.retain(|r| key(r) > after);
+    rows.sort_by_key(&key);
+    rows.truncate(q.limit as usize + 1);
+    page_of(rows, q.limit, key)
+}
+
+/// Pages a short list held in memory in its own order (the cursor is a position in it): levels,
+/// statuses, stages and the component tree's top level, whose order is meaningful and whose
+/// length a per-page bound already caps.
+pub fn by_position<T>(mut rows: Vec<T>, q: &ListQuery) -> (Vec<T>, Option<String>) {
+    let start = q.cursor.unwrap_or(0).clamp(0, rows.len() as i64);
+    let mut rows = rows.split_off(start as usize);
+    let more = rows.len() as i64 > q.limit;
+    rows.truncate(q.limit as usize);
+    (rows, more.then(|| encode_cursor(start + q.limit)))
+}
+
 /// Builds the envelope from up to `limit + 1` rows fetched in order; `key` gives a row's cursor id.
 pub fn envelope<T, V: Serialize>(
     mut rows: Vec<T>,
@@ -103,6 +124,27 @@ mod tests {
         assert_eq!(rows, vec![10, 20]);
         assert_eq!(decode_cursor(&next.unwrap()).unwrap(), 20);
         assert_eq!(page_of(vec![10, 20], 2, |r| *r), (vec![10, 20], None));
+    }
+
+    fn query(limit: i64, cursor: Option<i64>) -> ListQuery {
+        ListQuery { limit, cursor, full: false, rest: Vec::new() }
+    }
+
+    #[test]
+    fn key_pages_walk_every_row_once_in_key_order() {
+        let (rows, next) = after_key(vec![30, 10, 20], &query(2, None), |r| *r);
+        assert_eq!(rows, vec![10, 20]);
+        let cursor = decode_cursor(&next.unwrap()).unwrap();
+        assert_eq!(after_key(vec![30, 10, 20], &query(2, Some(cursor)), |r| *r), (vec![30], None));
+    }
+
+    #[test]
+    fn position_pages_keep_the_order_and_stop_at_the_end() {
+        let (rows, next) = by_position(vec!['c', 'a', 'b'], &query(2, None));
+        assert_eq!(rows, vec!['c', 'a']);
+        let cursor = decode_cursor(&next.unwrap()).unwrap();
+        assert_eq!(by_position(vec!['c', 'a', 'b'], &query(2, Some(cursor))), (vec!['b'], None));
+        assert_eq!(by_position(vec!['c'], &query(2, Some(99))), (vec![], None));
     }
 
     #[test]

@@ -228,6 +228,10 @@ if(link){history.replaceState(null,'',location.pathname);}
 window.addEventListener('hashchange',function(){if(new URLSearchParams(location.hash.slice(1)).get('token'))location.reload();});
 let session=sessionStorage.getItem('sb-magic');
 function get(path){return fetch(base+path,{headers:{'X-Magic-Token':session}});}
+// Lists come in pages of at most 200 rows: follow next_cursor to the end (what one answers, if it fails).
+async function all(path,fetcher){const out=[];let next=null;
+ do{const r=await fetcher(path+(path.includes('?')?'&':'?')+'limit=200'+(next?'&cursor='+encodeURIComponent(next):''));
+  if(!r.ok)break;const b=await r.json();out.push(...b.data);next=b.next_cursor;}while(next);return out;}
 function add(kind,name,url){const li=document.createElement('li');const a=document.createElement('a');
  a.href=url;a.textContent=name;li.append(kind+': ',a);items.append(li);owned.hidden=false;}
 async function load(){const r=await get('/api/v1/manage/subscriptions');
@@ -237,8 +241,10 @@ async function load(){const r=await get('/api/v1/manage/subscriptions');
   f.incidents.checked=s.incidents;f.maintenances.checked=s.maintenances;f.hidden=false;u.hidden=s.state==='unsubscribed';}
  else{m.textContent='This address has no subscription on this page.';}
  for(const [kind,path] of [['View','/api/v1/manage/views'],['Feed','/api/v1/manage/feeds']]){
-  const l=await get(path);if(!l.ok)continue;for(const x of (await l.json()).data){add(kind,x.name,x.url);}}
- const c=await fetch(base+'/api/v1/components?view=full');const comps=c.ok?(await c.json()).data:[];
+  for(const x of await all(path,get)){add(kind,x.name,x.url);}}
+ // Components come in id order: show them by level.
+ const comps=await all('/api/v1/components?view=full',function(p){return fetch(base+p);});
+ comps.sort(function(a,b){return a.depth-b.depth||a.display_order-b.display_order||a.id-b.id;});
  document.querySelectorAll('#create .comps').forEach(function(box){box.querySelectorAll('label').forEach(function(l){l.remove();});
   comps.forEach(function(x){const l=document.createElement('label'),i=document.createElement('input');
    i.type='checkbox';i.name='components';i.value=x.identifier;l.append(i,' '+'\u00a0'.repeat(x.depth*2)+x.name+' ');box.append(l);});});

@@ -7,7 +7,7 @@ use super::principal::Caller;
 use crate::app::App;
 use crate::auth::policy::Action;
 use crate::clock::rfc3339;
-use crate::service::members::{self, AddMember, Scope};
+use crate::service::members::{self, Scope};
 use crate::store::tenancy::MemberRow;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -16,27 +16,13 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-/// Adds an existing user (`email`, `role`) or creates one (`email`, `name`, `password`, `role`).
+/// Adds someone by email with a role. There is no password here: people who are not yet members
+/// of the org are invited and choose their own (`service::invitations`).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AddMemberBody {
-    email: String,
-    role: String,
-    name: Option<String>,
-    password: Option<String>,
-}
-
-impl AddMemberBody {
-    pub fn into_request(self) -> ApiResult<AddMember> {
-        match (self.name, self.password) {
-            (None, None) => Ok(AddMember::Existing { email: self.email, role: self.role }),
-            (Some(name), Some(password)) => Ok(AddMember::New { email: self.email, name, password, role: self.role }),
-            _ => Err(ApiError::bad_request(
-                "invalid",
-                "name and password go together: both to create a user, neither to add an existing one",
-            )),
-        }
-    }
+    pub email: String,
+    pub role: String,
 }
 
 #[derive(Deserialize)]
@@ -65,8 +51,8 @@ pub async fn add_page_member(
     StrictJson(b): StrictJson<AddMemberBody>,
 ) -> ApiResult<impl IntoResponse> {
     let a = caller.page(&app, Action::ManageAccess).await?;
-    let m = members::add(&app, &caller.actor(), Scope::Page(&a.page), b.into_request()?).await?;
-    Ok((StatusCode::CREATED, Json(member_view(&m))))
+    let added = members::add(&app, &caller.actor(), Scope::Page(&a.page), &b.email, &b.role).await?;
+    Ok(super::invitations::added_answer(&app, added))
 }
 
 pub async fn change_page_member(

@@ -8,6 +8,7 @@ pub mod error;
 pub mod feeds;
 pub mod hierarchy;
 pub mod incidents;
+pub mod invitations;
 pub mod json;
 pub mod list;
 pub mod maintenances;
@@ -199,6 +200,8 @@ pub fn router(app: App) -> Router {
             "/api/v1/admin/members/{user_id}",
             axum::routing::patch(members::change_page_member).delete(members::remove_page_member),
         )
+        .route("/api/v1/admin/invitations", get(invitations::list_page_invitations))
+        .route("/api/v1/admin/invitations/{id}", axum::routing::delete(invitations::revoke_page_invitation))
         .route("/api/v1/admin/page-settings", get(page_admin::get_page_settings).patch(page_admin::patch_page_settings))
         .route("/api/v1/admin/site-settings", get(page_admin::get_site_settings).put(page_admin::put_site_settings))
         .route(
@@ -218,6 +221,8 @@ pub fn router(app: App) -> Router {
             "/api/v1/org/members/{user_id}",
             axum::routing::patch(org::change_org_member).delete(org::remove_org_member),
         )
+        .route("/api/v1/org/invitations", get(invitations::list_org_invitations))
+        .route("/api/v1/org/invitations/{id}", axum::routing::delete(invitations::revoke_org_invitation))
         .route("/api/v1/org/api-tokens", get(list_tokens::<true>).post(create_token::<true>))
         .route("/api/v1/org/api-tokens/stats", get(token_stats::<true>))
         .route("/api/v1/org/api-tokens/{id}", get(get_token::<true>).delete(delete_token::<true>))
@@ -272,7 +277,13 @@ pub fn router(app: App) -> Router {
         .route("/", get(site::home))
         .route("/admin", get(admin_web::workspace))
         .route("/admin/login", get(admin_web::login_page).post(admin_web::login_submit))
-        .route("/admin/logout", post(admin_web::logout_submit));
+        .route("/admin/logout", post(admin_web::logout_submit))
+        // Invitations, the invitee's side (admin host; the `sbi_` link token in X-Magic-Token).
+        .route("/api/v1/invitations/current", get(invitations::current_invitation))
+        .route("/api/v1/invitations/accept", post(invitations::accept_invitation))
+        .route("/admin/invite", get(invitations::invite_page))
+        .route("/static/invite.js", get(invitations::invite_script))
+        .route("/static/invite.css", get(invitations::invite_style));
     let routes = api
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)

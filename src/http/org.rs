@@ -139,8 +139,8 @@ pub async fn add_org_member(
     StrictJson(b): StrictJson<AddMemberBody>,
 ) -> ApiResult<impl IntoResponse> {
     let (org_id, _) = caller.org(&app, Action::ManageAccess).await?;
-    let m = members::add(&app, &caller.actor(), Scope::Org(org_id), b.into_request()?).await?;
-    Ok((StatusCode::CREATED, Json(member_view(&m))))
+    let added = members::add(&app, &caller.actor(), Scope::Org(org_id), &b.email, &b.role).await?;
+    Ok(super::invitations::added_answer(&app, added))
 }
 
 pub async fn change_org_member(

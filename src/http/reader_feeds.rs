@@ -6,6 +6,7 @@ use super::ctx::RequestCtx;
 use super::error::{ApiError, ApiResult};
 use super::feeds::reader::{base_url, urls};
 use super::json::StrictJson;
+use super::list::{page_of, ListQuery};
 use super::manage::Magic;
 use crate::app::App;
 use crate::auth::token::PlainToken;
@@ -97,11 +98,13 @@ impl From<FeedBody> for FeedInput {
 }
 
 /// `GET /api/v1/manage/feeds`: the feeds this address owns or co-manages on the page.
-pub async fn list_feeds(State(app): State<App>, m: Magic) -> ApiResult<Response> {
+/// Newest first, paged (`limit`, `cursor`).
+pub async fn list_feeds(State(app): State<App>, m: Magic, q: ListQuery) -> ApiResult<Response> {
     let url = base_url(&app, &m.page).await?;
-    let feeds = reader_feeds::mine(&app, &m.page, &m.who).await?;
+    let feeds = reader_feeds::mine(&app, &m.page, &m.who, q.cursor.unwrap_or(i64::MAX), q.limit + 1).await?;
+    let (feeds, next) = page_of(feeds, q.limit, |f| f.row.id);
     let data: Vec<Value> = feeds.iter().map(|f| feed_view(f, &url, Some(&m.who.email))).collect();
-    Ok(no_store(StatusCode::OK, json!({"data": data, "next_cursor": null})))
+    Ok(no_store(StatusCode::OK, json!({"data": data, "next_cursor": next})))
 }
 
 /// `POST /api/v1/manage/feeds`: 201 with the feed (and its capability, once, on a private page).

@@ -3,7 +3,7 @@
 
 use super::error::{ApiError, ApiResult};
 use super::incidents::{filter, incident_views, Audience};
-use super::list::{page_of, ListQuery};
+use super::list::{after_key, by_position, page_of, ListQuery};
 use super::principal::Reader;
 use super::public::{cacheable, cacheable_bytes, canonical_url, Rendered};
 use crate::app::App;
@@ -13,6 +13,7 @@ use crate::store::incidents::{self as isql, Filter};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -69,14 +70,16 @@ pub async fn summary(State(app): State<App>, r: Reader, headers: HeaderMap) -> A
     Ok(cacheable_bytes(&headers, &r.page, &rendered))
 }
 
-/// `GET /api/v1/components`: the tree (or `?view=full`: a flat list with parents).
+/// `GET /api/v1/components`: the tree, paged over top-level components (each with all its
+/// descendants), or `?view=full`: a flat list with parents, paged in id order.
 pub async fn components(State(app): State<App>, r: Reader, q: ListQuery, headers: HeaderMap) -> ApiResult<Response> {
     let s = status::page_status(&app, &r.page).await?;
-    let data: Vec<Value> = if q.full {
+    let (data, next) = if q.full {
         let by_id: HashMap<i64, &ItemStatus> = s.items.iter().map(|i| (i.item.id, i)).collect();
-        s.items
+        let visible: Vec<&ItemStatus> = s.items.iter().filter(|i| i.item.visible).collect();
+        let (rows, next) = after_key(visible, &q, |i| i.item.id);
+        let data = rows
             .iter()
-            .filter(|i| i.item.visible)
             .map(|i| {
                 let parent = i.item.parent_id.and_then(|p| by_id.get(&p));
                 json!({
@@ -86,11 +89,12 @@ pub async fn components(State(app): State<App>, r: Reader, q: ListQuery, headers
                     "status": i.status,
                 })
             })
-            .collect()
+            .collect();
+        (data, next)
     } else {
-        tree(&s)
+        by_position(tree(&s), &q)
     };
-    Ok(cacheable(&headers, &r.page, &json!({"status": status_of(&s), "data": data, "next_cursor": null})))
+    Ok(cacheable(&headers, &r.page, &json!({"status": status_of(&s), "data": data, "next_cursor": next})))
 }
 
 /// `GET /api/v1/incidents?status=active|resolved|all`: public incidents, newest first.
@@ -118,30 +122,63 @@ pub async fn incident(
     Ok(cacheable(&headers, &r.page, &v))
 }
 
-/// `GET /api/v1/uptime?days=90`: daily uptime per visible component (1 to 365 days).
-pub async fn uptime(State(app): State<App>, r: Reader, q: ListQuery, headers: HeaderMap) -> ApiResult<Response> {
-    let days = match q.rest.iter().find(|(k, _)| k == "days") {
-        None => 90,
+/// One component's uptime as the API shows it.
+#[derive(Serialize)]
+struct ComponentUptime<'a> {
+    identifier: &'a str,
+    name: &'a str,
+    uptime: f64,
+    days: Vec<DayUptime<'a>>,
+}
+
+#[derive(Serialize)]
+struct DayUptime<'a> {
+    date: &'a str,
+    uptime: f64,
+}
+
+#[derive(Serialize)]
+struct UptimePage<'a> {
+    days: i64,
+    data: Vec<ComponentUptime<'a>>,
+    next_cursor: Option<String>,
+}
+
+/// `days`: 1 to [`status::MAX_UPTIME_DAYS`] (default 90, the bars a page shows); more is a 400.
+fn uptime_days(q: &ListQuery) -> ApiResult<i64> {
+    let max = status::MAX_UPTIME_DAYS;
+    match q.rest.iter().find(|(k, _)| k == "days") {
+        None => Ok(max),
         Some((_, v)) => v
             .parse::<i64>()
             .ok()
-            .filter(|d| (1..=365).contains(d))
-            .ok_or_else(|| ApiError::bad_request("invalid", "days: must be 1 to 365").field("days"))?,
-    };
-    let rows = status::uptime(&app, &r.page, days).await?;
-    let data: Vec<Value> = rows
+            .filter(|d| (1..=max).contains(d))
+            .ok_or_else(|| ApiError::bad_request("invalid", format!("days: must be 1 to {max}")).field("days")),
+    }
+}
+
+/// `GET /api/v1/uptime?days=90`: daily uptime of visible components, paged over components in id
+/// order (`limit`, `cursor`), so one answer holds at most `limit` × `days` figures.
+pub async fn uptime(State(app): State<App>, r: Reader, q: ListQuery, headers: HeaderMap) -> ApiResult<Response> {
+    let days = uptime_days(&q)?;
+    let rows = status::uptime(&app, &r.page, days, q.cursor.unwrap_or(0), q.limit + 1).await?;
+    let (rows, next_cursor) = page_of(rows, q.limit, |(item, _)| item.id);
+    // Every component has the same days: format each date once.
+    let dates: Vec<String> = rows
+        .first()
+        .map(|(_, per_day)| per_day.iter().map(|(start, _)| rfc3339(*start)[..10].to_string()).collect())
+        .unwrap_or_default();
+    let data = rows
         .iter()
-        .map(|(item, per_day)| {
-            let avg = per_day.iter().map(|(_, u)| u).sum::<f64>() / per_day.len().max(1) as f64;
-            json!({
-                "identifier": item.identifier,
-                "name": item.name,
-                "uptime": round3(avg),
-                "days": per_day.iter().map(|(start, u)| json!({"date": &rfc3339(*start)[..10], "uptime": round3(*u)})).collect::<Vec<_>>(),
-            })
+        .map(|(item, per_day)| ComponentUptime {
+            identifier: &item.identifier,
+            name: &item.name,
+            uptime: round3(per_day.iter().map(|(_, u)| u).sum::<f64>() / per_day.len().max(1) as f64),
+            days: per_day.iter().zip(&dates).map(|((_, u), date)| DayUptime { date, uptime: round3(*u) }).collect(),
         })
         .collect();
-    Ok(cacheable(&headers, &r.page, &json!({"days": days, "data": data})))
+    let body = Rendered::bytes(serde_json::to_vec(&UptimePage { days, data, next_cursor }).expect("json serialises"));
+    Ok(cacheable_bytes(&headers, &r.page, &body))
 }
 
 fn round3(x: f64) -> f64 {

@@ -66,10 +66,10 @@ pub fn backoff(attempts: i64) -> Millis {
     FIRST_BACKOFF << (attempts - 1).clamp(0, 20)
 }
 
-/// Mail whose body holds a credential (a magic link, or a notification's one-click unsubscribe
+/// Mail whose body holds a credential (a magic link, an invitation, or a notification's one-click unsubscribe
 /// link): blanked once sent, so the token does not stay at rest.
 fn carries_credential(dedupe_key: &str) -> bool {
-    dedupe_key.starts_with("magic-link:") || dedupe_key.starts_with("event:")
+    ["magic-link:", "invitation:", "event:"].iter().any(|p| dedupe_key.starts_with(p))
 }
 
 /// A failed attempt, classified.
@@ -343,11 +343,14 @@ async fn settle(
     if let (true, Some(hygiene), Some(sub)) = (hygiene_changed, f.hygiene, row.subscriber_id) {
         crate::store::subscribers::drop_pending_notifications(&mut *tx, sub, now).await?;
         // Filed under the page's org, so the tenant's audit log shows it (in generic words).
-        let org_id = crate::store::tenancy::page_by_id(&mut *tx, row.page_id).await?.map(|p| p.org_id);
+        let org_id = match row.page_id {
+            Some(page) => crate::store::tenancy::page_by_id(&mut *tx, page).await?.map(|p| p.org_id),
+            None => None,
+        };
         let actor = Actor { kind: "system", id: None, name: "delivery".into(), ip: String::new() };
         let event = Event {
             org_id,
-            page_id: Some(row.page_id),
+            page_id: row.page_id,
             action: "subscriber.hygiene_changed",
             target_kind: "subscriber",
             target_id: Some(sub),
@@ -396,6 +399,7 @@ mod tests {
         let waits: Vec<_> = (1..=4).map(backoff).collect();
         assert_eq!(waits, vec![30 * SECOND, MINUTE, 2 * MINUTE, 4 * MINUTE]);
         assert!(carries_credential("magic-link:3"));
+        assert!(carries_credential("invitation:3"));
         assert!(carries_credential("event:3:subscriber:4"));
         assert!(!carries_credential("other:1"));
     }

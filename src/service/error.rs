@@ -8,6 +8,9 @@ use crate::store::StoreError;
 pub enum Error {
     /// Input failed a rule (400). `field` names the offending field when there is one.
     Invalid { field: Option<String>, message: String },
+    /// A bounded collection is full, or a request asks for more than a bound allows (400,
+    /// `limit_reached`); nothing was written. `field` names the offending field when there is one.
+    LimitReached { field: Option<String>, message: String },
     /// No credential, or one that is not valid here (401).
     Unauthorized,
     /// A valid credential without the needed access (403).
@@ -30,6 +33,18 @@ impl Error {
     /// A validation error on a named field.
     pub fn field(field: &str, message: impl Into<String>) -> Self {
         Error::Invalid { field: Some(field.to_string()), message: format!("{field}: {}", message.into()) }
+    }
+
+    /// A bound was reached (400 `limit_reached`); the message says which bound and its number.
+    pub fn limit(field: Option<&str>, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Error::LimitReached {
+            message: match field {
+                Some(f) => format!("{f}: {message}"),
+                None => message,
+            },
+            field: field.map(str::to_string),
+        }
     }
 
     /// Maps a domain parse failure to a field error.

@@ -5,11 +5,21 @@ use super::error::{Error, Result};
 use crate::app::App;
 use crate::domain::types;
 use crate::store::hierarchy::{self as sql, ItemFields, ItemRow, LevelRow};
+use crate::store::limits::{self, Counted};
 use crate::store::tenancy::PageRow;
 use crate::store::Tx;
 
 mod vocabulary;
 pub use vocabulary::*;
+
+/// Most components (hierarchy items, all levels together) one page holds: room for the largest
+/// public status pages (a few hundred components) with margin. Every read that walks a page's
+/// components (roll-up, summary, tree) is bounded by it (decision 0011).
+pub const MAX_COMPONENTS: i64 = 1000;
+/// Most components one incident or maintenance names as affected (a parent covers its children).
+pub const MAX_AFFECTED_ITEMS: usize = 500;
+/// Most hierarchy levels of a page (depths 1 to this).
+pub const MAX_LEVELS: i64 = 10;
 
 fn event<'a>(
     page: &PageRow,
@@ -35,8 +45,14 @@ pub async fn create_level(
     singular: &str,
     plural: &str,
 ) -> Result<LevelRow> {
-    if !(1..=10).contains(&depth) {
-        return Err(Error::field("depth", "must be 1 to 10"));
+    if depth > MAX_LEVELS {
+        return Err(Error::limit(
+            Some("depth"),
+            format!("a page has at most {MAX_LEVELS} levels (depths 1 to {MAX_LEVELS})"),
+        ));
+    }
+    if depth < 1 {
+        return Err(Error::field("depth", format!("must be 1 to {MAX_LEVELS}")));
     }
     let singular = types::name(singular, 100).map_err(Error::invalid("singular"))?;
     let plural = types::name(plural, 100).map_err(Error::invalid("plural"))?;
@@ -189,6 +205,7 @@ pub async fn create_item(app: &App, actor: &Actor, page: &PageRow, input: ItemIn
     let fields = fields(&input, &name, &identifier, depth, parent.map(|p| p.id), None)?;
     let now = app.now();
     let mut tx = app.db.begin().await?;
+    require_room_for_component(&mut tx, page).await?;
     require_level(&mut tx, page, depth).await?;
     let id = sql::insert_item(&mut *tx, page.id, &fields.as_fields(), now).await.map_err(identifier_taken)?;
     audit::record(
@@ -215,6 +232,16 @@ fn identifier_taken(e: crate::store::StoreError) -> Error {
         }
         e => e.into(),
     }
+}
+
+/// Refuses a component past [`MAX_COMPONENTS`]. Counted under the page's lock, inside the
+/// creating transaction, so concurrent creates cannot overshoot.
+async fn require_room_for_component(tx: &mut Tx, page: &PageRow) -> Result<()> {
+    limits::lock_page(&mut **tx, page.id).await?;
+    if limits::count_on_page(&mut **tx, Counted::Components, page.id).await? >= MAX_COMPONENTS {
+        return Err(Error::limit(None, format!("a page has at most {MAX_COMPONENTS} components")));
+    }
+    Ok(())
 }
 
 async fn require_level(tx: &mut Tx, page: &PageRow, depth: i64) -> Result<()> {

@@ -130,8 +130,9 @@ async fn affected(
     input: &[AffectedInput],
     default: &str,
 ) -> Result<Vec<(i64, String)>> {
-    if input.len() > 500 {
-        return Err(Error::field("affected_items", "at most 500 items"));
+    let max = hierarchy::MAX_AFFECTED_ITEMS;
+    if input.len() > max {
+        return Err(Error::limit(Some("affected_items"), format!("at most {max} affected components")));
     }
     let mut out: Vec<(i64, String)> = Vec::new();
     for (i, a) in input.iter().enumerate() {

@@ -93,8 +93,9 @@ async fn stages(app: &App, page: &PageRow) -> Result<Stages> {
 
 /// Resolves affected items to item ids, each item once.
 async fn affected(app: &App, page: &PageRow, input: &[ItemRef]) -> Result<Vec<i64>> {
-    if input.len() > 500 {
-        return Err(Error::field("affected_items", "at most 500 items"));
+    let max = hierarchy::MAX_AFFECTED_ITEMS;
+    if input.len() > max {
+        return Err(Error::limit(Some("affected_items"), format!("at most {max} affected components")));
     }
     let mut out: Vec<i64> = Vec::new();
     for (i, r) in input.iter().enumerate() {

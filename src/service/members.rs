@@ -3,15 +3,15 @@
 use super::audit::{self, Actor, Event};
 use super::error::{Error, Result};
 use crate::app::App;
-use crate::auth::password;
 use crate::auth::policy::{OrgRole, PageRole};
-use crate::domain::types::{self, Email};
+use crate::domain::types::Email;
+use crate::store::invitations::InvitationRow;
 use crate::store::tenancy::{self, MemberRow, PageRow};
 
-/// How a member is added: an existing account by email, or a new account.
-pub enum AddMember {
-    Existing { email: String, role: String },
-    New { email: String, name: String, password: String, role: String },
+/// What adding someone did: a member of the org joined the page at once, or an invitation went out.
+pub enum Added {
+    Member(MemberRow),
+    Invited(InvitationRow),
 }
 
 /// Which membership list a change applies to.
@@ -22,13 +22,13 @@ pub enum Scope<'a> {
 }
 
 impl Scope<'_> {
-    fn org_id(&self) -> i64 {
+    pub fn org_id(&self) -> i64 {
         match self {
             Scope::Org(id) => *id,
             Scope::Page(p) => p.org_id,
         }
     }
-    fn page_id(&self) -> Option<i64> {
+    pub fn page_id(&self) -> Option<i64> {
         match self {
             Scope::Org(_) => None,
             Scope::Page(p) => Some(p.id),
@@ -51,13 +51,13 @@ impl Scope<'_> {
             ))
         }
     }
-    fn event<'a>(&self, action: &'a str, user_id: i64, detail: serde_json::Value) -> Event<'a> {
+    pub(super) fn event<'a>(&self, action: &'a str, user_id: Option<i64>, detail: serde_json::Value) -> Event<'a> {
         Event {
             org_id: Some(self.org_id()),
             page_id: self.page_id(),
             action,
             target_kind: "user",
-            target_id: Some(user_id),
+            target_id: user_id,
             detail,
         }
     }
@@ -78,54 +78,43 @@ async fn find(app: &App, scope: Scope<'_>, user_id: i64) -> Result<MemberRow> {
     rows.into_iter().find(|m| m.user_id == user_id).ok_or(Error::NotFound("member"))
 }
 
-/// Adds a member; a page member is also made an org member if not one yet.
-pub async fn add(app: &App, actor: &Actor, scope: Scope<'_>, req: AddMember) -> Result<MemberRow> {
-    let now = app.now();
-    let (email, role) = match &req {
-        AddMember::Existing { email, role } | AddMember::New { email, role, .. } => (email, role),
-    };
+/// Adds someone by email. A member of the org joins a page at once (they already belong to the
+/// org); anyone else, with or without an account, gets an emailed invitation, and the answer does
+/// not say which. Someone who already holds a role in the scope keeps it (change it with PATCH).
+pub async fn add(app: &App, actor: &Actor, scope: Scope<'_>, email: &str, role: &str) -> Result<Added> {
     let email = Email::parse(email).map_err(Error::invalid("email"))?;
     scope.check_role(role)?;
-    let new_user = match &req {
-        AddMember::New { name, password: pw, .. } => {
-            let name = types::name(name, 200).map_err(Error::invalid("name"))?;
-            super::sessions::check_new_password(pw)
-                .map_err(|_| Error::field("password", "must be 8 to 1024 characters"))?;
-            Some((name, password::hash(pw.clone()).await))
-        }
-        AddMember::Existing { .. } => None,
-    };
+    let now = app.now();
     let mut tx = app.db.begin().await?;
-    let user_id = match new_user {
-        Some((name, hash)) => {
-            tenancy::insert_user(&mut *tx, email.as_str(), &name, &hash, now).await.map_err(|e| match e {
-                crate::store::StoreError::Conflict(_) => Error::Conflict {
-                    code: "user_exists",
-                    message: "a user with this email exists; add them as an existing user".into(),
-                },
-                e => e.into(),
-            })?
-        }
-        None => tenancy::user_by_email(&mut *tx, email.as_str()).await?.ok_or(Error::NotFound("user"))?.id,
+    tenancy::lock_org(&mut *tx, scope.org_id()).await?;
+    let user = tenancy::user_by_email(&mut *tx, email.as_str()).await?;
+    let org_member = match &user {
+        Some(u) => tenancy::org_role(&mut *tx, scope.org_id(), u.id).await?.is_some(),
+        None => false,
     };
-    match scope {
-        Scope::Org(org_id) => tenancy::upsert_org_member(&mut *tx, org_id, user_id, role, now).await?,
-        Scope::Page(p) => {
-            if tenancy::org_role(&mut *tx, p.org_id, user_id).await?.is_none() {
-                tenancy::upsert_org_member(&mut *tx, p.org_id, user_id, OrgRole::OrgMember.as_str(), now).await?;
+    let user_id = match (scope, user) {
+        (Scope::Page(p), Some(u)) if org_member => {
+            if tenancy::page_role(&mut *tx, p.id, u.id).await?.is_some() {
+                return Err(already_member());
             }
-            tenancy::upsert_page_member(&mut *tx, p.id, user_id, role, now).await?;
+            tenancy::upsert_page_member(&mut *tx, p.id, u.id, role, now).await?;
+            u.id
         }
-    }
-    audit::record(
-        &mut tx,
-        actor,
-        scope.event("member.added", user_id, serde_json::json!({"email": email.as_str(), "role": role})),
-        now,
-    )
-    .await?;
+        (Scope::Org(_), Some(_)) if org_member => return Err(already_member()),
+        _ => {
+            let invitation = super::invitations::issue(&mut tx, app, actor, scope, &email, role, now).await?;
+            tx.commit().await?;
+            return Ok(Added::Invited(invitation));
+        }
+    };
+    let detail = serde_json::json!({"email": email.as_str(), "role": role});
+    audit::record(&mut tx, actor, scope.event("member.added", Some(user_id), detail), now).await?;
     tx.commit().await?;
-    find(app, scope, user_id).await
+    Ok(Added::Member(find(app, scope, user_id).await?))
+}
+
+fn already_member() -> Error {
+    Error::Conflict { code: "already_member", message: "already a member here: change their role with PATCH".into() }
 }
 
 /// Changes a member's role; an org must keep at least one org admin.
@@ -153,7 +142,7 @@ pub async fn change_role(app: &App, actor: &Actor, scope: Scope<'_>, user_id: i6
     audit::record(
         &mut tx,
         actor,
-        scope.event("member.role_changed", user_id, serde_json::json!({"from": current.role, "to": role})),
+        scope.event("member.role_changed", Some(user_id), serde_json::json!({"from": current.role, "to": role})),
         now,
     )
     .await?;
@@ -185,7 +174,7 @@ pub async fn remove(app: &App, actor: &Actor, scope: Scope<'_>, user_id: i64) ->
     audit::record(
         &mut tx,
         actor,
-        scope.event("member.removed", user_id, serde_json::json!({"email": current.email})),
+        scope.event("member.removed", Some(user_id), serde_json::json!({"email": current.email})),
         now,
     )
     .await?;

@@ -8,6 +8,7 @@ pub mod domains;
 pub mod error;
 pub mod hierarchy;
 pub mod incidents;
+pub mod invitations;
 pub mod maintenances;
 pub mod members;
 pub mod notify;

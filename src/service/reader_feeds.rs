@@ -15,8 +15,10 @@ use super::subscribers::MagicPrincipal;
 use crate::app::App;
 use crate::auth::token::{PlainToken, TokenKind};
 use crate::domain::types::Email;
+use crate::store::limits::{self, Counted, Managed};
 use crate::store::reader_feeds::{self as sql, FeedRow, Settings};
 use crate::store::tenancy::PageRow;
+use crate::store::Tx;
 
 /// `max_items` bounds and default.
 pub const MAX_ITEMS: i64 = 200;
@@ -26,6 +28,8 @@ pub const MAX_AGE_DAYS: i64 = 3650;
 /// Feeds one address may own on a page, and co-managers per feed.
 pub const MAX_FEEDS_PER_OWNER: i64 = 50;
 pub const MAX_MANAGERS: usize = 20;
+/// Most feeds of one page, all owners together (anyone who can receive mail can own feeds).
+pub const MAX_FEEDS_PER_PAGE: i64 = 5000;
 pub const CONTENT_TYPES: &[&str] = &["incidents", "maintenances"];
 pub const FORMATS: &[&str] = &["atom", "rss"];
 
@@ -218,12 +222,7 @@ pub async fn create(
     let hash = capability.as_ref().map(|c| c.hash().to_hex());
     let now = app.now();
     let mut tx = app.db.begin().await?;
-    if sql::count_owned(&mut *tx, page.id, &who.email).await? >= MAX_FEEDS_PER_OWNER {
-        return Err(Error::Conflict {
-            code: "too_many_feeds",
-            message: format!("an address may own at most {MAX_FEEDS_PER_OWNER} feeds on a page"),
-        });
-    }
+    require_room_for_feed(&mut tx, page, &who.email).await?;
     let id = sql::insert(&mut *tx, page.id, &who.email, &short_code(app), hash.as_deref(), &s, now).await?;
     sql::set_items(&mut tx, id, items.as_deref().unwrap_or(&[])).await?;
     if let Some(v) = &view {
@@ -234,6 +233,19 @@ pub async fn create(
     tx.commit().await?;
     let row = sql::by_id(&app.db.pool, page.id, id).await?.ok_or(Error::NotFound("feed"))?;
     Ok((one(app, row).await?, capability))
+}
+
+/// Refuses a feed past [`MAX_FEEDS_PER_OWNER`] or [`MAX_FEEDS_PER_PAGE`], counted under the
+/// page's lock inside the creating transaction so concurrent creates cannot overshoot.
+async fn require_room_for_feed(tx: &mut Tx, page: &PageRow, owner: &str) -> Result<()> {
+    limits::lock_page(&mut **tx, page.id).await?;
+    if sql::count_owned(&mut **tx, page.id, owner).await? >= MAX_FEEDS_PER_OWNER {
+        return Err(Error::limit(None, format!("an address may own at most {MAX_FEEDS_PER_OWNER} feeds on a page")));
+    }
+    if limits::count_on_page(&mut **tx, Counted::Feeds, page.id).await? >= MAX_FEEDS_PER_PAGE {
+        return Err(Error::limit(None, format!("a page has at most {MAX_FEEDS_PER_PAGE} feeds")));
+    }
+    Ok(())
 }
 
 /// The view a new feed is to follow: one of this page, which the session's address may read (a
@@ -267,8 +279,8 @@ async fn followed_view(
 }
 
 /// The session's feeds on its page: owned or co-managed.
-pub async fn mine(app: &App, page: &PageRow, who: &MagicPrincipal) -> Result<Vec<Feed>> {
-    let rows = sql::managed_by(&app.db.pool, page.id, &who.email).await?;
+pub async fn mine(app: &App, page: &PageRow, who: &MagicPrincipal, before: i64, limit: i64) -> Result<Vec<Feed>> {
+    let rows = sql::managed_by(&app.db.pool, page.id, &who.email, before, limit).await?;
     with_details(app, rows).await
 }
 
@@ -374,14 +386,13 @@ pub async fn add_manager(
     if feed.owned_by(email.as_str()) {
         return Err(Error::field("email", "the owner already manages this feed"));
     }
-    if !feed.managers.iter().any(|m| m == email.as_str()) && feed.managers.len() >= MAX_MANAGERS {
-        return Err(Error::Conflict {
-            code: "too_many_managers",
-            message: format!("at most {MAX_MANAGERS} co-managers"),
-        });
-    }
     let now = app.now();
     let mut tx = app.db.begin().await?;
+    limits::lock_page(&mut *tx, page.id).await?;
+    let known = feed.managers.iter().any(|m| m == email.as_str());
+    if !known && limits::count_managers(&mut *tx, Managed::Feed, id).await? >= MAX_MANAGERS as i64 {
+        return Err(Error::limit(Some("email"), format!("a feed has at most {MAX_MANAGERS} co-managers")));
+    }
     if sql::add_manager(&mut *tx, id, email.as_str(), now).await? {
         let e = event(page, "reader_feed.manager_added", id, serde_json::json!({}));
         audit::record(&mut tx, &actor(who, ip), e, now).await?;

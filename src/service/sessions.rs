@@ -8,7 +8,7 @@ use crate::auth::password;
 use crate::auth::token::{PlainToken, TokenHash, TokenKind};
 use crate::domain::types::Email;
 use crate::store::credentials as creds;
-use crate::store::tenancy::{self, OrgRow};
+use crate::store::tenancy::{self, OrgRow, UserRow};
 
 /// The CSRF token of a session: derived from the session secret, so nothing extra is stored and
 /// it changes with every new session.
@@ -42,6 +42,12 @@ pub async fn login(app: &App, email: &str, password_in: &str, ip: &str) -> Resul
         return Err(Error::Unauthorized);
     };
     app.login_throttle.succeeded(&account, &address);
+    open_session(app, &user, ip).await
+}
+
+/// Opens a new session for `user` (after a login, or when an invitee has just set a password).
+pub async fn open_session(app: &App, user: &UserRow, ip: &str) -> Result<(SessionPrincipal, PlainToken)> {
+    let now = app.now();
     let secret = app.new_token(TokenKind::Session);
     let mut tx = app.db.begin().await?;
     let sid =
@@ -62,7 +68,9 @@ pub async fn login(app: &App, email: &str, password_in: &str, ip: &str) -> Resul
     )
     .await?;
     tx.commit().await?;
-    Ok((SessionPrincipal { session_id: sid, user_id: user.id, email: user.email, name: user.name }, secret))
+    let who =
+        SessionPrincipal { session_id: sid, user_id: user.id, email: user.email.clone(), name: user.name.clone() };
+    Ok((who, secret))
 }
 
 fn login_failed(app: &App, actor: &Actor, now: i64, reason: &str) {

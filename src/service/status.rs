@@ -9,7 +9,7 @@ use crate::domain::status::{self, Direct, Impact, Level, Node};
 use crate::store::hierarchy::{self as hsql, ItemRow, StatusRow};
 use crate::store::incidents as isql;
 use crate::store::tenancy::PageRow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// A component with its computed status.
 #[derive(Debug, Clone)]
@@ -77,39 +77,44 @@ pub async fn page_status(app: &App, page: &PageRow) -> Result<PageStatus> {
     Ok(PageStatus { overall, items, statuses })
 }
 
-/// Daily uptime of every visible component for the last `days` days (today included, up to now),
-/// oldest first. A parent counts its descendants' impacts.
-pub async fn uptime(app: &App, page: &PageRow, days: i64) -> Result<Vec<(ItemRow, Vec<(i64, f64)>)>> {
+/// Longest uptime history served: the 90 days of bars a page shows.
+pub const MAX_UPTIME_DAYS: i64 = 90;
+
+/// One component's daily uptime: (start of day, percentage), oldest first.
+pub type ItemUptime = (ItemRow, Vec<(i64, f64)>);
+
+/// Daily uptime for the last `days` days (today included, up to now) of up to `limit` visible
+/// components with ids above `after`, in id order. A parent counts its descendants' impacts.
+/// Only the impacts of those components and their descendants are read, so a request's work and
+/// memory grow with one page of components, never with every component times every day.
+pub async fn uptime(app: &App, page: &PageRow, days: i64, after: i64, limit: i64) -> Result<Vec<ItemUptime>> {
     let pool = &app.db.pool;
+    let days = days.clamp(1, MAX_UPTIME_DAYS);
     let now = app.now();
     let today = now - now.rem_euclid(DAY);
     let from = today - (days - 1) * DAY;
     let statuses = hsql::statuses(pool, page.id).await?;
     let weight: HashMap<&str, i64> = statuses.iter().map(|s| (s.key.as_str(), s.downtime_permille)).collect();
+    // Every component of the page (at most `hierarchy::MAX_COMPONENTS`), for the parent links.
     let items = hsql::items(pool, page.id).await?;
-    let mut by_item: HashMap<i64, Vec<Impact>> = HashMap::new();
-    for m in isql::impacts(pool, page.id, from, now).await? {
-        let w = weight.get(m.status.as_str()).copied().unwrap_or(0);
-        by_item.entry(m.item_id).or_default().push(Impact { from: m.from_at, until: m.until_at, weight_permille: w });
-    }
-    // Each item's impacts include its descendants' (walk up from every impacted item).
     let parent: HashMap<i64, Option<i64>> = items.iter().map(|i| (i.id, i.parent_id)).collect();
+    let mut chosen: Vec<ItemRow> = items.iter().filter(|i| i.visible && i.id > after).cloned().collect();
+    chosen.sort_by_key(|i| i.id);
+    chosen.truncate(usize::try_from(limit).unwrap_or(0));
+    let wanted: HashSet<i64> = chosen.iter().map(|i| i.id).collect();
+    let relevant: Vec<i64> =
+        items.iter().map(|i| i.id).filter(|id| ancestors(*id, &parent).any(|a| wanted.contains(&a))).collect();
+    // Each chosen item's impacts include its descendants' (walk up from every impacted item).
     let mut rolled: HashMap<i64, Vec<Impact>> = HashMap::new();
-    for (item, impacts) in &by_item {
-        let mut cur = Some(*item);
-        let mut guard = 0;
-        while let Some(id) = cur {
-            rolled.entry(id).or_default().extend(impacts.iter().copied());
-            cur = parent.get(&id).copied().flatten();
-            guard += 1;
-            if guard > 64 {
-                break;
-            }
+    for m in isql::impacts(pool, page.id, &relevant, from, now).await? {
+        let w = weight.get(m.status.as_str()).copied().unwrap_or(0);
+        let impact = Impact { from: m.from_at, until: m.until_at, weight_permille: w };
+        for id in ancestors(m.item_id, &parent).filter(|a| wanted.contains(a)) {
+            rolled.entry(id).or_default().push(impact);
         }
     }
-    Ok(items
+    Ok(chosen
         .into_iter()
-        .filter(|i| i.visible)
         .map(|item| {
             let impacts = rolled.get(&item.id).map(Vec::as_slice).unwrap_or(&[]);
             let per_day = (0..days)
@@ -122,4 +127,9 @@ pub async fn uptime(app: &App, page: &PageRow, days: i64) -> Result<Vec<(ItemRow
             (item, per_day)
         })
         .collect())
+}
+
+/// An item and its ancestors, nearest first (at most 64 steps, whatever the rows say).
+fn ancestors(id: i64, parent: &HashMap<i64, Option<i64>>) -> impl Iterator<Item = i64> + '_ {
+    std::iter::successors(Some(id), move |cur| parent.get(cur).copied().flatten()).take(64)
 }

@@ -234,7 +234,7 @@ async fn mail_link(
         body_html: &html,
         headers: "{}",
     };
-    sql::enqueue_mail(&mut **tx, page.id, &message, now).await?;
+    sql::enqueue_mail(&mut **tx, Some(page.id), &message, now).await?;
     Ok(())
 }
 

@@ -12,6 +12,7 @@ use super::subscribers::MagicPrincipal;
 use crate::app::App;
 use crate::domain::types::{self, Email};
 use crate::domain::views::{self as rules, AccessMode, Alias};
+use crate::store::limits::{self, Counted, Managed};
 use crate::store::tenancy::PageRow;
 use crate::store::views::{self as sql, ViewFields, ViewRow};
 use crate::store::Tx;
@@ -23,6 +24,9 @@ pub const MAX_COMPONENTS: usize = 100;
 pub const MAX_MANAGERS: usize = 20;
 /// Most views one address owns on a page.
 pub const MAX_VIEWS_PER_OWNER: i64 = 50;
+/// Most views of one page, all owners together (anyone who can receive mail can own views, so
+/// the page needs its own bound).
+pub const MAX_VIEWS_PER_PAGE: i64 = 5000;
 /// Allow-list sizes.
 pub const MAX_DOMAINS: usize = 100;
 pub const MAX_EMAILS: usize = 500;
@@ -204,6 +208,19 @@ impl Checked {
     }
 }
 
+/// Refuses a view past [`MAX_VIEWS_PER_OWNER`] or [`MAX_VIEWS_PER_PAGE`], counted under the
+/// page's lock inside the creating transaction so concurrent creates cannot overshoot.
+async fn require_room_for_view(tx: &mut Tx, page: &PageRow, owner: &str) -> Result<()> {
+    limits::lock_page(&mut **tx, page.id).await?;
+    if sql::count_owned(&mut **tx, page.id, owner).await? >= MAX_VIEWS_PER_OWNER {
+        return Err(Error::limit(None, format!("an address owns at most {MAX_VIEWS_PER_OWNER} views on a page")));
+    }
+    if limits::count_on_page(&mut **tx, Counted::Views, page.id).await? >= MAX_VIEWS_PER_PAGE {
+        return Err(Error::limit(None, format!("a page has at most {MAX_VIEWS_PER_PAGE} views")));
+    }
+    Ok(())
+}
+
 async fn check_alias_free(tx: &mut Tx, page: &PageRow, alias: Option<&str>, own_id: Option<i64>) -> Result<()> {
     if let Some(a) = alias {
         if sql::by_code(&mut **tx, page.id, a).await?.is_some_and(|v| Some(v.id) != own_id) {
@@ -238,12 +255,7 @@ pub async fn create(app: &App, page: &PageRow, who: &MagicPrincipal, ip: &str, i
     let components = check_components(app, page, input.components.as_deref().unwrap_or(&[])).await?;
     let now = app.now();
     let mut tx = app.db.begin().await?;
-    if sql::count_owned(&mut *tx, page.id, &who.email).await? >= MAX_VIEWS_PER_OWNER {
-        return Err(Error::Conflict {
-            code: "too_many_views",
-            message: format!("an address owns at most {MAX_VIEWS_PER_OWNER} views on a page"),
-        });
-    }
+    require_room_for_view(&mut tx, page, &who.email).await?;
     check_alias_free(&mut tx, page, c.alias.as_deref(), None).await?;
     let code = loop {
         let code = rules::short_code(&mut *app.rng.lock().expect("rng lock"));
@@ -331,14 +343,12 @@ pub async fn add_manager(
     if d.managers.iter().any(|m| m == email.as_str()) {
         return Ok(d);
     }
-    if d.managers.len() >= MAX_MANAGERS {
-        return Err(Error::Conflict {
-            code: "too_many_managers",
-            message: format!("a view has at most {MAX_MANAGERS} co-managers"),
-        });
-    }
     let now = app.now();
     let mut tx = app.db.begin().await?;
+    limits::lock_page(&mut *tx, page.id).await?;
+    if limits::count_managers(&mut *tx, Managed::View, id).await? >= MAX_MANAGERS as i64 {
+        return Err(Error::limit(Some("email"), format!("a view has at most {MAX_MANAGERS} co-managers")));
+    }
     sql::add_manager(&mut *tx, id, email.as_str(), now).await?;
     sql::touch(&mut *tx, id, now).await?;
     let detail = serde_json::json!({"email": email.as_str()});

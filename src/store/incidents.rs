@@ -348,18 +348,22 @@ pub async fn move_impacts<'c, E: Executor<'c, Database = Any>>(e: E, from_item: 
     Ok(())
 }
 
-/// Public impact stretches of a page's items overlapping `[from, until)`.
+/// Public impact stretches of some of a page's items overlapping `[from, until)` (uptime reads
+/// only the items of the page of components it serves, and their descendants).
 pub async fn impacts<'c, E: Executor<'c, Database = Any>>(
     e: E,
     page_id: i64,
+    item_ids: &[i64],
     from: i64,
     until: i64,
 ) -> Result<Vec<ImpactRow>> {
-    let rows = sqlx::query(
+    let rows = sqlx::query(&format!(
         "SELECT m.item_id, m.status, m.from_at, m.until_at FROM incident_impacts m \
          JOIN incidents i ON i.id = m.incident_id \
-         WHERE i.page_id = $1 AND i.visibility = 'public' AND m.from_at < $3 AND (m.until_at IS NULL OR m.until_at > $2)",
-    )
+         WHERE i.page_id = $1 AND i.visibility = 'public' AND m.from_at < $3 AND (m.until_at IS NULL OR m.until_at > $2) \
+         AND m.item_id IN ({})",
+        super::id_list(item_ids)
+    ))
     .bind(page_id)
     .bind(from)
     .bind(until)

@@ -8,6 +8,8 @@ pub mod audit;
 pub mod credentials;
 pub mod hierarchy;
 pub mod incidents;
+pub mod invitations;
+pub mod limits;
 pub mod maintenance_claims;
 pub mod maintenances;
 pub mod notify;
@@ -98,7 +100,8 @@ pub async fn id_text_pairs<'c, E: Executor<'c, Database = Any>>(
 }
 
 /// Every migration, written once in the SQL both engines share (`migrations/`); the one dialect
-/// difference, identity columns, is translated for PostgreSQL by [`dialect`].
+/// difference, identity columns, is translated for PostgreSQL by [`dialect`]. A change SQLite can
+/// only make by rebuilding a table carries PostgreSQL's own statement (`<name>.postgres.sql`).
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/0001_foundation.sql")),
     (2, include_str!("../../migrations/0002_status_model.sql")),
@@ -112,7 +115,22 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (10, include_str!("../../migrations/0010_reader_feeds.sql")),
     (11, include_str!("../../migrations/0011_view_feeds.sql")),
     (12, include_str!("../../migrations/0012_fan_out_lease.sql")),
+    (13, include_str!("../../migrations/0013_invitations.sql")),
+    (14, include_str!("../../migrations/0014_outbox_mail_without_page.sql")),
 ];
+
+/// PostgreSQL's own statements for the migrations SQLite makes by rebuilding a table.
+const POSTGRES_OVERRIDES: &[(i64, &str)] =
+    &[(14, include_str!("../../migrations/0014_outbox_mail_without_page.postgres.sql"))];
+
+/// The SQL of migration `version` for `engine`.
+fn migration_sql(engine: Engine, version: i64, portable: &str) -> std::borrow::Cow<'_, str> {
+    let own = POSTGRES_OVERRIDES.iter().find(|(v, _)| *v == version).map(|(_, sql)| *sql);
+    match (engine, own) {
+        (Engine::Postgres, Some(sql)) => sql.into(),
+        _ => dialect(engine, portable),
+    }
+}
 
 /// A migration's DDL for `engine`: SQLite's `INTEGER PRIMARY KEY AUTOINCREMENT` becomes a
 /// PostgreSQL identity column; everything else is portable as written.
@@ -159,6 +177,11 @@ impl Db {
     /// Applies every migration not yet recorded, each in its own transaction, on one connection.
     /// On PostgreSQL an advisory lock makes instances starting together take turns.
     pub async fn migrate(&self) -> Result<Vec<i64>> {
+        self.migrate_up_to(i64::MAX).await
+    }
+
+    /// [`Db::migrate`], stopping after migration `last` (tests of a migration over existing rows).
+    pub async fn migrate_up_to(&self, last: i64) -> Result<Vec<i64>> {
         use sqlx::Connection;
         let mut conn = self.pool.acquire().await?;
         if self.engine == Engine::Postgres {
@@ -174,7 +197,7 @@ impl Db {
                 Engine::Postgres => "BEGIN",
             };
             let mut applied = Vec::new();
-            for (version, sql) in MIGRATIONS {
+            for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v <= last) {
                 // Checked inside the write transaction: another process may have applied it while
                 // this one waited for the lock.
                 let mut tx = conn.begin_with(begin).await?;
@@ -187,7 +210,7 @@ impl Db {
                     tx.commit().await?;
                     continue;
                 }
-                let sql = dialect(self.engine, sql);
+                let sql = migration_sql(self.engine, *version, sql);
                 sqlx::raw_sql(&sql).execute(&mut *tx).await?;
                 sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
                     .bind(*version)

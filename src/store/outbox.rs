@@ -13,7 +13,8 @@ use sqlx::{Any, Executor, Row};
 #[derive(Debug, Clone)]
 pub struct Claimed {
     pub id: i64,
-    pub page_id: i64,
+    /// The page the message is about; none for mail about an org (an invitation).
+    pub page_id: Option<i64>,
     /// `email` or `webhook`.
     pub channel: String,
     /// The subscriber notified, for notifications (none for link mail).
@@ -32,7 +33,7 @@ pub struct Claimed {
 fn claimed(r: &AnyRow) -> Claimed {
     Claimed {
         id: r.get("id"),
-        page_id: r.get("page_id"),
+        page_id: super::opt_i64(r, "page_id"),
         channel: r.get("channel"),
         subscriber_id: r.try_get::<Option<i64>, _>("subscriber_id").ok().flatten(),
         dedupe_key: r.get("dedupe_key"),

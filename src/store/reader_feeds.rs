@@ -154,13 +154,21 @@ pub async fn by_capability<'c, E: Executor<'c, Database = Any>>(e: E, hash: &str
 }
 
 /// Feeds of the page that `email` owns or co-manages, newest first.
-pub async fn managed_by<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, email: &str) -> Result<Vec<FeedRow>> {
+pub async fn managed_by<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    page_id: i64,
+    email: &str,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<FeedRow>> {
     let rows = sqlx::query(&format!(
-        "SELECT {COLS} FROM reader_feeds f WHERE page_id = $1 AND (owner_email = $2 OR EXISTS \
-         (SELECT 1 FROM reader_feed_managers m WHERE m.feed_id = f.id AND m.email = $2)) ORDER BY id DESC LIMIT 500"
+        "SELECT {COLS} FROM reader_feeds f WHERE page_id = $1 AND id < $3 AND (owner_email = $2 OR EXISTS \
+         (SELECT 1 FROM reader_feed_managers m WHERE m.feed_id = f.id AND m.email = $2)) ORDER BY id DESC LIMIT $4"
     ))
     .bind(page_id)
     .bind(email)
+    .bind(before)
+    .bind(limit)
     .fetch_all(e)
     .await?;
     Ok(rows.iter().map(feed).collect())

@@ -302,7 +302,7 @@ pub async fn revoke_magic<'c, E: Executor<'c, Database = Any>>(
 #[derive(Debug, Clone)]
 pub struct OutboxRow {
     pub id: i64,
-    pub page_id: i64,
+    pub page_id: Option<i64>,
     pub channel: String,
     pub recipient: String,
     pub subject: String,
@@ -325,30 +325,18 @@ pub struct NewMessage<'a> {
     pub headers: &'a str,
 }
 
-/// Queues an email; a message with the same de-duplication key is never queued twice.
+/// Queues an email about a page (or, with `None`, about an org: an invitation); a message with the
+/// same de-duplication key is never queued twice.
 pub async fn enqueue_mail<'c, E: Executor<'c, Database = Any>>(
     e: E,
-    page_id: i64,
-    m: &NewMessage<'_>,
-    now: i64,
-) -> Result<bool> {
-    enqueue(e, page_id, "email", None, m, now).await
-}
-
-/// Queues a message on `channel` (`email`, or `webhook` with the JSON payload as `body_text`),
-/// for a subscriber when it is a notification.
-pub async fn enqueue<'c, E: Executor<'c, Database = Any>>(
-    e: E,
-    page_id: i64,
-    channel: &str,
-    subscriber_id: Option<i64>,
+    page_id: Option<i64>,
     m: &NewMessage<'_>,
     now: i64,
 ) -> Result<bool> {
     let r = sqlx::query(
         "INSERT INTO outbox (page_id, channel, dedupe_key, recipient, subject, body_text, body_html, headers, state, \
          attempts, next_attempt_at, last_error, created_at, subscriber_id) \
-         VALUES ($1, $9, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, '', $8, $10) ON CONFLICT (dedupe_key) DO NOTHING",
+         VALUES ($1, 'email', $2, $3, $4, $5, $6, $7, 'pending', 0, $8, '', $8, NULL) ON CONFLICT (dedupe_key) DO NOTHING",
     )
     .bind(page_id)
     .bind(m.dedupe_key)
@@ -358,8 +346,6 @@ pub async fn enqueue<'c, E: Executor<'c, Database = Any>>(
     .bind(m.body_html)
     .bind(m.headers)
     .bind(now)
-    .bind(channel)
-    .bind(subscriber_id)
     .execute(e)
     .await?;
     Ok(r.rows_affected() == 1)
@@ -448,7 +434,7 @@ pub async fn recent<'c, E: Executor<'c, Database = Any>>(e: E, limit: i64) -> Re
         .iter()
         .map(|r| OutboxRow {
             id: r.get("id"),
-            page_id: r.get("page_id"),
+            page_id: opt_i64(r, "page_id"),
             channel: r.get("channel"),
             recipient: r.get("recipient"),
             subject: r.get("subject"),

@@ -18,6 +18,7 @@ use statibeat::service::incidents::{self as incident_service, AffectedInput, Inc
 use statibeat::service::maintenances::{self as maintenance_service, MaintenanceInput, Transition};
 use statibeat::service::tokens::{self as token_service, NewToken, TokenScope};
 use statibeat::service::{domains, pages};
+use statibeat::store::invitations as invitations_sql;
 use statibeat::store::tenancy;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -346,6 +347,10 @@ enum Target {
     FreshOrgToken,
     /// A user who belongs to nothing yet.
     FreshUser,
+    /// A pending invitation to page P (a page role).
+    FreshPageInvitation,
+    /// A pending invitation to org A (an org role).
+    FreshOrgInvitation,
     /// An `org_member` of A with `page_manager` on P.
     FreshPageMember,
     /// An `org_member` of A.
@@ -494,6 +499,11 @@ const TOKEN_ROW: &str =
 const ALL_TOKENS: &str = "SELECT CAST(COUNT(*) AS TEXT) FROM api_tokens";
 const PAGE_ROLE: &str = "SELECT role FROM page_members WHERE page_id = {page} AND user_id = {id}";
 const ORG_ROLE: &str = "SELECT role FROM org_members WHERE org_id = {org} AND user_id = {id}";
+/// Invitations to a user's address plus the user's memberships: a refused add changes neither.
+const INVITED_OR_MEMBER: &str = "SELECT CAST((SELECT COUNT(*) FROM invitations WHERE email = '{text}') \
+     + (SELECT COUNT(*) FROM org_members WHERE user_id = {id}) \
+     + (SELECT COUNT(*) FROM page_members WHERE user_id = {id}) AS TEXT)";
+const INVITATION_ROW: &str = "SELECT COALESCE(CAST(revoked_at AS TEXT), 'pending') FROM invitations WHERE id = {id}";
 const PAGE_DELETED: &str = "SELECT COALESCE(CAST(deleted_at AS TEXT), 'live') FROM pages WHERE id = {id}";
 const DOMAIN: &str = "SELECT domain FROM custom_domains WHERE page_id = {page}";
 const LEVEL_AT: &str = "SELECT singular || '/' || plural FROM hierarchy_levels WHERE page_id = {page} AND depth = {id}";
@@ -861,10 +871,15 @@ fn routes() -> Vec<Route> {
             .unchanged_if_refused(TOKEN_ROW),
         route(get.clone(), "/api/v1/admin/api-tokens/{id}/audit-log", Page(ManageAccess), 200).on(SharedPageToken),
         route(get.clone(), "/api/v1/admin/members", Page(ManageAccess), 200),
-        route(post.clone(), "/api/v1/admin/members", Page(ManageAccess), 201)
+        // Someone outside the org is invited (202), never added: the snapshot counts both.
+        route(post.clone(), "/api/v1/admin/members", Page(ManageAccess), 202)
             .on(FreshUser)
             .body(|f| json!({"email": f.text, "role": "page_viewer"}))
-            .unchanged_if_refused("SELECT CAST(COUNT(*) AS TEXT) FROM page_members WHERE user_id = {id}"),
+            .unchanged_if_refused(INVITED_OR_MEMBER),
+        route(get.clone(), "/api/v1/admin/invitations", Page(ManageAccess), 200),
+        route(delete.clone(), "/api/v1/admin/invitations/{id}", Page(ManageAccess), 200)
+            .on(FreshPageInvitation)
+            .unchanged_if_refused(INVITATION_ROW),
         route(patch.clone(), "/api/v1/admin/members/{user_id}", Page(ManageAccess), 200)
             .on(FreshPageMember)
             .body(|_| json!({"role": "page_viewer"}))
@@ -908,10 +923,14 @@ fn routes() -> Vec<Route> {
             .on(FreshTrashedPage)
             .unchanged_if_refused(PAGE_DELETED),
         route(get.clone(), "/api/v1/org/members", Org(ManageAccess), 200),
-        route(post.clone(), "/api/v1/org/members", Org(ManageAccess), 201)
+        route(post.clone(), "/api/v1/org/members", Org(ManageAccess), 202)
             .on(FreshUser)
             .body(|f| json!({"email": f.text, "role": "org_member"}))
-            .unchanged_if_refused("SELECT CAST(COUNT(*) AS TEXT) FROM org_members WHERE user_id = {id}"),
+            .unchanged_if_refused(INVITED_OR_MEMBER),
+        route(get.clone(), "/api/v1/org/invitations", Org(ManageAccess), 200),
+        route(delete.clone(), "/api/v1/org/invitations/{id}", Org(ManageAccess), 200)
+            .on(FreshOrgInvitation)
+            .unchanged_if_refused(INVITATION_ROW),
         route(patch.clone(), "/api/v1/org/members/{user_id}", Org(ManageAccess), 200)
             .on(FreshOrgMember)
             .body(|_| json!({"role": "org_admin"}))
@@ -1162,6 +1181,22 @@ impl World {
         (id, email)
     }
 
+    /// A pending invitation of org A (to page P with `page`), made in the store.
+    async fn invitation(&self, page: Option<i64>, role: &str) -> i64 {
+        let n = self.next();
+        let (email, hash) = (format!("invitee{n}@people.example.com"), format!("{n:064}"));
+        let new = invitations_sql::NewInvitation {
+            org_id: self.a.org_id,
+            page_id: page,
+            email: &email,
+            role,
+            token_hash: &hash,
+            invited_by: "matrix",
+            expires_at: self.t.app.now() + 86_400_000,
+        };
+        invitations_sql::insert(&self.t.app.db.pool, &new, self.t.app.now()).await.unwrap().id
+    }
+
     async fn page_p(&self) -> tenancy::PageRow {
         tenancy::page_by_id(&self.t.app.db.pool, self.a.page_id).await.unwrap().unwrap()
     }
@@ -1304,6 +1339,8 @@ impl World {
                 let (id, email) = self.bare_user().await;
                 Fixture { id, text: email }
             }
+            Target::FreshPageInvitation => id(self.invitation(Some(self.a.page_id), "page_viewer").await),
+            Target::FreshOrgInvitation => id(self.invitation(None, "org_member").await),
             Target::FreshPageMember => {
                 let (user, _) = self.bare_user().await;
                 tenancy::upsert_org_member(pool, self.a.org_id, user, "org_member", now).await.unwrap();
@@ -1493,6 +1530,8 @@ async fn every_route_answers_every_credential_as_the_spec_says(engine: Engine) {
     covered.extend(crate::subscribers::READER_ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())));
     covered.extend(crate::reader_feeds::READER_ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())));
     covered.extend(crate::views::READER_ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())));
+    // The invitee routes (an `sbi_` link token) have their own matrix in invitations.rs.
+    covered.extend(crate::invitations::INVITEE_ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())));
     let table = route_table();
     assert!(table.len() >= 50, "the route-table reader found only {} routes", table.len());
     let missing: Vec<_> = table.difference(&covered).collect();

@@ -531,3 +531,46 @@ async fn the_admin_signs_in_with_the_first_start_password() {
     let here = b.cmd("GET", "/url", json!({}));
     assert_eq!(here, json!(url(&s, ADMIN, "/admin")));
 }
+
+/// `/admin/invite` on the admin host: the invitee opens the emailed link, sees what they are
+/// invited to, chooses their own name and password, and lands signed in on the workspace; the
+/// link works once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invitee_opens_the_link_chooses_a_password_and_lands_in_the_workspace() {
+    let Some(bins) = binaries() else { return };
+    let _turn = TURN.lock().await;
+    let t = TestApp::new(Engine::Sqlite).await;
+    let a = t.tenant("acme").await;
+    let s = Server::start(&t.url, "browser-invite");
+    // The server's clock is the real one: issue the invitation at the real time.
+    t.clock.advance(jiff::Timestamp::now().as_millisecond() - t.app.now());
+    let (admin, _) = t.login(&a.admin_email, "correct horse battery").await;
+    let email = "newbie@example.org";
+    let r = t
+        .send(
+            Req::post(ADMIN, "/api/v1/org/members").session(&admin).json(json!({"email": email, "role": "org_member"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let (_, token) = crate::invitations::invitation_link(&t, email).await;
+    let link = url(&s, ADMIN, &format!("/admin/invite#token={token}"));
+
+    let b = Browser::start(&bins);
+    b.open(&link);
+    let text = b.wait_for("Join Org acme as an org member.");
+    assert!(text.contains("Choose your name and a password"), "{text}");
+    assert_eq!(b.js("return location.hash"), json!(""), "the token left the address bar");
+    assert_eq!(t.count("users").await, 1, "opening the link changes nothing");
+
+    b.type_into("#accept [name=name]", "New Bie");
+    b.type_into("#accept [name=password]", "my very own password");
+    b.click("#accept button");
+    b.wait_for("You joined Org acme. You are signed in.");
+    b.click("#done a");
+    let text = b.wait_for("Workspace");
+    assert!(text.contains(&format!("Signed in as {email}.")) && text.contains("Org acme"), "{text}");
+    t.login(email, "my very own password").await;
+
+    b.open(&link);
+    b.wait_for("This invitation has expired, was withdrawn, or was used already.");
+}

@@ -464,74 +464,48 @@ async fn org_admins_manage_members_but_never_leave_the_org_without_one(engine: E
     assert_envelope(&r, StatusCode::CONFLICT, "last_org_admin");
     assert_eq!(member_ids(&t, cookie).await[0].1, "org_admin");
 
-    // Add an existing user (B's admin) by email.
-    let r = t
-        .send(
-            Req::post(ADMIN, "/api/v1/org/members")
-                .session(cookie)
-                .json(json!({"email": b.admin_email, "role": "org_member"})),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    assert_eq!((r.json["email"].as_str(), r.json["role"].as_str()), (Some(b.admin_email.as_str()), Some("org_member")));
-    let b_user = r.json["user_id"].as_i64().unwrap();
-    // An unknown address without name and password is not created implicitly.
-    let r = t
-        .send(
-            Req::post(ADMIN, "/api/v1/org/members")
-                .session(cookie)
-                .json(json!({"email": "ghost@example.com", "role": "org_member"})),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
-
-    // Create a new user with a name and password; they can sign in.
+    // People are added by invitation (tests/it/invitations.rs): B's admin, who has an account,
+    // and a new person, who chooses a password; both join through their links.
+    let invite = |email: &str, role: &str| {
+        Req::post(ADMIN, "/api/v1/org/members").session(cookie).json(json!({"email": email, "role": role}))
+    };
     let users = t.count("users").await;
+    let r = t.send(invite(&b.admin_email, "org_member")).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let (_, link) = crate::invitations::invitation_link(&t, &b.admin_email).await;
+    let r = t.send(Req::post(ADMIN, "/api/v1/invitations/accept").header("x-magic-token", &link).json(json!({}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = t.send(invite("new.person@acme.example.com", "org_member")).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let (_, link) = crate::invitations::invitation_link(&t, "new.person@acme.example.com").await;
     let r = t
-        .send(Req::post(ADMIN, "/api/v1/org/members").session(cookie).json(json!({
-            "email": "new.person@acme.example.com", "name": "New Person", "password": "a long enough password", "role": "org_member"
-        })))
+        .send(
+            Req::post(ADMIN, "/api/v1/invitations/accept")
+                .header("x-magic-token", &link)
+                .json(json!({"name": "New Person", "password": "a long enough password"})),
+        )
         .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    assert_eq!(r.json["name"], "New Person");
-    assert!(!r.text.contains("a long enough password"));
-    let new_user = r.json["user_id"].as_i64().unwrap();
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(t.count("users").await, users + 1);
+    let ids = member_ids(&t, cookie).await;
+    let id_of = |email: &str| ids.iter().find(|m| m.0 == email).map(|m| m.2).expect("a member");
+    let (b_user, new_user) = (id_of(&b.admin_email), id_of("new.person@acme.example.com"));
     let (new_cookie, _) = t.login("new.person@acme.example.com", "a long enough password").await;
     let r = t.send(Req::get(ADMIN, "/api/v1/org").session(&new_cookie)).await;
     assert_eq!((r.status, &r.json["id"]), (StatusCode::OK, &json!(a.org_id)));
-    // Creating a user whose email exists is a conflict; name without password is invalid.
+    // Nobody sets another person's password; a bad role or address changes nothing.
     let r = t
         .send(Req::post(ADMIN, "/api/v1/org/members").session(cookie).json(
-            json!({"email": b.admin_email, "name": "Dup", "password": "a long enough password", "role": "org_member"}),
+            json!({"email": "x@example.com", "name": "X", "password": "a long enough password", "role": "org_member"}),
         ))
         .await;
-    assert_envelope(&r, StatusCode::CONFLICT, "user_exists");
-    let r = t
-        .send(
-            Req::post(ADMIN, "/api/v1/org/members")
-                .session(cookie)
-                .json(json!({"email": "x@example.com", "name": "X", "role": "org_member"})),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    let r = t
-        .send(
-            Req::post(ADMIN, "/api/v1/org/members")
-                .session(cookie)
-                .json(json!({"email": "y@example.com", "name": "Y", "password": "short", "role": "org_member"})),
-        )
-        .await;
-    assert_eq!((r.status, r.json["field"].as_str()), (StatusCode::BAD_REQUEST, Some("password")));
-    let r = t
-        .send(
-            Req::post(ADMIN, "/api/v1/org/members")
-                .session(cookie)
-                .json(json!({"email": "z@example.com", "role": "owner"})),
-        )
-        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    let r = t.send(invite("z@example.com", "owner")).await;
     assert_eq!((r.status, r.json["field"].as_str()), (StatusCode::BAD_REQUEST, Some("role")));
+    let r = t.send(invite("not an address", "org_member")).await;
+    assert_eq!((r.status, r.json["field"].as_str()), (StatusCode::BAD_REQUEST, Some("email")));
     assert_eq!(t.count("users").await, users + 1);
+    assert_eq!(t.count("invitations").await, 2);
     // Members cannot manage members.
     let r = t
         .send(

@@ -102,6 +102,36 @@ async fn a_confirmation_mail_is_delivered_once_and_its_link_is_not_kept(engine: 
 }
 both!(a_confirmation_mail_is_delivered_once_and_its_link_is_not_kept);
 
+/// An invitation to an org belongs to no page; it goes out over SMTP all the same, with the
+/// admin host's link, and its token does not stay in the outbox once sent.
+async fn an_org_invitation_is_mailed_and_its_link_is_not_kept(engine: Engine) {
+    let (t, sink) = app_with_sink(engine).await;
+    let a = t.tenant("acme").await;
+    let r = t
+        .send(
+            Req::post(ADMIN, "/api/v1/org/members")
+                .session(&a.admin_cookie)
+                .json(json!({"email": "colleague@example.org", "role": "org_admin"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    assert_eq!(deliver_due(&t.app).await.unwrap(), report(1, 0, 0));
+    let got = sink.received();
+    assert_eq!(got[0].to, vec!["colleague@example.org".to_string()]);
+    assert_eq!(got[0].header("subject").as_deref(), Some("You are invited to Org acme on StatiBeat"));
+    let text = got[0].part("text/plain").expect("a text part");
+    assert!(text.contains("join Org acme on StatiBeat as an org admin"), "{text}");
+    let link = text.lines().find(|l| l.contains("/admin/invite#token=")).expect("the link").trim();
+    assert!(link.starts_with(&format!("http://{ADMIN}/admin/invite#token=sbi_")), "{link}");
+    let token = link.split("#token=").nth(1).unwrap();
+    let row = &outbox(&t).await[0];
+    assert_eq!(row.state, "sent");
+    assert!(!row.body_text.contains(token) && !row.body_html.contains(token), "{row:?}");
+    let r = t.send(Req::get(ADMIN, "/api/v1/invitations/current").header("x-magic-token", token)).await;
+    assert_eq!((r.status, &r.json["role"]), (StatusCode::OK, &json!("org_admin")), "{}", r.text);
+}
+both!(an_org_invitation_is_mailed_and_its_link_is_not_kept);
+
 async fn a_temporary_failure_is_retried_after_the_backoff(engine: Engine) {
     let (t, sink) = app_with_sink(engine).await;
     let a = t.tenant("acme").await;

@@ -19,6 +19,10 @@ pub const DEFAULT_STATUSES: &[(&str, &str, i64, &str, i64)] = &[
     ("major_outage", "Major outage", 3, "#dc2626", 1000),
 ];
 pub const MAINTENANCE: &str = "maintenance";
+/// Most status definitions of a page (the reserved `maintenance` aside).
+pub const MAX_STATUSES: usize = 20;
+/// Most lifecycle stages of one kind.
+pub const MAX_STAGES: usize = 20;
 pub const DEFAULT_INCIDENT_STAGES: &[(&str, &str)] = &[
     ("investigating", "Investigating"),
     ("identified", "Identified"),
@@ -88,8 +92,14 @@ pub async fn replace_statuses(
     page: &PageRow,
     input: Vec<StatusInput>,
 ) -> Result<Vec<StatusRow>> {
-    if input.len() < 2 || input.len() > 20 {
-        return Err(Error::field("statuses", "give 2 to 20 statuses, from the healthy baseline to the most severe"));
+    if input.len() > MAX_STATUSES {
+        return Err(Error::limit(Some("statuses"), format!("a page has at most {MAX_STATUSES} statuses")));
+    }
+    if input.len() < 2 {
+        return Err(Error::field(
+            "statuses",
+            format!("give 2 to {MAX_STATUSES} statuses, from the healthy baseline to the most severe"),
+        ));
     }
     let mut defs = Vec::new();
     for (i, s) in input.iter().enumerate() {
@@ -159,8 +169,11 @@ pub async fn replace_stages(
     input: Vec<(String, String)>,
 ) -> Result<Vec<StageRow>> {
     let min = if kind == "incident" { 2 } else { 4 };
-    if input.len() < min || input.len() > 20 {
-        return Err(Error::field("stages", format!("give {min} to 20 stages, in order")));
+    if input.len() > MAX_STAGES {
+        return Err(Error::limit(Some("stages"), format!("a lifecycle has at most {MAX_STAGES} stages")));
+    }
+    if input.len() < min {
+        return Err(Error::field("stages", format!("give {min} to {MAX_STAGES} stages, in order")));
     }
     let mut seen = Vec::new();
     for (i, (key, name)) in input.iter().enumerate() {

@@ -302,7 +302,7 @@ async fn rows_of(app: &App, page: &PageRow, text: &str) -> Result<Vec<Row>> {
     }
     let records: Vec<_> = records.collect();
     if records.len() > MAX_IMPORT_ROWS {
-        return Err(Error::field("csv", format!("at most {MAX_IMPORT_ROWS} rows")));
+        return Err(Error::limit(Some("csv"), format!("at most {MAX_IMPORT_ROWS} rows per import")));
     }
     let items: HashMap<String, (i64, bool)> = crate::store::hierarchy::items(&app.db.pool, page.id)
         .await?

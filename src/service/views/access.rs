@@ -108,7 +108,7 @@ pub async fn request(app: &App, page: &PageRow, d: &ViewDoc, raw_email: &str) ->
         body_html: &html,
         headers: "{}",
     };
-    subs::enqueue_mail(&mut *tx, page.id, &message, now).await?;
+    subs::enqueue_mail(&mut *tx, Some(page.id), &message, now).await?;
     tx.commit().await?;
     Ok(())
 }

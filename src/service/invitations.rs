@@ -1,0 +1,267 @@
+//! Invitations: accounts are created only by their owner.
+//!
+//! Adding someone who is not yet a member of the org mails them a single-use, expiring link
+//! (`/admin/invite#token=sbi_…`, the token in the fragment like the magic links). Through it the
+//! owner of the address accepts and, when the address has no account yet, chooses their own name
+//! and password. No tenant ever sets a password for anyone, and the answer to an invitation is the
+//! same whether or not the address has an account.
+
+use super::access::{self, Refusal};
+use super::audit::{self, Actor, Event};
+use super::error::{Error, Result};
+use super::members::Scope;
+use crate::app::App;
+use crate::auth::password;
+use crate::auth::policy::OrgRole;
+use crate::auth::token::{PlainToken, TokenKind};
+use crate::clock::DAY;
+use crate::domain::html::esc;
+use crate::domain::types::{self, Email};
+use crate::store::invitations::{self as sql, InvitationRow, NewInvitation};
+use crate::store::subscribers::{enqueue_mail, NewMessage};
+use crate::store::tenancy::{self, UserRow};
+use crate::store::Tx;
+
+/// How long an invitation link stays valid.
+pub const INVITATION_LIFETIME: i64 = 7 * DAY;
+/// Invitations an org may have waiting at once (each one is a mail to an address the org chose).
+pub const MAX_PENDING_PER_ORG: i64 = 200;
+
+/// Issues an invitation in the caller's transaction (replacing any pending one for the same
+/// address and scope) and queues the mail that carries its link.
+pub(super) async fn issue(
+    tx: &mut Tx,
+    app: &App,
+    actor: &Actor,
+    scope: Scope<'_>,
+    email: &Email,
+    role: &str,
+    now: i64,
+) -> Result<InvitationRow> {
+    let org_id = scope.org_id();
+    let replaced = sql::revoke_pending_for(&mut **tx, org_id, scope.page_id(), email.as_str(), now).await?;
+    if replaced == 0 && sql::count_pending(&mut **tx, org_id, now).await? >= MAX_PENDING_PER_ORG {
+        return Err(Error::Invalid {
+            field: None,
+            message: format!(
+                "an org may have at most {MAX_PENDING_PER_ORG} pending invitations: revoke some or wait for answers"
+            ),
+        });
+    }
+    let secret = app.new_token(TokenKind::Invite);
+    let new = NewInvitation {
+        org_id,
+        page_id: scope.page_id(),
+        email: email.as_str(),
+        role,
+        token_hash: &secret.hash().to_hex(),
+        invited_by: &actor.name,
+        expires_at: now + INVITATION_LIFETIME,
+    };
+    let row = sql::insert(&mut **tx, &new, now).await?;
+    let org = tenancy::org_by_id(&mut **tx, org_id).await?.ok_or(Error::NotFound("org"))?;
+    queue_mail(tx, app, &row, &org.name, scope, &secret, now).await?;
+    let detail = serde_json::json!({"email": email.as_str(), "role": role, "invitation_id": row.id});
+    audit::record(tx, actor, scope.event("member.invited", None, detail), now).await?;
+    Ok(row)
+}
+
+async fn queue_mail(
+    tx: &mut Tx,
+    app: &App,
+    row: &InvitationRow,
+    org_name: &str,
+    scope: Scope<'_>,
+    secret: &PlainToken,
+    now: i64,
+) -> Result<()> {
+    let link = format!("{}/admin/invite#token={}", app.config.admin_origin(), secret.expose());
+    let place = match scope {
+        Scope::Org(_) => org_name.to_string(),
+        Scope::Page(p) => format!("the status page {} of {org_name}", p.name),
+    };
+    let intro = format!("An administrator invited you to join {place} on StatiBeat as {}.", role_words(&row.role));
+    let after = "Accept within 7 days. If you did not expect this, ignore this message: nothing changes, and no \
+                 account is made for you.";
+    let text = format!("{intro}\n\n{link}\n\n{after}\n");
+    let html = format!(
+        "<p>{}</p><p><a href=\"{}\">Accept the invitation</a></p><p>{}</p>",
+        esc(&intro),
+        esc(&link),
+        esc(after)
+    );
+    let message = NewMessage {
+        dedupe_key: &format!("invitation:{}", row.id),
+        recipient: &row.email,
+        subject: &format!("You are invited to {org_name} on StatiBeat"),
+        body_text: &text,
+        body_html: &html,
+        headers: "{}",
+    };
+    enqueue_mail(&mut **tx, scope.page_id(), &message, now).await?;
+    Ok(())
+}
+
+fn role_words(role: &str) -> &'static str {
+    match role {
+        "org_admin" => "an org admin",
+        "org_member" => "an org member",
+        "page_admin" => "a page admin",
+        "page_manager" => "a page manager",
+        _ => "a page viewer",
+    }
+}
+
+/// The org's invitations (a page's only, for a page scope), newest first, below `before`.
+pub async fn list(app: &App, scope: Scope<'_>, before: i64, limit: i64) -> Result<Vec<InvitationRow>> {
+    Ok(sql::list(&app.db.pool, scope.org_id(), scope.page_id(), before, limit).await?)
+}
+
+async fn find(app: &App, scope: Scope<'_>, id: i64) -> Result<InvitationRow> {
+    sql::by_id(&app.db.pool, scope.org_id(), id)
+        .await?
+        .filter(|i| scope.page_id().is_none() || i.page_id == scope.page_id())
+        .ok_or(Error::NotFound("invitation"))
+}
+
+/// One invitation of the scope.
+pub async fn get(app: &App, scope: Scope<'_>, id: i64) -> Result<InvitationRow> {
+    find(app, scope, id).await
+}
+
+/// Withdraws a pending invitation: its link stops working.
+pub async fn revoke(app: &App, actor: &Actor, scope: Scope<'_>, id: i64) -> Result<InvitationRow> {
+    let row = find(app, scope, id).await?;
+    let now = app.now();
+    let mut tx = app.db.begin().await?;
+    if !sql::revoke(&mut *tx, row.id, now).await? {
+        return Err(Error::Conflict {
+            code: "not_pending",
+            message: "this invitation was already answered or withdrawn".into(),
+        });
+    }
+    let detail = serde_json::json!({"email": row.email, "invitation_id": row.id});
+    audit::record(&mut tx, actor, scope.event("member.invitation_revoked", None, detail), now).await?;
+    tx.commit().await?;
+    find(app, scope, id).await
+}
+
+/// What the holder of an invitation link is invited to.
+pub struct Invitee {
+    pub invitation: InvitationRow,
+    pub org_name: String,
+    pub page_name: Option<String>,
+    /// Whether the address already has an account (the link's holder owns the address, so this
+    /// tells them only about themselves): if so they accept without choosing a password.
+    pub account_exists: bool,
+}
+
+/// Reads the invitation a link token names, without using it.
+pub async fn lookup(app: &App, raw: &str, ip: &str) -> Result<Invitee> {
+    let row = pending(app, raw, ip).await?;
+    describe(app, row).await
+}
+
+async fn describe(app: &App, invitation: InvitationRow) -> Result<Invitee> {
+    let pool = &app.db.pool;
+    let org_name = tenancy::org_by_id(pool, invitation.org_id).await?.ok_or(Error::NotFound("org"))?.name;
+    let page_name = match invitation.page_id {
+        Some(id) => Some(tenancy::page_by_id(pool, id).await?.ok_or(Error::NotFound("page"))?.name),
+        None => None,
+    };
+    let account_exists = tenancy::user_by_email(pool, &invitation.email).await?.is_some();
+    Ok(Invitee { invitation, org_name, page_name, account_exists })
+}
+
+/// The pending invitation of a presented link token; every other answer is a refused credential.
+async fn pending(app: &App, raw: &str, ip: &str) -> Result<InvitationRow> {
+    let refuse = |why| access::refuse(app, why, "invitation", None, ip);
+    let token = PlainToken::parse_kind(raw, TokenKind::Invite).map_err(|_| refuse(Refusal::Malformed))?;
+    let row = sql::by_hash(&app.db.pool, &token.hash().to_hex()).await?.ok_or_else(|| refuse(Refusal::Unknown))?;
+    match row.status(app.now()) {
+        "pending" => Ok(row),
+        "expired" => Err(refuse(Refusal::Expired)),
+        _ => Err(refuse(Refusal::Revoked)),
+    }
+}
+
+/// A new account's name and password, chosen by the invitee.
+pub struct NewAccount {
+    pub name: String,
+    pub password: String,
+}
+
+/// What accepting gave.
+pub struct Accepted {
+    pub invitee: Invitee,
+    pub user: UserRow,
+    /// True when accepting made the account (the invitee chose its password just now).
+    pub account_created: bool,
+}
+
+/// Accepts an invitation once: joins the org (and page) with the invited role, creating the
+/// account first when the address has none. Roles someone already holds are left as they are.
+pub async fn accept(app: &App, raw: &str, ip: &str, account: Option<NewAccount>) -> Result<Accepted> {
+    let row = pending(app, raw, ip).await?;
+    // Hashing is slow: do it before the transaction, and only for well-formed input.
+    let new_account = match account {
+        Some(a) => {
+            let name = types::name(&a.name, 200).map_err(Error::invalid("name"))?;
+            super::sessions::check_new_password(&a.password)
+                .map_err(|_| Error::field("password", "must be 8 to 1024 characters"))?;
+            Some((name, password::hash(a.password).await))
+        }
+        None => None,
+    };
+    let now = app.now();
+    let mut tx = app.db.begin().await?;
+    if !sql::claim(&mut *tx, row.id, now).await? {
+        return Err(access::refuse(app, Refusal::Revoked, "invitation", None, ip));
+    }
+    let existing = tenancy::user_by_email(&mut *tx, &row.email).await?;
+    let (user_id, created) = match (existing, new_account) {
+        (Some(u), None) => (u.id, false),
+        (Some(_), Some(_)) => {
+            return Err(Error::Conflict {
+                code: "account_exists",
+                message: "this address already has an account: accept without a name and password".into(),
+            })
+        }
+        (None, Some((name, hash))) => (tenancy::insert_user(&mut *tx, &row.email, &name, &hash, now).await?, true),
+        (None, None) => return Err(Error::field("password", "choose a name and a password for your new account")),
+    };
+    join(&mut tx, &row, user_id, now).await?;
+    let actor = Actor { kind: "invitation", id: Some(user_id), name: row.email.clone(), ip: ip.to_string() };
+    let event = Event {
+        org_id: Some(row.org_id),
+        page_id: row.page_id,
+        action: "member.invitation_accepted",
+        target_kind: "user",
+        target_id: Some(user_id),
+        detail: serde_json::json!({"invitation_id": row.id, "role": row.role, "account_created": created}),
+    };
+    audit::record(&mut tx, &actor, event, now).await?;
+    tx.commit().await?;
+    let user = tenancy::user_by_id(&app.db.pool, user_id).await?.ok_or(Error::NotFound("user"))?;
+    let invitee = describe(app, sql::by_id(&app.db.pool, row.org_id, row.id).await?.unwrap_or(row)).await?;
+    Ok(Accepted { invitee, user, account_created: created })
+}
+
+/// Gives the invited roles the user does not hold yet.
+async fn join(tx: &mut Tx, row: &InvitationRow, user_id: i64, now: i64) -> Result<()> {
+    let in_org = tenancy::org_role(&mut **tx, row.org_id, user_id).await?.is_some();
+    match row.page_id {
+        None if !in_org => tenancy::upsert_org_member(&mut **tx, row.org_id, user_id, &row.role, now).await?,
+        None => {}
+        Some(page_id) => {
+            if !in_org {
+                let member = OrgRole::OrgMember.as_str();
+                tenancy::upsert_org_member(&mut **tx, row.org_id, user_id, member, now).await?;
+            }
+            if tenancy::page_role(&mut **tx, page_id, user_id).await?.is_none() {
+                tenancy::upsert_page_member(&mut **tx, page_id, user_id, &row.role, now).await?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,53 @@
+//! What the service needs to enforce per-page bounds under concurrency: the page's row lock and
+//! counts read inside the same transaction.
+
+use super::Result;
+use sqlx::{Any, Executor, Row};
+
+/// Takes the page's row lock for the rest of the transaction. On PostgreSQL two transactions
+/// that both count-then-insert under this lock run one after the other, so a bound cannot be
+/// overshot; SQLite write transactions (`BEGIN IMMEDIATE`) are already serial.
+pub async fn lock_page<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64) -> Result<()> {
+    sqlx::query("UPDATE pages SET name = name WHERE id = $1").bind(page_id).execute(e).await?;
+    Ok(())
+}
+
+/// Counts the rows of one of the page-scoped tables this module knows (never caller input).
+pub async fn count_on_page<'c, E: Executor<'c, Database = Any>>(e: E, table: Counted, page_id: i64) -> Result<i64> {
+    let sql = format!("SELECT COUNT(*) FROM {} WHERE page_id = $1", table.name());
+    Ok(sqlx::query(&sql).bind(page_id).fetch_one(e).await?.get(0))
+}
+
+/// Tables whose rows per page are bounded.
+#[derive(Debug, Clone, Copy)]
+pub enum Counted {
+    Components,
+    Views,
+    Feeds,
+}
+
+impl Counted {
+    fn name(self) -> &'static str {
+        match self {
+            Counted::Components => "hierarchy_items",
+            Counted::Views => "custom_views",
+            Counted::Feeds => "reader_feeds",
+        }
+    }
+}
+
+/// Co-managers of one view or feed (counted under the page's lock before adding one).
+pub async fn count_managers<'c, E: Executor<'c, Database = Any>>(e: E, of: Managed, id: i64) -> Result<i64> {
+    let sql = match of {
+        Managed::View => "SELECT COUNT(*) FROM custom_view_managers WHERE view_id = $1",
+        Managed::Feed => "SELECT COUNT(*) FROM reader_feed_managers WHERE feed_id = $1",
+    };
+    Ok(sqlx::query(sql).bind(id).fetch_one(e).await?.get(0))
+}
+
+/// What co-managers manage.
+#[derive(Debug, Clone, Copy)]
+pub enum Managed {
+    View,
+    Feed,
+}
