@@ -214,6 +214,9 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                     m.state,
                     m.attempts
                 );
+                if !m.last_error.is_empty() {
+                    println!("Last error: {}", m.last_error);
+                }
                 println!("Subject: {}\n\n{}\n", m.subject, m.body_text.trim_end());
             }
             Ok(())

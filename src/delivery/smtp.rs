@@ -18,6 +18,7 @@ pub use crate::delivery::smtp_url::{redact, Credentials, SmtpTarget, TlsMode};
 
 use crate::delivery::smtp_url::is_loopback;
 use crate::delivery::tls::{TlsClient, TlsStream};
+use crate::domain::types::is_envelope_mailbox;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use std::pin::Pin;
@@ -152,6 +153,14 @@ impl Connection {
     }
 
     async fn transaction(&mut self, from: &str, to: &str, data: &str) -> Result<(), SmtpError> {
+        // Nothing that could close the command early or start another (`>`, CR, LF) goes out,
+        // whatever reached the outbox; a bad recipient is a bounce, a bad sender the operator's.
+        if !is_envelope_mailbox(from) {
+            return Err(transient("configuration: the sender address is not a valid mailbox"));
+        }
+        if !is_envelope_mailbox(to) {
+            return Err(SmtpError::RecipientRejected("not a valid mailbox (RFC 5321), never sent".into()));
+        }
         let s = &mut self.s;
         s.write(&format!("MAIL FROM:<{from}>\r\n")).await?;
         s.expect(COMMAND_TIMEOUT, 250, "MAIL FROM").await?;

@@ -16,6 +16,7 @@
 //! verified for the URL's host, which is also sent as SNI.
 
 use crate::delivery::tls::TlsClient;
+use crate::domain::delivery::FailureClass;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
@@ -130,19 +131,26 @@ fn is_public_v4(a: Ipv4Addr) -> bool {
         || o[0] >= 240) // reserved and broadcast
 }
 
-/// Why an attempt did not deliver.
+/// Why an attempt did not deliver: its class (what a tenant is told) and the full message (for
+/// the server log only: it can name resolved addresses and internal hosts).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WebhookError {
     /// Worth retrying: a network error, a timeout, or a response other than 2xx and 410.
-    Transient { status: Option<u16>, message: String },
+    Transient { class: FailureClass, status: Option<u16>, message: String },
     /// Retrying will not help: the receiver answered 410 Gone, or the target is not allowed.
-    Permanent { status: Option<u16>, message: String },
+    Permanent { class: FailureClass, status: Option<u16>, message: String },
 }
 
 impl WebhookError {
     pub fn status(&self) -> Option<u16> {
         match self {
             WebhookError::Transient { status, .. } | WebhookError::Permanent { status, .. } => *status,
+        }
+    }
+
+    pub fn class(&self) -> FailureClass {
+        match self {
+            WebhookError::Transient { class, .. } | WebhookError::Permanent { class, .. } => *class,
         }
     }
 }
@@ -156,12 +164,12 @@ impl std::fmt::Display for WebhookError {
     }
 }
 
-fn transient(message: impl Into<String>) -> WebhookError {
-    WebhookError::Transient { status: None, message: message.into() }
+fn transient(class: FailureClass, message: impl Into<String>) -> WebhookError {
+    WebhookError::Transient { class, status: None, message: message.into() }
 }
 
-fn permanent(message: impl Into<String>) -> WebhookError {
-    WebhookError::Permanent { status: None, message: message.into() }
+fn permanent(class: FailureClass, message: impl Into<String>) -> WebhookError {
+    WebhookError::Permanent { class, status: None, message: message.into() }
 }
 
 /// One signed request.
@@ -176,28 +184,38 @@ pub struct Request<'a> {
 
 /// Posts one message; `Ok(status)` for a 2xx answer.
 pub async fn post(req: &Request<'_>, allow_private: bool, tls: &TlsClient) -> Result<u16, WebhookError> {
-    timeout(ATTEMPT_TIMEOUT, attempt(req, allow_private, tls)).await.map_err(|_| transient("no answer in 15 s"))?
+    timeout(ATTEMPT_TIMEOUT, attempt(req, allow_private, tls))
+        .await
+        .map_err(|_| transient(FailureClass::TimedOut, "no answer in 15 s"))?
 }
 
 async fn attempt(req: &Request<'_>, allow_private: bool, tls: &TlsClient) -> Result<u16, WebhookError> {
-    let url = check_url(req.url, allow_private).map_err(|e| permanent(format!("webhook_url {e}")))?;
+    let url = check_url(req.url, allow_private)
+        .map_err(|e| permanent(FailureClass::AddressNotAllowed, format!("webhook_url {e}")))?;
     let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_string();
     let port = url.port_or_known_default().unwrap_or(80);
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
         .await
-        .map_err(|e| transient(format!("cannot resolve {host}: {e}")))?
+        .map_err(|e| transient(FailureClass::NameNotResolved, format!("cannot resolve {host}: {e}")))?
         .collect();
     // Every answer must be public, not just the first: a name that also resolves inside the
     // network is refused as a whole.
     if !allow_private {
         if let Some(bad) = addrs.iter().find(|a| !is_public(a.ip())) {
-            return Err(permanent(format!("{host} resolves to {}, which is not a public address", bad.ip())));
+            return Err(permanent(
+                FailureClass::AddressNotAllowed,
+                format!("{host} resolves to {}, which is not a public address", bad.ip()),
+            ));
         }
     }
-    let addr = *addrs.first().ok_or_else(|| transient(format!("{host} has no address")))?;
-    let stream = TcpStream::connect(addr).await.map_err(|e| transient(format!("connect {addr}: {e}")))?;
+    let addr =
+        *addrs.first().ok_or_else(|| transient(FailureClass::NameNotResolved, format!("{host} has no address")))?;
+    let stream = TcpStream::connect(addr)
+        .await
+        .map_err(|e| transient(FailureClass::ConnectionFailed, format!("connect {addr}: {e}")))?;
     let _ = stream.set_nodelay(true);
-    let signature = sign(req.secret, req.msg_id, req.timestamp, req.body).map_err(permanent)?;
+    let signature =
+        sign(req.secret, req.msg_id, req.timestamp, req.body).map_err(|e| permanent(FailureClass::Other, e))?;
     let path = match url.query() {
         Some(q) => format!("{}?{q}", url.path()),
         None => url.path().to_string(),
@@ -215,9 +233,9 @@ async fn attempt(req: &Request<'_>, allow_private: bool, tls: &TlsClient) -> Res
         .header("webhook-signature", signature)
         .header("connection", "close")
         .body(Full::new(Bytes::copy_from_slice(req.body.as_bytes())))
-        .map_err(|e| permanent(format!("request: {e}")))?;
+        .map_err(|e| permanent(FailureClass::Other, format!("request: {e}")))?;
     if url.scheme() == "https" {
-        let stream = tls.connect(stream, &host).await.map_err(transient)?;
+        let stream = tls.connect(stream, &host).await.map_err(|e| transient(FailureClass::TlsFailed, e))?;
         exchange(stream, request).await
     } else {
         exchange(stream, request).await
@@ -231,9 +249,12 @@ where
 {
     let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
         .await
-        .map_err(|e| transient(format!("handshake: {e}")))?;
+        .map_err(|e| transient(FailureClass::ConnectionFailed, format!("handshake: {e}")))?;
     let driver = tokio::spawn(conn);
-    let response = sender.send_request(request).await.map_err(|e| transient(format!("request: {e}")))?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| transient(FailureClass::ConnectionFailed, format!("request: {e}")))?;
     let status = response.status().as_u16();
     // Drain a little of the body so the receiver sees a clean close; its content is not used.
     let mut body = response.into_body();
@@ -247,8 +268,16 @@ where
     driver.abort();
     match status {
         200..=299 => Ok(status),
-        410 => Err(WebhookError::Permanent { status: Some(status), message: "410 Gone: the receiver is gone".into() }),
-        _ => Err(WebhookError::Transient { status: Some(status), message: format!("answered {status}") }),
+        410 => Err(WebhookError::Permanent {
+            class: FailureClass::HttpStatus,
+            status: Some(status),
+            message: "410 Gone: the receiver is gone".into(),
+        }),
+        _ => Err(WebhookError::Transient {
+            class: FailureClass::HttpStatus,
+            status: Some(status),
+            message: format!("answered {status}"),
+        }),
     }
 }
 

@@ -13,7 +13,9 @@ impl fmt::Display for Invalid {
     }
 }
 
-/// A lower-cased email address with one `@`, a dotted domain and no spaces.
+/// A lower-cased mailbox as RFC 5321 §4.1.2 spells it: a dot-atom or quoted local part, `@`, and
+/// a domain name. What is refused (`<`, `>`, spaces, control characters, unquoted specials, a
+/// quoted part with those inside) is exactly what could break out of `RCPT TO:<...>`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct Email(String);
@@ -26,7 +28,7 @@ impl Email {
             return Err(bad());
         }
         let (local, domain) = s.split_once('@').ok_or_else(bad)?;
-        if local.is_empty() || local.len() > 64 || domain.contains('@') {
+        if local.len() > 64 || !(is_dot_string(local) || is_quoted_string(local)) {
             return Err(bad());
         }
         DomainName::parse(domain).map_err(|_| bad())?;
@@ -36,6 +38,46 @@ impl Email {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Whether `s`, exactly as given, may go inside `MAIL FROM:<...>` or `RCPT TO:<...>`: a local part
+/// as [`Email`] allows it, `@`, and a host name (one label is enough: `noreply@localhost`). The
+/// last guard before the wire, for addresses that did not come through [`Email::parse`] (the
+/// configured sender, rows written by older versions).
+pub fn is_envelope_mailbox(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else { return false };
+    local.len() <= 64 && (is_dot_string(local) || is_quoted_string(local)) && is_hostname(&domain.to_ascii_lowercase())
+}
+
+/// RFC 5322 `atext`: the characters of an unquoted local part besides dots.
+fn is_atext(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b)
+}
+
+/// RFC 5321 `Dot-string`: atoms separated by single dots.
+fn is_dot_string(s: &str) -> bool {
+    s.split('.').all(|atom| !atom.is_empty() && atom.bytes().all(is_atext))
+}
+
+/// RFC 5321 `Quoted-string`, narrowed: printable ASCII without space, `<`, `>` or `@` (so every
+/// address has exactly one `@`), with `"` and `\` only escaped, and something inside.
+fn is_quoted_string(s: &str) -> bool {
+    let Some(inner) = s.strip_prefix('"').and_then(|r| r.strip_suffix('"')) else { return false };
+    let allowed = |b: u8| (b'!'..=b'~').contains(&b) && !matches!(b, b'<' | b'>' | b'@');
+    let mut bytes = inner.bytes();
+    let mut any = false;
+    while let Some(b) = bytes.next() {
+        let ok = match b {
+            b'\\' => bytes.next().is_some_and(allowed),
+            b'"' => false,
+            b => allowed(b),
+        };
+        if !ok {
+            return false;
+        }
+        any = true;
+    }
+    any
 }
 
 /// A page's URL prefix: `[a-z0-9-]{2,63}`, not starting or ending with `-`.
@@ -51,6 +93,13 @@ impl UrlPrefix {
         let ok_chars = s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if !(2..=63).contains(&s.len()) || !ok_chars || s.starts_with('-') || s.ends_with('-') {
             return Err(Invalid("must be 2-63 characters of a-z, 0-9 and '-', not starting or ending with '-'".into()));
+        }
+        // `xn--` (punycode) and the other reserved `??--` labels (RFC 5890 §2.3.1): a prefix is
+        // a host label, and an internationalised one can imitate another page's ("dеmo").
+        if s.get(2..4) == Some("--") {
+            return Err(Invalid(
+                "must not have '--' in the third and fourth places ('xn--' internationalised names are refused)".into(),
+            ));
         }
         if RESERVED_PREFIXES.contains(&s) {
             return Err(Invalid(format!("'{s}' is reserved")));
@@ -97,12 +146,26 @@ impl DomainName {
         if s.rsplit('.').next().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit())) {
             return Err(Invalid("must be a domain name, not an IP address".into()));
         }
+        if !valid_punycode(&s) {
+            return Err(Invalid("has an 'xn--' label that is not a valid internationalised name".into()));
+        }
         Ok(DomainName(s))
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Every `xn--` label must be the ASCII form of a valid internationalised label (IDNA, UTS #46):
+/// decoding it and encoding the result again gives it back. Mixed scripts are not refused (see
+/// docs/decisions/0010-login-throttle-and-input.md).
+fn valid_punycode(domain: &str) -> bool {
+    if !domain.split('.').any(|label| label.starts_with("xn--")) {
+        return true;
+    }
+    let (unicode, decoded) = idna::domain_to_unicode(domain);
+    decoded.is_ok() && idna::domain_to_ascii(&unicode).is_ok_and(|ascii| ascii == domain)
 }
 
 /// LDH host name check (RFC 1123), already lower-cased, without trailing dot.
@@ -152,12 +215,84 @@ mod tests {
     }
 
     #[test]
+    fn emails_follow_rfc_5321_mailbox_syntax() {
+        for good in [
+            "o'brien+alerts@example.com",
+            "a.b.c@example.com",
+            "\"odd..name\"@example.com",
+            "\"a\\\"b\"@example.com",
+            "x@xn--bcher-kva.example",
+        ] {
+            assert!(Email::parse(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "evil>@example.com",
+            "<evil@example.com",
+            "evil@example.com>",
+            "a(b)@example.com",
+            "a,b@example.com",
+            "a;b@example.com",
+            "a:b@example.com",
+            "[a]@example.com",
+            ".a@example.com",
+            "a.@example.com",
+            "a..b@example.com",
+            "\"a b\"@example.com",
+            "\"a<b\"@example.com",
+            "\"a@b\"@example.com",
+            "\"\"@example.com",
+            "\"a\"b\"@example.com",
+            "a\r\nrcpt to:<x@y.com>@example.com",
+            "é@example.com",
+            &format!("{}@example.com", "a".repeat(65)),
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever comes in, an accepted address can sit inside `RCPT TO:<...>` unchanged.
+        #[test]
+        fn an_accepted_address_never_holds_envelope_breaking_characters(s in "\\PC{0,80}|[ -~\r\n\t]{0,80}") {
+            if let Ok(e) = Email::parse(&s) {
+                let bad = |c: char| matches!(c, '<' | '>' | '\r' | '\n' | ' ') || c.is_control() || !c.is_ascii();
+                proptest::prop_assert!(!e.as_str().chars().any(bad), "{:?}", e);
+                proptest::prop_assert_eq!(Email::parse(e.as_str()), Ok(e.clone()), "parsing is idempotent");
+            }
+        }
+
+        /// The SMTP layer's last check lets nothing through that could end or add a command.
+        #[test]
+        fn an_envelope_mailbox_never_holds_envelope_breaking_characters(s in "\\PC{0,80}|[ -~\r\n\t]{0,80}") {
+            if is_envelope_mailbox(&s) {
+                let bad = |c: char| matches!(c, '<' | '>' | '\r' | '\n' | ' ') || c.is_control() || !c.is_ascii();
+                proptest::prop_assert!(!s.chars().any(bad), "{:?}", s);
+            }
+        }
+
+        /// Every dot-atom address (RFC 5321 grammar) is accepted, lower-cased.
+        #[test]
+        fn dot_atom_addresses_are_accepted(
+            local in "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,20}(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,20}){0,2}",
+            domain in "[a-z0-9]{1,20}\\.(com|org|example)",
+        ) {
+            let raw = format!("{local}@{domain}");
+            proptest::prop_assert_eq!(Email::parse(&raw).map(|e| e.as_str().to_string()), Ok(raw.to_ascii_lowercase()));
+        }
+    }
+
+    #[test]
     fn url_prefixes_follow_the_spec_pattern() {
         assert!(UrlPrefix::parse("acme-status").is_ok());
         assert!(UrlPrefix::parse("a1").is_ok());
         for bad in ["a", "Acme", "-acme", "acme-", "ac_me", "admin", &"x".repeat(64)] {
             assert!(UrlPrefix::parse(bad).is_err(), "{bad}");
         }
+        // Punycode look-alikes, valid ("dеmo", Cyrillic е) or not, and the other reserved forms.
+        for bad in ["xn--dmo-rdd", "xn--dmo-jcd", "xn--80ak6aa92e", "ab--cd"] {
+            assert!(UrlPrefix::parse(bad).is_err(), "{bad}");
+        }
+        assert!(UrlPrefix::parse("a-b--c").is_ok(), "'--' elsewhere is an ordinary label");
     }
 
     #[test]
@@ -172,6 +307,14 @@ mod tests {
     fn domain_names_are_ldh_and_dotted() {
         assert_eq!(DomainName::parse("Status.Example.com.").unwrap().as_str(), "status.example.com");
         for bad in ["localhost", "exa mple.com", "-x.example.com", "127.0.0.1", "a..b", ""] {
+            assert!(DomainName::parse(bad).is_err(), "{bad}");
+        }
+        // Internationalised names in their ASCII form pass when the punycode is valid...
+        for good in ["xn--bcher-kva.example", "status.xn--dmo-rdd.example.com", "xn--80ak6aa92e.com"] {
+            assert!(DomainName::parse(good).is_ok(), "{good}");
+        }
+        // ...and are refused when it is not (undecodable, not in normal form, or disallowed).
+        for bad in ["xn--dmo-jcd.example.com", "xn--.example.com", "xn--a.example.com"] {
             assert!(DomainName::parse(bad).is_err(), "{bad}");
         }
     }

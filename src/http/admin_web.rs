@@ -129,7 +129,8 @@ pub async fn workspace(State(app): State<App>, ctx: RequestCtx, headers: HeaderM
     let mut body = format!("<h1>Workspace</h1><p>Signed in as {}.</p>", esc(&s.email));
     for (org, role) in &orgs {
         body.push_str(&format!("<h2>{} <small>({})</small></h2><ul>", esc(&org.name), esc(role)));
-        let pages = directory::pages_of_org(&app, org.id, false, 0, 200).await.unwrap_or_default();
+        let scope = access::scope_for_org_role(Some(role.as_str()), s.user_id);
+        let pages = directory::pages_of_org(&app, org.id, scope, false, 0, 200).await.unwrap_or_default();
         for p in pages {
             let url = app.config.origin_for(&format!("{}.{}", p.url_prefix, app.config.base_domain));
             body.push_str(&format!(

@@ -10,9 +10,9 @@ use super::tokens::audit_view;
 use crate::app::App;
 use crate::auth::policy::Action;
 use crate::clock::rfc3339;
-use crate::service::directory;
 use crate::service::members::{self, Scope};
 use crate::service::pages::{self, NewPageInput, TRASH_RETENTION};
+use crate::service::{access, directory};
 use crate::store::audit::AuditFilter;
 use crate::store::tenancy::PageRow;
 use axum::extract::{Path, State};
@@ -60,7 +60,8 @@ pub async fn get_org(State(app): State<App>, caller: Caller) -> ApiResult<Json<V
 
 async fn list_pages_in(app: &App, caller: &Caller, q: &ListQuery, trashed: bool) -> ApiResult<Json<Value>> {
     let (org_id, _) = caller.org(app, Action::Read).await?;
-    let rows = directory::pages_of_org(app, org_id, trashed, q.cursor.unwrap_or(0), q.limit + 1).await?;
+    let scope = access::page_scope(app, &caller.principal, org_id).await?;
+    let rows = directory::pages_of_org(app, org_id, scope, trashed, q.cursor.unwrap_or(0), q.limit + 1).await?;
     let (rows, next) = super::list::page_of(rows, q.limit, |p| p.id);
     let mut views = Vec::new();
     for p in &rows {
@@ -107,6 +108,10 @@ pub async fn create_page(
 pub async fn get_page(State(app): State<App>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let (org_id, _) = caller.org(&app, Action::Read).await?;
     let page = pages::get_in_org(&app, org_id, parse_id(&id)?).await?;
+    // An org member's pages without a role on them do not exist for them, here as on the page.
+    if access::page_grant(&app, &caller.principal, &page).await?.is_none() {
+        return Err(ApiError::not_found());
+    }
     Ok(Json(page_admin_view(&app, &page, true).await?))
 }
 

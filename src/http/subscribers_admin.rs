@@ -186,6 +186,7 @@ pub async fn subscriber_deliveries(
                 "failed_attempts": attempts.iter().map(|a| json!({
                     "at": rfc3339(a.at),
                     "status_code": a.status_code,
+                    "error_code": a.error_code,
                     "error": a.error,
                     "duration_ms": a.duration_ms,
                     "final": a.last,

@@ -19,6 +19,7 @@ use crate::delivery::message::{self, Message};
 use crate::delivery::smtp::{Connection, SmtpError, SmtpTarget};
 use crate::delivery::tls::TlsClient;
 use crate::delivery::webhook::{self, WebhookError};
+use crate::domain::delivery::FailureClass;
 use crate::service::audit::{self, Actor, Event};
 use crate::service::{Error, Result};
 use crate::store::outbox::{self as sql, Attempt, Claimed};
@@ -74,6 +75,10 @@ fn carries_credential(dedupe_key: &str) -> bool {
 /// A failed attempt, classified.
 struct Failure {
     status: Option<u16>,
+    /// What tenants are told (stored with the attempt, written to the audit log).
+    class: FailureClass,
+    /// The full story (resolved addresses, relay replies): the server log and the operator's
+    /// `statibeat mail list` only.
     message: String,
     /// Worth another attempt (if any are left).
     transient: bool,
@@ -84,30 +89,30 @@ struct Failure {
 impl Failure {
     fn from_smtp(e: SmtpError) -> Failure {
         let message = e.to_string();
+        let failure = |class, transient, hygiene| Failure { status: None, class, message, transient, hygiene };
         match e {
-            SmtpError::Transient(_) => Failure { status: None, message, transient: true, hygiene: None },
-            SmtpError::Permanent(_) => Failure { status: None, message, transient: false, hygiene: None },
+            SmtpError::Transient(_) => failure(FailureClass::MailDeferred, true, None),
+            SmtpError::Permanent(_) => failure(FailureClass::MailRefused, false, None),
             // The address does not exist or takes no mail: a hard bounce.
-            SmtpError::RecipientRejected(_) => {
-                Failure { status: None, message, transient: false, hygiene: Some("bounced") }
-            }
+            SmtpError::RecipientRejected(_) => failure(FailureClass::MailRecipientRejected, false, Some("bounced")),
         }
     }
 
     fn from_webhook(e: WebhookError) -> Failure {
-        let status = e.status();
-        let message = e.to_string();
+        let (status, class, message) = (e.status(), e.class(), e.to_string());
+        let failure = |transient, hygiene| Failure { status, class, message, transient, hygiene };
         match e {
             // An endpoint that keeps failing is as dead as a bounced address.
-            WebhookError::Transient { .. } => Failure { status, message, transient: true, hygiene: Some("bounced") },
+            WebhookError::Transient { .. } => failure(true, Some("bounced")),
             // 410 Gone says so; a target the SSRF guard refuses needs a person to look.
-            WebhookError::Permanent { status: Some(_), .. } => {
-                Failure { status, message, transient: false, hygiene: Some("bounced") }
-            }
-            WebhookError::Permanent { status: None, .. } => {
-                Failure { status, message, transient: false, hygiene: Some("quarantined") }
-            }
+            WebhookError::Permanent { status: Some(_), .. } => failure(false, Some("bounced")),
+            WebhookError::Permanent { status: None, .. } => failure(false, Some("quarantined")),
         }
+    }
+
+    /// The words a tenant reads.
+    fn public(&self) -> String {
+        self.class.describe(self.status.map(i64::from))
     }
 }
 
@@ -266,6 +271,7 @@ async fn webhook_lane(app: App, marker: Marker, rows: Vec<Claimed>) -> Result<De
             // Unsubscribed, deleted or no longer deliverable since the event: nobody to call.
             None => Err(Failure {
                 status: None,
+                class: FailureClass::NotSubscribed,
                 message: "the subscriber no longer receives webhooks".into(),
                 transient: false,
                 hygiene: None,
@@ -312,7 +318,8 @@ async fn settle(
     };
     let attempts = row.attempts + 1;
     let retry = (f.transient && attempts < MAX_ATTEMPTS).then(|| now + backoff(attempts));
-    tracing::warn!(outbox = row.id, channel = %row.channel, attempts, error = %f.message, retry = retry.is_some(), "not delivered");
+    // The full message goes to the server log only; tenants get the class (see domain::delivery).
+    tracing::warn!(outbox = row.id, channel = %row.channel, attempts, error = %f.message, failure = f.class.code(), retry = retry.is_some(), "not delivered");
     let mut tx = app.db.begin().await?;
     // Lock order: the subscriber first, then outbox rows, so two lanes failing for the same
     // subscriber at once wait for each other instead of deadlocking.
@@ -328,21 +335,28 @@ async fn settle(
         outbox_id: row.id,
         at: now,
         status_code: f.status.map(i64::from),
-        error: &f.message,
+        error: f.class.code(),
         duration_ms: started.elapsed().as_millis() as i64,
         last: retry.is_none(),
     };
     sql::record_attempt(&mut *tx, &attempt).await?;
     if let (true, Some(hygiene), Some(sub)) = (hygiene_changed, f.hygiene, row.subscriber_id) {
         crate::store::subscribers::drop_pending_notifications(&mut *tx, sub, now).await?;
+        // Filed under the page's org, so the tenant's audit log shows it (in generic words).
+        let org_id = match row.page_id {
+            Some(page) => crate::store::tenancy::page_by_id(&mut *tx, page).await?.map(|p| p.org_id),
+            None => None,
+        };
         let actor = Actor { kind: "system", id: None, name: "delivery".into(), ip: String::new() };
         let event = Event {
-            org_id: None,
+            org_id,
             page_id: row.page_id,
             action: "subscriber.hygiene_changed",
             target_kind: "subscriber",
             target_id: Some(sub),
-            detail: serde_json::json!({"hygiene": hygiene, "channel": row.channel, "reason": f.message}),
+            detail: serde_json::json!({
+                "hygiene": hygiene, "channel": row.channel, "reason": f.public(), "failure": f.class.code(),
+            }),
         };
         audit::record(&mut tx, &actor, event, now).await?;
     }

@@ -207,6 +207,34 @@ pub async fn page_grant(app: &App, principal: &Principal, page: &PageRow) -> Res
     })
 }
 
+/// Which of an org's pages a principal is shown in org-level lists and lookups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageScope {
+    /// Every page: org admins, and org tokens (whose role reaches every page of the org).
+    Every,
+    /// Only the pages this user holds a page role on: an org member's other pages answer 404
+    /// to them, so listing them would leak what the 404 hides.
+    MemberOf(i64),
+}
+
+/// The pages `principal` may see in `org_id`; the same rule as [`page_grant`], as a filter.
+pub async fn page_scope(app: &App, principal: &Principal, org_id: i64) -> Result<PageScope> {
+    Ok(match principal {
+        Principal::ApiToken(_) => PageScope::Every,
+        Principal::Session(s) => {
+            scope_for_org_role(tenancy::org_role(&app.db.pool, org_id, s.user_id).await?.as_deref(), s.user_id)
+        }
+    })
+}
+
+/// A session's page scope from its org role (`org_admin` sees every page).
+pub fn scope_for_org_role(org_role: Option<&str>, user_id: i64) -> PageScope {
+    match org_role.and_then(OrgRole::parse) {
+        Some(OrgRole::OrgAdmin) => PageScope::Every,
+        _ => PageScope::MemberOf(user_id),
+    }
+}
+
 /// The highest org-level action `principal` may take on `org_id`; `None` = invisible.
 pub async fn org_grant(app: &App, principal: &Principal, org_id: i64) -> Result<Option<Action>> {
     Ok(match principal {

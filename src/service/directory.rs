@@ -2,6 +2,7 @@
 //! a page's verified custom domain, a user's orgs and roles. No authorisation here: callers check
 //! access first (or serve only public data).
 
+use super::access::PageScope;
 use super::error::Result;
 use crate::app::App;
 use crate::store::audit::{self as audit_sql, AuditFilter, AuditRow};
@@ -26,9 +27,21 @@ pub async fn org(app: &App, org_id: i64) -> Result<Option<OrgRow>> {
     Ok(tenancy::org_by_id(&app.db.pool, org_id).await?)
 }
 
-/// Pages of an org (live or trashed) in id order after `after`.
-pub async fn pages_of_org(app: &App, org_id: i64, trashed: bool, after: i64, limit: i64) -> Result<Vec<PageRow>> {
-    Ok(tenancy::pages_of_org(&app.db.pool, org_id, trashed, after, limit).await?)
+/// Pages of an org (live or trashed) within `scope`, in id order after `after`.
+pub async fn pages_of_org(
+    app: &App,
+    org_id: i64,
+    scope: PageScope,
+    trashed: bool,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<PageRow>> {
+    Ok(match scope {
+        PageScope::Every => tenancy::pages_of_org(&app.db.pool, org_id, trashed, after, limit).await?,
+        PageScope::MemberOf(user_id) => {
+            tenancy::pages_of_member(&app.db.pool, org_id, user_id, trashed, after, limit).await?
+        }
+    })
 }
 
 /// The page's custom domain once verified.

@@ -28,10 +28,13 @@ pub async fn login(app: &App, email: &str, password_in: &str, ip: &str) -> Resul
         login_failed(app, &actor, now, "throttled");
         return Err(Error::TooMany { retry_after });
     }
-    let user = match Email::parse(email) {
-        Ok(e) => tenancy::user_by_email(&app.db.pool, e.as_str()).await?,
-        Err(_) => None,
+    // An account made before the mailbox rules tightened (decision 0010) may hold an address
+    // `Email::parse` now refuses: look it up as typed, so its owner can still sign in.
+    let lookup = match Email::parse(email) {
+        Ok(e) => e.as_str().to_string(),
+        Err(_) => email.trim().to_ascii_lowercase(),
     };
+    let user = if lookup.len() <= 254 { tenancy::user_by_email(&app.db.pool, &lookup).await? } else { None };
     let ok = password_in.len() <= password::MAX_PASSWORD_BYTES
         && password::verify(password_in.to_string(), user.as_ref().map(|u| u.password_hash.clone())).await;
     let Some(user) = user.filter(|_| ok) else {

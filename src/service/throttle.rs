@@ -1,6 +1,7 @@
 //! In-process rate limiting (fixed one-minute windows per tier and key) and the growing-delay
 //! throttle for password checks (logins, viewer passwords).
 
+use crate::auth::guessing::{self, History, Tally};
 use crate::clock::{Millis, MINUTE, SECOND};
 use crate::config::RateLimits;
 use std::collections::HashMap;
@@ -111,67 +112,63 @@ impl RateLimiter {
     }
 }
 
-/// Growing delays after repeated password failures, per account and per client address.
-/// Failures are counted for unknown accounts too, so throttling reveals nothing.
+/// Counts password failures for the growing delays of `auth::guessing` (the rules and the
+/// scheme are there). Failures are counted for unknown accounts too, so throttling reveals
+/// nothing about which accounts exist.
 #[derive(Default)]
 pub struct LoginThrottle {
-    failures: Mutex<HashMap<String, (u32, Millis)>>,
+    tallies: Mutex<HashMap<String, Tally>>,
 }
 
-/// Free attempts per account before delays start.
-const ACCOUNT_FREE: u32 = 5;
-/// Free attempts per client address (covers spraying across accounts).
-const ADDRESS_FREE: u32 = 20;
-const MAX_DELAY: Millis = 15 * MINUTE;
-/// Failures are forgotten after this long without a new one.
-const FORGET_AFTER: Millis = 60 * MINUTE;
+/// The three keys an attempt is counted under, as fixed-size hashes whatever the caller sends.
+struct Keys {
+    pair: String,
+    address: String,
+    account: String,
+}
 
-fn delay_after(failures: u32, free: u32) -> Millis {
-    if failures < free {
-        return 0;
+impl Keys {
+    fn of(account: &str, address: &str) -> Keys {
+        Keys { pair: key(&format!("{account}\n{address}")), address: key(address), account: key(account) }
     }
-    let exp = (failures - free).min(20);
-    (SECOND << exp).min(MAX_DELAY)
 }
 
 impl LoginThrottle {
     /// Reserves one attempt for `account` from `address`, counting it as a failure up front so
-    /// that concurrent guesses cannot all slip past the check; `Err(seconds)` when either must
-    /// wait. Keys are fixed-size hashes, whatever the caller sends.
+    /// that concurrent guesses cannot all slip past the check; `Err(seconds)` when it must wait.
     pub fn attempt(&self, account: &str, address: &str, now: Millis) -> Result<(), u64> {
-        let (account, address) = (key(account), key(address));
-        let mut map = self.failures.lock().expect("throttle lock");
-        let mut wait = 0;
-        for (k, free) in [(&account, ACCOUNT_FREE), (&address, ADDRESS_FREE)] {
-            if let Some(&(n, last)) = map.get(k) {
-                if now - last < FORGET_AFTER {
-                    wait = wait.max(last + delay_after(n, free) - now);
-                }
-            }
-        }
+        let k = Keys::of(account, address);
+        let mut map = self.tallies.lock().expect("throttle lock");
+        let history = History {
+            pair: map.get(&k.pair).copied(),
+            address: map.get(&k.address).copied(),
+            account: map.get(&k.account).copied(),
+        };
+        let wait = guessing::wait(&history, now);
         if wait > 0 {
-            return Err(((wait + SECOND - 1) / SECOND) as u64);
+            return Err(guessing::retry_after_secs(wait));
         }
         if map.len() > 100_000 {
-            map.retain(|_, (_, last)| now - *last < FORGET_AFTER);
+            map.retain(|_, t| now - t.last < guessing::FORGET_AFTER);
         }
-        for k in [account, address] {
-            let e = map.entry(k).or_insert((0, now));
-            if now - e.1 >= FORGET_AFTER {
-                e.0 = 0;
-            }
-            e.0 += 1;
-            e.1 = now;
+        for key in [k.pair, k.address, k.account] {
+            let counted = Tally::counted(map.get(&key).copied(), now);
+            map.insert(key, counted);
         }
         Ok(())
     }
 
-    /// The attempt succeeded: forget the account's failures and give the address its attempt back.
+    /// The attempt succeeded: the address has proven it knows the password, so its failures on
+    /// this account are forgotten; the address and the account get the reserved attempt back.
+    /// The account's count from other addresses stays: it only ever slows those addresses.
     pub fn succeeded(&self, account: &str, address: &str) {
-        let mut map = self.failures.lock().expect("throttle lock");
-        map.remove(&key(account));
-        if let Some(e) = map.get_mut(&key(address)) {
-            e.0 = e.0.saturating_sub(1);
+        let k = Keys::of(account, address);
+        let mut map = self.tallies.lock().expect("throttle lock");
+        map.remove(&k.pair);
+        for key in [k.address, k.account] {
+            if let Some(t) = map.get_mut(&key) {
+                t.failures = t.failures.saturating_sub(1);
+            }
         }
     }
 }
@@ -216,13 +213,14 @@ mod tests {
     }
 
     #[test]
-    fn delays_grow_after_the_free_attempts_and_success_clears_the_account() {
+    fn delays_grow_per_address_on_an_account_and_success_clears_them() {
         let t = LoginThrottle::default();
         let mut now = 1_000_000;
-        for _ in 0..ACCOUNT_FREE {
+        for _ in 0..guessing::PAIR_FREE {
             assert!(t.attempt("acct", "ip", now).is_ok());
         }
         assert_eq!(t.attempt("acct", "ip", now), Err(1));
+        assert!(t.attempt("acct", "elsewhere", now).is_ok(), "another address is not held back");
         now += SECOND;
         assert!(t.attempt("acct", "ip", now).is_ok());
         assert_eq!(t.attempt("acct", "ip", now), Err(2));
@@ -235,9 +233,30 @@ mod tests {
     }
 
     #[test]
+    fn strangers_guessing_from_many_addresses_never_lock_out_a_clean_address() {
+        let t = LoginThrottle::default();
+        let mut now = 1_000_000;
+        for i in 0..500 {
+            let address = format!("stranger-{}", i % 50);
+            if let Err(wait) = t.attempt("acct", &address, now) {
+                now += wait as Millis * SECOND;
+                assert!(t.attempt("acct", &address, now).is_ok());
+            }
+        }
+        assert!(t.attempt("acct", "owner", now).is_ok(), "the owner's first attempt goes ahead");
+        t.succeeded("acct", "owner");
+        // After a typo the owner waits at most the account's small cap.
+        assert!(t.attempt("acct", "owner", now).is_ok());
+        let wait = t.attempt("acct", "owner", now).unwrap_err();
+        assert!(wait as Millis * SECOND <= guessing::ACCOUNT_MAX_DELAY, "{wait}");
+    }
+
+    #[test]
     fn concurrent_guesses_are_counted_before_they_are_checked() {
         let t = LoginThrottle::default();
         let allowed = (0..50).filter(|_| t.attempt("acct", "ip", 0).is_ok()).count();
-        assert_eq!(allowed as u32, ACCOUNT_FREE, "a burst gets the free attempts and no more");
+        assert_eq!(allowed as u32, guessing::PAIR_FREE, "a burst gets the free attempts and no more");
+        let sprayed = (0..50).filter(|i| t.attempt(&format!("acct{i}"), "sprayer", 0).is_ok()).count();
+        assert_eq!(sprayed as u32, guessing::ADDRESS_FREE, "and an address its free attempts across accounts");
     }
 }

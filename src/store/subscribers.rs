@@ -309,6 +309,8 @@ pub struct OutboxRow {
     pub body_text: String,
     pub state: String,
     pub attempts: i64,
+    /// The last failure in full (for operators; tenants see its class, `domain::delivery`).
+    pub last_error: String,
     pub created_at: i64,
     pub sent_at: Option<i64>,
 }
@@ -422,8 +424,8 @@ pub async fn enqueue_many(
 /// The newest messages first (for `statibeat mail list` and tests).
 pub async fn recent<'c, E: Executor<'c, Database = Any>>(e: E, limit: i64) -> Result<Vec<OutboxRow>> {
     let rows = sqlx::query(
-        "SELECT id, page_id, channel, recipient, subject, body_text, state, attempts, created_at, sent_at FROM outbox \
-         ORDER BY id DESC LIMIT $1",
+        "SELECT id, page_id, channel, recipient, subject, body_text, state, attempts, last_error, created_at, sent_at \
+         FROM outbox ORDER BY id DESC LIMIT $1",
     )
     .bind(limit)
     .fetch_all(e)
@@ -439,6 +441,7 @@ pub async fn recent<'c, E: Executor<'c, Database = Any>>(e: E, limit: i64) -> Re
             body_text: r.get("body_text"),
             state: r.get("state"),
             attempts: r.get("attempts"),
+            last_error: r.get("last_error"),
             created_at: r.get("created_at"),
             sent_at: opt_i64(r, "sent_at"),
         })

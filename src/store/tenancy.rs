@@ -430,6 +430,29 @@ pub async fn pages_of_org<'c, E: Executor<'c, Database = Any>>(
     Ok(rows.iter().map(page).collect())
 }
 
+/// Pages of an org that `user_id` holds a page role on, like [`pages_of_org`].
+pub async fn pages_of_member<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    org_id: i64,
+    user_id: i64,
+    trashed: bool,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<PageRow>> {
+    let cond = if trashed { "deleted_at IS NOT NULL" } else { "deleted_at IS NULL" };
+    let rows = sqlx::query(&format!(
+        "SELECT {PAGE_COLS} FROM pages WHERE org_id = $1 AND {cond} AND id > $2 \
+         AND id IN (SELECT page_id FROM page_members WHERE user_id = $4) ORDER BY id LIMIT $3"
+    ))
+    .bind(org_id)
+    .bind(after)
+    .bind(limit)
+    .bind(user_id)
+    .fetch_all(e)
+    .await?;
+    Ok(rows.iter().map(page).collect())
+}
+
 pub async fn set_page_deleted<'c, E: Executor<'c, Database = Any>>(
     e: E,
     id: i64,

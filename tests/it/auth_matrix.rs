@@ -290,6 +290,11 @@ fn expected(cred: Cred, route: &Route, via: Via) -> u16 {
             return 403;
         }
     }
+    if route.page_must_be_visible {
+        if let Who::Session { org_role: Some("org_member"), page_role: None, .. } = who {
+            return 404;
+        }
+    }
     // The access the credential has on the scope; None = the scope is invisible to it (404).
     let grant: Option<Level> = match (route.family, who) {
         (Family::Person, Who::Session { .. }) => return route.ok,
@@ -428,6 +433,9 @@ struct Route {
     snapshot: Option<&'static str>,
     /// Logout and password change end sessions: give them a throwaway one.
     consumes_session: bool,
+    /// An org route about one page: besides the org level, the page must be one the caller can
+    /// open (SPEC §2: an org member without a role on it gets 404, as on the page itself).
+    page_must_be_visible: bool,
 }
 
 const PAGE_VIAS: &[Via] = &[Via::PageHost, Via::StatusPath, Via::Numeric];
@@ -451,6 +459,7 @@ fn route(method: Method, pattern: &'static str, family: Family, ok: u16) -> Rout
         body: None,
         snapshot: None,
         consumes_session: false,
+        page_must_be_visible: false,
     }
 }
 
@@ -473,6 +482,10 @@ impl Route {
     }
     fn query(mut self, q: &'static str) -> Self {
         self.query = Some(q);
+        self
+    }
+    fn only_pages_they_can_open(mut self) -> Self {
+        self.page_must_be_visible = true;
         self
     }
     fn consumes_session(mut self) -> Self {
@@ -902,7 +915,7 @@ fn routes() -> Vec<Route> {
             .body(|f| json!({"name": "Made by the matrix", "url_prefix": f.text}))
             .unchanged_if_refused("SELECT CAST(COUNT(*) AS TEXT) FROM pages"),
         route(get.clone(), "/api/v1/org/pages/trash", Org(Read), 200),
-        route(get.clone(), "/api/v1/org/pages/{id}", Org(Read), 200).on(ThePage),
+        route(get.clone(), "/api/v1/org/pages/{id}", Org(Read), 200).on(ThePage).only_pages_they_can_open(),
         route(delete.clone(), "/api/v1/org/pages/{id}", Org(Configure), 200)
             .on(FreshPage)
             .unchanged_if_refused(PAGE_DELETED),

@@ -13,6 +13,7 @@ mod delivery;
 mod dns_server;
 mod domains;
 mod feeds;
+mod hardening;
 mod harness;
 mod headers;
 mod hosts;

@@ -320,8 +320,8 @@ async fn a_receiver_that_fails_twice_gets_the_event_exactly_once(engine: Engine)
     assert_eq!(
         attempts,
         vec![
-            (Some(500), "transient: answered 500".to_string(), T0, 0),
-            (Some(503), "transient: answered 503".to_string(), T0 + 30 * SECOND, 0),
+            (Some(500), "http_status".to_string(), T0, 0),
+            (Some(503), "http_status".to_string(), T0 + 30 * SECOND, 0),
         ],
         "failed attempts are recorded"
     );

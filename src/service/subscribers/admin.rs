@@ -7,6 +7,7 @@ use super::{mail_link, Purpose};
 use crate::app::App;
 use crate::auth::token::TokenKind;
 use crate::clock::{parse_rfc3339, rfc3339};
+use crate::domain::delivery::FailureClass;
 use crate::domain::types::Email;
 use crate::service::audit::{self, Actor, Event};
 use crate::service::error::{Error, Result};
@@ -43,14 +44,42 @@ pub async fn get(app: &App, page: &PageRow, id: i64) -> Result<SubscriberRow> {
     sql::by_id(&app.db.pool, page.id, id).await?.ok_or(Error::NotFound("subscriber"))
 }
 
+/// A failed attempt as tenants see it: a stable class and generic words, never the resolver's,
+/// receiver's or relay's own text (that is in the server log; see `domain::delivery`).
+#[derive(Debug, Clone)]
+pub struct FailedAttempt {
+    pub at: i64,
+    pub status_code: Option<i64>,
+    pub error_code: &'static str,
+    pub error: String,
+    pub duration_ms: i64,
+    pub last: bool,
+}
+
+impl From<crate::store::outbox::AttemptRow> for FailedAttempt {
+    fn from(a: crate::store::outbox::AttemptRow) -> Self {
+        let class = FailureClass::from_code(&a.error);
+        FailedAttempt {
+            at: a.at,
+            status_code: a.status_code,
+            error_code: class.code(),
+            error: class.describe(a.status_code),
+            duration_ms: a.duration_ms,
+            last: a.last,
+        }
+    }
+}
+
 /// A subscriber's delivery log: its notifications, newest first, each with its failed attempts.
+/// A notification's `last_error` is its latest attempt's generic words (the stored one is the
+/// operator's detail).
 pub async fn deliveries(
     app: &App,
     page: &PageRow,
     id: i64,
     before: i64,
     limit: i64,
-) -> Result<Vec<(crate::store::outbox::Delivery, Vec<crate::store::outbox::AttemptRow>)>> {
+) -> Result<Vec<(crate::store::outbox::Delivery, Vec<FailedAttempt>)>> {
     use crate::store::outbox;
     get(app, page, id).await?;
     let rows = outbox::deliveries_of(&app.db.pool, id, before, limit).await?;
@@ -58,9 +87,14 @@ pub async fn deliveries(
     let mut attempts = outbox::attempts_of(&app.db.pool, &ids).await?;
     Ok(rows
         .into_iter()
-        .map(|d| {
-            let (mine, rest) = attempts.drain(..).partition(|a| a.outbox_id == d.id);
+        .map(|mut d| {
+            let (mine, rest): (Vec<_>, Vec<_>) = attempts.drain(..).partition(|a| a.outbox_id == d.id);
             attempts = rest;
+            let mine: Vec<FailedAttempt> = mine.into_iter().map(FailedAttempt::from).collect();
+            d.last_error = match mine.last() {
+                Some(a) if !d.last_error.is_empty() => a.error.clone(),
+                _ => String::new(),
+            };
             (d, mine)
         })
         .collect())
