@@ -1,6 +1,8 @@
 -- Mail that belongs to no page (an invitation to an org) waits in the same outbox: `page_id`
 -- becomes optional. SQLite cannot drop a NOT NULL constraint, so the table is rebuilt; its
--- attempts are set aside first, because dropping `outbox` would cascade into them.
+-- attempts are set aside first, because dropping `outbox` would cascade into them, and both
+-- tables' id high-water marks are carried over, so no id is ever handed out twice.
+CREATE TABLE sequence_keep AS SELECT name, seq FROM sqlite_sequence WHERE name IN ('outbox', 'outbox_attempts');
 CREATE TABLE outbox_attempts_keep AS SELECT * FROM outbox_attempts;
 DROP TABLE outbox_attempts;
 CREATE TABLE outbox_rebuilt (
@@ -43,3 +45,6 @@ INSERT INTO outbox_attempts (id, outbox_id, attempted_at, status_code, error, du
 SELECT id, outbox_id, attempted_at, status_code, error, duration_ms, final FROM outbox_attempts_keep;
 DROP TABLE outbox_attempts_keep;
 CREATE INDEX outbox_attempts_outbox ON outbox_attempts (outbox_id, id);
+DELETE FROM sqlite_sequence WHERE name IN ('outbox', 'outbox_rebuilt', 'outbox_attempts');
+INSERT INTO sqlite_sequence (name, seq) SELECT name, seq FROM sequence_keep;
+DROP TABLE sequence_keep;

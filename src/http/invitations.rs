@@ -141,6 +141,7 @@ pub struct AcceptedView {
     pub email: String,
     pub org: String,
     pub page: Option<String>,
+    /// The role held now in the invitation's scope (a higher one held already is kept).
     pub role: String,
     /// True when the account was made just now; the response then also signs the invitee in.
     pub account_created: bool,
@@ -195,7 +196,7 @@ pub async fn accept_invitation(
         email: x.user.email.clone(),
         org: x.invitee.org_name.clone(),
         page: x.invitee.page_name.clone(),
-        role: x.invitee.invitation.role.clone(),
+        role: x.role.clone(),
         account_created: x.account_created,
     };
     let mut res = Json(view).into_response();

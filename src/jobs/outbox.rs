@@ -67,7 +67,7 @@ pub fn backoff(attempts: i64) -> Millis {
 }
 
 /// Mail whose body holds a credential (a magic link, an invitation, or a notification's one-click unsubscribe
-/// link): blanked once sent, so the token does not stay at rest.
+/// link): blanked once sent or failed for good, so the token does not stay at rest.
 fn carries_credential(dedupe_key: &str) -> bool {
     ["magic-link:", "invitation:", "event:"].iter().any(|p| dedupe_key.starts_with(p))
 }
@@ -327,7 +327,8 @@ async fn settle(
         (None, Some(hygiene), Some(sub)) => sql::set_hygiene_after_failure(&mut *tx, sub, hygiene, now).await?,
         _ => false,
     };
-    if !sql::mark_attempt_failed(&mut *tx, row.id, retry, &f.message).await? {
+    let blank = row.channel == "email" && carries_credential(&row.dedupe_key);
+    if !sql::mark_attempt_failed(&mut *tx, row.id, retry, &f.message, blank).await? {
         // Dropped meanwhile (the subscriber unsubscribed, was suppressed or bounced elsewhere).
         return Ok(());
     }

@@ -12,7 +12,7 @@ use super::error::{Error, Result};
 use super::members::Scope;
 use crate::app::App;
 use crate::auth::password;
-use crate::auth::policy::OrgRole;
+use crate::auth::policy::{OrgRole, PageRole};
 use crate::auth::token::{PlainToken, TokenKind};
 use crate::clock::DAY;
 use crate::domain::html::esc;
@@ -26,6 +26,10 @@ use crate::store::Tx;
 pub const INVITATION_LIFETIME: i64 = 7 * DAY;
 /// Invitations an org may have waiting at once (each one is a mail to an address the org chose).
 pub const MAX_PENDING_PER_ORG: i64 = 200;
+/// Invitation mails one org may send to one address in a day (re-inviting replaces the link).
+pub const MAX_MAILS_PER_ADDRESS_PER_DAY: i64 = 3;
+/// Invitation mails one org may send in a day.
+pub const MAX_MAILS_PER_ORG_PER_DAY: i64 = 500;
 
 /// Issues an invitation in the caller's transaction (replacing any pending one for the same
 /// address and scope) and queues the mail that carries its link.
@@ -39,14 +43,24 @@ pub(super) async fn issue(
     now: i64,
 ) -> Result<InvitationRow> {
     let org_id = scope.org_id();
+    // Each invitation is a mail to an address the org chose: bound how often, so that no org can
+    // use invitations to flood someone's mailbox.
+    for (to, most) in [(Some(email.as_str()), MAX_MAILS_PER_ADDRESS_PER_DAY), (None, MAX_MAILS_PER_ORG_PER_DAY)] {
+        let (made, oldest) = sql::count_made_since(&mut **tx, org_id, to, now - DAY).await?;
+        if made >= most {
+            let wait = oldest.unwrap_or(now) + DAY - now;
+            return Err(Error::TooMany { retry_after: (wait.max(1000) as u64).div_ceil(1000) });
+        }
+    }
     let replaced = sql::revoke_pending_for(&mut **tx, org_id, scope.page_id(), email.as_str(), now).await?;
-    if replaced == 0 && sql::count_pending(&mut **tx, org_id, now).await? >= MAX_PENDING_PER_ORG {
-        return Err(Error::Invalid {
-            field: None,
-            message: format!(
+    sql::drop_unsent_mail(&mut **tx, &replaced, now).await?;
+    if replaced.is_empty() && sql::count_pending(&mut **tx, org_id, now).await? >= MAX_PENDING_PER_ORG {
+        return Err(Error::limit(
+            None,
+            format!(
                 "an org may have at most {MAX_PENDING_PER_ORG} pending invitations: revoke some or wait for answers"
             ),
-        });
+        ));
     }
     let secret = app.new_token(TokenKind::Invite);
     let new = NewInvitation {
@@ -140,6 +154,7 @@ pub async fn revoke(app: &App, actor: &Actor, scope: Scope<'_>, id: i64) -> Resu
             message: "this invitation was already answered or withdrawn".into(),
         });
     }
+    sql::drop_unsent_mail(&mut *tx, &[row.id], now).await?;
     let detail = serde_json::json!({"email": row.email, "invitation_id": row.id});
     audit::record(&mut tx, actor, scope.event("member.invitation_revoked", None, detail), now).await?;
     tx.commit().await?;
@@ -195,12 +210,15 @@ pub struct NewAccount {
 pub struct Accepted {
     pub invitee: Invitee,
     pub user: UserRow,
+    /// The role the user holds in the invitation's scope now: the invited one, or a higher one
+    /// they held already.
+    pub role: String,
     /// True when accepting made the account (the invitee chose its password just now).
     pub account_created: bool,
 }
 
 /// Accepts an invitation once: joins the org (and page) with the invited role, creating the
-/// account first when the address has none. Roles someone already holds are left as they are.
+/// account first when the address has none. A higher role someone already holds is kept.
 pub async fn accept(app: &App, raw: &str, ip: &str, account: Option<NewAccount>) -> Result<Accepted> {
     let row = pending(app, raw, ip).await?;
     // Hashing is slow: do it before the transaction, and only for well-formed input.
@@ -230,7 +248,7 @@ pub async fn accept(app: &App, raw: &str, ip: &str, account: Option<NewAccount>)
         (None, Some((name, hash))) => (tenancy::insert_user(&mut *tx, &row.email, &name, &hash, now).await?, true),
         (None, None) => return Err(Error::field("password", "choose a name and a password for your new account")),
     };
-    join(&mut tx, &row, user_id, now).await?;
+    let role = join(&mut tx, &row, user_id, now).await?;
     let actor = Actor { kind: "invitation", id: Some(user_id), name: row.email.clone(), ip: ip.to_string() };
     let event = Event {
         org_id: Some(row.org_id),
@@ -238,30 +256,38 @@ pub async fn accept(app: &App, raw: &str, ip: &str, account: Option<NewAccount>)
         action: "member.invitation_accepted",
         target_kind: "user",
         target_id: Some(user_id),
-        detail: serde_json::json!({"invitation_id": row.id, "role": row.role, "account_created": created}),
+        detail: serde_json::json!({"invitation_id": row.id, "role": role, "account_created": created}),
     };
     audit::record(&mut tx, &actor, event, now).await?;
     tx.commit().await?;
     let user = tenancy::user_by_id(&app.db.pool, user_id).await?.ok_or(Error::NotFound("user"))?;
     let invitee = describe(app, sql::by_id(&app.db.pool, row.org_id, row.id).await?.unwrap_or(row)).await?;
-    Ok(Accepted { invitee, user, account_created: created })
+    Ok(Accepted { invitee, user, role, account_created: created })
 }
 
-/// Gives the invited roles the user does not hold yet.
-async fn join(tx: &mut Tx, row: &InvitationRow, user_id: i64, now: i64) -> Result<()> {
-    let in_org = tenancy::org_role(&mut **tx, row.org_id, user_id).await?.is_some();
-    match row.page_id {
-        None if !in_org => tenancy::upsert_org_member(&mut **tx, row.org_id, user_id, &row.role, now).await?,
-        None => {}
-        Some(page_id) => {
-            if !in_org {
-                let member = OrgRole::OrgMember.as_str();
-                tenancy::upsert_org_member(&mut **tx, row.org_id, user_id, member, now).await?;
+/// Gives the invited role, or keeps a higher one the user holds already (accepting never lowers
+/// a role); a page invitation also makes the user an org member if needed. Returns the role held.
+async fn join(tx: &mut Tx, row: &InvitationRow, user_id: i64, now: i64) -> Result<String> {
+    let org_role = tenancy::org_role(&mut **tx, row.org_id, user_id).await?;
+    let Some(page_id) = row.page_id else {
+        let held = org_role.as_deref().and_then(OrgRole::parse);
+        return match (held, OrgRole::parse(&row.role)) {
+            (Some(held), Some(invited)) if held >= invited => Ok(held.as_str().to_string()),
+            _ => {
+                tenancy::upsert_org_member(&mut **tx, row.org_id, user_id, &row.role, now).await?;
+                Ok(row.role.clone())
             }
-            if tenancy::page_role(&mut **tx, page_id, user_id).await?.is_none() {
-                tenancy::upsert_page_member(&mut **tx, page_id, user_id, &row.role, now).await?;
-            }
+        };
+    };
+    if org_role.is_none() {
+        tenancy::upsert_org_member(&mut **tx, row.org_id, user_id, OrgRole::OrgMember.as_str(), now).await?;
+    }
+    let held = tenancy::page_role(&mut **tx, page_id, user_id).await?;
+    match (held.as_deref().and_then(PageRole::parse), PageRole::parse(&row.role)) {
+        (Some(held), Some(invited)) if held >= invited => Ok(held.as_str().to_string()),
+        _ => {
+            tenancy::upsert_page_member(&mut **tx, page_id, user_id, &row.role, now).await?;
+            Ok(row.role.clone())
         }
     }
-    Ok(())
 }

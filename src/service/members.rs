@@ -88,10 +88,9 @@ pub async fn add(app: &App, actor: &Actor, scope: Scope<'_>, email: &str, role: 
     let mut tx = app.db.begin().await?;
     tenancy::lock_org(&mut *tx, scope.org_id()).await?;
     let user = tenancy::user_by_email(&mut *tx, email.as_str()).await?;
-    let org_member = match &user {
-        Some(u) => tenancy::org_role(&mut *tx, scope.org_id(), u.id).await?.is_some(),
-        None => false,
-    };
+    // The same queries whether or not the address has an account (no timing difference).
+    let user_id = user.as_ref().map_or(-1, |u| u.id);
+    let org_member = tenancy::org_role(&mut *tx, scope.org_id(), user_id).await?.is_some();
     let user_id = match (scope, user) {
         (Scope::Page(p), Some(u)) if org_member => {
             if tenancy::page_role(&mut *tx, p.id, u.id).await?.is_some() {

@@ -82,25 +82,64 @@ pub async fn insert<'c, E: Executor<'c, Database = Any>>(
     Ok(invitation(&r))
 }
 
-/// Ends every pending invitation of `email` to the same org and page (a new one replaces them).
+/// Ends every pending invitation of `email` to the same org and page (a new one replaces them);
+/// returns their ids.
 pub async fn revoke_pending_for<'c, E: Executor<'c, Database = Any>>(
     e: E,
     org_id: i64,
     page_id: Option<i64>,
     email: &str,
     now: i64,
-) -> Result<u64> {
-    let r = sqlx::query(
+) -> Result<Vec<i64>> {
+    let rows = sqlx::query(
         "UPDATE invitations SET revoked_at = $4 WHERE org_id = $1 AND email = $3 \
-         AND ((page_id IS NULL AND $2 IS NULL) OR page_id = $2) AND accepted_at IS NULL AND revoked_at IS NULL",
+         AND ((page_id IS NULL AND $2 IS NULL) OR page_id = $2) AND accepted_at IS NULL AND revoked_at IS NULL \
+         RETURNING id",
     )
     .bind(org_id)
     .bind(page_id)
     .bind(email)
     .bind(now)
+    .fetch_all(e)
+    .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// Takes the not yet sent mail of these invitations out of the outbox: a withdrawn link is
+/// neither delivered nor kept.
+pub async fn drop_unsent_mail<'c, E: Executor<'c, Database = Any>>(e: E, ids: &[i64], now: i64) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<String> = ids.iter().map(|id| format!("'invitation:{id}'")).collect();
+    sqlx::query(&format!(
+        "DELETE FROM outbox WHERE dedupe_key IN ({}) AND state = 'pending' AND locked_until <= $1",
+        keys.join(", ")
+    ))
+    .bind(now)
     .execute(e)
     .await?;
-    Ok(r.rows_affected())
+    Ok(())
+}
+
+/// How many invitations the org made since `since` (all of them, or with `email` to one
+/// address), and when the oldest of those was made.
+pub async fn count_made_since<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    org_id: i64,
+    email: Option<&str>,
+    since: i64,
+) -> Result<(i64, Option<i64>)> {
+    let r = sqlx::query(
+        "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM invitations \
+         WHERE org_id = $1 AND created_at > $2 AND ($3 IS NULL OR email = $3)",
+    )
+    .bind(org_id)
+    .bind(since)
+    .bind(email)
+    .fetch_one(e)
+    .await?;
+    Ok((r.get("n"), opt_i64(&r, "oldest")))
 }
 
 /// Invitations of the org still waiting for an answer at `now`.

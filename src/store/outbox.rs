@@ -172,24 +172,29 @@ pub async fn mark_sent_many<'c, E: Executor<'c, Database = Any>>(
 }
 
 /// Records a failed attempt: pending again at `next_attempt_at`, or `failed` for good when
-/// `next_attempt_at` is `None`. False when the row is no longer pending (it was dropped because
-/// its subscriber left meanwhile): then there is nothing to record.
+/// `next_attempt_at` is `None` (then a mail that carries a credential, `blank_if_final`, loses its
+/// bodies: the link will never be delivered). False when the row is no longer pending (it was
+/// dropped because its subscriber left meanwhile): then there is nothing to record.
 pub async fn mark_attempt_failed<'c, E: Executor<'c, Database = Any>>(
     e: E,
     id: i64,
     next_attempt_at: Option<i64>,
     error: &str,
+    blank_if_final: bool,
 ) -> Result<bool> {
     let r = sqlx::query(
         "UPDATE outbox SET attempts = attempts + 1, last_error = $2, locked_until = 0, \
          state = CASE WHEN $3 = 1 THEN 'pending' ELSE 'failed' END, \
-         next_attempt_at = CASE WHEN $3 = 1 THEN $4 ELSE next_attempt_at END \
+         next_attempt_at = CASE WHEN $3 = 1 THEN $4 ELSE next_attempt_at END, \
+         body_text = CASE WHEN $3 = 0 AND $5 = 1 THEN '' ELSE body_text END, \
+         body_html = CASE WHEN $3 = 0 AND $5 = 1 THEN '' ELSE body_html END \
          WHERE id = $1 AND state = 'pending'",
     )
     .bind(id)
     .bind(error)
     .bind(next_attempt_at.is_some() as i64)
     .bind(next_attempt_at.unwrap_or(0))
+    .bind(blank_if_final as i64)
     .execute(e)
     .await?;
     Ok(r.rows_affected() == 1)

@@ -172,6 +172,9 @@ async fn a_permanent_failure_is_never_retried(engine: Engine) {
     let rows = outbox(&t).await;
     assert_eq!((rows[0].state.as_str(), rows[0].attempts), ("failed", 1));
     assert!(rows[0].last_error.starts_with("recipient rejected: RCPT TO: 550"), "{}", rows[0].last_error);
+    // The link it carried will never be delivered: it is not kept either.
+    assert_eq!((rows[0].body_text.as_str(), rows[0].body_html.as_str()), ("", ""), "{:?}", rows[0]);
+    assert_eq!(rows[0].subject, "Confirm your subscription to Page acme", "what was sent stays readable");
     assert_eq!(rows[1].state, "sent");
     t.clock.advance(24 * 60 * MINUTE);
     assert_eq!(deliver_due(&t.app).await.unwrap(), report(0, 0, 0));

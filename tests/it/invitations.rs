@@ -369,7 +369,7 @@ async fn the_outbox_migration_keeps_queued_mail_and_its_attempts(engine: Engine)
          VALUES (1, 'P', 'p', 'pp', 'public', '{}', 1)")
     .await
     .unwrap();
-    for key in ["a", "b"] {
+    for key in ["a", "b", "c"] {
         sqlx::query(
             "INSERT INTO outbox (page_id, channel, dedupe_key, recipient, subject, body_text, body_html, headers, \
              state, attempts, next_attempt_at, last_error, created_at, locked_until, subscriber_id) \
@@ -380,10 +380,18 @@ async fn the_outbox_migration_keeps_queued_mail_and_its_attempts(engine: Engine)
         .await
         .unwrap();
     }
-    run("INSERT INTO outbox_attempts (outbox_id, attempted_at, status_code, error, duration_ms, final) \
-         VALUES (2, 3, NULL, 'timed out', 7, 0)")
-    .await
-    .unwrap();
+    for outbox_id in [2, 3] {
+        sqlx::query(
+            "INSERT INTO outbox_attempts (outbox_id, attempted_at, status_code, error, duration_ms, final) \
+             VALUES ($1, 3, NULL, 'timed out', 7, 0)",
+        )
+        .bind(outbox_id)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    }
+    // The newest mail (and with it its attempt) is gone before the migration: its ids stay used.
+    run("DELETE FROM outbox WHERE id = 3").await.unwrap();
     assert_eq!(db.migrate().await.unwrap(), vec![14]);
     let kept: Vec<(i64, String, Option<i64>)> = sqlx::query("SELECT id, dedupe_key, page_id FROM outbox ORDER BY id")
         .fetch_all(&db.pool)
@@ -395,8 +403,8 @@ async fn the_outbox_migration_keeps_queued_mail_and_its_attempts(engine: Engine)
     assert_eq!(kept, vec![(1, "a".into(), Some(1)), (2, "b".into(), Some(1))]);
     let attempt = sqlx::query("SELECT outbox_id, error FROM outbox_attempts").fetch_one(&db.pool).await.unwrap();
     assert_eq!((attempt.get::<i64, _>(0), attempt.get::<String, _>(1)), (2, "timed out".to_string()));
-    // Mail about no page goes in now, after the rows already there; deleting the page still
-    // takes its mail (and attempts) with it.
+    // Mail about no page goes in now, after every id ever used; deleting the page still takes
+    // its mail (and attempts) with it.
     let id: i64 = sqlx::query(
         "INSERT INTO outbox (page_id, channel, dedupe_key, recipient, subject, body_text, body_html, headers, \
          state, attempts, next_attempt_at, last_error, created_at) \
@@ -406,10 +414,153 @@ async fn the_outbox_migration_keeps_queued_mail_and_its_attempts(engine: Engine)
     .await
     .unwrap()
     .get(0);
-    assert_eq!(id, 3);
+    assert_eq!(id, 4, "id 3 was used before the migration");
+    let attempt_id: i64 = sqlx::query(
+        "INSERT INTO outbox_attempts (outbox_id, attempted_at, status_code, error, duration_ms, final) \
+         VALUES (2, 4, 503, 'x', 1, 0) RETURNING id",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap()
+    .get(0);
+    assert_eq!(attempt_id, 3, "attempt 2 was used before the migration");
     run("DELETE FROM pages WHERE id = 1").await.unwrap();
     let left: i64 = sqlx::query("SELECT COUNT(*) FROM outbox").fetch_one(&db.pool).await.unwrap().get(0);
     let attempts: i64 = sqlx::query("SELECT COUNT(*) FROM outbox_attempts").fetch_one(&db.pool).await.unwrap().get(0);
     assert_eq!((left, attempts), (1, 0));
 }
 both!(the_outbox_migration_keeps_queued_mail_and_its_attempts);
+
+async fn pending_mail_to(t: &TestApp, email: &str) -> i64 {
+    sqlx::query("SELECT COUNT(*) FROM outbox WHERE recipient = $1 AND state = 'pending'")
+        .bind(email)
+        .fetch_one(&t.app.db.pool)
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// An org cannot use invitations to flood a mailbox: a new invitation replaces the unsent mail of
+/// the old one, a withdrawn one is never sent, and three mails a day to one address is the most.
+async fn invitations_cannot_flood_a_mailbox(engine: Engine) {
+    let t = TestApp::new(engine).await;
+    let a = t.tenant("acme").await;
+    let token = t.org_token(&a, "admin", "org_admin").await;
+    let invite = || {
+        Req::post(&a.host, "/api/v1/org/members")
+            .bearer(&token)
+            .json(json!({"email": "target@example.org", "role": "org_member"}))
+    };
+    for _ in 0..3 {
+        let r = t.send(invite()).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+        assert_eq!(pending_mail_to(&t, "target@example.org").await, 1, "only the newest link waits to be sent");
+    }
+    let r = t.send(invite()).await;
+    assert_eq!(
+        (r.status, r.json["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")),
+        "{}",
+        r.text
+    );
+    assert_eq!(r.header("retry-after"), Some("86400"), "the oldest of the day's three ages out first");
+    assert_eq!(t.count("invitations").await, 3, "the refused one wrote nothing");
+    // Withdrawing takes the unsent link out of the outbox.
+    let id = t.send(Req::get(&a.host, "/api/v1/org/invitations").bearer(&token)).await.json["data"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let r = t.send(Req::new(Method::DELETE, &a.host, &format!("/api/v1/org/invitations/{id}")).bearer(&token)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(pending_mail_to(&t, "target@example.org").await, 0);
+    // A day later the address may be invited again.
+    t.clock.advance(24 * 3600 * 1000);
+    assert_eq!(t.send(invite()).await.status, StatusCode::ACCEPTED);
+}
+both!(invitations_cannot_flood_a_mailbox);
+
+/// Accepting gives the invited role, keeps a higher one already held, and says which is held:
+/// a page invitation accepted first (org member), then an org-admin invitation, makes an org
+/// admin; an org-member invitation accepted by an org admin changes nothing.
+async fn accepting_raises_a_role_but_never_lowers_one(engine: Engine) {
+    let t = TestApp::new(engine).await;
+    let a = t.tenant("acme").await;
+    let send_invite = |path: &str, role: &str| {
+        Req::post(ADMIN, path).session(&a.admin_cookie).json(json!({"email": "x@example.org", "role": role}))
+    };
+    let page_path = format!("/api/v1/orgs/{}/pages/{}/admin/members", a.org_id, a.page_id);
+    assert_eq!(t.send(send_invite(&page_path, "page_viewer")).await.status, StatusCode::ACCEPTED);
+    let (_, page_link) = invitation_link(&t, "x@example.org").await;
+    assert_eq!(t.send(send_invite("/api/v1/org/members", "org_admin")).await.status, StatusCode::ACCEPTED);
+    let (_, org_link) = invitation_link(&t, "x@example.org").await;
+    let r = t.send(accept(&page_link, json!({"name": "X", "password": "x's own password"}))).await;
+    assert_eq!((r.status, &r.json["role"]), (StatusCode::OK, &json!("page_viewer")), "{}", r.text);
+    let r = t.send(accept(&org_link, json!({}))).await;
+    assert_eq!((r.status, &r.json["role"]), (StatusCode::OK, &json!("org_admin")), "{}", r.text);
+    let role = one_text(
+        &t,
+        &format!("SELECT m.role FROM org_members m JOIN users u ON u.id = m.user_id WHERE u.email = 'x@example.org' AND m.org_id = {}", a.org_id),
+    )
+    .await;
+    assert_eq!(role, "org_admin");
+    // An invitation to a lower role is accepted without lowering anything. (The org admin removes
+    // x first only from the page, so that the page invitation is not refused as already_member.)
+    let (x_cookie, _) = t.login("x@example.org", "x's own password").await;
+    let x_id = t.send(Req::get(ADMIN, "/api/v1/auth/me").session(&x_cookie)).await.json["user"]["id"].as_i64().unwrap();
+    let r = t.send(Req::new(Method::DELETE, ADMIN, &format!("{page_path}/{x_id}")).session(&a.admin_cookie)).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = t.send(send_invite(&page_path, "page_manager")).await;
+    assert_eq!(
+        (r.status, &r.json["role"]),
+        (StatusCode::CREATED, &json!("page_manager")),
+        "an org member joins a page at once"
+    );
+    let r = t.send(send_invite("/api/v1/org/members", "org_member")).await;
+    assert_eq!(r.json["code"], "already_member", "{}", r.text);
+}
+both!(accepting_raises_a_role_but_never_lowers_one);
+
+/// At most 200 invitations wait at once per org (400 `limit_reached`), and an org mails at most
+/// 500 invitations a day (429); refused invitations write nothing.
+async fn an_org_has_bounded_pending_invitations_and_daily_mail(engine: Engine) {
+    use statibeat::store::invitations::{insert, NewInvitation};
+    let t = TestApp::new(engine).await;
+    let a = t.tenant("acme").await;
+    let now = t.app.now();
+    let seed = |n: usize, revoked: bool| {
+        let t = &t;
+        async move {
+            for i in 0..n {
+                let (email, hash) = (format!("seed{revoked}{i}@example.org"), format!("{revoked}{i:060}"));
+                let new = NewInvitation {
+                    org_id: a.org_id,
+                    page_id: None,
+                    email: &email,
+                    role: "org_member",
+                    token_hash: &hash,
+                    invited_by: "seed",
+                    expires_at: now + 86_400_000,
+                };
+                let row = insert(&t.app.db.pool, &new, now).await.unwrap();
+                if revoked {
+                    statibeat::store::invitations::revoke(&t.app.db.pool, row.id, now).await.unwrap();
+                }
+            }
+        }
+    };
+    seed(200, false).await;
+    let invite = |email: &str| {
+        Req::post(ADMIN, "/api/v1/org/members")
+            .session(&a.admin_cookie)
+            .json(json!({"email": email, "role": "org_member"}))
+    };
+    let r = t.send(invite("one-more@example.org")).await;
+    assert_eq!((r.status, r.json["code"].as_str()), (StatusCode::BAD_REQUEST, Some("limit_reached")), "{}", r.text);
+    // Re-inviting someone already invited replaces their link, so it is not refused.
+    let r = t.send(invite("seedfalse7@example.org")).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    seed(299, true).await;
+    let r = t.send(invite("seedfalse8@example.org")).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "the day's 500th mail was sent: {}", r.text);
+    assert_eq!(t.count("invitations").await, 500);
+}
+both!(an_org_has_bounded_pending_invitations_and_daily_mail);
