@@ -1,6 +1,7 @@
 //! Shared application state: configuration, store, clock, RNG and in-process limiters.
 
 use crate::auth::token::{PlainToken, TokenKind};
+use crate::changes::ChangeSignal;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::service::audit::AuditSink;
@@ -26,8 +27,8 @@ pub struct AppInner {
     pub audit: AuditSink,
     /// When each API token / session last had its use recorded (writes at most once a minute).
     pub last_touch: Mutex<HashMap<(u8, i64), i64>>,
-    /// Rendered summaries per page (see `http::summary_cache`).
-    pub summary_cache: crate::http::summary_cache::SummaryCache,
+    /// Committed changes are announced here; caches listen (`crate::changes`).
+    pub changes: ChangeSignal,
 }
 
 impl std::ops::Deref for App {
@@ -51,7 +52,7 @@ impl App {
             login_throttle: LoginThrottle::default(),
             audit,
             last_touch: Mutex::new(HashMap::new()),
-            summary_cache: Default::default(),
+            changes: ChangeSignal::default(),
         }))
     }
 

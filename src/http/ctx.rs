@@ -68,9 +68,9 @@ pub async fn front(State(app): State<App>, mut req: Request, next: Next) -> Resp
                 _ => req.extensions().get::<RequestCtx>().and_then(|c| c.page.as_ref().map(|p| p.id)),
             };
             let mut res = next.run(req).await;
-            // A successful write on a page: its cached summary is stale now.
+            // A successful write on a page changed it: announce it (the summary cache listens).
             if let (Some(page_id), true) = (written_page, res.status().is_success()) {
-                app.summary_cache.invalidate(page_id);
+                app.changes.emit(crate::changes::Change::Page(page_id));
             }
             if let Some(d) = rate {
                 rate_headers(res.headers_mut(), &d);

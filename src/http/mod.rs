@@ -288,6 +288,7 @@ pub fn router(app: App) -> Router {
         .route("/static/invite.js", get(invitations::invite_script))
         .route("/static/invite.css", get(invitations::invite_style));
     let routes = api
+        .layer(axum::Extension(summary_cache(&app)))
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(json::BODY_LIMIT))
@@ -295,6 +296,18 @@ pub fn router(app: App) -> Router {
     // The front door must run before routing (it rewrites `/status/<prefix>/...` and numeric
     // paths), so it wraps a router whose only route is the real one.
     Router::new().fallback_service(routes).layer(axum::middleware::from_fn_with_state(app, ctx::front))
+}
+
+/// This router's summary cache, emptied for a page whenever the page changes.
+fn summary_cache(app: &App) -> std::sync::Arc<summary_cache::SummaryCache> {
+    let cache = std::sync::Arc::new(summary_cache::SummaryCache::default());
+    let listener = std::sync::Arc::downgrade(&cache);
+    app.changes.listen(move |crate::changes::Change::Page(id)| {
+        if let Some(cache) = listener.upgrade() {
+            cache.invalidate(id);
+        }
+    });
+    cache
 }
 
 /// 201 for a newly created resource, 200 for a retry that found the existing one (external ids).

@@ -6,16 +6,18 @@ use super::incidents::{filter, incident_views, Audience};
 use super::list::{after_key, by_position, page_of, ListQuery};
 use super::principal::Reader;
 use super::public::{cacheable, cacheable_bytes, canonical_url, Rendered};
+use super::summary_cache::SummaryCache;
 use crate::app::App;
 use crate::clock::rfc3339;
 use crate::service::status::{self, ItemStatus, PageStatus};
 use crate::store::incidents::{self as isql, Filter};
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Visible components as a tree, each with its computed status (linear in the number of items).
 pub fn tree(s: &PageStatus) -> Vec<Value> {
@@ -45,10 +47,15 @@ fn status_of(s: &PageStatus) -> Value {
 }
 
 /// `GET /api/v1/summary`: what a status widget needs in one call.
-pub async fn summary(State(app): State<App>, r: Reader, headers: HeaderMap) -> ApiResult<Response> {
+pub async fn summary(
+    State(app): State<App>,
+    Extension(cache): Extension<Arc<SummaryCache>>,
+    r: Reader,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     let now = app.now();
     let ttl = app.config.summary_cache_ms;
-    let generation = match app.summary_cache.get(r.page.id, now, ttl) {
+    let generation = match cache.get(r.page.id, now, ttl) {
         Ok(hit) => return Ok(cacheable_bytes(&headers, &r.page, &hit)),
         Err(generation) => generation,
     };
@@ -65,7 +72,7 @@ pub async fn summary(State(app): State<App>, r: Reader, headers: HeaderMap) -> A
     });
     let rendered = Rendered::of(&body);
     if ttl > 0 {
-        app.summary_cache.put(r.page.id, generation, now, rendered.clone());
+        cache.put(r.page.id, generation, now, rendered.clone());
     }
     Ok(cacheable_bytes(&headers, &r.page, &rendered))
 }

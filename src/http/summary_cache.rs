@@ -2,10 +2,11 @@
 //! widget and status page polls, and the one an incident's traffic spike hits hardest.
 //!
 //! Entries live at most `summary_cache_ms` (default 1000 ms; 0 turns the cache off) and are
-//! dropped at once when a write on that page succeeds through this instance (the front door and
-//! the scheduler do it). A per-page generation counter, bumped by every invalidation, keeps a
-//! summary computed before a write from being stored after it, so an instance never serves its
-//! own stale state; other instances catch up within the TTL.
+//! dropped at once when this instance announces a change of that page on the change signal
+//! (`crate::changes`: the front door after a successful write, the scheduler after a
+//! transition). A per-page generation counter, bumped by every invalidation, keeps a summary
+//! computed before a write from being stored after it, so an instance never serves its own stale
+//! state; other instances catch up within the TTL.
 
 use super::public::Rendered;
 use std::collections::HashMap;

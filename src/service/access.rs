@@ -49,6 +49,14 @@ impl TokenPrincipal {
     }
 }
 
+/// A live magic session (an emailed link exchanged by a reader): one page, one address.
+#[derive(Debug, Clone)]
+pub struct MagicPrincipal {
+    pub token_id: i64,
+    pub page_id: i64,
+    pub email: String,
+}
+
 /// A signed-in user's live session.
 #[derive(Debug, Clone)]
 pub struct SessionPrincipal {

@@ -9,7 +9,7 @@
 use super::access::{self, Refusal};
 use super::audit::{self, Actor, Event};
 use super::error::{Error, Result};
-use super::members::Scope;
+use super::member_scope::Scope;
 use crate::app::App;
 use crate::auth::password;
 use crate::auth::policy::{OrgRole, PageRole};

@@ -1,12 +1,12 @@
 //! People: org members (org roles) and page members (page roles).
 
-use super::audit::{self, Actor, Event};
+use super::audit::{self, Actor};
 use super::error::{Error, Result};
 use crate::app::App;
-use crate::auth::policy::{OrgRole, PageRole};
+
 use crate::domain::types::Email;
 use crate::store::invitations::InvitationRow;
-use crate::store::tenancy::{self, MemberRow, PageRow};
+use crate::store::tenancy::{self, MemberRow};
 
 /// What adding someone did: a member of the org joined the page at once, or an invitation went out.
 pub enum Added {
@@ -14,54 +14,7 @@ pub enum Added {
     Invited(InvitationRow),
 }
 
-/// Which membership list a change applies to.
-#[derive(Clone, Copy)]
-pub enum Scope<'a> {
-    Org(i64),
-    Page(&'a PageRow),
-}
-
-impl Scope<'_> {
-    pub fn org_id(&self) -> i64 {
-        match self {
-            Scope::Org(id) => *id,
-            Scope::Page(p) => p.org_id,
-        }
-    }
-    pub fn page_id(&self) -> Option<i64> {
-        match self {
-            Scope::Org(_) => None,
-            Scope::Page(p) => Some(p.id),
-        }
-    }
-    fn check_role(&self, role: &str) -> Result<()> {
-        let ok = match self {
-            Scope::Org(_) => OrgRole::parse(role).is_some(),
-            Scope::Page(_) => PageRole::parse(role).is_some(),
-        };
-        if ok {
-            Ok(())
-        } else {
-            Err(Error::field(
-                "role",
-                match self {
-                    Scope::Org(_) => "must be org_member or org_admin",
-                    Scope::Page(_) => "must be page_viewer, page_manager or page_admin",
-                },
-            ))
-        }
-    }
-    pub(super) fn event<'a>(&self, action: &'a str, user_id: Option<i64>, detail: serde_json::Value) -> Event<'a> {
-        Event {
-            org_id: Some(self.org_id()),
-            page_id: self.page_id(),
-            action,
-            target_kind: "user",
-            target_id: user_id,
-            detail,
-        }
-    }
-}
+pub use super::member_scope::Scope;
 
 /// Members of the scope in user-id order after `after`.
 pub async fn list(app: &App, scope: Scope<'_>, after: i64, limit: i64) -> Result<Vec<MemberRow>> {

@@ -10,6 +10,7 @@ pub mod hierarchy;
 pub mod incidents;
 pub mod invitations;
 pub mod maintenances;
+pub mod member_scope;
 pub mod members;
 pub mod notify;
 pub mod pages;

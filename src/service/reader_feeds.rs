@@ -7,11 +7,11 @@
 
 pub mod admin;
 
+use super::access::MagicPrincipal;
 use super::access::{refuse, Refusal};
 use super::audit::{self, Actor, Event};
 use super::error::{Error, Result};
 use super::hierarchy::{self, ItemRef};
-use super::subscribers::MagicPrincipal;
 use crate::app::App;
 use crate::auth::token::{PlainToken, TokenKind};
 use crate::domain::types::Email;

@@ -34,13 +34,7 @@ pub struct SubscribeInput {
     pub maintenances: Option<bool>,
 }
 
-/// A live magic session: one page, one address.
-#[derive(Debug, Clone)]
-pub struct MagicPrincipal {
-    pub token_id: i64,
-    pub page_id: i64,
-    pub email: String,
-}
+pub use super::access::MagicPrincipal;
 
 async fn resolve_items(app: &App, page: &PageRow, ids: &[String]) -> Result<Vec<i64>> {
     if ids.len() > 500 {
@@ -219,8 +213,8 @@ async fn mail_link(
     let text = format!("{intro}\n\n{link}\n\nIf you did not ask for this, ignore this message: nothing changes.\n");
     let html = format!(
         "<p>{}</p><p><a href=\"{}\">{}</a></p><p>If you did not ask for this, ignore this message: nothing changes.</p>",
-        crate::http::site::esc(&intro),
-        crate::http::site::esc(&link),
+        crate::domain::html::esc(&intro),
+        crate::domain::html::esc(&link),
         match purpose {
             Purpose::Confirm => "Confirm my subscription",
             Purpose::Manage => "Manage my updates",

@@ -6,9 +6,9 @@ pub mod access;
 pub mod admin;
 pub mod data;
 
+use super::access::MagicPrincipal;
 use super::audit::{self, Actor, Event};
 use super::error::{Error, Result};
-use super::subscribers::MagicPrincipal;
 use crate::app::App;
 use crate::domain::types::{self, Email};
 use crate::domain::views::{self as rules, AccessMode, Alias};

@@ -18,6 +18,7 @@ mod harness;
 mod headers;
 mod hosts;
 mod invitations;
+mod layering;
 mod mail_end_to_end;
 mod maintenances;
 mod memory;

@@ -61,7 +61,7 @@ async fn run(app: &App, m: &MaintenanceRow, mv: Move, at: i64, now: i64, message
         return Ok(false);
     }
     tx.commit().await?;
-    // The page's status changed without a request: drop its cached summary here.
-    app.summary_cache.invalidate(page.id);
+    // The page's status changed without a request: announce it (caches drop their copies).
+    app.changes.emit(crate::changes::Change::Page(page.id));
     Ok(true)
 }

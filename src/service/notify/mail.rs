@@ -2,7 +2,7 @@
 //! (its canonical URL, never a request's Host) and the one-click unsubscribe link.
 
 use crate::clock::rfc3339;
-use crate::http::site::esc;
+use crate::domain::html::esc;
 use crate::store::notify::PendingEvent;
 use crate::store::tenancy::PageRow;
 use crate::store::{hierarchy, incidents, maintenances, Result, Tx};

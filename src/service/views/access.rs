@@ -93,7 +93,7 @@ pub async fn request(app: &App, page: &PageRow, d: &ViewDoc, raw_email: &str) ->
     let subject = format!("Your link to the status view {}", d.view.name);
     let intro = format!("Use this link within 30 minutes to open the status view {} of {}:", d.view.name, page.name);
     let text = format!("{intro}\n\n{link}\n\nIf you did not ask for this, ignore this message.\n");
-    let esc = crate::http::site::esc;
+    let esc = crate::domain::html::esc;
     let html = format!(
         "<p>{}</p><p><a href=\"{}\">Open the status view</a></p><p>If you did not ask for this, ignore this message.</p>",
         esc(&intro),
