@@ -6,8 +6,8 @@ use crate::clock::Clock;
 use crate::config::{Config, ConfigArgs};
 use crate::service::audit::Actor;
 use crate::service::tokens::{self, Holder, NewToken, TokenScope};
-use crate::service::{bootstrap, pages};
-use crate::store::{tenancy, Db};
+use crate::service::{bootstrap, directory, pages};
+use crate::store::Db;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -177,7 +177,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             // Check the org and role before creating anything.
             let org = match org {
                 Some(slug) => {
-                    let org = tenancy::org_by_slug(&app.db.pool, &slug).await.map_err(|e| e.to_string())?;
+                    let org = directory::org_by_slug(&app, &slug).await.map_err(svc)?;
                     crate::auth::policy::OrgRole::parse(&role).ok_or("role must be org_member or org_admin")?;
                     Some(org.ok_or("no such org")?)
                 }
@@ -187,9 +187,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             let pw = password.unwrap_or_else(|| bootstrap::random_password(&app));
             let id = bootstrap::create_user(&app, &email, &name, &pw).await.map_err(svc)?;
             if let Some(org) = org {
-                tenancy::upsert_org_member(&app.db.pool, org.id, id, &role, app.now())
-                    .await
-                    .map_err(|e| e.to_string())?;
+                bootstrap::add_to_org(&app, org.id, id, &role).await.map_err(svc)?;
             }
             println!("user {id} created: {email}");
             if generated {
@@ -198,9 +196,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             Ok(())
         }
         Command::Mail { cmd: MailCmd::List { limit } } => {
-            let rows = crate::store::subscribers::recent(&app.db.pool, limit.clamp(1, 1000))
-                .await
-                .map_err(|e| e.to_string())?;
+            let rows = crate::service::outbox::recent(&app, limit.clamp(1, 1000)).await.map_err(svc)?;
             if rows.is_empty() {
                 println!("the outbox is empty");
             }
@@ -227,8 +223,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             Ok(())
         }
         Command::Page { cmd: PageCmd::Create { org, name, url_prefix, visibility } } => {
-            let org =
-                tenancy::org_by_slug(&app.db.pool, &org).await.map_err(|e| e.to_string())?.ok_or("no such org")?;
+            let org = directory::org_by_slug(&app, &org).await.map_err(svc)?.ok_or("no such org")?;
             let input = pages::NewPageInput {
                 name,
                 url_prefix,
@@ -247,17 +242,11 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
         Command::Token { cmd: TokenCmd::Create { page, org, name, permission, role_key, expires_at } } => {
             let scope = match (page, org) {
                 (Some(prefix), None) => {
-                    let p = tenancy::live_page_by_prefix(&app.db.pool, &prefix)
-                        .await
-                        .map_err(|e| e.to_string())?
-                        .ok_or("no such page")?;
+                    let p = directory::live_page_by_prefix(&app, &prefix).await.map_err(svc)?.ok_or("no such page")?;
                     TokenScope::Page { org_id: p.org_id, page_id: p.id }
                 }
                 (None, Some(slug)) => {
-                    let o = tenancy::org_by_slug(&app.db.pool, &slug)
-                        .await
-                        .map_err(|e| e.to_string())?
-                        .ok_or("no such org")?;
+                    let o = directory::org_by_slug(&app, &slug).await.map_err(svc)?.ok_or("no such org")?;
                     TokenScope::Org { org_id: o.id }
                 }
                 _ => return Err("give exactly one of --page or --org".into()),

@@ -20,18 +20,13 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-/// Who reads: admins see everything; the public never sees internal fields or drafts.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Audience {
-    Admin,
-    Public,
-}
+pub use crate::service::incidents::Audience;
 
 /// Incidents as the API shows them, with their items and updates loaded in two queries.
 pub async fn incident_views(app: &App, rows: &[IncidentRow], full: bool, who: Audience) -> ApiResult<Vec<Value>> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let items = isql::items_of(&app.db.pool, &ids, who == Audience::Public).await?;
-    let updates = if full { isql::updates_of(&app.db.pool, &ids).await? } else { Vec::new() };
+    let items = incidents::items_of(app, &ids, who).await?;
+    let updates = if full { incidents::updates_of(app, &ids).await? } else { Vec::new() };
     Ok(rows
         .iter()
         .map(|r| {
@@ -182,8 +177,8 @@ impl CreateBody {
 
 pub async fn list_incidents(State(app): State<App>, caller: Caller, q: ListQuery) -> ApiResult<Json<Value>> {
     let a = caller.page(&app, Action::Read).await?;
-    let rows =
-        isql::list(&app.db.pool, a.page.id, filter(&q)?, false, q.cursor.unwrap_or(i64::MAX), q.limit + 1).await?;
+    let before = q.cursor.unwrap_or(i64::MAX);
+    let rows = incidents::list(&app, &a.page, filter(&q)?, Audience::Admin, before, q.limit + 1).await?;
     let (rows, next) = page_of(rows, q.limit, |r| r.id);
     let views = incident_views(&app, &rows, q.full, Audience::Admin).await?;
     Ok(Json(json!({"data": views, "next_cursor": next})))

@@ -14,7 +14,7 @@ pub async fn healthz() -> Json<Value> {
 }
 
 pub async fn readyz(State(app): State<App>) -> (StatusCode, Json<Value>) {
-    if app.db.ping().await {
+    if crate::service::directory::database_ready(&app).await {
         (StatusCode::OK, Json(json!({"status": "ready"})))
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "database unreachable"})))

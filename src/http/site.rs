@@ -116,17 +116,10 @@ async fn status_html(app: &App, page: &crate::store::tenancy::PageRow) -> crate:
     if !components.is_empty() {
         html.push_str(&format!("<h2>Components</h2><ul class=c>{components}</ul>"));
     }
-    let active = crate::store::incidents::list(
-        &app.db.pool,
-        page.id,
-        crate::store::incidents::Filter::Active,
-        true,
-        i64::MAX,
-        20,
-    )
-    .await?;
-    let updates =
-        crate::store::incidents::updates_of(&app.db.pool, &active.iter().map(|i| i.id).collect::<Vec<_>>()).await?;
+    use crate::service::incidents::{self, Audience};
+    let active =
+        incidents::list(app, page, crate::store::incidents::Filter::Active, Audience::Public, i64::MAX, 20).await?;
+    let updates = incidents::updates_of(app, &active.iter().map(|i| i.id).collect::<Vec<_>>()).await?;
     if !active.is_empty() {
         html.push_str("<h2>Active incidents</h2>");
     }

@@ -9,8 +9,9 @@ use super::public::{cacheable, cacheable_bytes, canonical_url, Rendered};
 use super::summary_cache::SummaryCache;
 use crate::app::App;
 use crate::clock::rfc3339;
+use crate::service::incidents;
 use crate::service::status::{self, ItemStatus, PageStatus};
-use crate::store::incidents::{self as isql, Filter};
+use crate::store::incidents::Filter;
 use axum::extract::{Extension, Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -60,7 +61,7 @@ pub async fn summary(
         Err(generation) => generation,
     };
     let s = status::page_status(&app, &r.page).await?;
-    let active = isql::list(&app.db.pool, r.page.id, Filter::Active, true, i64::MAX, 50).await?;
+    let active = incidents::list(&app, &r.page, Filter::Active, Audience::Public, i64::MAX, 50).await?;
     let (url, domain) = canonical_url(&app, &r.page).await?;
     let body = json!({
         "page": {"name": r.page.name, "url_prefix": r.page.url_prefix, "url": url, "custom_domain": domain},
@@ -106,8 +107,8 @@ pub async fn components(State(app): State<App>, r: Reader, q: ListQuery, headers
 
 /// `GET /api/v1/incidents?status=active|resolved|all`: public incidents, newest first.
 pub async fn incidents(State(app): State<App>, r: Reader, q: ListQuery, headers: HeaderMap) -> ApiResult<Response> {
-    let rows =
-        isql::list(&app.db.pool, r.page.id, filter(&q)?, true, q.cursor.unwrap_or(i64::MAX), q.limit + 1).await?;
+    let rows = incidents::list(&app, &r.page, filter(&q)?, Audience::Public, q.cursor.unwrap_or(i64::MAX), q.limit + 1)
+        .await?;
     let (rows, next) = page_of(rows, q.limit, |r| r.id);
     let views = incident_views(&app, &rows, q.full, Audience::Public).await?;
     Ok(cacheable(&headers, &r.page, &json!({"data": views, "next_cursor": next})))
@@ -121,10 +122,7 @@ pub async fn incident(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let id: i64 = raw.parse().map_err(|_| ApiError::not_found())?;
-    let row = isql::by_id(&app.db.pool, r.page.id, id)
-        .await?
-        .filter(|i| i.visibility == "public")
-        .ok_or_else(ApiError::not_found)?;
+    let row = incidents::one(&app, &r.page, id, Audience::Public).await?;
     let v = incident_views(&app, std::slice::from_ref(&row), true, Audience::Public).await?.remove(0);
     Ok(cacheable(&headers, &r.page, &v))
 }

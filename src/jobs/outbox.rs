@@ -20,18 +20,17 @@ use crate::delivery::smtp::{Connection, SmtpError, SmtpTarget};
 use crate::delivery::tls::TlsClient;
 use crate::delivery::webhook::{self, WebhookError};
 use crate::domain::delivery::FailureClass;
-use crate::service::audit::{self, Actor, Event};
+use crate::service::outbox::{self as deliveries, FailedAttempt};
 use crate::service::{Error, Result};
-use crate::store::outbox::{self as sql, Attempt, Claimed};
+use crate::store::outbox::Claimed;
 use std::time::{Duration, Instant};
 
 /// How often a server looks for due messages.
 pub const INTERVAL: Duration = Duration::from_secs(2);
 /// Rows claimed per query; a pass keeps claiming while rows come back.
 const BATCH: i64 = 256;
-/// How long a claim holds a row without renewal; renewed every [`RENEW_EVERY`] while the batch
-/// is worked on, so only a dead worker's rows wait this long.
-pub const LEASE: Millis = 30 * SECOND;
+pub use crate::service::outbox::LEASE;
+/// How often the lease of the batch being worked on is renewed (well inside [`LEASE`]).
 const RENEW_EVERY: Duration = Duration::from_secs(10);
 /// Parallel SMTP connections per worker (and so the most messages a crash can send twice).
 pub const SMTP_LANES: usize = 8;
@@ -64,12 +63,6 @@ impl std::ops::AddAssign for DeliveryReport {
 /// The wait before attempt `attempts + 1`, after `attempts` failures: 30 s, 1 min, 2 min, ...
 pub fn backoff(attempts: i64) -> Millis {
     FIRST_BACKOFF << (attempts - 1).clamp(0, 20)
-}
-
-/// Mail whose body holds a credential (a magic link, an invitation, or a notification's one-click unsubscribe
-/// link): blanked once sent or failed for good, so the token does not stay at rest.
-fn carries_credential(dedupe_key: &str) -> bool {
-    ["magic-link:", "invitation:", "event:"].iter().any(|p| dedupe_key.starts_with(p))
 }
 
 /// A failed attempt, classified.
@@ -109,11 +102,6 @@ impl Failure {
             WebhookError::Permanent { status: None, .. } => failure(false, Some("quarantined")),
         }
     }
-
-    /// The words a tenant reads.
-    fn public(&self) -> String {
-        self.class.describe(self.status.map(i64::from))
-    }
 }
 
 /// Sends everything due at `app.now()`: webhooks always, mail only with an SMTP URL (without one,
@@ -125,8 +113,7 @@ pub async fn deliver_due(app: &App) -> Result<DeliveryReport> {
     };
     let mut report = DeliveryReport::default();
     loop {
-        let now = app.now();
-        let batch = sql::claim_due(&app.db.pool, now, now + LEASE, BATCH, target.is_some()).await?;
+        let batch = deliveries::claim_due(app, BATCH, target.is_some()).await?;
         if batch.is_empty() {
             return Ok(report);
         }
@@ -136,7 +123,7 @@ pub async fn deliver_due(app: &App) -> Result<DeliveryReport> {
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(RENEW_EVERY).await;
-                    if let Err(e) = sql::renew(&app.db.pool, &ids, app.now() + LEASE).await {
+                    if let Err(e) = deliveries::renew(&app, &ids).await {
                         tracing::warn!(error = ?e, "renewing the outbox lease failed");
                     }
                 }
@@ -191,7 +178,7 @@ impl Marker {
                 }
                 let ids: Vec<i64> = group.iter().map(|g| g.0).collect();
                 let blank: Vec<i64> = group.iter().filter(|g| g.1).map(|g| g.0).collect();
-                let r = sql::mark_sent_many(&app.db.pool, &ids, &blank, app.now()).await.map_err(|e| e.to_string());
+                let r = deliveries::mark_sent(&app, &ids, &blank).await.map_err(|e| format!("{e:?}"));
                 for (_, _, ack) in group {
                     let _ = ack.send(r.clone());
                 }
@@ -203,7 +190,7 @@ impl Marker {
     /// Records one accepted message; returns once it is written.
     async fn mark(&self, row: &Claimed) -> Result<()> {
         let (ack, done) = tokio::sync::oneshot::channel();
-        let blank = row.channel == "email" && carries_credential(&row.dedupe_key);
+        let blank = deliveries::carries_credential(row);
         self.tx.send((row.id, blank, ack)).await.map_err(|_| Error::Internal("outbox marker stopped".into()))?;
         done.await.map_err(|_| Error::Internal("outbox marker stopped".into()))?.map_err(Error::Internal)
     }
@@ -264,7 +251,7 @@ async fn webhook_lane(app: App, marker: Marker, rows: Vec<Claimed>) -> Result<De
     for row in &rows {
         let started = Instant::now();
         let target = match row.subscriber_id {
-            Some(id) => sql::webhook_target(&app.db.pool, id).await?,
+            Some(id) => deliveries::webhook_target(&app, id).await?,
             None => None,
         };
         let outcome = match target {
@@ -320,48 +307,18 @@ async fn settle(
     let retry = (f.transient && attempts < MAX_ATTEMPTS).then(|| now + backoff(attempts));
     // The full message goes to the server log only; tenants get the class (see domain::delivery).
     tracing::warn!(outbox = row.id, channel = %row.channel, attempts, error = %f.message, failure = f.class.code(), retry = retry.is_some(), "not delivered");
-    let mut tx = app.db.begin().await?;
-    // Lock order: the subscriber first, then outbox rows, so two lanes failing for the same
-    // subscriber at once wait for each other instead of deadlocking.
-    let hygiene_changed = match (retry, f.hygiene, row.subscriber_id) {
-        (None, Some(hygiene), Some(sub)) => sql::set_hygiene_after_failure(&mut *tx, sub, hygiene, now).await?,
-        _ => false,
+    let attempt = FailedAttempt {
+        status: f.status,
+        class: f.class,
+        message: &f.message,
+        retry_at: retry,
+        hygiene: f.hygiene,
+        duration_ms: started.elapsed().as_millis() as i64,
     };
-    let blank = row.channel == "email" && carries_credential(&row.dedupe_key);
-    if !sql::mark_attempt_failed(&mut *tx, row.id, retry, &f.message, blank).await? {
+    if !deliveries::record_failure(app, row, &attempt).await? {
         // Dropped meanwhile (the subscriber unsubscribed, was suppressed or bounced elsewhere).
         return Ok(());
     }
-    let attempt = Attempt {
-        outbox_id: row.id,
-        at: now,
-        status_code: f.status.map(i64::from),
-        error: f.class.code(),
-        duration_ms: started.elapsed().as_millis() as i64,
-        last: retry.is_none(),
-    };
-    sql::record_attempt(&mut *tx, &attempt).await?;
-    if let (true, Some(hygiene), Some(sub)) = (hygiene_changed, f.hygiene, row.subscriber_id) {
-        crate::store::subscribers::drop_pending_notifications(&mut *tx, sub, now).await?;
-        // Filed under the page's org, so the tenant's audit log shows it (in generic words).
-        let org_id = match row.page_id {
-            Some(page) => crate::store::tenancy::page_by_id(&mut *tx, page).await?.map(|p| p.org_id),
-            None => None,
-        };
-        let actor = Actor { kind: "system", id: None, name: "delivery".into(), ip: String::new() };
-        let event = Event {
-            org_id,
-            page_id: row.page_id,
-            action: "subscriber.hygiene_changed",
-            target_kind: "subscriber",
-            target_id: Some(sub),
-            detail: serde_json::json!({
-                "hygiene": hygiene, "channel": row.channel, "reason": f.public(), "failure": f.class.code(),
-            }),
-        };
-        audit::record(&mut tx, &actor, event, now).await?;
-    }
-    tx.commit().await?;
     match retry {
         Some(_) => report.retried += 1,
         None => report.failed += 1,
@@ -399,9 +356,5 @@ mod tests {
     fn backoff_doubles_from_thirty_seconds() {
         let waits: Vec<_> = (1..=4).map(backoff).collect();
         assert_eq!(waits, vec![30 * SECOND, MINUTE, 2 * MINUTE, 4 * MINUTE]);
-        assert!(carries_credential("magic-link:3"));
-        assert!(carries_credential("invitation:3"));
-        assert!(carries_credential("event:3:subscriber:4"));
-        assert!(!carries_credential("other:1"));
     }
 }

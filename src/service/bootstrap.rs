@@ -67,6 +67,11 @@ pub async fn create_user(app: &App, email: &str, name: &str, pw: &str) -> Result
     Ok(tenancy::insert_user(&app.db.pool, email.as_str(), &name, &hash, app.now()).await?)
 }
 
+/// Makes an account a member of an org (the operator's `user create --org`; tenants invite).
+pub async fn add_to_org(app: &App, org_id: i64, user_id: i64, role: &str) -> Result<()> {
+    Ok(tenancy::upsert_org_member(&app.db.pool, org_id, user_id, role, app.now()).await?)
+}
+
 /// A random password for accounts created without one (shown once).
 pub fn random_password(app: &App) -> String {
     let t: PlainToken = app.new_token(TokenKind::Session);

@@ -23,6 +23,16 @@ pub async fn live_page_in_org(app: &App, org_id: i64, page_id: i64) -> Result<Op
     Ok(tenancy::page_by_id(&app.db.pool, page_id).await?.filter(|p| p.org_id == org_id && p.deleted_at.is_none()))
 }
 
+/// An org by its slug (operators name orgs so on the command line).
+pub async fn org_by_slug(app: &App, slug: &str) -> Result<Option<OrgRow>> {
+    Ok(tenancy::org_by_slug(&app.db.pool, slug).await?)
+}
+
+/// Whether the database answers (readiness).
+pub async fn database_ready(app: &App) -> bool {
+    app.db.ping().await
+}
+
 pub async fn org(app: &App, org_id: i64) -> Result<Option<OrgRow>> {
     Ok(tenancy::org_by_id(&app.db.pool, org_id).await?)
 }

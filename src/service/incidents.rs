@@ -15,6 +15,8 @@ use crate::store::tenancy::PageRow;
 use crate::store::Tx;
 
 mod history;
+mod reads;
+pub use reads::{items_of, list, one, updates_of, Audience};
 mod lifecycle;
 pub use history::{backfill, report, BackfillUpdate, ReportAction};
 pub use lifecycle::{acknowledge, add_update, delete, patch, reopen, resolve, IncidentPatch, UpdateInput};

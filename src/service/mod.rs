@@ -13,6 +13,7 @@ pub mod maintenances;
 pub mod member_scope;
 pub mod members;
 pub mod notify;
+pub mod outbox;
 pub mod pages;
 pub mod reader_feeds;
 pub mod sessions;

@@ -1,7 +1,8 @@
 //! The layers of `docs/ARCHITECTURE.md`, checked from the source: `http → service → store`, with
 //! `auth/` and `domain/` pure. Every `crate::…` and `super::…` path of every module is read and
-//! resolved to the module it names; an arrow that runs back up, or a cycle between service
-//! modules, fails the test with the file and the path.
+//! resolved to the module it names; an arrow that runs back up, a handler, job or command that
+//! opens the database itself, or a cycle between service modules, fails the test with the file and
+//! the path.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -115,6 +116,15 @@ fn no_arrow_runs_back_up_and_no_service_modules_import_each_other_in_a_cycle() {
                     if from != to {
                         service_graph.entry(from.clone()).or_default().insert(to.clone());
                     }
+                }
+            }
+        }
+        // Handlers, jobs and commands reach data through services: they never open the database.
+        if ["http", "jobs", "cli"].contains(&layer.as_str()) {
+            for reach in ["db.pool", "db.begin(", "db.ping("] {
+                if code.contains(reach) {
+                    violations
+                        .push(format!("{shown}: {layer} opens the database ({reach}) instead of calling a service"));
                 }
             }
         }

@@ -13,9 +13,10 @@ use super::principal::Reader;
 use super::public::{cacheable_typed, canonical_url, Rendered};
 use crate::app::App;
 use crate::clock::Millis;
+use crate::service::incidents::{self as incident_reads, Audience};
 use crate::service::maintenances::{self, Filter as MFilter};
 use crate::service::pages;
-use crate::store::incidents::{self as isql, Filter};
+use crate::store::incidents::Filter;
 use crate::store::maintenances::MaintenanceRow;
 use crate::store::tenancy::PageRow;
 use axum::extract::State;
@@ -151,10 +152,11 @@ pub async fn candidates(
 ) -> ApiResult<(Channel, Vec<Candidate>)> {
     let (url, _) = canonical_url(app, page).await?;
     let max = limit as i64;
-    let incidents = isql::list(&app.db.pool, page.id, Filter::All, true, i64::MAX, max).await?;
+    let incidents = incident_reads::list(app, page, Filter::All, Audience::Public, i64::MAX, max).await?;
     let ids: Vec<i64> = incidents.iter().map(|i| i.id).collect();
-    let updates = isql::updates_of(&app.db.pool, &ids).await?;
-    let items = if with_items { isql::items_of(&app.db.pool, &ids, false).await? } else { Vec::new() };
+    let updates = incident_reads::updates_of(app, &ids).await?;
+    // Every affected item, hidden ones too: they only decide which readers' scopes an entry is in.
+    let items = if with_items { incident_reads::items_of(app, &ids, Audience::Admin).await? } else { Vec::new() };
     let mut out: Vec<Candidate> = incidents
         .iter()
         .map(|i| {
