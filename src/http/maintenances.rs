@@ -219,26 +219,59 @@ impl TransitionBody {
     }
 }
 
-/// Which lifecycle move a transition route makes.
-pub const START: u8 = 0;
-pub const COMPLETE: u8 = 1;
-pub const CANCEL: u8 = 2;
+/// A lifecycle move made by hand.
+#[derive(Clone, Copy)]
+enum Move {
+    Start,
+    Complete,
+    Cancel,
+}
 
-/// `POST .../start`, `.../complete`, `.../cancel`: one handler, the move chosen by `OP`.
-pub async fn transition<const EXT: bool, const OP: u8>(
+/// `POST .../start`.
+pub async fn start_maintenance<const EXT: bool>(
+    app: State<App>,
+    caller: Caller,
+    raw: Path<String>,
+    body: OptionalJson<TransitionBody>,
+) -> ApiResult<Json<Value>> {
+    transition::<EXT>(app, caller, raw, body, Move::Start).await
+}
+
+/// `POST .../complete` (early, or by hand).
+pub async fn complete_maintenance<const EXT: bool>(
+    app: State<App>,
+    caller: Caller,
+    raw: Path<String>,
+    body: OptionalJson<TransitionBody>,
+) -> ApiResult<Json<Value>> {
+    transition::<EXT>(app, caller, raw, body, Move::Complete).await
+}
+
+/// `POST .../cancel`.
+pub async fn cancel_maintenance<const EXT: bool>(
+    app: State<App>,
+    caller: Caller,
+    raw: Path<String>,
+    body: OptionalJson<TransitionBody>,
+) -> ApiResult<Json<Value>> {
+    transition::<EXT>(app, caller, raw, body, Move::Cancel).await
+}
+
+async fn transition<const EXT: bool>(
     State(app): State<App>,
     caller: Caller,
     Path(raw): Path<String>,
     OptionalJson(b): OptionalJson<TransitionBody>,
+    mv: Move,
 ) -> ApiResult<Json<Value>> {
     let a = caller.page(&app, Action::Operate).await?;
     let row = target::<EXT>(&app, &a.page, &raw).await?;
     let t = b.unwrap_or_default().into_transition();
     let actor = caller.actor();
-    let row = match OP {
-        START => maintenances::start(&app, &actor, &a.page, row.id, t).await?,
-        COMPLETE => maintenances::complete(&app, &actor, &a.page, row.id, t).await?,
-        _ => maintenances::cancel(&app, &actor, &a.page, row.id, t).await?,
+    let row = match mv {
+        Move::Start => maintenances::start(&app, &actor, &a.page, row.id, t).await?,
+        Move::Complete => maintenances::complete(&app, &actor, &a.page, row.id, t).await?,
+        Move::Cancel => maintenances::cancel(&app, &actor, &a.page, row.id, t).await?,
     };
     Ok(Json(one(&app, &row, Audience::Admin).await?))
 }

@@ -134,19 +134,10 @@ pub fn router(app: App) -> Router {
                 .delete(maintenances::delete_maintenance::<false>),
         )
         .route("/api/v1/admin/maintenances/{id}/updates", post(maintenances::add_update::<false>))
-        .route(
-            "/api/v1/admin/maintenances/{id}/start",
-            post(maintenances::transition::<false, { maintenances::START }>),
-        )
-        .route(
-            "/api/v1/admin/maintenances/{id}/complete",
-            post(maintenances::transition::<false, { maintenances::COMPLETE }>),
-        )
+        .route("/api/v1/admin/maintenances/{id}/start", post(maintenances::start_maintenance::<false>))
+        .route("/api/v1/admin/maintenances/{id}/complete", post(maintenances::complete_maintenance::<false>))
         .route("/api/v1/admin/maintenances/{id}/extend", post(maintenances::extend_maintenance::<false>))
-        .route(
-            "/api/v1/admin/maintenances/{id}/cancel",
-            post(maintenances::transition::<false, { maintenances::CANCEL }>),
-        )
+        .route("/api/v1/admin/maintenances/{id}/cancel", post(maintenances::cancel_maintenance::<false>))
         .route(
             "/api/v1/admin/maintenances/external/{external_id}",
             get(maintenances::get_maintenance::<true>)
@@ -154,13 +145,10 @@ pub fn router(app: App) -> Router {
                 .delete(maintenances::delete_maintenance::<true>),
         )
         .route("/api/v1/admin/maintenances/external/{external_id}/updates", post(maintenances::add_update::<true>))
-        .route(
-            "/api/v1/admin/maintenances/external/{external_id}/start",
-            post(maintenances::transition::<true, { maintenances::START }>),
-        )
+        .route("/api/v1/admin/maintenances/external/{external_id}/start", post(maintenances::start_maintenance::<true>))
         .route(
             "/api/v1/admin/maintenances/external/{external_id}/complete",
-            post(maintenances::transition::<true, { maintenances::COMPLETE }>),
+            post(maintenances::complete_maintenance::<true>),
         )
         .route(
             "/api/v1/admin/maintenances/external/{external_id}/extend",
@@ -168,7 +156,7 @@ pub fn router(app: App) -> Router {
         )
         .route(
             "/api/v1/admin/maintenances/external/{external_id}/cancel",
-            post(maintenances::transition::<true, { maintenances::CANCEL }>),
+            post(maintenances::cancel_maintenance::<true>),
         )
         // Subscribers (personal data: reads and writes need operate).
         .route("/api/v1/admin/subscribers", get(subscribers_admin::list_subscribers))
