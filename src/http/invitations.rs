@@ -9,7 +9,7 @@ use super::ctx::RequestCtx;
 use super::error::{ApiError, ApiResult};
 use super::json::StrictJson;
 use super::list::{envelope, ListQuery};
-use super::members::member_view;
+use super::presenters::people::MemberView;
 use super::principal::Caller;
 use crate::app::App;
 use crate::auth::policy::Action;
@@ -56,7 +56,7 @@ fn invitation_view(i: &InvitationRow, now: i64) -> InvitationView {
 /// otherwise (the same answer whether or not the address has an account).
 pub fn added_answer(app: &App, added: Added) -> Response {
     match added {
-        Added::Member(m) => (StatusCode::CREATED, Json(member_view(&m))).into_response(),
+        Added::Member(m) => (StatusCode::CREATED, Json(MemberView::of(&m))).into_response(),
         Added::Invited(i) => (StatusCode::ACCEPTED, Json(invitation_view(&i, app.now()))).into_response(),
     }
 }

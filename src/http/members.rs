@@ -3,18 +3,17 @@
 use super::error::{ApiError, ApiResult};
 use super::json::StrictJson;
 use super::list::{envelope, ListQuery};
+use super::presenters::people::MemberView;
 use super::principal::Caller;
 use crate::app::App;
 use crate::auth::policy::Action;
-use crate::clock::rfc3339;
 use crate::service::members::{self, Scope};
-use crate::store::tenancy::MemberRow;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// Adds someone by email with a role. There is no password here: people who are not yet members
 /// of the org are invited and choose their own (`service::invitations`).
@@ -31,10 +30,6 @@ pub struct RoleBody {
     pub role: String,
 }
 
-pub fn member_view(m: &MemberRow) -> Value {
-    json!({"user_id": m.user_id, "email": m.email, "name": m.name, "role": m.role, "since": rfc3339(m.created_at)})
-}
-
 fn parse_id(raw: &str) -> ApiResult<i64> {
     raw.parse::<i64>().map_err(|_| ApiError::not_found())
 }
@@ -42,7 +37,7 @@ fn parse_id(raw: &str) -> ApiResult<i64> {
 pub async fn list_page_members(State(app): State<App>, caller: Caller, q: ListQuery) -> ApiResult<Json<Value>> {
     let a = caller.page(&app, Action::ManageAccess).await?;
     let rows = members::list(&app, Scope::Page(&a.page), q.cursor.unwrap_or(0), q.limit + 1).await?;
-    Ok(Json(envelope(rows, q.limit, |m| m.user_id, member_view)))
+    Ok(Json(envelope(rows, q.limit, |m| m.user_id, MemberView::of)))
 }
 
 pub async fn add_page_member(
@@ -60,10 +55,10 @@ pub async fn change_page_member(
     caller: Caller,
     Path(id): Path<String>,
     StrictJson(b): StrictJson<RoleBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<MemberView>> {
     let a = caller.page(&app, Action::ManageAccess).await?;
     let m = members::change_role(&app, &caller.actor(), Scope::Page(&a.page), parse_id(&id)?, &b.role).await?;
-    Ok(Json(member_view(&m)))
+    Ok(Json(MemberView::of(&m)))
 }
 
 pub async fn remove_page_member(

@@ -19,6 +19,7 @@ pub mod members;
 pub mod ops;
 pub mod org;
 pub mod page_admin;
+pub mod presenters;
 pub mod principal;
 pub mod public;
 pub mod reader_feeds;

@@ -3,10 +3,10 @@
 use super::error::{ApiError, ApiResult};
 use super::json::StrictJson;
 use super::list::{envelope, ListQuery};
-use super::members::{member_view, AddMemberBody, RoleBody};
+use super::members::{AddMemberBody, RoleBody};
+use super::presenters::people::{AuditEntry, MemberView};
 use super::principal::Caller;
 use super::public::canonical_url;
-use super::tokens::audit_view;
 use crate::app::App;
 use crate::auth::policy::Action;
 use crate::clock::rfc3339;
@@ -130,7 +130,7 @@ pub async fn restore_page(State(app): State<App>, caller: Caller, Path(id): Path
 pub async fn list_org_members(State(app): State<App>, caller: Caller, q: ListQuery) -> ApiResult<Json<Value>> {
     let (org_id, _) = caller.org(&app, Action::ManageAccess).await?;
     let rows = members::list(&app, Scope::Org(org_id), q.cursor.unwrap_or(0), q.limit + 1).await?;
-    Ok(Json(envelope(rows, q.limit, |m| m.user_id, member_view)))
+    Ok(Json(envelope(rows, q.limit, |m| m.user_id, MemberView::of)))
 }
 
 pub async fn add_org_member(
@@ -148,10 +148,10 @@ pub async fn change_org_member(
     caller: Caller,
     Path(id): Path<String>,
     StrictJson(b): StrictJson<RoleBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<MemberView>> {
     let (org_id, _) = caller.org(&app, Action::ManageAccess).await?;
     let m = members::change_role(&app, &caller.actor(), Scope::Org(org_id), parse_id(&id)?, &b.role).await?;
-    Ok(Json(member_view(&m)))
+    Ok(Json(MemberView::of(&m)))
 }
 
 pub async fn remove_org_member(
@@ -169,5 +169,5 @@ pub async fn org_audit_log(State(app): State<App>, caller: Caller, q: ListQuery)
     let f =
         AuditFilter { org_id, page_id: None, target: None, before: q.cursor.unwrap_or(i64::MAX), limit: q.limit + 1 };
     let rows = directory::audit_entries(&app, &f).await?;
-    Ok(Json(envelope(rows, q.limit, |r| r.id, audit_view)))
+    Ok(Json(envelope(rows, q.limit, |r| r.id, AuditEntry::of)))
 }

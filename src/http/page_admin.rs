@@ -5,8 +5,8 @@ use super::error::ApiResult;
 use super::json::{nullable, StrictJson};
 use super::list::{envelope, ListQuery};
 use super::org::page_admin_view;
+use super::presenters::people::AuditEntry;
 use super::principal::Caller;
-use super::tokens::audit_view;
 use crate::app::App;
 use crate::auth::policy::Action;
 use crate::clock::rfc3339;
@@ -118,5 +118,5 @@ pub async fn page_audit_log(State(app): State<App>, caller: Caller, q: ListQuery
         limit: q.limit + 1,
     };
     let rows = directory::audit_entries(&app, &f).await?;
-    Ok(Json(envelope(rows, q.limit, |r| r.id, audit_view)))
+    Ok(Json(envelope(rows, q.limit, |r| r.id, AuditEntry::of)))
 }

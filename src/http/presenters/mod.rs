@@ -1,0 +1,8 @@
+//! Presenters: every JSON answer as a `Serialize` type, so its shape is stated (and a schema can
+//! be derived from it). A list's compact form is the type itself; its `?view=full` form adds the
+//! fields of an optional, flattened part.
+//!
+//! Moved here so far: API tokens, audit entries, members and invitations; the other answers are
+//! still built with `json!` in their handlers (issue 9 continues).
+
+pub mod people;
