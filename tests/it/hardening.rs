@@ -157,6 +157,120 @@ async fn strangers_guessing_a_viewer_password_cannot_lock_readers_out(engine: En
 }
 both!(strangers_guessing_a_viewer_password_cannot_lock_readers_out);
 
+// ---- IPv6 clients are budgeted by their /64 ---------------------------------------------------
+
+/// One host holds a whole IPv6 /64: a new address per guess must not buy a new budget.
+async fn ipv6_guessers_are_throttled_by_their_64_not_per_address(engine: Engine) {
+    let t = TestApp::new(engine).await;
+    let a = t.tenant("acme").await;
+    // Sixty-four addresses of one /64 (2001:db8::1 to 2001:db8::40), one wrong guess each, no waiting:
+    // the first five are checked, every later one is told to wait.
+    let mut statuses = Vec::new();
+    for i in 1..=0x40 {
+        let r = login(&t, &a.admin_email, "Winter2026!", &format!("2001:db8::{i:x}")).await;
+        if r.status == StatusCode::TOO_MANY_REQUESTS {
+            assert!(retry_after(&r) >= 1, "{:?}", r.headers);
+            assert_eq!(r.json["code"], "rate_limited");
+        }
+        statuses.push(r.status.as_u16());
+    }
+    let mut expected = vec![401; 5];
+    expected.resize(0x40, 429);
+    assert_eq!(statuses, expected, "one /64 gets one pair budget");
+    // The right password from the same /64 waits too; from another /64, or over IPv4, it goes in.
+    let r = login(&t, &a.admin_email, PASSWORD, "2001:db8::ffff:1").await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+    owner_signs_in(&t, &a.admin_email, "2001:db8:0:1::1").await;
+    owner_signs_in(&t, &a.admin_email, "192.0.2.10").await;
+
+    // Spraying many accounts from one /64: twenty tries, then it waits, whatever the address.
+    for i in 0..20 {
+        let r = login(&t, &format!("user{i}@spray.example.com"), "Summer2026!", &format!("2001:db8:0:5::{i:x}")).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let r = login(&t, "user99@spray.example.com", "Summer2026!", "2001:db8:0:5:1:2:3:4").await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+
+    // An IPv4 peer seen through a dual-stack socket is the same client as over IPv4. (A quiet
+    // account: the one above is under attack, which slows every address that failed on it.)
+    for _ in 0..5 {
+        assert_eq!(
+            login(&t, "quiet@acme.example.com", "guess", "198.51.100.77").await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let r = login(&t, "quiet@acme.example.com", "guess", "::ffff:198.51.100.77").await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+
+    // The audit log keeps each real address, not the /64.
+    t.wait_for_audit_count("auth.login_failed", 0x40).await;
+    let ips: Vec<String> = sqlx::query_scalar("SELECT ip FROM audit_log WHERE action = 'auth.login_failed'")
+        .fetch_all(&t.app.db.pool)
+        .await
+        .unwrap();
+    assert!(ips.iter().any(|ip| ip == "2001:db8::1") && ips.iter().any(|ip| ip == "2001:db8::40"), "{ips:?}");
+    assert!(!ips.iter().any(|ip| ip.contains("/64")), "{ips:?}");
+
+    // Viewer passwords of private pages likewise.
+    let (host, _, _) = t.private_staff_page(&a).await;
+    let unlock = |password: &str, ip: String| {
+        Req::post(&host, "/api/v1/viewer-access").json(json!({ "password": password })).from_ip(&ip)
+    };
+    for i in 1..=5 {
+        let r = t.send(unlock("a wrong guess", format!("2001:db8:0:7::{i}"))).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    }
+    let r = t.send(unlock("let me in please", "2001:db8:0:7::6".into())).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+    assert!(retry_after(&r) >= 1);
+    let r = t.send(unlock("let me in please", "2001:db8:0:8::6".into())).await;
+    assert_eq!(r.status, StatusCode::OK, "another /64 gets in: {}", r.text);
+}
+both!(ipv6_guessers_are_throttled_by_their_64_not_per_address);
+
+/// The front door's rate limits, and its budget of failed credentials, count an IPv6 /64 as
+/// one client too.
+async fn ipv6_clients_share_one_rate_budget_per_64(engine: Engine) {
+    let t = TestApp::with(engine, |c| {
+        c.rate_limits = statibeat::config::RateLimits { public_read: 2, magic: 3, ..c.rate_limits }
+    })
+    .await;
+    let a = t.tenant("acme").await;
+    let settings = |ip: &str| Req::get(&a.host, "/api/v1/settings").from_ip(ip);
+    for ip in ["2001:db8::1", "2001:db8::2"] {
+        assert_eq!(t.send(settings(ip)).await.status, StatusCode::OK);
+    }
+    let r = t.send(settings("2001:db8::3")).await;
+    assert_eq!((r.status, r.header("x-ratelimit-tier")), (StatusCode::TOO_MANY_REQUESTS, Some("public_read")));
+    assert!(r.header("retry-after").is_some());
+    assert_eq!(t.send(settings("2001:db8:0:1::1")).await.status, StatusCode::OK, "another /64");
+
+    // The sign-in tier.
+    for i in 1..=3 {
+        let r = login(&t, &a.admin_email, "guess", &format!("2001:db8:0:2::{i}")).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    }
+    let r = login(&t, &a.admin_email, PASSWORD, "2001:db8:0:2::4").await;
+    assert_eq!((r.status, r.header("x-ratelimit-tier")), (StatusCode::TOO_MANY_REQUESTS, Some("magic")));
+
+    // Invented credentials: a new address per token buys no new budget.
+    let invented = || {
+        statibeat::auth::token::PlainToken::generate(statibeat::auth::token::TokenKind::Api, &mut rand::thread_rng())
+            .expose()
+            .to_string()
+    };
+    for i in 1..=3 {
+        let r = t.send(Req::get(&a.host, "/api/v1/context").bearer(&invented()).from_ip(&format!("2001:db8:0:3::{i}")));
+        assert_eq!(r.await.status, StatusCode::UNAUTHORIZED);
+    }
+    let good = t.page_token(&a, "read", "page_viewer").await;
+    let r = t.send(Req::get(&a.host, "/api/v1/context").bearer(&good).from_ip("2001:db8:0:3::99")).await;
+    assert_eq!((r.status, r.header("x-ratelimit-tier")), (StatusCode::TOO_MANY_REQUESTS, Some("magic")));
+    let r = t.send(Req::get(&a.host, "/api/v1/context").bearer(&good).from_ip("2001:db8:0:4::99")).await;
+    assert_eq!(r.status, StatusCode::OK, "another /64 is not affected: {}", r.text);
+}
+both!(ipv6_clients_share_one_rate_budget_per_64);
+
 // ---- look-alike prefixes and domains (finding 8) ----------------------------------------------
 
 async fn punycode_prefixes_and_invalid_punycode_domains_are_refused(engine: Engine) {
