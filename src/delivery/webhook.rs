@@ -135,9 +135,11 @@ fn is_public_v4(a: Ipv4Addr) -> bool {
 /// the server log only: it can name resolved addresses and internal hosts).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WebhookError {
-    /// Worth retrying: a network error, a timeout, or a response other than 2xx and 410.
+    /// Worth retrying: a network error, a timeout, a response other than 2xx and 410, or a host
+    /// name that does not resolve to allowed addresses (DNS can change).
     Transient { class: FailureClass, status: Option<u16>, message: String },
-    /// Retrying will not help: the receiver answered 410 Gone, or the target is not allowed.
+    /// Retrying will not help: the receiver answered 410 Gone, or the URL itself names an address
+    /// that is not allowed.
     Permanent { class: FailureClass, status: Option<u16>, message: String },
 }
 
@@ -194,22 +196,22 @@ async fn attempt(req: &Request<'_>, allow_private: bool, tls: &TlsClient) -> Res
         .map_err(|e| permanent(FailureClass::AddressNotAllowed, format!("webhook_url {e}")))?;
     let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_string();
     let port = url.port_or_known_default().unwrap_or(80);
+    // A name that does not resolve and a name that resolves inside the network fail alike (same
+    // class, same retries): otherwise a tenant could probe which internal names exist. The
+    // difference is in the message, which only the server log sees.
+    let refused = |message: String| transient(FailureClass::AddressNotAllowed, message);
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
         .await
-        .map_err(|e| transient(FailureClass::NameNotResolved, format!("cannot resolve {host}: {e}")))?
+        .map_err(|e| refused(format!("cannot resolve {host}: {e}")))?
         .collect();
     // Every answer must be public, not just the first: a name that also resolves inside the
     // network is refused as a whole.
     if !allow_private {
         if let Some(bad) = addrs.iter().find(|a| !is_public(a.ip())) {
-            return Err(permanent(
-                FailureClass::AddressNotAllowed,
-                format!("{host} resolves to {}, which is not a public address", bad.ip()),
-            ));
+            return Err(refused(format!("{host} resolves to {}, which is not a public address", bad.ip())));
         }
     }
-    let addr =
-        *addrs.first().ok_or_else(|| transient(FailureClass::NameNotResolved, format!("{host} has no address")))?;
+    let addr = *addrs.first().ok_or_else(|| refused(format!("{host} has no address")))?;
     let stream = TcpStream::connect(addr)
         .await
         .map_err(|e| transient(FailureClass::ConnectionFailed, format!("connect {addr}: {e}")))?;

@@ -8,10 +8,10 @@
 /// The kind of failure one delivery attempt met.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailureClass {
-    /// The webhook's host resolves to, or is, an address the SSRF guard refuses.
+    /// The webhook's host is, or resolves to, an address the SSRF guard refuses, or does not
+    /// resolve at all. One class for both, so a tenant cannot use webhooks to learn which
+    /// internal names exist (decision 0010).
     AddressNotAllowed,
-    /// The webhook's host name has no address.
-    NameNotResolved,
     ConnectionFailed,
     TlsFailed,
     TimedOut,
@@ -29,9 +29,8 @@ pub enum FailureClass {
     Other,
 }
 
-const ALL: [FailureClass; 11] = [
+const ALL: [FailureClass; 10] = [
     FailureClass::AddressNotAllowed,
-    FailureClass::NameNotResolved,
     FailureClass::ConnectionFailed,
     FailureClass::TlsFailed,
     FailureClass::TimedOut,
@@ -48,7 +47,6 @@ impl FailureClass {
     pub fn code(self) -> &'static str {
         match self {
             FailureClass::AddressNotAllowed => "address_not_allowed",
-            FailureClass::NameNotResolved => "name_not_resolved",
             FailureClass::ConnectionFailed => "connection_failed",
             FailureClass::TlsFailed => "tls_failed",
             FailureClass::TimedOut => "timed_out",
@@ -62,7 +60,12 @@ impl FailureClass {
     }
 
     /// The class a stored code names; anything unknown (older rows hold free text) is `Other`.
+    /// `name_not_resolved`, a class of its own for a while, reads as `address_not_allowed`, so
+    /// older attempts do not tell the two apart either.
     pub fn from_code(code: &str) -> FailureClass {
+        if code == "name_not_resolved" {
+            return FailureClass::AddressNotAllowed;
+        }
         ALL.into_iter().find(|c| c.code() == code).unwrap_or(FailureClass::Other)
     }
 
@@ -73,9 +76,8 @@ impl FailureClass {
             (FailureClass::HttpStatus, Some(s)) => format!("HTTP {s}"),
             (FailureClass::HttpStatus, None) => "the receiver answered with an error".into(),
             (FailureClass::AddressNotAllowed, _) => {
-                "the webhook's address is not allowed (it must be a public internet address)".into()
+                "the webhook's host does not resolve to an allowed public address".into()
             }
-            (FailureClass::NameNotResolved, _) => "the webhook's host name could not be resolved".into(),
             (FailureClass::ConnectionFailed, _) => "connection failed".into(),
             (FailureClass::TlsFailed, _) => "secure connection (TLS) failed".into(),
             (FailureClass::TimedOut, _) => "timed out".into(),
@@ -100,6 +102,9 @@ mod tests {
         let old = "permanent: runsc resolves to 127.0.0.1, which is not a public address";
         assert_eq!(FailureClass::from_code(old), FailureClass::Other);
         assert_eq!(FailureClass::from_code(old).describe(None), "delivery failed");
+        // Attempts stored while names that did not resolve had a class of their own read the same
+        // as an address that is not allowed.
+        assert_eq!(FailureClass::from_code("name_not_resolved"), FailureClass::AddressNotAllowed);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Host header normalisation and classification, decided once per request.
 
 use super::types::{is_hostname, Invalid};
+use std::net::{IpAddr, Ipv6Addr};
 
 /// A validated, normalised host: lower case, no port, no trailing dot.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +81,25 @@ pub fn classify(host: &NormalHost, base_domain: &str, admin_host: &str) -> HostC
     HostClass::Custom(h.to_string())
 }
 
+/// The client a budget is kept for (rate limits, password guesses, open connections): an IPv4
+/// address on its own, an IPv6 address by its /64 (one host or site commonly holds a whole /64,
+/// so counting per address would hand it 2^64 budgets). IPv4-mapped IPv6 (`::ffff:a.b.c.d`, a
+/// dual-stack socket's view of an IPv4 peer) counts as the IPv4 address. Anything that is not an
+/// address is its own bucket. Audit entries keep the real address; only budgets use this.
+pub fn client_bucket(ip: &str) -> String {
+    match ip.parse::<IpAddr>() {
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{}/64", Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+        Err(_) => ip.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,5 +149,20 @@ mod tests {
         assert_eq!(c("status.acme.com"), HostClass::Custom("status.acme.com".into()));
         let same = classify(&normalise("localhost").unwrap(), "localhost", "localhost");
         assert_eq!(same, HostClass::Admin);
+    }
+
+    #[test]
+    fn ipv6_clients_are_bucketed_by_their_64_and_ipv4_by_address() {
+        assert_eq!(client_bucket("2001:db8::1"), "2001:db8::/64");
+        assert_eq!(client_bucket("2001:db8::40"), "2001:db8::/64");
+        assert_eq!(client_bucket("2001:db8:0:0:ffff:ffff:ffff:ffff"), "2001:db8::/64");
+        assert_eq!(client_bucket("2001:DB8:0:1::1"), "2001:db8:0:1::/64", "the next /64 is another client");
+        assert_eq!(client_bucket("::1"), "::/64");
+        assert_eq!(client_bucket("fe80::1:2:3:4"), "fe80::/64");
+        assert_eq!(client_bucket("192.0.2.7"), "192.0.2.7");
+        assert_ne!(client_bucket("192.0.2.7"), client_bucket("192.0.2.8"), "IPv4 stays per address");
+        assert_eq!(client_bucket("::ffff:192.0.2.7"), "192.0.2.7", "IPv4-mapped is the IPv4 address");
+        assert_eq!(client_bucket("0.0.0.0"), "0.0.0.0");
+        assert_eq!(client_bucket("not an address"), "not an address");
     }
 }

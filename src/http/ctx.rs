@@ -304,10 +304,12 @@ fn rate_limit(app: &App, req: &Request, ctx: &RequestCtx) -> Result<Option<RateD
     let path = routed.as_str();
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let credential = credential_fingerprint(req.headers());
+    // Budgets are per client: an IPv6 client by its /64 (`ctx.ip` stays the real address).
+    let client = host::client_bucket(&ctx.ip);
     let (tier, key) = if path == "/healthz" || path == "/readyz" {
         return Ok(None);
     } else if path.starts_with("/internal/") {
-        (Tier::InternalRead, ctx.ip.clone())
+        (Tier::InternalRead, client)
     } else if path == "/api/v1/auth/login"
         || path == "/api/v1/viewer-access"
         || path == "/admin/login"
@@ -315,28 +317,28 @@ fn rate_limit(app: &App, req: &Request, ctx: &RequestCtx) -> Result<Option<RateD
         || path.starts_with("/api/v1/invitations/")
         || (path.starts_with("/views/") && path.ends_with("/viewer-access/exchange"))
     {
-        (Tier::Magic, ctx.ip.clone())
+        (Tier::Magic, client)
     } else if unsafe_method
         && (path == "/api/v1/subscribers"
             || path == "/api/v1/subscribers/access"
             || path.starts_with("/u/")
             || (path.starts_with("/views/") && path.ends_with("/viewer-access/request")))
     {
-        (Tier::Subscribe, ctx.ip.clone())
+        (Tier::Subscribe, client)
     } else if is_authenticated_family(path) {
         // A client that keeps presenting bad credentials is turned away here, so inventing a new
         // credential per request buys neither fresh rate-limit buckets nor database lookups.
         if let Some(d) = app.rate.exhausted(Tier::Magic, &access::auth_failure_key(&ctx.ip), app.now()) {
             return Err((too_many(&d), d));
         }
-        let who = credential.unwrap_or_else(|| ctx.ip.clone());
+        let who = credential.unwrap_or(client);
         if unsafe_method {
             (Tier::AdminWrite, format!("{who} {} {}", req.method(), route_shape(path)))
         } else {
             (Tier::InternalRead, who)
         }
     } else {
-        (Tier::PublicRead, ctx.ip.clone())
+        (Tier::PublicRead, client)
     };
     let Some(d) = app.rate.check(tier, &key, app.now()) else { return Ok(None) };
     if d.allowed {

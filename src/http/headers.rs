@@ -1,7 +1,8 @@
 //! The response headers every answer gets, set in one place (the front door calls [`finish`]):
-//! a content security policy and frame refusal on HTML, `Cache-Control: no-store` on personal
-//! answers, HSTS over https, and the JSON error envelope for the errors that axum's extractors
-//! answer in plain text (`docs/decisions/0009-connections-and-headers.md`).
+//! a content security policy (the baseline, or the page's own stricter one) and frame refusal
+//! on HTML, `Cache-Control: no-store` on personal answers, HSTS over https, and the JSON error
+//! envelope for the errors that axum's extractors answer in plain text
+//! (`docs/decisions/0009-connections-and-headers.md`).
 
 use super::cookies;
 use super::error::ApiError;
@@ -10,8 +11,10 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-/// The policy of every HTML page: scripts only from our own files (no inline code), inline
-/// styles for the pages' branding colours, and no framing (embeds are not a feature yet).
+/// The baseline policy of HTML answers whose handler sets none: scripts only from our own files
+/// (no inline code), inline styles for the pages' branding colours, and no framing (embeds are
+/// not a feature yet). A handler may set a stricter policy of its own (the manage, view,
+/// unsubscribe and invitation pages do); it stands as long as it refuses framing too.
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
@@ -41,7 +44,11 @@ pub async fn finish(res: Response, personal: bool, https: bool) -> Response {
     let mut res = envelope_plain_errors(res).await;
     let h = res.headers_mut();
     if is_html(h) {
-        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+        let own = h.get(header::CONTENT_SECURITY_POLICY).map(|v| v.to_str().unwrap_or_default());
+        debug_assert!(own.is_none_or(refuses_framing), "a page's own CSP must carry frame-ancestors 'none': {own:?}");
+        if !own.is_some_and(refuses_framing) {
+            h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+        }
         h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     }
     // A response that sets a cookie is personal too (login, the viewer gate). A handler's own
@@ -53,6 +60,11 @@ pub async fn finish(res: Response, personal: bool, https: bool) -> Response {
         h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
     }
     res
+}
+
+/// Whether a policy forbids every framing of the page (`frame-ancestors 'none'`).
+fn refuses_framing(policy: &str) -> bool {
+    policy.split(';').any(|d| d.split_ascii_whitespace().eq(["frame-ancestors", "'none'"]))
 }
 
 fn says_no_store(h: &HeaderMap) -> bool {
@@ -163,6 +175,46 @@ mod tests {
             finish((StatusCode::INTERNAL_SERVER_ERROR, "db at 10.0.0.5 said no").into_response(), false, false).await;
         let v = body_json(res).await;
         assert_eq!((v["code"].as_str(), v["error"].as_str()), (Some("internal"), Some("internal server error")));
+    }
+
+    #[tokio::test]
+    async fn a_page_keeps_its_own_policy_and_other_html_gets_the_baseline() {
+        let html = |csp: Option<&'static str>| {
+            let mut res = axum::response::Html("<p>hi</p>").into_response();
+            if let Some(p) = csp {
+                res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(p));
+            }
+            res
+        };
+        let strict = "default-src 'none'; form-action 'self'; frame-ancestors 'none'";
+        let res = finish(html(Some(strict)), false, false).await;
+        assert_eq!(res.headers()[header::CONTENT_SECURITY_POLICY], strict);
+        assert_eq!(res.headers()[header::X_FRAME_OPTIONS], "DENY");
+        let res = finish(html(None), false, false).await;
+        assert_eq!(res.headers()[header::CONTENT_SECURITY_POLICY], CSP);
+        let json = finish(axum::Json(1).into_response(), false, false).await;
+        assert!(json.headers().get(header::CONTENT_SECURITY_POLICY).is_none());
+    }
+
+    #[test]
+    fn a_policy_refuses_framing_only_with_frame_ancestors_none() {
+        assert!(refuses_framing(CSP));
+        assert!(refuses_framing("default-src 'none';frame-ancestors  'none'"));
+        assert!(!refuses_framing("default-src 'none'"));
+        assert!(!refuses_framing("default-src 'none'; frame-ancestors 'self'"));
+        assert!(!refuses_framing("default-src 'none'; frame-ancestors 'none' https://evil.example"));
+        assert!(!refuses_framing("default-src 'none'; x-frame-ancestors 'none'"));
+    }
+
+    /// A page whose own policy allows framing is a bug: debug builds (the tests) fail loudly,
+    /// release builds send the baseline instead.
+    #[cfg(debug_assertions)]
+    #[tokio::test]
+    #[should_panic(expected = "frame-ancestors")]
+    async fn a_page_policy_that_allows_framing_is_caught_in_debug_builds() {
+        let mut res = axum::response::Html("<p>hi</p>").into_response();
+        res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'"));
+        finish(res, false, false).await;
     }
 
     #[test]

@@ -204,9 +204,17 @@ pub async fn manage_page(r: Reader) -> Response {
         super::site::esc(&r.page.name)
     );
     let mut res = (StatusCode::OK, axum::response::Html(body)).into_response();
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // Stricter than the site's baseline: the page needs its one script and its own API, nothing
+    // else (no styles, no form posts: the script sends everything with fetch).
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(MANAGE_CSP));
     res
 }
+
+/// The management page's policy (the front door keeps it, `http::headers`).
+const MANAGE_CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; \
+     form-action 'none'; base-uri 'none'";
 
 /// The management page's script (same origin, no inline code, so the CSP can forbid all else;
 /// text only ever goes in with `textContent`).

@@ -21,6 +21,12 @@ fn page(title: &str, body: &str) -> Response {
     let mut res = (StatusCode::OK, Html(html)).into_response();
     let h = res.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // Stricter than the site's baseline (the front door keeps it, `http::headers`): no script
+    // or style at all; the one form posts back to this page.
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    );
     res
 }
 

@@ -15,6 +15,10 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use serde_json::Value;
 
+/// Stricter than the site's baseline (the front door keeps it, `http::headers`): the page's
+/// one script, its own API, its inline style block, nothing else.
+const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; \
+     frame-ancestors 'none'; form-action 'none'; base-uri 'none'";
 const STYLE: &str = "body{font:16px system-ui;max-width:48rem;margin:2rem auto;padding:0 1rem}\
     .banner{padding:1rem;border-radius:.5rem;color:#fff;font-weight:600}ul.c{list-style:none;padding:0}\
     ul.c ul{list-style:none;padding-left:1.5rem}.c li{padding:.25rem 0}.st{float:right}\
@@ -32,6 +36,7 @@ fn page(status: StatusCode, title: &str, main: &str, cache: &'static str, script
     let h = res.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     h.insert(header::VARY, HeaderValue::from_static("Cookie, Authorization"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     res
 }

@@ -95,6 +95,12 @@ impl Failure {
         let (status, class, message) = (e.status(), e.class(), e.to_string());
         let failure = |transient, hygiene| Failure { status, class, message, transient, hygiene };
         match e {
+            // A host that never resolved to an allowed address, by the last attempt, needs a
+            // person to look (it may point inside the network); whether it resolved at all is
+            // not told apart (decision 0010).
+            WebhookError::Transient { class: FailureClass::AddressNotAllowed, .. } => {
+                failure(true, Some("quarantined"))
+            }
             // An endpoint that keeps failing is as dead as a bounced address.
             WebhookError::Transient { .. } => failure(true, Some("bounced")),
             // 410 Gone says so; a target the SSRF guard refuses needs a person to look.

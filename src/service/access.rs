@@ -123,9 +123,9 @@ pub fn refuse(app: &App, why: Refusal, carrier: &str, page: Option<&PageRow>, ip
     Error::Unauthorized
 }
 
-/// The rate-limit key of a client's failed authentications.
+/// The rate-limit key of a client's failed authentications (an IPv6 client by its /64).
 pub fn auth_failure_key(ip: &str) -> String {
-    format!("authfail:{ip}")
+    format!("authfail:{}", crate::domain::host::client_bucket(ip))
 }
 
 /// Authenticates a bearer token for a request that resolved to `page` (or to no page).

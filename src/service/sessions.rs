@@ -6,6 +6,7 @@ use super::error::{Error, Result};
 use crate::app::App;
 use crate::auth::password;
 use crate::auth::token::{PlainToken, TokenHash, TokenKind};
+use crate::domain::host::client_bucket;
 use crate::domain::types::Email;
 use crate::store::credentials as creds;
 use crate::store::tenancy::{self, OrgRow, UserRow};
@@ -21,7 +22,7 @@ pub fn csrf_token(session: &PlainToken) -> String {
 pub async fn login(app: &App, email: &str, password_in: &str, ip: &str) -> Result<(SessionPrincipal, PlainToken)> {
     let now = app.now();
     let account = format!("login:{}", email.trim().to_ascii_lowercase());
-    let address = format!("login-ip:{ip}");
+    let address = format!("login-ip:{}", client_bucket(ip));
     let actor = Actor { kind: "anonymous", id: None, name: String::new(), ip: ip.to_string() };
     if let Err(retry_after) = app.login_throttle.attempt(&account, &address, now) {
         // A throttled attempt is an authentication failure too (SPEC §2): record it.
@@ -132,7 +133,7 @@ pub async fn change_password(
     check_new_password(new)?;
     let user = tenancy::user_by_id(&app.db.pool, s.user_id).await?.ok_or(Error::Unauthorized)?;
     // A stolen session must not become an unlimited password oracle.
-    let (account, address) = (format!("password:{}", user.id), format!("login-ip:{ip}"));
+    let (account, address) = (format!("password:{}", user.id), format!("login-ip:{}", client_bucket(ip)));
     if let Err(retry_after) = app.login_throttle.attempt(&account, &address, app.now()) {
         return Err(Error::TooMany { retry_after });
     }

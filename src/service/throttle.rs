@@ -46,13 +46,20 @@ pub struct RateDecision {
 /// hashes, so a caller choosing long keys cannot grow the map's memory.
 pub struct RateLimiter {
     limits: RateLimits,
-    windows: Mutex<HashMap<(Tier, u64), (Millis, u32)>>,
+    windows: Mutex<Windows>,
     hasher: std::collections::hash_map::RandomState,
+}
+
+/// The counts, and the window whose start last dropped the older windows' counts.
+#[derive(Default)]
+struct Windows {
+    counts: HashMap<(Tier, u64), (Millis, u32)>,
+    pruned_for: Millis,
 }
 
 impl RateLimiter {
     pub fn new(limits: RateLimits) -> Self {
-        RateLimiter { limits, windows: Mutex::new(HashMap::new()), hasher: Default::default() }
+        RateLimiter { limits, windows: Mutex::default(), hasher: Default::default() }
     }
 
     fn limit_of(&self, tier: Tier) -> u32 {
@@ -72,11 +79,14 @@ impl RateLimiter {
             return None;
         }
         let window = now - now.rem_euclid(MINUTE);
-        let mut map = self.windows.lock().expect("rate lock");
-        if map.len() > 100_000 {
-            map.retain(|_, (w, _)| *w == window);
+        let mut windows = self.windows.lock().expect("rate lock");
+        // Only counts of the current window matter; once a window, drop the others. (Pruning
+        // on every request past a size would cost a full pass per request under a flood.)
+        if windows.pruned_for != window && windows.counts.len() > PRUNE_ABOVE {
+            windows.counts.retain(|_, (w, _)| *w == window);
+            windows.pruned_for = window;
         }
-        let entry = map.entry((tier, self.hasher.hash_one(key))).or_insert((window, 0));
+        let entry = windows.counts.entry((tier, self.hasher.hash_one(key))).or_insert((window, 0));
         if entry.0 != window {
             *entry = (window, 0);
         }
@@ -100,8 +110,8 @@ impl RateLimiter {
     pub fn exhausted(&self, tier: Tier, key: &str, now: Millis) -> Option<RateDecision> {
         let limit = self.limit_of(tier);
         let window = now - now.rem_euclid(MINUTE);
-        let map = self.windows.lock().expect("rate lock");
-        let &(w, count) = map.get(&(tier, self.hasher.hash_one(key)))?;
+        let windows = self.windows.lock().expect("rate lock");
+        let &(w, count) = windows.counts.get(&(tier, self.hasher.hash_one(key)))?;
         (limit > 0 && w == window && count >= limit).then(|| RateDecision {
             tier,
             limit,
@@ -115,9 +125,33 @@ impl RateLimiter {
 /// Counts password failures for the growing delays of `auth::guessing` (the rules and the
 /// scheme are there). Failures are counted for unknown accounts too, so throttling reveals
 /// nothing about which accounts exist.
-#[derive(Default)]
 pub struct LoginThrottle {
-    tallies: Mutex<HashMap<String, Tally>>,
+    tallies: Mutex<Tallies>,
+    /// Past this many keys, forgotten counts are dropped (at most once a minute).
+    prune_above: usize,
+    /// Past this many keys, the oldest counts are dropped at once, down to `prune_above`.
+    cap: usize,
+}
+
+/// The counts, and when forgotten ones were last dropped.
+#[derive(Default)]
+struct Tallies {
+    map: HashMap<String, Tally>,
+    pruned_at: Option<Millis>,
+    /// How many pruning passes ran (each is a pass over the whole map).
+    passes: u64,
+}
+
+/// Maps with more keys than this are pruned (rate windows, password counts).
+const PRUNE_ABOVE: usize = 100_000;
+/// The most password counts kept (about 100 bytes each, so about 20 MB). Filling it takes
+/// 100,000 attempts that pass the throttle, each paying for an Argon2 check.
+const THROTTLE_CAP: usize = 200_000;
+
+impl Default for LoginThrottle {
+    fn default() -> Self {
+        LoginThrottle::bounded(PRUNE_ABOVE, THROTTLE_CAP)
+    }
 }
 
 /// The three keys an attempt is counted under, as fixed-size hashes whatever the caller sends.
@@ -134,11 +168,18 @@ impl Keys {
 }
 
 impl LoginThrottle {
+    /// A throttle that prunes forgotten counts past `prune_above` keys (at most once a minute)
+    /// and holds at most `cap` keys (plus the three of the attempt being counted).
+    fn bounded(prune_above: usize, cap: usize) -> LoginThrottle {
+        LoginThrottle { tallies: Mutex::default(), prune_above, cap: cap.max(prune_above) }
+    }
+
     /// Reserves one attempt for `account` from `address`, counting it as a failure up front so
     /// that concurrent guesses cannot all slip past the check; `Err(seconds)` when it must wait.
     pub fn attempt(&self, account: &str, address: &str, now: Millis) -> Result<(), u64> {
         let k = Keys::of(account, address);
-        let mut map = self.tallies.lock().expect("throttle lock");
+        let mut tallies = self.tallies.lock().expect("throttle lock");
+        let map = &tallies.map;
         let history = History {
             pair: map.get(&k.pair).copied(),
             address: map.get(&k.address).copied(),
@@ -148,14 +189,41 @@ impl LoginThrottle {
         if wait > 0 {
             return Err(guessing::retry_after_secs(wait));
         }
-        if map.len() > 100_000 {
-            map.retain(|_, t| now - t.last < guessing::FORGET_AFTER);
-        }
+        self.prune(&mut tallies, now);
         for key in [k.pair, k.address, k.account] {
-            let counted = Tally::counted(map.get(&key).copied(), now);
-            map.insert(key, counted);
+            let counted = Tally::counted(tallies.map.get(&key).copied(), now);
+            tallies.map.insert(key, counted);
         }
         Ok(())
+    }
+
+    /// Keeps the map bounded without a pass over it on every attempt: once the map is large,
+    /// forgotten counts are dropped at most once a minute; past the cap the oldest counts go at
+    /// once, down to `prune_above`, so that pass comes again only after as many new keys.
+    /// Dropping a live count forgets some old failures; it never refuses anyone.
+    fn prune(&self, t: &mut Tallies, now: Millis) {
+        let len = t.map.len();
+        let due = t.pruned_at.is_none_or(|at| now - at >= MINUTE);
+        if len <= self.prune_above || (!due && len <= self.cap) {
+            return;
+        }
+        t.passes += 1;
+        t.pruned_at = Some(now);
+        t.map.retain(|_, t| now - t.last < guessing::FORGET_AFTER);
+        if t.map.len() > self.cap {
+            let excess = t.map.len() - self.prune_above;
+            let mut by_age: Vec<(Millis, String)> = t.map.iter().map(|(k, v)| (v.last, k.clone())).collect();
+            by_age.select_nth_unstable(excess - 1);
+            for (_, key) in &by_age[..excess] {
+                t.map.remove(key);
+            }
+            tracing::warn!(
+                dropped = excess,
+                kept = t.map.len(),
+                passes = t.passes,
+                "password throttle at capacity: forgot the oldest counts"
+            );
+        }
     }
 
     /// The attempt succeeded: the address has proven it knows the password, so its failures on
@@ -163,7 +231,7 @@ impl LoginThrottle {
     /// The account's count from other addresses stays: it only ever slows those addresses.
     pub fn succeeded(&self, account: &str, address: &str) {
         let k = Keys::of(account, address);
-        let mut map = self.tallies.lock().expect("throttle lock");
+        let map = &mut self.tallies.lock().expect("throttle lock").map;
         map.remove(&k.pair);
         for key in [k.address, k.account] {
             if let Some(t) = map.get_mut(&key) {
@@ -258,5 +326,58 @@ mod tests {
         assert_eq!(allowed as u32, guessing::PAIR_FREE, "a burst gets the free attempts and no more");
         let sprayed = (0..50).filter(|i| t.attempt(&format!("acct{i}"), "sprayer", 0).is_ok()).count();
         assert_eq!(sprayed as u32, guessing::ADDRESS_FREE, "and an address its free attempts across accounts");
+    }
+
+    fn keys_held(t: &LoginThrottle) -> (usize, u64) {
+        let tallies = t.tallies.lock().unwrap();
+        (tallies.map.len(), tallies.passes)
+    }
+
+    #[test]
+    fn a_large_map_is_pruned_at_most_once_a_minute_not_on_every_attempt() {
+        let t = LoginThrottle::bounded(10, 10_000);
+        let now = 1_000_000;
+        for i in 0..200 {
+            assert!(t.attempt("acct", &format!("addr-{i}"), now + i).is_ok());
+        }
+        assert_eq!(keys_held(&t), (401, 1), "one pass when the map first grew past 10 keys");
+        assert!(t.attempt("acct", "addr-late", now + MINUTE - 1).is_ok());
+        assert_eq!(keys_held(&t).1, 1, "no second pass within the minute");
+        assert!(t.attempt("acct", "addr-next", now + MINUTE + 20).is_ok());
+        assert_eq!(keys_held(&t).1, 2, "the next one a minute later");
+        // An hour on, that pass drops every forgotten count.
+        let later = now + guessing::FORGET_AFTER + 2 * MINUTE;
+        assert!(t.attempt("acct", "addr-0", later).is_ok());
+        assert_eq!(keys_held(&t), (3, 3));
+    }
+
+    #[test]
+    fn the_map_stays_under_its_cap_and_keeps_the_newest_counts() {
+        let t = LoginThrottle::bounded(10, 40);
+        let mut now = 1_000_000;
+        for i in 0..1_000 {
+            now += 1;
+            assert!(t.attempt(&format!("acct-{i}"), &format!("addr-{i}"), now).is_ok());
+            assert!(keys_held(&t).0 <= 40 + 3, "{:?}", keys_held(&t));
+        }
+        let passes = keys_held(&t).1;
+        assert!((30..=120).contains(&passes), "one pass per ~30 new keys, not one per attempt: {passes}");
+        // A guesser active right now is still held back: its counts are among the newest.
+        for _ in 0..guessing::PAIR_FREE {
+            now += 1;
+            assert!(t.attempt("target", "guesser", now).is_ok());
+        }
+        assert!(t.attempt("target", "guesser", now).is_err());
+    }
+
+    #[test]
+    fn rate_windows_of_past_minutes_are_dropped_once_the_map_is_large() {
+        let r = RateLimiter::new(RateLimits { public_read: 5, ..Default::default() });
+        for i in 0..=PRUNE_ABOVE {
+            r.check(Tier::PublicRead, &i.to_string(), 0);
+        }
+        assert!(r.check(Tier::PublicRead, "x", MINUTE).unwrap().allowed);
+        let w = r.windows.lock().unwrap();
+        assert_eq!((w.counts.len(), w.pruned_for), (1, MINUTE), "only the current minute's count is left");
     }
 }

@@ -6,6 +6,7 @@ use crate::app::App;
 use crate::auth::password;
 use crate::auth::token::{PlainToken, TokenKind};
 use crate::clock::DAY;
+use crate::domain::host::client_bucket;
 use crate::store::credentials as creds;
 use crate::store::tenancy::PageRow;
 
@@ -16,7 +17,7 @@ pub const VIEWER_GRANT_LIFETIME: i64 = 7 * DAY;
 pub async fn grant(app: &App, page: &PageRow, password_in: &str, ip: &str) -> Result<PlainToken> {
     let now = app.now();
     let account = format!("viewer:{}", page.id);
-    let address = format!("viewer-ip:{ip}");
+    let address = format!("viewer-ip:{}", client_bucket(ip));
     if let Err(retry_after) = app.login_throttle.attempt(&account, &address, now) {
         refused(app, page, ip, "throttled");
         return Err(Error::TooMany { retry_after });

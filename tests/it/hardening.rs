@@ -157,6 +157,120 @@ async fn strangers_guessing_a_viewer_password_cannot_lock_readers_out(engine: En
 }
 both!(strangers_guessing_a_viewer_password_cannot_lock_readers_out);
 
+// ---- IPv6 clients are budgeted by their /64 ---------------------------------------------------
+
+/// One host holds a whole IPv6 /64: a new address per guess must not buy a new budget.
+async fn ipv6_guessers_are_throttled_by_their_64_not_per_address(engine: Engine) {
+    let t = TestApp::new(engine).await;
+    let a = t.tenant("acme").await;
+    // Sixty-four addresses of one /64 (2001:db8::1 to 2001:db8::40), one wrong guess each, no waiting:
+    // the first five are checked, every later one is told to wait.
+    let mut statuses = Vec::new();
+    for i in 1..=0x40 {
+        let r = login(&t, &a.admin_email, "Winter2026!", &format!("2001:db8::{i:x}")).await;
+        if r.status == StatusCode::TOO_MANY_REQUESTS {
+            assert!(retry_after(&r) >= 1, "{:?}", r.headers);
+            assert_eq!(r.json["code"], "rate_limited");
+        }
+        statuses.push(r.status.as_u16());
+    }
+    let mut expected = vec![401; 5];
+    expected.resize(0x40, 429);
+    assert_eq!(statuses, expected, "one /64 gets one pair budget");
+    // The right password from the same /64 waits too; from another /64, or over IPv4, it goes in.
+    let r = login(&t, &a.admin_email, PASSWORD, "2001:db8::ffff:1").await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+    owner_signs_in(&t, &a.admin_email, "2001:db8:0:1::1").await;
+    owner_signs_in(&t, &a.admin_email, "192.0.2.10").await;
+
+    // Spraying many accounts from one /64: twenty tries, then it waits, whatever the address.
+    for i in 0..20 {
+        let r = login(&t, &format!("user{i}@spray.example.com"), "Summer2026!", &format!("2001:db8:0:5::{i:x}")).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let r = login(&t, "user99@spray.example.com", "Summer2026!", "2001:db8:0:5:1:2:3:4").await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+
+    // An IPv4 peer seen through a dual-stack socket is the same client as over IPv4. (A quiet
+    // account: the one above is under attack, which slows every address that failed on it.)
+    for _ in 0..5 {
+        assert_eq!(
+            login(&t, "quiet@acme.example.com", "guess", "198.51.100.77").await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let r = login(&t, "quiet@acme.example.com", "guess", "::ffff:198.51.100.77").await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+
+    // The audit log keeps each real address, not the /64.
+    t.wait_for_audit_count("auth.login_failed", 0x40).await;
+    let ips: Vec<String> = sqlx::query_scalar("SELECT ip FROM audit_log WHERE action = 'auth.login_failed'")
+        .fetch_all(&t.app.db.pool)
+        .await
+        .unwrap();
+    assert!(ips.iter().any(|ip| ip == "2001:db8::1") && ips.iter().any(|ip| ip == "2001:db8::40"), "{ips:?}");
+    assert!(!ips.iter().any(|ip| ip.contains("/64")), "{ips:?}");
+
+    // Viewer passwords of private pages likewise.
+    let (host, _, _) = t.private_staff_page(&a).await;
+    let unlock = |password: &str, ip: String| {
+        Req::post(&host, "/api/v1/viewer-access").json(json!({ "password": password })).from_ip(&ip)
+    };
+    for i in 1..=5 {
+        let r = t.send(unlock("a wrong guess", format!("2001:db8:0:7::{i}"))).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    }
+    let r = t.send(unlock("let me in please", "2001:db8:0:7::6".into())).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+    assert!(retry_after(&r) >= 1);
+    let r = t.send(unlock("let me in please", "2001:db8:0:8::6".into())).await;
+    assert_eq!(r.status, StatusCode::OK, "another /64 gets in: {}", r.text);
+}
+both!(ipv6_guessers_are_throttled_by_their_64_not_per_address);
+
+/// The front door's rate limits, and its budget of failed credentials, count an IPv6 /64 as
+/// one client too.
+async fn ipv6_clients_share_one_rate_budget_per_64(engine: Engine) {
+    let t = TestApp::with(engine, |c| {
+        c.rate_limits = statibeat::config::RateLimits { public_read: 2, magic: 3, ..c.rate_limits }
+    })
+    .await;
+    let a = t.tenant("acme").await;
+    let settings = |ip: &str| Req::get(&a.host, "/api/v1/settings").from_ip(ip);
+    for ip in ["2001:db8::1", "2001:db8::2"] {
+        assert_eq!(t.send(settings(ip)).await.status, StatusCode::OK);
+    }
+    let r = t.send(settings("2001:db8::3")).await;
+    assert_eq!((r.status, r.header("x-ratelimit-tier")), (StatusCode::TOO_MANY_REQUESTS, Some("public_read")));
+    assert!(r.header("retry-after").is_some());
+    assert_eq!(t.send(settings("2001:db8:0:1::1")).await.status, StatusCode::OK, "another /64");
+
+    // The sign-in tier.
+    for i in 1..=3 {
+        let r = login(&t, &a.admin_email, "guess", &format!("2001:db8:0:2::{i}")).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    }
+    let r = login(&t, &a.admin_email, PASSWORD, "2001:db8:0:2::4").await;
+    assert_eq!((r.status, r.header("x-ratelimit-tier")), (StatusCode::TOO_MANY_REQUESTS, Some("magic")));
+
+    // Invented credentials: a new address per token buys no new budget.
+    let invented = || {
+        statibeat::auth::token::PlainToken::generate(statibeat::auth::token::TokenKind::Api, &mut rand::thread_rng())
+            .expose()
+            .to_string()
+    };
+    for i in 1..=3 {
+        let r = t.send(Req::get(&a.host, "/api/v1/context").bearer(&invented()).from_ip(&format!("2001:db8:0:3::{i}")));
+        assert_eq!(r.await.status, StatusCode::UNAUTHORIZED);
+    }
+    let good = t.page_token(&a, "read", "page_viewer").await;
+    let r = t.send(Req::get(&a.host, "/api/v1/context").bearer(&good).from_ip("2001:db8:0:3::99")).await;
+    assert_eq!((r.status, r.header("x-ratelimit-tier")), (StatusCode::TOO_MANY_REQUESTS, Some("magic")));
+    let r = t.send(Req::get(&a.host, "/api/v1/context").bearer(&good).from_ip("2001:db8:0:4::99")).await;
+    assert_eq!(r.status, StatusCode::OK, "another /64 is not affected: {}", r.text);
+}
+both!(ipv6_clients_share_one_rate_budget_per_64);
+
 // ---- look-alike prefixes and domains (finding 8) ----------------------------------------------
 
 async fn punycode_prefixes_and_invalid_punycode_domains_are_refused(engine: Engine) {
@@ -357,65 +471,101 @@ both!(org_members_list_only_the_pages_they_can_open);
 
 // ---- delivery errors in generic words (finding 6) ---------------------------------------------
 
+/// A confirmed webhook subscriber on `a`'s page; its id.
+async fn webhook_subscriber(t: &TestApp, a: &Tenant, owner: &str, hook: &str) -> i64 {
+    let r = t.send(Req::post(&a.host, "/api/v1/subscribers").json(json!({"email": owner, "webhook_url": hook}))).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let link = crate::subscribers::link_token(t, owner, &a.host).await;
+    let r = t.send(Req::post(&a.host, "/api/v1/manage/session").header("x-magic-token", &link)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    sqlx::query_scalar("SELECT id FROM subscribers WHERE email = $1")
+        .bind(owner)
+        .fetch_one(&t.app.db.pool)
+        .await
+        .unwrap()
+}
+
+/// Tenants read a failed delivery as a class and generic words, and a webhook host that resolves
+/// inside the network reads exactly like one that does not resolve at all, attempt after attempt:
+/// webhooks are no oracle for which internal names exist.
 async fn tenants_read_delivery_failures_in_generic_words(engine: Engine) {
     let t = TestApp::new(engine).await;
     let a = t.tenant("acme").await;
     let alias = crate::webhooks::loopback_alias();
-    let hook = format!("http://{alias}:9/hooks/statibeat");
-    let owner = "ops@example.org";
-    let r = t.send(Req::post(&a.host, "/api/v1/subscribers").json(json!({"email": owner, "webhook_url": hook}))).await;
-    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
-    let link = crate::subscribers::link_token(&t, owner, &a.host).await;
-    let r = t.send(Req::post(&a.host, "/api/v1/manage/session").header("x-magic-token", &link)).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let sub: i64 = sqlx::query_scalar("SELECT id FROM subscribers WHERE email = $1")
-        .bind(owner)
-        .fetch_one(&t.app.db.pool)
-        .await
-        .unwrap();
+    let internal = webhook_subscriber(&t, &a, "ops@example.org", &format!("http://{alias}:9/hooks/statibeat")).await;
+    let missing = webhook_subscriber(&t, &a, "dev@example.org", "http://no-such-host.invalid:9/hooks/statibeat").await;
 
     let admin = t.page_token(&a, "admin", "page_admin").await;
     let body = json!({"title": "Database down", "description": "Looking into it.", "status": "major_outage"});
     let r = t.send(Req::post(&a.host, "/api/v1/admin/incidents").bearer(&admin).json(body)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     statibeat::service::notify::fan_out_due(&t.app).await.unwrap();
-    let report = statibeat::jobs::deliver_due(&t.app).await.unwrap();
-    assert_eq!((report.sent, report.failed), (0, 1), "the SSRF guard refused the call");
 
-    // What the resolver said (the loopback address, the name it gave it) is nowhere a tenant
-    // looks; the class of failure is.
-    let leaks =
-        |text: &str| ["127.0.0.1", "resolves", "public address", "permanent:"].into_iter().find(|w| text.contains(w));
-    let r = t.send(Req::get(&a.host, &format!("/api/v1/admin/subscribers/{sub}/deliveries")).bearer(&admin)).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let d = &r.json["data"][0];
-    let attempt = &d["failed_attempts"][0];
-    assert_eq!(attempt["error_code"], "address_not_allowed", "{}", r.text);
-    assert_eq!(attempt["error"], "the webhook's address is not allowed (it must be a public internet address)");
-    assert_eq!(d["last_error"], attempt["error"]);
-    for field in [&d["last_error"], &attempt["error"]] {
-        assert!(!field.as_str().unwrap().contains(&alias), "{field}");
+    // What the resolver said (the loopback address it gave, that a name has no address) is
+    // nowhere a tenant looks; the class of failure is. (The URL itself is the tenant's own.)
+    let leaks = |text: &str| {
+        let told = ["127.0.0.1", "resolves to", "not a public address", "cannot resolve", "has no address"];
+        told.into_iter().chain(["permanent:", "transient:"]).find(|w| text.contains(w))
+    };
+    // The deliveries log of a subscriber, without what differs by design (ids, the URL, times).
+    let log_of = |sub: i64| {
+        let (t, admin, host) = (&t, &admin, &a.host);
+        async move {
+            let r = t.send(Req::get(host, &format!("/api/v1/admin/subscribers/{sub}/deliveries")).bearer(admin)).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            assert_eq!(leaks(&r.text), None, "{}", r.text);
+            let mut d = r.json["data"][0].clone();
+            for field in ["id", "recipient", "created_at"] {
+                d.as_object_mut().unwrap().remove(field);
+            }
+            for attempt in d["failed_attempts"].as_array_mut().unwrap() {
+                attempt.as_object_mut().unwrap().remove("duration_ms");
+            }
+            d
+        }
+    };
+    let max = statibeat::jobs::outbox::MAX_ATTEMPTS;
+    for attempt in 1..=max {
+        let report = statibeat::jobs::deliver_due(&t.app).await.unwrap();
+        let last = attempt == max;
+        assert_eq!(
+            (report.sent, report.retried, report.failed),
+            (0, if last { 0 } else { 2 }, if last { 2 } else { 0 })
+        );
+        let seen = log_of(internal).await;
+        assert_eq!(seen, log_of(missing).await, "attempt {attempt}: an internal name reads like a missing one");
+        let attempts = seen["failed_attempts"].as_array().unwrap();
+        assert_eq!(attempts.len() as i64, attempt);
+        let latest = attempts.last().unwrap();
+        assert_eq!(latest["error_code"], "address_not_allowed", "{seen}");
+        assert_eq!(latest["error"], "the webhook's host does not resolve to an allowed public address");
+        assert_eq!(latest["final"], last);
+        assert_eq!(seen["last_error"], latest["error"]);
+        assert!(!latest["error"].as_str().unwrap().contains(&alias), "{seen}");
+        t.clock.advance(60 * MINUTE);
     }
-    assert_eq!(leaks(&r.text), None, "{}", r.text);
-    let r = t.send(Req::get(&a.host, "/api/v1/admin/subscribers?view=full").bearer(&admin)).await;
-    assert_eq!((r.status, leaks(&r.text)), (StatusCode::OK, None), "{}", r.text);
-    let r = t.send(Req::get(&a.host, &format!("/api/v1/admin/subscribers/{sub}")).bearer(&admin)).await;
-    assert_eq!((r.status, leaks(&r.text)), (StatusCode::OK, None), "{}", r.text);
+    for path in ["/api/v1/admin/subscribers?view=full".to_string(), format!("/api/v1/admin/subscribers/{internal}")] {
+        let r = t.send(Req::get(&a.host, &path).bearer(&admin)).await;
+        assert_eq!((r.status, leaks(&r.text)), (StatusCode::OK, None), "{}", r.text);
+    }
 
-    // The audit entry of the quarantine says why in the same words.
+    // Both are quarantined after the last attempt, and the audit entries say why in the same words.
     let r = t.send(Req::get(&a.host, "/api/v1/admin/audit-log").bearer(&admin)).await;
-    let entry = r.json["data"]
+    let details: Vec<serde_json::Value> = r.json["data"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|e| e["action"] == "subscriber.hygiene_changed")
-        .cloned()
-        .unwrap_or_else(|| panic!("no hygiene entry: {}", r.text));
-    assert_eq!(entry["detail"]["hygiene"], "quarantined");
-    assert_eq!(entry["detail"]["failure"], "address_not_allowed");
-    let entry = entry.to_string();
-    assert_eq!(leaks(&entry), None, "{entry}");
-    assert!(!entry.contains(&alias), "{entry}");
+        .filter(|e| e["action"] == "subscriber.hygiene_changed")
+        .map(|e| e["detail"].clone())
+        .collect();
+    assert_eq!(details.len(), 2, "{}", r.text);
+    let text = serde_json::to_string(&details).unwrap();
+    assert_eq!(leaks(&text), None, "{text}");
+    assert!(!text.contains(&alias) && !text.contains("no-such-host"), "{text}");
+    assert_eq!(details[0], details[1]);
+    assert_eq!(details[0]["hygiene"], "quarantined");
+    assert_eq!(details[0]["failure"], "address_not_allowed");
+    assert_eq!(details[0]["reason"], "the webhook's host does not resolve to an allowed public address");
 }
 both!(tenants_read_delivery_failures_in_generic_words);
 

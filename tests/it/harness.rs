@@ -351,9 +351,10 @@ impl Req {
     pub fn session(self, cookie: &str) -> Req {
         self.header("cookie", cookie).header("sec-fetch-site", "same-origin")
     }
+    /// The request comes from `ip` (IPv4 or IPv6), port 40000.
     #[allow(clippy::wrong_self_convention)]
     pub fn from_ip(mut self, ip: &str) -> Req {
-        self.peer = format!("{ip}:40000").parse().unwrap();
+        self.peer = SocketAddr::new(ip.parse().unwrap_or_else(|_| panic!("not an IP address: {ip}")), 40000);
         self
     }
 }

@@ -1,5 +1,5 @@
 //! Response headers (issue 8, findings 7 and 9): every HTML page carries a content security
-//! policy that forbids framing and inline script; personal answers are never stored by a cache;
+//! policy that forbids framing and inline script (the baseline, or the page's own stricter one); personal answers are never stored by a cache;
 //! HSTS over https; decoding errors come in the JSON envelope; the on-demand TLS check answers
 //! on the admin host only.
 
@@ -9,14 +9,41 @@ use crate::harness::*;
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 
+/// Which content security policy a page must carry.
+#[derive(Clone, Copy)]
+enum Policy {
+    /// The site's baseline, for pages that set none of their own.
+    Baseline,
+    /// A page's own stricter policy, exactly.
+    Strict(&'static str),
+}
+
+/// The manage page: its script and its API, nothing else (no styles, no form posts).
+const MANAGE: &str =
+    "default-src 'none'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'none'; base-uri 'none'";
+/// `/v/{code}`: as the manage page, plus its inline style block.
+const VIEW: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; \
+     frame-ancestors 'none'; form-action 'none'; base-uri 'none'";
+/// `/u/{token}`: no script or style; its one form posts back to itself.
+const UNSUBSCRIBE: &str = "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// `/admin/invite`: its own script, style sheet and API.
+const INVITE: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
+     frame-ancestors 'none'; form-action 'none'";
+
 /// The policy the pages need and no more (see `docs/decisions/0009-connections-and-headers.md`).
-fn assert_page_policy(r: &Resp, what: &str) {
+fn assert_page_policy(r: &Resp, what: &str, policy: Policy) {
     assert!(r.header("content-type").is_some_and(|c| c.starts_with("text/html")), "{what}: {:?}", r.headers);
     let csp = r.header("content-security-policy").unwrap_or_else(|| panic!("{what}: no CSP in {:?}", r.headers));
     let directives: Vec<&str> = csp.split(';').map(str::trim).collect();
-    for want in ["default-src 'self'", "script-src 'self'", "frame-ancestors 'none'", "object-src 'none'"] {
-        assert!(directives.contains(&want), "{what}: {want} missing from {csp}");
+    match policy {
+        Policy::Baseline => {
+            for want in ["default-src 'self'", "script-src 'self'", "frame-ancestors 'none'", "object-src 'none'"] {
+                assert!(directives.contains(&want), "{what}: {want} missing from {csp}");
+            }
+        }
+        Policy::Strict(want) => assert_eq!(csp, want, "{what}: the page's own policy must stand"),
     }
+    assert!(directives.contains(&"frame-ancestors 'none'"), "{what}: {csp}");
     assert!(
         !csp.contains("unsafe-eval")
             && !directives.iter().any(|d| d.starts_with("script-src") && d.contains("unsafe-inline")),
@@ -65,7 +92,7 @@ async fn magic_session(t: &TestApp, a: &Tenant, email: &str) -> String {
     r.json["token"].as_str().unwrap().to_string()
 }
 
-async fn every_html_page_refuses_framing_and_inline_script(engine: Engine) {
+async fn every_html_page_refuses_framing_and_a_stricter_page_policy_stands(engine: Engine) {
     let t = TestApp::new(engine).await;
     let a = t.tenant("acme").await;
     let admin = crate::status_model::components(&t, &a).await;
@@ -82,30 +109,34 @@ async fn every_html_page_refuses_framing_and_inline_script(engine: Engine) {
     let code = r.json["short_code"].as_str().unwrap().to_string();
     let (staff, _, _) = t.private_staff_page(&a).await;
 
-    let pages: Vec<(&str, Req, u16)> = vec![
-        ("the public page", Req::get(&a.host, "/"), 200),
-        ("the public page by path", Req::get(ADMIN, "/status/acme/"), 200),
-        ("the admin workspace", Req::get(ADMIN, "/admin").session(&a.admin_cookie), 200),
-        ("the sign-in page", Req::get(ADMIN, "/admin/login"), 200),
+    use Policy::{Baseline, Strict};
+    let pages: Vec<(&str, Req, u16, Policy)> = vec![
+        ("the public page", Req::get(&a.host, "/"), 200, Baseline),
+        ("the public page by path", Req::get(ADMIN, "/status/acme/"), 200, Baseline),
+        ("the admin workspace", Req::get(ADMIN, "/admin").session(&a.admin_cookie), 200, Baseline),
+        ("the sign-in page", Req::get(ADMIN, "/admin/login"), 200, Baseline),
         (
             "a refused sign-in",
             Req::post(ADMIN, "/admin/login")
                 .header("content-type", "application/x-www-form-urlencoded")
                 .header("sec-fetch-site", "same-origin"),
             400,
+            Baseline,
         ),
-        ("the manage page", Req::get(&a.host, "/manage"), 200),
-        ("the invitation page", Req::get(ADMIN, "/admin/invite"), 200),
-        ("a custom view", Req::get(&a.host, &format!("/v/{code}")), 200),
-        ("an unknown view", Req::get(&a.host, "/v/NoSuchCode1"), 404),
-        ("the unsubscribe page", Req::get(&a.host, &unsubscribe), 200),
-        ("the private page's password form", Req::get(&staff, "/"), 401),
-        ("an unknown host", Req::get(&format!("nosuchpage.{BASE}"), "/"), 404),
+        ("the private page's password form", Req::get(&staff, "/"), 401, Baseline),
+        ("an unknown host", Req::get(&format!("nosuchpage.{BASE}"), "/"), 404, Baseline),
+        ("the manage page", Req::get(&a.host, "/manage"), 200, Strict(MANAGE)),
+        ("the manage page by path", Req::get(ADMIN, "/status/acme/manage"), 200, Strict(MANAGE)),
+        ("the invitation page", Req::get(ADMIN, "/admin/invite"), 200, Strict(INVITE)),
+        ("a custom view", Req::get(&a.host, &format!("/v/{code}")), 200, Strict(VIEW)),
+        ("an unknown view", Req::get(&a.host, "/v/NoSuchCode1"), 404, Strict(VIEW)),
+        ("the unsubscribe page", Req::get(&a.host, &unsubscribe), 200, Strict(UNSUBSCRIBE)),
+        ("the unsubscribe answer", Req::post(&a.host, &unsubscribe), 200, Strict(UNSUBSCRIBE)),
     ];
-    for (what, req, status) in pages {
+    for (what, req, status, policy) in pages {
         let r = t.send(req).await;
         assert_eq!(r.status.as_u16(), status, "{what}: {}", r.text);
-        assert_page_policy(&r, what);
+        assert_page_policy(&r, what, policy);
     }
     // The password form's script is a file on the page's own origin, and it is served.
     let r = t.send(Req::get(&staff, "/")).await;
@@ -124,7 +155,7 @@ async fn every_html_page_refuses_framing_and_inline_script(engine: Engine) {
     let r = t.send(Req::get(&a.host, "/api/v1/summary")).await;
     assert_eq!(r.header("x-frame-options"), None);
 }
-both!(every_html_page_refuses_framing_and_inline_script);
+both!(every_html_page_refuses_framing_and_a_stricter_page_policy_stands);
 
 async fn personal_answers_are_never_stored_and_public_reads_stay_cacheable(engine: Engine) {
     let t = TestApp::new(engine).await;

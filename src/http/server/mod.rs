@@ -1,7 +1,7 @@
 //! The accept loop: each TCP connection is served by hyper's HTTP/1.1 connection, with a
 //! header-read timeout, an idle keep-alive timeout and a bound on concurrent connections per
-//! client address (`docs/decisions/0009-connections-and-headers.md`). Handlers keep receiving
-//! `ConnectInfo<SocketAddr>` (the socket's peer), as under `axum::serve`.
+//! client, an IPv4 address or an IPv6 /64 (`docs/decisions/0009-connections-and-headers.md`).
+//! Handlers keep receiving `ConnectInfo<SocketAddr>` (the socket's peer), as under `axum::serve`.
 
 mod keep_alive;
 mod slots;
@@ -50,7 +50,8 @@ pub async fn serve(
             Ok(slot) => slot,
             // Once per episode at warn: behind a reverse proxy this is the sign the bound is too low.
             Err(refused) if refused.first => {
-                tracing::warn!(peer = %peer.ip(), max = ?limits.max_per_address, "too many connections from one address: closing new ones");
+                let client = crate::domain::host::client_bucket(&peer.ip().to_string());
+                tracing::warn!(peer = %peer.ip(), %client, max = ?limits.max_per_address, "too many connections from one address: closing new ones");
                 continue;
             }
             Err(_) => continue,
