@@ -32,7 +32,6 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 /// One chromium at a time: the scenarios are short, and parallel browsers on a small CI
 /// machine only make every wait longer.
 static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-static SKIP_NOTE: std::sync::Once = std::sync::Once::new();
 
 /// The chromium and chromedriver binaries, or `None` (SKIPPED) when they are not installed.
 fn binaries() -> Option<(PathBuf, PathBuf)> {
@@ -49,11 +48,7 @@ fn binaries() -> Option<(PathBuf, PathBuf)> {
             driver.display()
         );
     }
-    // Written to the real stderr (not the test's captured output), so `scripts/test` shows it once.
-    SKIP_NOTE.call_once(|| {
-        use std::io::Write;
-        let _ = writeln!(std::io::stderr(), "SKIPPED: browser tests (chromium/chromedriver not installed)");
-    });
+    crate::skips::skipped(crate::skips::BROWSER, "browser tests (chromium/chromedriver not installed)");
     None
 }
 

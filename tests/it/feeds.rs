@@ -8,6 +8,7 @@ use crate::maintenances::{at, setup, Setup};
 use axum::http::StatusCode;
 use serde_json::json;
 use statibeat::clock::MINUTE;
+use std::process::Command;
 
 pub const FEEDS: [(&str, &str); 3] = [
     ("/history.rss", "application/rss+xml; charset=utf-8"),
@@ -193,17 +194,33 @@ assert len({str(e["UID"]) for e in events}) == len(events)
 print("feed parsers: OK")
 "#;
 
-/// Parses the feeds with Python's `feedparser` and `icalendar` when they are installed; without
-/// them this says SKIPPED, unless `STATIBEAT_REQUIRE_FEED_PARSERS=1` (CI) makes that a failure.
-fn validate_with_real_parsers(rss: &str, atom: &str, ics: &str, link: &str) {
-    use std::process::Command;
-    let available =
-        Command::new("python3").args(["-c", "import feedparser, icalendar"]).output().is_ok_and(|o| o.status.success());
+/// The Python that runs the parsers: `python3`, or `STATIBEAT_TEST_PYTHON` (a Python without
+/// them shows the suite's behaviour when they are missing).
+fn python() -> String {
+    std::env::var("STATIBEAT_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+/// Whether Python can import `modules`. When it cannot, the calling test's parser check is
+/// skipped and recorded as such (`crate::skips`), unless `STATIBEAT_REQUIRE_FEED_PARSERS=1` (CI)
+/// makes that a failure.
+fn parsers_available(modules: &str) -> bool {
+    let import = format!("import {modules}");
+    let available = Command::new(python()).args(["-c", import.as_str()]).output().is_ok_and(|o| o.status.success());
     if !available {
         if std::env::var("STATIBEAT_REQUIRE_FEED_PARSERS").is_ok_and(|v| v == "1") {
-            panic!("STATIBEAT_REQUIRE_FEED_PARSERS=1 but python3 cannot import feedparser and icalendar");
+            panic!("STATIBEAT_REQUIRE_FEED_PARSERS=1 but {} cannot import {modules}", python());
         }
-        eprintln!("SKIPPED: feed parsers not installed (pip install feedparser icalendar)");
+        crate::skips::skipped(
+            crate::skips::FEED_PARSERS,
+            "feed parsers not installed (pip install feedparser icalendar)",
+        );
+    }
+    available
+}
+
+/// Parses the feeds with Python's `feedparser` and `icalendar` when they are installed.
+fn validate_with_real_parsers(rss: &str, atom: &str, ics: &str, link: &str) {
+    if !parsers_available("feedparser, icalendar") {
         return;
     }
     let dir = std::env::temp_dir().join(format!("statibeat-feeds-{}-{}", std::process::id(), rand::random::<u32>()));
@@ -233,7 +250,7 @@ fn validate_with_real_parsers(rss: &str, atom: &str, ics: &str, link: &str) {
             p
         })
         .collect();
-    let out = Command::new("python3").args(&paths).output().expect("run python3");
+    let out = Command::new(python()).args(&paths).output().expect("run python3");
     let _ = std::fs::remove_dir_all(&dir);
     assert!(
         out.status.success(),
@@ -248,14 +265,7 @@ fn validate_with_real_parsers(rss: &str, atom: &str, ics: &str, link: &str) {
 /// reads it (asserting it parses cleanly as that version); `None` when the parsers are not
 /// installed (a failure under `STATIBEAT_REQUIRE_FEED_PARSERS=1`).
 pub fn feedparser_titles(body: &str, version: &str) -> Option<Vec<String>> {
-    use std::process::Command;
-    let available =
-        Command::new("python3").args(["-c", "import feedparser"]).output().is_ok_and(|o| o.status.success());
-    if !available {
-        if std::env::var("STATIBEAT_REQUIRE_FEED_PARSERS").is_ok_and(|v| v == "1") {
-            panic!("STATIBEAT_REQUIRE_FEED_PARSERS=1 but python3 cannot import feedparser");
-        }
-        eprintln!("SKIPPED: feedparser not installed (pip install feedparser)");
+    if !parsers_available("feedparser") {
         return None;
     }
     const SCRIPT: &str = r#"
@@ -271,7 +281,7 @@ print(json.dumps([e.title for e in d.entries]))
     let (script, doc) = (dir.join("parse.py"), dir.join("feed.xml"));
     std::fs::write(&script, SCRIPT).unwrap();
     std::fs::write(&doc, body).unwrap();
-    let out = Command::new("python3").arg(&script).arg(&doc).arg(version).output().expect("run python3");
+    let out = Command::new(python()).arg(&script).arg(&doc).arg(version).output().expect("run python3");
     let _ = std::fs::remove_dir_all(&dir);
     assert!(
         out.status.success(),

@@ -55,7 +55,7 @@ pub fn note_postgres_skipped() {
     if std::env::var("STATIBEAT_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
         panic!("STATIBEAT_REQUIRE_POSTGRES=1 but STATIBEAT_TEST_POSTGRES_URL is not set");
     }
-    eprintln!("SKIPPED: PostgreSQL half (set STATIBEAT_TEST_POSTGRES_URL to run it)");
+    crate::skips::skipped(crate::skips::POSTGRES, "PostgreSQL half (set STATIBEAT_TEST_POSTGRES_URL to run it)");
 }
 
 static SEQ: AtomicU64 = AtomicU64::new(0);

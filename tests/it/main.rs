@@ -27,6 +27,7 @@ mod private_pages;
 mod process;
 mod reader_feeds;
 mod sessions;
+mod skips;
 mod smoke;
 mod smtp_sink;
 mod status_model;

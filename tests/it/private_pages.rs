@@ -322,14 +322,29 @@ async fn public_responses_are_cacheable_and_revalidate(engine: Engine) {
     let etag = r.header("etag").unwrap().to_string();
     let r = t.send(Req::get(&a.host, "/api/v1/pages/public/current-host").header("if-none-match", &etag)).await;
     assert_eq!(r.status, StatusCode::NOT_MODIFIED);
-    // Nothing internal in public responses.
+    // A public answer carries what a visitor may know and nothing else (the whole list of fields,
+    // so an internal one cannot slip in under a name nobody thought to forbid), and the page's
+    // addresses are its own: its host, and its path on the platform host.
     let r = t.send(Req::get(&a.host, "/api/v1/pages/public/current-host")).await;
-    let obj = r.json.as_object().unwrap();
-    for hidden in ["internal_key", "org_id", "has_viewer_password", "viewer_password_hash"] {
-        assert!(!obj.contains_key(hidden), "{hidden} in {}", r.text);
-    }
-    assert_eq!(r.json["visibility"], "public");
-    assert_ne!(r.json["url"], Value::Null);
+    let mut fields: Vec<&str> = r.json.as_object().unwrap().keys().map(String::as_str).collect();
+    fields.sort_unstable();
+    let public = [
+        "custom_domain",
+        "id",
+        "locale",
+        "name",
+        "status_path_url",
+        "time_zone",
+        "title",
+        "url",
+        "url_prefix",
+        "visibility",
+    ];
+    assert_eq!(fields, public, "{}", r.text);
+    assert_eq!((r.json["id"].as_i64(), r.json["visibility"].as_str()), (Some(a.page_id), Some("public")));
+    assert_eq!(r.json["custom_domain"], Value::Null);
+    assert_eq!(r.json["url"], format!("http://{}", a.host));
+    assert_eq!(r.json["status_path_url"], format!("http://{BASE}/status/{}", a.prefix));
 
     // Private pages are never shared-cached, even when read with a valid grant.
     let (_, host) = private_page(&t, &a, "staff", PASSWORD).await;

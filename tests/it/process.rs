@@ -206,7 +206,7 @@ async fn acknowledged_token_survives_kill_9(engine: Engine) {
 both!(acknowledged_token_survives_kill_9);
 
 /// Every table's rows as text (PostgreSQL), or the database files' bytes (SQLite).
-async fn database_text(engine: Engine, url: &str) -> String {
+pub async fn database_text(engine: Engine, url: &str) -> String {
     match engine {
         Engine::Sqlite => {
             let path = sqlite_path(url).unwrap();
