@@ -159,11 +159,6 @@ impl TokenHash {
         }
         s
     }
-
-    /// SHA-256 of arbitrary bytes, for secrets that are not tokens of ours.
-    pub fn of(bytes: &[u8]) -> Self {
-        TokenHash(Sha256::digest(bytes).into())
-    }
 }
 
 impl fmt::Debug for PlainToken {

@@ -5,7 +5,7 @@
 use super::error::ApiError;
 use super::json::{too_large, BODY_LIMIT};
 use crate::app::App;
-use crate::auth::token::{looks_like_token, TokenHash};
+use crate::auth::token::looks_like_token;
 use crate::domain::host::{self, HostClass};
 use crate::service::access;
 use crate::service::directory;
@@ -377,7 +377,7 @@ fn route_shape(path: &str) -> String {
 /// A short, non-reversible key for whichever credential the request carries.
 fn credential_fingerprint(h: &HeaderMap) -> Option<String> {
     let raw = h.get(header::AUTHORIZATION).or_else(|| h.get("x-magic-token")).or_else(|| h.get(header::COOKIE))?;
-    Some(TokenHash::of(raw.as_bytes()).to_hex()[..16].to_string())
+    Some(crate::auth::digest::sha256_hex(raw.as_bytes())[..16].to_string())
 }
 
 fn rate_headers(h: &mut HeaderMap, d: &RateDecision) {

@@ -6,7 +6,6 @@ use super::error::{ApiError, ApiResult};
 use super::json::StrictJson;
 use super::principal::{ctx_of, Reader};
 use crate::app::App;
-use crate::auth::token::TokenHash;
 use crate::service::directory;
 use crate::service::{pages, viewer};
 use crate::store::tenancy::PageRow;
@@ -37,7 +36,7 @@ impl Rendered {
 
     /// Any rendered body (a feed, a calendar) with its strong ETag.
     pub fn bytes(bytes: Vec<u8>) -> Rendered {
-        let etag = format!("\"{}\"", &TokenHash::of(&bytes).to_hex()[..32]);
+        let etag = format!("\"{}\"", &crate::auth::digest::sha256_hex(&bytes)[..32]);
         Rendered { bytes: bytes.into(), etag }
     }
 }

@@ -6,7 +6,6 @@ use super::audit::{self, Actor, Event};
 use super::error::{Error, Result};
 use super::hierarchy::{self, ItemRef};
 use crate::app::App;
-use crate::auth::token::TokenHash;
 use crate::clock::parse_rfc3339;
 use crate::domain::types;
 use crate::store::hierarchy::{StageRow, StatusRow};
@@ -181,7 +180,7 @@ async fn notify_event(
 }
 
 fn request_hash(json: &str) -> String {
-    TokenHash::of(json.as_bytes()).to_hex()
+    crate::auth::digest::sha256_hex(json.as_bytes())
 }
 
 /// Creates an incident. With an `external_id` that exists already: the same request returns the

@@ -17,7 +17,6 @@ use super::audit::{self, Actor, Event};
 use super::error::{Error, Result};
 use super::hierarchy::{self, ItemRef};
 use crate::app::App;
-use crate::auth::token::TokenHash;
 use crate::domain::maintenance::{self as rules, Stages, State, Zone};
 use crate::domain::types;
 use crate::store::incidents::insert_event;
@@ -130,7 +129,7 @@ async fn notify_event(tx: &mut Tx, page_id: i64, id: i64, notify: bool, kind: &s
 }
 
 fn request_hash(json: &str) -> String {
-    TokenHash::of(json.as_bytes()).to_hex()
+    crate::auth::digest::sha256_hex(json.as_bytes())
 }
 
 /// The existing window for a retried request, or 409 when the request differs.

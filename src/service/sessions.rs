@@ -5,7 +5,7 @@ use super::audit::{self, Actor, Event};
 use super::error::{Error, Result};
 use crate::app::App;
 use crate::auth::password;
-use crate::auth::token::{PlainToken, TokenHash, TokenKind};
+use crate::auth::token::{PlainToken, TokenKind};
 use crate::domain::host::client_bucket;
 use crate::domain::types::Email;
 use crate::store::credentials as creds;
@@ -14,7 +14,7 @@ use crate::store::tenancy::{self, OrgRow, UserRow};
 /// The CSRF token of a session: derived from the session secret, so nothing extra is stored and
 /// it changes with every new session.
 pub fn csrf_token(session: &PlainToken) -> String {
-    let h = TokenHash::of(format!("csrf:{}", session.expose()).as_bytes()).to_hex();
+    let h = crate::auth::digest::sha256_hex(format!("csrf:{}", session.expose()).as_bytes());
     h[..32].to_string()
 }
 

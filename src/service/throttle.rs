@@ -242,7 +242,7 @@ impl LoginThrottle {
 }
 
 fn key(s: &str) -> String {
-    crate::auth::token::TokenHash::of(s.as_bytes()).to_hex()[..32].to_string()
+    crate::auth::digest::sha256_hex(s.as_bytes())[..32].to_string()
 }
 
 #[cfg(test)]
