@@ -4,6 +4,9 @@ use super::cookies;
 use super::ctx::RequestCtx;
 use super::error::{ApiError, ApiResult};
 use super::json::StrictJson;
+use super::presenters::sessions::{
+    Context, Me, OrgMembership, OrgRef, PageRef, PageRoleView, PasswordChanged, PrincipalRef, SignedIn, UserView,
+};
 use super::principal::Caller;
 use crate::app::App;
 use crate::auth::policy::{self, Action};
@@ -15,7 +18,6 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -49,11 +51,7 @@ pub async fn login(
         }
         e => e.into(),
     })?;
-    let mut res = Json(json!({
-        "user": {"id": s.user_id, "email": s.email, "name": s.name},
-        "csrf_token": sessions::csrf_token(&secret),
-    }))
-    .into_response();
+    let mut res = Json(SignedIn { user: UserView::of(&s), csrf_token: sessions::csrf_token(&secret) }).into_response();
     res.headers_mut().insert(header::SET_COOKIE, session_cookie(&app, secret.expose()));
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)
@@ -80,18 +78,18 @@ pub async fn logout(State(app): State<App>, caller: Caller) -> ApiResult<Respons
     Ok(res)
 }
 
-pub async fn me(State(app): State<App>, caller: Caller, headers: HeaderMap) -> ApiResult<Json<Value>> {
+pub async fn me(State(app): State<App>, caller: Caller, headers: HeaderMap) -> ApiResult<Json<Me>> {
     let s = session_of(&caller)?;
     let (orgs, pages) = sessions::memberships(&app, s.user_id).await?;
     let csrf = cookies::get(&headers, cookies::session_name(app.config.secure_cookies()))
         .and_then(|raw| crate::auth::token::PlainToken::parse_kind(&raw, crate::auth::token::TokenKind::Session).ok())
         .map(|t| sessions::csrf_token(&t));
-    Ok(Json(json!({
-        "user": {"id": s.user_id, "email": s.email, "name": s.name},
-        "orgs": orgs.iter().map(|(o, role)| json!({"id": o.id, "name": o.name, "slug": o.slug, "role": role})).collect::<Vec<_>>(),
-        "page_roles": pages.iter().map(|(org_id, page_id, role)| json!({"org_id": org_id, "page_id": page_id, "role": role})).collect::<Vec<_>>(),
-        "csrf_token": csrf,
-    })))
+    Ok(Json(Me {
+        user: UserView::of(s),
+        orgs: orgs.iter().map(OrgMembership::of).collect(),
+        page_roles: pages.into_iter().map(|(org_id, page_id, role)| PageRoleView { org_id, page_id, role }).collect(),
+        csrf_token: csrf,
+    }))
 }
 
 pub async fn change_password(
@@ -101,7 +99,7 @@ pub async fn change_password(
 ) -> ApiResult<Response> {
     let s = session_of(&caller)?;
     let secret = sessions::change_password(&app, s, &b.current_password, &b.new_password, &caller.ctx.ip).await?;
-    let mut res = Json(json!({"csrf_token": sessions::csrf_token(&secret)})).into_response();
+    let mut res = Json(PasswordChanged { csrf_token: sessions::csrf_token(&secret) }).into_response();
     res.headers_mut().insert(header::SET_COOKIE, session_cookie(&app, secret.expose()));
     Ok(res)
 }
@@ -118,7 +116,7 @@ fn capabilities(grant: Action) -> Vec<&'static str> {
 }
 
 /// `GET /api/v1/context`: which org and page the host resolved to, and what the caller may do.
-pub async fn context(State(app): State<App>, caller: Caller) -> ApiResult<Json<Value>> {
+pub async fn context(State(app): State<App>, caller: Caller) -> ApiResult<Json<Context>> {
     let page = caller.ctx.page.clone();
     let grant = match &page {
         Some(p) => access::page_grant(&app, &caller.principal, p).await?,
@@ -149,25 +147,25 @@ pub async fn context(State(app): State<App>, caller: Caller) -> ApiResult<Json<V
     };
     let (principal, permission, role_key) = match &caller.principal {
         Principal::ApiToken(t) => (
-            json!({"kind": "api_token", "id": t.id, "name": t.name}),
-            json!(t.permission.as_str()),
-            json!(t.role.as_str()),
+            PrincipalRef { kind: "api_token", id: t.id, name: t.name.clone() },
+            Some(t.permission.as_str().to_string()),
+            Some(t.role.as_str().to_string()),
         ),
         Principal::Session(s) => {
             let role = match (&page, grant) {
                 (Some(p), Some(_)) => directory::effective_page_role(&app, p, s.user_id).await?,
                 _ => None,
             };
-            (json!({"kind": "session", "id": s.user_id, "name": s.email}), Value::Null, json!(role))
+            (PrincipalRef { kind: "session", id: s.user_id, name: s.email.clone() }, None, role)
         }
     };
     let effective = grant.or(org_grant).unwrap_or(Action::Nothing);
-    Ok(Json(json!({
-        "org": org.map(|o| json!({"id": o.id, "name": o.name, "slug": o.slug})),
-        "page": page.map(|p| json!({"id": p.id, "name": p.name, "url_prefix": p.url_prefix, "custom_domain": custom_domain})),
-        "principal": principal,
-        "permission": permission,
-        "role_key": role_key,
-        "capabilities": capabilities(effective),
-    })))
+    Ok(Json(Context {
+        org: org.map(|o| OrgRef { id: o.id, name: o.name, slug: o.slug }),
+        page: page.map(|p| PageRef { id: p.id, name: p.name, url_prefix: p.url_prefix, custom_domain }),
+        principal,
+        permission,
+        role_key,
+        capabilities: capabilities(effective),
+    }))
 }

@@ -2,7 +2,8 @@
 //! be derived from it). A list's compact form is the type itself; its `?view=full` form adds the
 //! fields of an optional, flattened part.
 //!
-//! Moved here so far: API tokens, audit entries, members and invitations; the other answers are
+//! Moved here so far: API tokens, audit entries, members, sign-in answers and the context; the other answers are
 //! still built with `json!` in their handlers (issue 9 continues).
 
 pub mod people;
+pub mod sessions;
