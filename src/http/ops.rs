@@ -6,18 +6,31 @@ use crate::service::domains;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
-pub async fn healthz() -> Json<Value> {
-    Json(json!({"status": "ok"}))
+/// The state `/healthz` and `/readyz` report.
+#[derive(Serialize)]
+pub struct Health {
+    /// `ok` (the process is up), `ready`, or `database unreachable`.
+    pub status: &'static str,
 }
 
-pub async fn readyz(State(app): State<App>) -> (StatusCode, Json<Value>) {
+/// `/internal/domain-check`'s answer for a verified domain.
+#[derive(Serialize)]
+pub struct DomainVerified {
+    pub domain: String,
+    pub status: &'static str,
+}
+
+pub async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+pub async fn readyz(State(app): State<App>) -> (StatusCode, Json<Health>) {
     if crate::service::directory::database_ready(&app).await {
-        (StatusCode::OK, Json(json!({"status": "ready"})))
+        (StatusCode::OK, Json(Health { status: "ready" }))
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "database unreachable"})))
+        (StatusCode::SERVICE_UNAVAILABLE, Json(Health { status: "database unreachable" }))
     }
 }
 
@@ -30,13 +43,13 @@ pub struct DomainCheck {
 pub async fn domain_check(
     State(app): State<App>,
     q: Result<Query<DomainCheck>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<DomainVerified>> {
     let domain = q
         .ok()
         .and_then(|q| q.0.domain)
         .ok_or_else(|| ApiError::bad_request("invalid", "domain: required").field("domain"))?;
     if domains::is_servable(&app, &domain).await? {
-        Ok(Json(json!({"domain": domain.to_ascii_lowercase(), "status": "verified"})))
+        Ok(Json(DomainVerified { domain: domain.to_ascii_lowercase(), status: "verified" }))
     } else {
         Err(ApiError::new(StatusCode::NOT_FOUND, "unknown_domain", "not a verified domain"))
     }
