@@ -5,11 +5,11 @@
 //! routes do (a view, or a feed with the caller's `role`); removing answers 204.
 
 use super::ctx::RequestCtx;
-use super::error::ApiResult;
+use super::error::{ApiError, ApiResult};
 use super::json::StrictJson;
 use super::manage::Magic;
 use crate::app::App;
-use crate::service::co_managers::{self, Managed};
+use crate::service::co_managers::{self, Managed, Resource};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -21,53 +21,55 @@ pub struct ManagerBody {
     email: String,
 }
 
-/// `POST /api/v1/manage/views/{id}/managers {email}` (owner only).
-pub async fn add_view_manager(
+type Body = StrictJson<ManagerBody>;
+
+/// `POST /api/v1/manage/views/{id}/managers {email}` (owner only): the view.
+pub async fn add_view_manager(app: State<App>, m: Magic, ctx: RequestCtx, id: Path<String>, b: Body) -> Answer {
+    add(app, m, ctx, Managed::View, id, b).await
+}
+
+/// `POST /api/v1/manage/feeds/{id}/managers {email}` (owner only): the feed, with `role`.
+pub async fn add_feed_manager(app: State<App>, m: Magic, ctx: RequestCtx, id: Path<String>, b: Body) -> Answer {
+    add(app, m, ctx, Managed::Feed, id, b).await
+}
+
+/// `DELETE /api/v1/manage/views/{id}/managers/{email}` (the owner, or a co-manager leaving): 204.
+pub async fn remove_view_manager(app: State<App>, m: Magic, ctx: RequestCtx, p: Path<(String, String)>) -> Gone {
+    remove(app, m, ctx, Managed::View, p).await
+}
+
+/// `DELETE /api/v1/manage/feeds/{id}/managers/{email}` (the owner, or a co-manager leaving): 204.
+pub async fn remove_feed_manager(app: State<App>, m: Magic, ctx: RequestCtx, p: Path<(String, String)>) -> Gone {
+    remove(app, m, ctx, Managed::Feed, p).await
+}
+
+type Answer = ApiResult<Response>;
+type Gone = ApiResult<StatusCode>;
+
+/// A resource id in a path; anything else names no resource.
+fn resource_id(raw: &str) -> ApiResult<i64> {
+    raw.parse().map_err(|_| ApiError::not_found())
+}
+
+async fn add(
     State(app): State<App>,
     m: Magic,
     ctx: RequestCtx,
+    of: Managed,
     Path(id): Path<String>,
-    StrictJson(b): StrictJson<ManagerBody>,
-) -> ApiResult<Response> {
-    let id = super::views::view_id(&id)?;
-    co_managers::add(&app, &m.page, &m.who, &ctx.ip, Managed::View, id, &b.email).await?;
-    super::views::managed_answer(&app, &m, id).await
+    StrictJson(b): Body,
+) -> Answer {
+    let id = resource_id(&id)?;
+    co_managers::add(&app, &m.page, &m.who, &ctx.ip, Resource { of, id }, &b.email).await?;
+    match of {
+        Managed::View => super::views::managed_answer(&app, &m, id).await,
+        Managed::Feed => super::reader_feeds::managed_answer(&app, &m, id).await,
+    }
 }
 
-/// `POST /api/v1/manage/feeds/{id}/managers {email}` (owner only).
-pub async fn add_feed_manager(
-    State(app): State<App>,
-    m: Magic,
-    ctx: RequestCtx,
-    Path(id): Path<String>,
-    StrictJson(b): StrictJson<ManagerBody>,
-) -> ApiResult<Response> {
-    let id = super::reader_feeds::feed_id(&id)?;
-    co_managers::add(&app, &m.page, &m.who, &ctx.ip, Managed::Feed, id, &b.email).await?;
-    super::reader_feeds::managed_answer(&app, &m, id).await
-}
-
-/// `DELETE /api/v1/manage/views/{id}/managers/{email}` (the owner, or a co-manager leaving).
-pub async fn remove_view_manager(
-    State(app): State<App>,
-    m: Magic,
-    ctx: RequestCtx,
-    Path((id, email)): Path<(String, String)>,
-) -> ApiResult<StatusCode> {
-    remove(&app, &m, &ctx, Managed::View, super::views::view_id(&id)?, &email).await
-}
-
-/// `DELETE /api/v1/manage/feeds/{id}/managers/{email}` (the owner, or a co-manager leaving).
-pub async fn remove_feed_manager(
-    State(app): State<App>,
-    m: Magic,
-    ctx: RequestCtx,
-    Path((id, email)): Path<(String, String)>,
-) -> ApiResult<StatusCode> {
-    remove(&app, &m, &ctx, Managed::Feed, super::reader_feeds::feed_id(&id)?, &email).await
-}
-
-async fn remove(app: &App, m: &Magic, ctx: &RequestCtx, of: Managed, id: i64, email: &str) -> ApiResult<StatusCode> {
-    co_managers::remove(app, &m.page, &m.who, &ctx.ip, of, id, email).await?;
+async fn remove(State(app): State<App>, m: Magic, ctx: RequestCtx, of: Managed, p: Path<(String, String)>) -> Gone {
+    let Path((id, email)) = p;
+    let r = Resource { of, id: resource_id(&id)? };
+    co_managers::remove(&app, &m.page, &m.who, &ctx.ip, r, &email).await?;
     Ok(StatusCode::NO_CONTENT)
 }

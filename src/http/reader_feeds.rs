@@ -61,7 +61,7 @@ fn no_store(status: StatusCode, v: Value) -> Response {
     res
 }
 
-pub(super) fn feed_id(raw: &str) -> ApiResult<i64> {
+fn feed_id(raw: &str) -> ApiResult<i64> {
     raw.parse().map_err(|_| ApiError::not_found())
 }
 

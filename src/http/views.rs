@@ -68,7 +68,7 @@ async fn views_json(app: &App, page: &PageRow, docs: &[ViewDoc], full: bool) -> 
         .collect())
 }
 
-pub(super) fn view_id(raw: &str) -> ApiResult<i64> {
+fn view_id(raw: &str) -> ApiResult<i64> {
     raw.parse().map_err(|_| ApiError::not_found())
 }
 

@@ -12,13 +12,20 @@ use super::error::{Error, Result};
 use crate::app::App;
 use crate::domain::types::Email;
 use crate::store::co_managers as sql;
-pub use crate::store::co_managers::Managed;
+pub use crate::store::co_managers::{Managed, ManagedRow};
 use crate::store::limits;
 use crate::store::tenancy::PageRow;
 use std::collections::HashMap;
 
 /// Most co-managers of one view or one feed (decision 0011).
 pub const MAX_MANAGERS: usize = 20;
+
+/// One view or one feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resource {
+    pub of: Managed,
+    pub id: i64,
+}
 
 /// The owner or a co-manager, as the rules of the manage workspace tell them apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +91,18 @@ pub async fn of_each(app: &App, of: Managed, ids: &[i64]) -> Result<HashMap<i64,
     Ok(out)
 }
 
+/// The views or feeds (by the row type asked for) of the page that the session's address owns or
+/// co-manages, newest first, before the cursor id.
+pub async fn managed_by<T: ManagedRow>(
+    app: &App,
+    page: &PageRow,
+    who: &MagicPrincipal,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<T>> {
+    Ok(sql::managed_by(&app.db.pool, page.id, &who.email, before, limit).await?)
+}
+
 /// Whether an address owns or co-manages a view or a feed of the page (it may then get a
 /// management link without being a subscriber).
 pub async fn manages_anything(app: &App, page: &PageRow, email: &str) -> Result<bool> {
@@ -142,20 +161,13 @@ fn entry(
 
 /// Adds a co-manager (owner only); adding one twice changes nothing. The cap is counted under
 /// the page's lock inside the adding transaction, so concurrent adds cannot overshoot it.
-pub async fn add(
-    app: &App,
-    page: &PageRow,
-    who: &MagicPrincipal,
-    ip: &str,
-    of: Managed,
-    id: i64,
-    raw_email: &str,
-) -> Result<()> {
+pub async fn add(app: &App, page: &PageRow, who: &MagicPrincipal, ip: &str, r: Resource, raw: &str) -> Result<()> {
+    let Resource { of, id } = r;
     let (owner, role) = caller_role(app, page, who, of, id).await?;
     if role != Role::Owner {
         return Err(owner_only(of, "change its managers"));
     }
-    let email = parse_email(raw_email)?;
+    let email = parse_email(raw)?;
     if email.as_str() == owner {
         return Err(Error::field("email", format!("the owner already manages this {}", names(of).noun)));
     }
@@ -179,17 +191,10 @@ pub async fn add(
 
 /// Removes a co-manager: the owner removes anyone, a co-manager only themselves (leaving). The
 /// owner cannot be removed; an address that is no co-manager is 404.
-pub async fn remove(
-    app: &App,
-    page: &PageRow,
-    who: &MagicPrincipal,
-    ip: &str,
-    of: Managed,
-    id: i64,
-    raw_email: &str,
-) -> Result<()> {
+pub async fn remove(app: &App, page: &PageRow, who: &MagicPrincipal, ip: &str, r: Resource, raw: &str) -> Result<()> {
+    let Resource { of, id } = r;
     let (owner, role) = caller_role(app, page, who, of, id).await?;
-    let email = parse_email(raw_email)?;
+    let email = parse_email(raw)?;
     if email.as_str() == owner {
         let message = format!("the owner of a {} cannot be removed", names(of).noun);
         return Err(Error::Conflict { code: "owner", message });

@@ -280,7 +280,7 @@ async fn followed_view(
 
 /// The session's feeds on its page: owned or co-managed.
 pub async fn mine(app: &App, page: &PageRow, who: &MagicPrincipal, before: i64, limit: i64) -> Result<Vec<Feed>> {
-    let rows = sql::managed_by(&app.db.pool, page.id, &who.email, before, limit).await?;
+    let rows = co_managers::managed_by(app, page, who, before, limit).await?;
     with_details(app, rows).await
 }
 

@@ -217,7 +217,7 @@ pub async fn list_managed(
     before: i64,
     limit: i64,
 ) -> Result<Vec<ViewDoc>> {
-    docs(app, sql::managed_by(&app.db.pool, page.id, &who.email, before, limit).await?).await
+    docs(app, co_managers::managed_by(app, page, who, before, limit).await?).await
 }
 
 /// A view the session's address owns or co-manages; anyone else's is 404.

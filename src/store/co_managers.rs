@@ -4,6 +4,7 @@
 //! with it. Which tables a statement names comes from [`Managed`], never from a request.
 
 use super::Result;
+use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
 
 /// What co-managers manage.
@@ -30,12 +31,39 @@ impl Managed {
         }
     }
 
-    /// A condition on a row `r` of the resources' table: the address bound as `$email` owns it or
-    /// co-manages it. For the resource stores' "what this address manages" queries.
-    pub fn owned_or_managed_by(self, r: &str, email: &str) -> String {
+    /// A condition on a row `r` of the resources' table: the address bound as `email` owns it or
+    /// co-manages it.
+    fn owned_or_managed_by(self, r: &str, email: &str) -> String {
         let (table, key) = self.table();
         format!("({r}.owner_email = {email} OR EXISTS (SELECT 1 FROM {table} m WHERE m.{key} = {r}.id AND m.email = {email}))")
     }
+}
+
+/// A resource row a store decodes: views and feeds list what an address manages through
+/// [`managed_by`].
+pub trait ManagedRow: Sized {
+    const OF: Managed;
+    /// The columns [`ManagedRow::decode`] reads.
+    const COLS: &'static str;
+    fn decode(r: &AnyRow) -> Self;
+}
+
+/// Resources of the page that `email` owns or co-manages, newest first, before the cursor id.
+pub async fn managed_by<'c, E: Executor<'c, Database = Any>, T: ManagedRow>(
+    e: E,
+    page_id: i64,
+    email: &str,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<T>> {
+    let sql = format!(
+        "SELECT {} FROM {} r WHERE r.page_id = $1 AND r.id < $3 AND {} ORDER BY r.id DESC LIMIT $4",
+        T::COLS,
+        T::OF.resources(),
+        T::OF.owned_or_managed_by("r", "$2")
+    );
+    let rows = sqlx::query(&sql).bind(page_id).bind(email).bind(before).bind(limit).fetch_all(e).await?;
+    Ok(rows.iter().map(T::decode).collect())
 }
 
 /// The owner of resource `id` of the page; `None` when the page has no such resource.

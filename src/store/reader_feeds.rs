@@ -1,6 +1,6 @@
 //! SQL for readers' feeds and their component scope (co-managers: `store::co_managers`).
 
-use super::co_managers::Managed;
+use super::co_managers::{Managed, ManagedRow};
 use super::{opt_i64, opt_str, Result};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
@@ -52,6 +52,14 @@ fn feed(r: &AnyRow) -> FeedRow {
         created_at: r.get("created_at"),
         updated_at: r.get("updated_at"),
         view_id: opt_i64(r, "view_id"),
+    }
+}
+
+impl ManagedRow for FeedRow {
+    const OF: Managed = Managed::Feed;
+    const COLS: &'static str = COLS;
+    fn decode(r: &AnyRow) -> Self {
+        feed(r)
     }
 }
 
@@ -152,27 +160,6 @@ pub async fn by_capability<'c, E: Executor<'c, Database = Any>>(e: E, hash: &str
         .fetch_optional(e)
         .await?;
     Ok(r.as_ref().map(feed))
-}
-
-/// Feeds of the page that `email` owns or co-manages, newest first.
-pub async fn managed_by<'c, E: Executor<'c, Database = Any>>(
-    e: E,
-    page_id: i64,
-    email: &str,
-    before: i64,
-    limit: i64,
-) -> Result<Vec<FeedRow>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLS} FROM reader_feeds f WHERE page_id = $1 AND id < $3 AND {} ORDER BY id DESC LIMIT $4",
-        Managed::Feed.owned_or_managed_by("f", "$2")
-    ))
-    .bind(page_id)
-    .bind(email)
-    .bind(before)
-    .bind(limit)
-    .fetch_all(e)
-    .await?;
-    Ok(rows.iter().map(feed).collect())
 }
 
 pub async fn count_owned<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, email: &str) -> Result<i64> {

@@ -2,7 +2,7 @@
 //! viewer-access tokens bound to a view, and what a view's data needs (co-managers:
 //! `store::co_managers`).
 
-use super::co_managers::Managed;
+use super::co_managers::{Managed, ManagedRow};
 use super::{opt_i64, opt_str, Result};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
@@ -44,6 +44,14 @@ fn view(r: &AnyRow) -> ViewRow {
         owner_email: r.get("owner_email"),
         created_at: r.get("created_at"),
         updated_at: r.get("updated_at"),
+    }
+}
+
+impl ManagedRow for ViewRow {
+    const OF: Managed = Managed::View;
+    const COLS: &'static str = COLS;
+    fn decode(r: &AnyRow) -> Self {
+        view(r)
     }
 }
 
@@ -131,27 +139,6 @@ pub async fn by_code<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, co
     .fetch_optional(e)
     .await?;
     Ok(r.as_ref().map(view))
-}
-
-/// Views of the page the address owns or co-manages, newest first, before the cursor id.
-pub async fn managed_by<'c, E: Executor<'c, Database = Any>>(
-    e: E,
-    page_id: i64,
-    email: &str,
-    before: i64,
-    limit: i64,
-) -> Result<Vec<ViewRow>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLS} FROM custom_views v WHERE page_id = $1 AND id < $3 AND {} ORDER BY id DESC LIMIT $4",
-        Managed::View.owned_or_managed_by("v", "$2")
-    ))
-    .bind(page_id)
-    .bind(email)
-    .bind(before)
-    .bind(limit)
-    .fetch_all(e)
-    .await?;
-    Ok(rows.iter().map(view).collect())
 }
 
 /// Whether a short code exists anywhere in the deployment (codes are unique across pages).

@@ -234,15 +234,8 @@ both!(feeds_have_at_most_twenty_co_managers);
 /// tables still lose their rows with their resource.
 async fn the_co_manager_migration_keeps_feed_and_view_managers(engine: Engine) {
     use statibeat::store::co_managers::{self, Managed};
-    let url = fresh_database(engine).await;
-    let db = statibeat::store::Db::connect(&url).await.unwrap();
-    db.migrate_up_to(14).await.unwrap();
+    let db = one_page_before_migration(engine, 14).await;
     let run = |sql: &'static str| sqlx::query(sql).execute(&db.pool);
-    run("INSERT INTO orgs (name, slug, created_at) VALUES ('O', 'o', 1)").await.unwrap();
-    run("INSERT INTO pages (org_id, name, internal_key, url_prefix, visibility, settings, created_at) \
-         VALUES (1, 'P', 'p', 'pp', 'public', '{}', 1)")
-    .await
-    .unwrap();
     run("INSERT INTO reader_feeds (page_id, name, short_code, owner_email, all_components, incidents, maintenances, \
          max_items, format, cache_version, fetch_count, created_at, updated_at) \
          VALUES (1, 'F', 'abcdefghijkm', 'own@example.org', 1, 1, 1, 50, 'atom', 0, 0, 1, 1)")
@@ -261,7 +254,7 @@ async fn the_co_manager_migration_keeps_feed_and_view_managers(engine: Engine) {
         .await
         .unwrap();
     run("INSERT INTO custom_view_managers (view_id, email, added_at) VALUES (1, 'vic@example.org', 30)").await.unwrap();
-    assert_eq!(db.migrate().await.unwrap(), vec![15]);
+    assert_eq!(db.migrate_up_to(15).await.unwrap(), vec![15]);
 
     let rows: Vec<(i64, String, i64)> =
         sqlx::query("SELECT feed_id, email, added_at FROM reader_feed_managers ORDER BY added_at")
