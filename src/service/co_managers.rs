@@ -132,16 +132,16 @@ fn parse_email(raw: &str) -> Result<Email> {
     Email::parse(raw).map_err(Error::invalid("email"))
 }
 
+/// The audit entry of adding (`added`) or removing the co-manager `email`.
 fn entry(
     page: &PageRow,
     who: &MagicPrincipal,
     ip: &str,
-    of: Managed,
+    r: Resource,
     added: bool,
-    id: i64,
     email: &Email,
 ) -> (Actor, Event<'static>) {
-    let n = names(of);
+    let n = names(r.of);
     let actor = Actor {
         kind: "magic_session",
         id: Some(who.token_id),
@@ -153,7 +153,7 @@ fn entry(
         page_id: Some(page.id),
         action: if added { n.added } else { n.removed },
         target_kind: n.target_kind,
-        target_id: Some(id),
+        target_id: Some(r.id),
         detail: serde_json::json!({"email": email.as_str()}),
     };
     (actor, event)
@@ -183,7 +183,7 @@ pub async fn add(app: &App, page: &PageRow, who: &MagicPrincipal, ip: &str, r: R
     }
     sql::add(&mut *tx, of, id, email.as_str(), now).await?;
     sql::touch(&mut *tx, of, id, now).await?;
-    let (actor, event) = entry(page, who, ip, of, true, id, &email);
+    let (actor, event) = entry(page, who, ip, r, true, &email);
     audit::record(&mut tx, &actor, event, now).await?;
     tx.commit().await?;
     Ok(())
@@ -208,7 +208,7 @@ pub async fn remove(app: &App, page: &PageRow, who: &MagicPrincipal, ip: &str, r
         return Err(Error::NotFound("manager"));
     }
     sql::touch(&mut *tx, of, id, now).await?;
-    let (actor, event) = entry(page, who, ip, of, false, id, &email);
+    let (actor, event) = entry(page, who, ip, r, false, &email);
     audit::record(&mut tx, &actor, event, now).await?;
     tx.commit().await?;
     Ok(())
