@@ -2,6 +2,7 @@
 
 pub mod admin_web;
 pub mod auth;
+pub mod co_managers;
 pub mod cookies;
 pub mod ctx;
 pub mod error;
@@ -240,8 +241,8 @@ pub fn router(app: App) -> Router {
             get(reader_feeds::get_feed).patch(reader_feeds::patch_feed).delete(reader_feeds::delete_feed),
         )
         .route("/api/v1/manage/feeds/{id}/reset", post(reader_feeds::reset_feed))
-        .route("/api/v1/manage/feeds/{id}/managers", post(reader_feeds::add_manager))
-        .route("/api/v1/manage/feeds/{id}/managers/{email}", axum::routing::delete(reader_feeds::remove_manager))
+        .route("/api/v1/manage/feeds/{id}/managers", post(co_managers::add_feed_manager))
+        .route("/api/v1/manage/feeds/{id}/managers/{email}", axum::routing::delete(co_managers::remove_feed_manager))
         .route("/manage", get(manage::manage_page))
         .route("/static/manage.js", get(manage::manage_script))
         // Readers' own feeds: `{code}` is a public short code or an `sbf_` capability.
@@ -252,8 +253,8 @@ pub fn router(app: App) -> Router {
             "/api/v1/manage/views/{id}",
             get(views::get_managed).patch(views::patch_managed).delete(views::delete_managed),
         )
-        .route("/api/v1/manage/views/{id}/managers", post(views::add_manager))
-        .route("/api/v1/manage/views/{id}/managers/{email}", axum::routing::delete(views::remove_manager))
+        .route("/api/v1/manage/views/{id}/managers", post(co_managers::add_view_manager))
+        .route("/api/v1/manage/views/{id}/managers/{email}", axum::routing::delete(co_managers::remove_view_manager))
         // Custom views: `{code}` is the short code or the alias; protected views need a viewer token.
         .route("/views/{code}", get(views_public::get_view))
         .route("/views/{code}/data", get(views_public::get_view_data))

@@ -1,6 +1,6 @@
 //! `/api/v1/manage/feeds[...]`: readers create and manage their own feeds with a magic session
 //! (`X-Magic-Token: sbx_…`). A session reaches only the feeds its address owns or co-manages on
-//! its page (anything else is 404); only the owner deletes a feed or changes its co-managers.
+//! its page (anything else is 404); only the owner deletes a feed (co-managers: `http::co_managers`).
 
 use super::ctx::RequestCtx;
 use super::error::{ApiError, ApiResult};
@@ -167,32 +167,9 @@ pub async fn reset_feed(
     Ok(no_store(StatusCode::OK, with_capability(feed_view(&feed, &url, Some(&m.who.email)), &url, &cap)))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ManagerBody {
-    email: String,
-}
-
-/// `POST /api/v1/manage/feeds/{id}/managers {email}` (owner only).
-pub async fn add_manager(
-    State(app): State<App>,
-    ctx: RequestCtx,
-    m: Magic,
-    Path(raw): Path<String>,
-    StrictJson(b): StrictJson<ManagerBody>,
-) -> ApiResult<Response> {
-    let feed = reader_feeds::add_manager(&app, &m.page, &m.who, feed_id(&raw)?, &b.email, &ctx.ip).await?;
-    let url = base_url(&app, &m.page).await?;
+/// The feed as its owner or a co-manager sees it after a change of its co-managers.
+pub(super) async fn managed_answer(app: &App, m: &Magic, id: i64) -> ApiResult<Response> {
+    let feed = reader_feeds::get_mine(app, &m.page, &m.who, id).await?;
+    let url = base_url(app, &m.page).await?;
     Ok(no_store(StatusCode::OK, feed_view(&feed, &url, Some(&m.who.email))))
-}
-
-/// `DELETE /api/v1/manage/feeds/{id}/managers/{email}` (owner only).
-pub async fn remove_manager(
-    State(app): State<App>,
-    ctx: RequestCtx,
-    m: Magic,
-    Path((raw, email)): Path<(String, String)>,
-) -> ApiResult<StatusCode> {
-    reader_feeds::remove_manager(&app, &m.page, &m.who, feed_id(&raw)?, &email, &ctx.ip).await?;
-    Ok(StatusCode::NO_CONTENT)
 }

@@ -147,33 +147,10 @@ pub async fn delete_managed(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ManagerBody {
-    email: String,
-}
-
-/// `POST /api/v1/manage/views/{id}/managers {email}` (owner only).
-pub async fn add_manager(
-    State(app): State<App>,
-    m: Magic,
-    ctx: RequestCtx,
-    Path(id): Path<String>,
-    StrictJson(b): StrictJson<ManagerBody>,
-) -> ApiResult<Json<Value>> {
-    let d = views::add_manager(&app, &m.page, &m.who, &ctx.ip, view_id(&id)?, &b.email).await?;
-    Ok(Json(full_view(&d, &view_url(&app, &m.page, &d).await?)))
-}
-
-/// `DELETE /api/v1/manage/views/{id}/managers/{email}` (the owner, or a co-manager leaving).
-pub async fn remove_manager(
-    State(app): State<App>,
-    m: Magic,
-    ctx: RequestCtx,
-    Path((id, email)): Path<(String, String)>,
-) -> ApiResult<StatusCode> {
-    views::remove_manager(&app, &m.page, &m.who, &ctx.ip, view_id(&id)?, &email).await?;
-    Ok(StatusCode::NO_CONTENT)
+/// The view as its owner or a co-manager sees it after a change of its co-managers.
+pub(super) async fn managed_answer(app: &App, m: &Magic, id: i64) -> ApiResult<Response> {
+    let d = views::get_managed(app, &m.page, &m.who, id).await?;
+    Ok(Json(full_view(&d, &view_url(app, &m.page, &d).await?)).into_response())
 }
 
 // ---- page administration -------------------------------------------------------------------------

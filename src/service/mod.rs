@@ -3,6 +3,7 @@
 pub mod access;
 pub mod audit;
 pub mod bootstrap;
+pub mod co_managers;
 pub mod directory;
 pub mod domains;
 pub mod error;

@@ -10,12 +10,13 @@ pub mod admin;
 use super::access::MagicPrincipal;
 use super::access::{refuse, Refusal};
 use super::audit::{self, Actor, Event};
+use super::co_managers::{self, Managed};
 use super::error::{Error, Result};
 use super::hierarchy::{self, ItemRef};
 use crate::app::App;
 use crate::auth::token::{PlainToken, TokenKind};
 use crate::domain::types::Email;
-use crate::store::limits::{self, Counted, Managed};
+use crate::store::limits::{self, Counted};
 use crate::store::reader_feeds::{self as sql, FeedRow, Settings};
 use crate::store::tenancy::PageRow;
 use crate::store::Tx;
@@ -25,9 +26,8 @@ pub const MAX_ITEMS: i64 = 200;
 pub const DEFAULT_MAX_ITEMS: i64 = 50;
 /// `max_age_days` bound (ten years).
 pub const MAX_AGE_DAYS: i64 = 3650;
-/// Feeds one address may own on a page, and co-managers per feed.
+/// Feeds one address may own on a page.
 pub const MAX_FEEDS_PER_OWNER: i64 = 50;
-pub const MAX_MANAGERS: usize = 20;
 /// Most feeds of one page, all owners together (anyone who can receive mail can own feeds).
 pub const MAX_FEEDS_PER_PAGE: i64 = 5000;
 pub const CONTENT_TYPES: &[&str] = &["incidents", "maintenances"];
@@ -95,12 +95,12 @@ fn event(page: &PageRow, action: &'static str, id: i64, detail: serde_json::Valu
 pub async fn with_details(app: &App, rows: Vec<FeedRow>) -> Result<Vec<Feed>> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let items = sql::items_of(&app.db.pool, &ids).await?;
-    let managers = sql::managers_of(&app.db.pool, &ids).await?;
+    let mut managers = co_managers::of_each(app, Managed::Feed, &ids).await?;
     Ok(rows
         .into_iter()
         .map(|row| Feed {
             items: items.iter().filter(|i| i.0 == row.id).map(|i| (i.1, i.2.clone())).collect(),
-            managers: managers.iter().filter(|m| m.0 == row.id).map(|m| m.1.clone()).collect(),
+            managers: managers.remove(&row.id).unwrap_or_default(),
             row,
         })
         .collect())
@@ -280,7 +280,7 @@ async fn followed_view(
 
 /// The session's feeds on its page: owned or co-managed.
 pub async fn mine(app: &App, page: &PageRow, who: &MagicPrincipal, before: i64, limit: i64) -> Result<Vec<Feed>> {
-    let rows = sql::managed_by(&app.db.pool, page.id, &who.email, before, limit).await?;
+    let rows = co_managers::managed_by(app, page, who, before, limit).await?;
     with_details(app, rows).await
 }
 
@@ -288,18 +288,15 @@ pub async fn mine(app: &App, page: &PageRow, who: &MagicPrincipal, before: i64, 
 pub async fn get_mine(app: &App, page: &PageRow, who: &MagicPrincipal, id: i64) -> Result<Feed> {
     let row = sql::by_id(&app.db.pool, page.id, id).await?.ok_or(Error::NotFound("feed"))?;
     let feed = one(app, row).await?;
-    if feed.owned_by(&who.email) || feed.managers.contains(&who.email) {
-        Ok(feed)
-    } else {
-        Err(Error::NotFound("feed"))
-    }
+    co_managers::role(&feed.row.owner_email, &feed.managers, &who.email).ok_or(Error::NotFound("feed"))?;
+    Ok(feed)
 }
 
 fn owner_only(feed: &Feed, who: &MagicPrincipal) -> Result<()> {
     if feed.owned_by(&who.email) {
         Ok(())
     } else {
-        Err(Error::Forbidden("only the feed's owner may delete it or change its managers".into()))
+        Err(co_managers::owner_only(Managed::Feed, "delete it"))
     }
 }
 
@@ -369,67 +366,6 @@ pub async fn reset(app: &App, page: &PageRow, who: &MagicPrincipal, id: i64, ip:
     .await?;
     tx.commit().await?;
     Ok((get_mine(app, page, who, id).await?, capability))
-}
-
-/// Adds a co-manager (owner only); adding one twice is not an error.
-pub async fn add_manager(
-    app: &App,
-    page: &PageRow,
-    who: &MagicPrincipal,
-    id: i64,
-    raw_email: &str,
-    ip: &str,
-) -> Result<Feed> {
-    let feed = get_mine(app, page, who, id).await?;
-    owner_only(&feed, who)?;
-    let email = Email::parse(raw_email).map_err(Error::invalid("email"))?;
-    if feed.owned_by(email.as_str()) {
-        return Err(Error::field("email", "the owner already manages this feed"));
-    }
-    let now = app.now();
-    let mut tx = app.db.begin().await?;
-    limits::lock_page(&mut *tx, page.id).await?;
-    let known = feed.managers.iter().any(|m| m == email.as_str());
-    if !known && limits::count_managers(&mut *tx, Managed::Feed, id).await? >= MAX_MANAGERS as i64 {
-        return Err(Error::limit(Some("email"), format!("a feed has at most {MAX_MANAGERS} co-managers")));
-    }
-    if sql::add_manager(&mut *tx, id, email.as_str(), now).await? {
-        let e = event(page, "reader_feed.manager_added", id, serde_json::json!({}));
-        audit::record(&mut tx, &actor(who, ip), e, now).await?;
-    }
-    tx.commit().await?;
-    get_mine(app, page, who, id).await
-}
-
-/// Removes a co-manager (owner only); 404 when the address is not one.
-pub async fn remove_manager(
-    app: &App,
-    page: &PageRow,
-    who: &MagicPrincipal,
-    id: i64,
-    raw_email: &str,
-    ip: &str,
-) -> Result<()> {
-    let feed = get_mine(app, page, who, id).await?;
-    let email = Email::parse(raw_email).map_err(|_| Error::NotFound("manager"))?;
-    // A co-manager may leave; only the owner removes others (as with custom views).
-    if email.as_str() != who.email {
-        owner_only(&feed, who)?;
-    }
-    let now = app.now();
-    let mut tx = app.db.begin().await?;
-    if !sql::remove_manager(&mut *tx, id, email.as_str()).await? {
-        return Err(Error::NotFound("manager"));
-    }
-    let e = event(page, "reader_feed.manager_removed", id, serde_json::json!({}));
-    audit::record(&mut tx, &actor(who, ip), e, now).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// Whether an address owns or co-manages a feed of the page (it may then get a management link).
-pub async fn manages_any(app: &App, page: &PageRow, email: &str) -> Result<bool> {
-    Ok(sql::manages_any(&app.db.pool, page.id, email).await?)
 }
 
 /// The feed a public short code names on this page.

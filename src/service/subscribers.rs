@@ -152,10 +152,7 @@ pub async fn request_access(app: &App, page: &PageRow, raw_email: &str) -> Resul
 /// Whether an address owns or co-manages something in the manage workspace of the page (a custom
 /// view or a reader's feed), so that it may get a management link without being a subscriber.
 async fn manages_something(app: &App, page: &PageRow, email: &str) -> Result<bool> {
-    // Each kind of reader-owned resource adds its check here.
-    let feeds = super::reader_feeds::manages_any(app, page, email).await?;
-    let views = super::views::manages_any(app, page, email).await?;
-    Ok(feeds || views)
+    super::co_managers::manages_anything(app, page, email).await
 }
 
 #[derive(Clone, Copy)]

@@ -8,11 +8,12 @@ pub mod data;
 
 use super::access::MagicPrincipal;
 use super::audit::{self, Actor, Event};
+use super::co_managers::{self, Managed, Role};
 use super::error::{Error, Result};
 use crate::app::App;
-use crate::domain::types::{self, Email};
+use crate::domain::types;
 use crate::domain::views::{self as rules, AccessMode, Alias};
-use crate::store::limits::{self, Counted, Managed};
+use crate::store::limits::{self, Counted};
 use crate::store::tenancy::PageRow;
 use crate::store::views::{self as sql, ViewFields, ViewRow};
 use crate::store::Tx;
@@ -20,8 +21,6 @@ use std::collections::HashMap;
 
 /// Most components one view selects.
 pub const MAX_COMPONENTS: usize = 100;
-/// Most co-managers of one view.
-pub const MAX_MANAGERS: usize = 20;
 /// Most views one address owns on a page.
 pub const MAX_VIEWS_PER_OWNER: i64 = 50;
 /// Most views of one page, all owners together (anyone who can receive mail can own views, so
@@ -52,10 +51,7 @@ pub async fn docs(app: &App, views: Vec<ViewRow>) -> Result<Vec<ViewDoc>> {
     for (id, c) in sql::components_of(&app.db.pool, &ids).await? {
         components.entry(id).or_default().push(c);
     }
-    let mut managers: HashMap<i64, Vec<String>> = HashMap::new();
-    for (id, m) in sql::managers_of(&app.db.pool, &ids).await? {
-        managers.entry(id).or_default().push(m);
-    }
+    let mut managers = co_managers::of_each(app, Managed::View, &ids).await?;
     Ok(views
         .into_iter()
         .map(|v| ViewDoc {
@@ -81,23 +77,6 @@ pub struct ViewInput {
     pub access_mode: Option<String>,
     pub allowed_domains: Option<Vec<String>>,
     pub allowed_emails: Option<Vec<String>>,
-}
-
-/// The owner or a co-manager, as the rules of the manage workspace tell them apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Role {
-    Owner,
-    Manager,
-}
-
-fn role(d: &ViewDoc, email: &str) -> Option<Role> {
-    if d.view.owner_email == email {
-        Some(Role::Owner)
-    } else if d.managers.iter().any(|m| m == email) {
-        Some(Role::Manager)
-    } else {
-        None
-    }
 }
 
 fn actor(who: &MagicPrincipal, ip: &str) -> Actor {
@@ -238,14 +217,14 @@ pub async fn list_managed(
     before: i64,
     limit: i64,
 ) -> Result<Vec<ViewDoc>> {
-    docs(app, sql::managed_by(&app.db.pool, page.id, &who.email, before, limit).await?).await
+    docs(app, co_managers::managed_by(app, page, who, before, limit).await?).await
 }
 
 /// A view the session's address owns or co-manages; anyone else's is 404.
 pub async fn get_managed(app: &App, page: &PageRow, who: &MagicPrincipal, id: i64) -> Result<ViewDoc> {
     let view = sql::by_id(&app.db.pool, page.id, id).await?.ok_or(Error::NotFound("view"))?;
     let d = doc(app, view).await?;
-    role(&d, &who.email).ok_or(Error::NotFound("view"))?;
+    co_managers::role(&d.view.owner_email, &d.managers, &who.email).ok_or(Error::NotFound("view"))?;
     Ok(d)
 }
 
@@ -307,9 +286,9 @@ pub async fn update(
 }
 
 fn owner_only(d: &ViewDoc, who: &MagicPrincipal, what: &str) -> Result<()> {
-    match role(d, &who.email) {
+    match co_managers::role(&d.view.owner_email, &d.managers, &who.email) {
         Some(Role::Owner) => Ok(()),
-        _ => Err(Error::Forbidden(format!("only the view's owner may {what}"))),
+        _ => Err(co_managers::owner_only(Managed::View, what)),
     }
 }
 
@@ -323,71 +302,4 @@ pub async fn delete(app: &App, page: &PageRow, who: &MagicPrincipal, ip: &str, i
     audit::record(&mut tx, &actor(who, ip), event(page, "view.deleted", id, serde_json::json!({})), now).await?;
     tx.commit().await?;
     Ok(())
-}
-
-/// Adds a co-manager (owner only); adding one twice changes nothing.
-pub async fn add_manager(
-    app: &App,
-    page: &PageRow,
-    who: &MagicPrincipal,
-    ip: &str,
-    id: i64,
-    raw_email: &str,
-) -> Result<ViewDoc> {
-    let d = get_managed(app, page, who, id).await?;
-    owner_only(&d, who, "change its managers")?;
-    let email = Email::parse(raw_email).map_err(Error::invalid("email"))?;
-    if email.as_str() == d.view.owner_email {
-        return Err(Error::field("email", "the owner already manages this view"));
-    }
-    if d.managers.iter().any(|m| m == email.as_str()) {
-        return Ok(d);
-    }
-    let now = app.now();
-    let mut tx = app.db.begin().await?;
-    limits::lock_page(&mut *tx, page.id).await?;
-    if limits::count_managers(&mut *tx, Managed::View, id).await? >= MAX_MANAGERS as i64 {
-        return Err(Error::limit(Some("email"), format!("a view has at most {MAX_MANAGERS} co-managers")));
-    }
-    sql::add_manager(&mut *tx, id, email.as_str(), now).await?;
-    sql::touch(&mut *tx, id, now).await?;
-    let detail = serde_json::json!({"email": email.as_str()});
-    audit::record(&mut tx, &actor(who, ip), event(page, "view.manager_added", id, detail), now).await?;
-    tx.commit().await?;
-    get_managed(app, page, who, id).await
-}
-
-/// Removes a co-manager: the owner removes anyone, a co-manager only themselves. The owner
-/// cannot be removed.
-pub async fn remove_manager(
-    app: &App,
-    page: &PageRow,
-    who: &MagicPrincipal,
-    ip: &str,
-    id: i64,
-    raw_email: &str,
-) -> Result<()> {
-    let d = get_managed(app, page, who, id).await?;
-    let email = Email::parse(raw_email).map_err(Error::invalid("email"))?;
-    if email.as_str() == d.view.owner_email {
-        return Err(Error::Conflict { code: "owner", message: "the owner of a view cannot be removed".into() });
-    }
-    if role(&d, &who.email) != Some(Role::Owner) && email.as_str() != who.email {
-        return Err(Error::Forbidden("only the view's owner may change its managers".into()));
-    }
-    let now = app.now();
-    let mut tx = app.db.begin().await?;
-    if !sql::remove_manager(&mut *tx, id, email.as_str()).await? {
-        return Err(Error::NotFound("manager"));
-    }
-    sql::touch(&mut *tx, id, now).await?;
-    let detail = serde_json::json!({"email": email.as_str()});
-    audit::record(&mut tx, &actor(who, ip), event(page, "view.manager_removed", id, detail), now).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// Whether an address owns or co-manages a view of the page (it may get a management link).
-pub async fn manages_any(app: &App, page: &PageRow, email: &str) -> Result<bool> {
-    Ok(sql::manages_any(&app.db.pool, page.id, email).await?)
 }

@@ -35,19 +35,3 @@ impl Counted {
         }
     }
 }
-
-/// Co-managers of one view or feed (counted under the page's lock before adding one).
-pub async fn count_managers<'c, E: Executor<'c, Database = Any>>(e: E, of: Managed, id: i64) -> Result<i64> {
-    let sql = match of {
-        Managed::View => "SELECT COUNT(*) FROM custom_view_managers WHERE view_id = $1",
-        Managed::Feed => "SELECT COUNT(*) FROM reader_feed_managers WHERE feed_id = $1",
-    };
-    Ok(sqlx::query(sql).bind(id).fetch_one(e).await?.get(0))
-}
-
-/// What co-managers manage.
-#[derive(Debug, Clone, Copy)]
-pub enum Managed {
-    View,
-    Feed,
-}

@@ -5,6 +5,7 @@
 //! `migrations/`; the one DDL difference (identity columns) is translated by [`dialect`].
 
 pub mod audit;
+pub mod co_managers;
 pub mod credentials;
 pub mod hierarchy;
 pub mod incidents;
@@ -117,6 +118,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (12, include_str!("../../migrations/0012_fan_out_lease.sql")),
     (13, include_str!("../../migrations/0013_invitations.sql")),
     (14, include_str!("../../migrations/0014_outbox_mail_without_page.sql")),
+    (15, include_str!("../../migrations/0015_co_managers_one_shape.sql")),
 ];
 
 /// PostgreSQL's own statements for the migrations SQLite makes by rebuilding a table.

@@ -1,5 +1,6 @@
-//! SQL for readers' feeds, their component scope and co-managers.
+//! SQL for readers' feeds and their component scope (co-managers: `store::co_managers`).
 
+use super::co_managers::{Managed, ManagedRow};
 use super::{opt_i64, opt_str, Result};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
@@ -51,6 +52,14 @@ fn feed(r: &AnyRow) -> FeedRow {
         created_at: r.get("created_at"),
         updated_at: r.get("updated_at"),
         view_id: opt_i64(r, "view_id"),
+    }
+}
+
+impl ManagedRow for FeedRow {
+    const OF: Managed = Managed::Feed;
+    const COLS: &'static str = COLS;
+    fn decode(r: &AnyRow) -> Self {
+        feed(r)
     }
 }
 
@@ -153,40 +162,6 @@ pub async fn by_capability<'c, E: Executor<'c, Database = Any>>(e: E, hash: &str
     Ok(r.as_ref().map(feed))
 }
 
-/// Feeds of the page that `email` owns or co-manages, newest first.
-pub async fn managed_by<'c, E: Executor<'c, Database = Any>>(
-    e: E,
-    page_id: i64,
-    email: &str,
-    before: i64,
-    limit: i64,
-) -> Result<Vec<FeedRow>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLS} FROM reader_feeds f WHERE page_id = $1 AND id < $3 AND (owner_email = $2 OR EXISTS \
-         (SELECT 1 FROM reader_feed_managers m WHERE m.feed_id = f.id AND m.email = $2)) ORDER BY id DESC LIMIT $4"
-    ))
-    .bind(page_id)
-    .bind(email)
-    .bind(before)
-    .bind(limit)
-    .fetch_all(e)
-    .await?;
-    Ok(rows.iter().map(feed).collect())
-}
-
-/// Whether `email` owns or co-manages any feed of the page.
-pub async fn manages_any<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, email: &str) -> Result<bool> {
-    let r = sqlx::query(
-        "SELECT 1 FROM reader_feeds f WHERE page_id = $1 AND (owner_email = $2 OR EXISTS \
-         (SELECT 1 FROM reader_feed_managers m WHERE m.feed_id = f.id AND m.email = $2)) LIMIT 1",
-    )
-    .bind(page_id)
-    .bind(email)
-    .fetch_optional(e)
-    .await?;
-    Ok(r.is_some())
-}
-
 pub async fn count_owned<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, email: &str) -> Result<i64> {
     let r = sqlx::query("SELECT COUNT(*) FROM reader_feeds WHERE page_id = $1 AND owner_email = $2")
         .bind(page_id)
@@ -287,41 +262,4 @@ pub async fn items_of<'c, E: Executor<'c, Database = Any>>(e: E, feed_ids: &[i64
     .fetch_all(e)
     .await?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
-}
-
-// ---- co-managers ------------------------------------------------------------------------------
-
-/// Co-managers of the given feeds: (feed id, email), oldest first.
-pub async fn managers_of<'c, E: Executor<'c, Database = Any>>(e: E, feed_ids: &[i64]) -> Result<Vec<(i64, String)>> {
-    super::id_text_pairs(e, feed_ids, |list| {
-        format!("SELECT feed_id, email FROM reader_feed_managers WHERE feed_id IN ({list}) ORDER BY created_at, email")
-    })
-    .await
-}
-
-/// Adds a co-manager; false when already one.
-pub async fn add_manager<'c, E: Executor<'c, Database = Any>>(
-    e: E,
-    feed_id: i64,
-    email: &str,
-    now: i64,
-) -> Result<bool> {
-    let r = sqlx::query(
-        "INSERT INTO reader_feed_managers (feed_id, email, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-    )
-    .bind(feed_id)
-    .bind(email)
-    .bind(now)
-    .execute(e)
-    .await?;
-    Ok(r.rows_affected() > 0)
-}
-
-pub async fn remove_manager<'c, E: Executor<'c, Database = Any>>(e: E, feed_id: i64, email: &str) -> Result<bool> {
-    let r = sqlx::query("DELETE FROM reader_feed_managers WHERE feed_id = $1 AND email = $2")
-        .bind(feed_id)
-        .bind(email)
-        .execute(e)
-        .await?;
-    Ok(r.rows_affected() > 0)
 }

@@ -1,6 +1,8 @@
-//! SQL for custom views: the view rows, their selected components (by identifier), their
-//! co-managers, the viewer-access tokens bound to a view, and what a view's data needs.
+//! SQL for custom views: the view rows, their selected components (by identifier), the
+//! viewer-access tokens bound to a view, and what a view's data needs (co-managers:
+//! `store::co_managers`).
 
+use super::co_managers::{Managed, ManagedRow};
 use super::{opt_i64, opt_str, Result};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
@@ -42,6 +44,14 @@ fn view(r: &AnyRow) -> ViewRow {
         owner_email: r.get("owner_email"),
         created_at: r.get("created_at"),
         updated_at: r.get("updated_at"),
+    }
+}
+
+impl ManagedRow for ViewRow {
+    const OF: Managed = Managed::View;
+    const COLS: &'static str = COLS;
+    fn decode(r: &AnyRow) -> Self {
+        view(r)
     }
 }
 
@@ -105,11 +115,6 @@ pub async fn update<'c, E: Executor<'c, Database = Any>>(e: E, id: i64, f: &View
     Ok(())
 }
 
-pub async fn touch<'c, E: Executor<'c, Database = Any>>(e: E, id: i64, now: i64) -> Result<()> {
-    sqlx::query("UPDATE custom_views SET updated_at = $2 WHERE id = $1").bind(id).bind(now).execute(e).await?;
-    Ok(())
-}
-
 pub async fn delete<'c, E: Executor<'c, Database = Any>>(e: E, id: i64) -> Result<()> {
     sqlx::query("DELETE FROM custom_views WHERE id = $1").bind(id).execute(e).await?;
     Ok(())
@@ -134,40 +139,6 @@ pub async fn by_code<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, co
     .fetch_optional(e)
     .await?;
     Ok(r.as_ref().map(view))
-}
-
-/// Views of the page the address owns or co-manages, newest first, before the cursor id.
-pub async fn managed_by<'c, E: Executor<'c, Database = Any>>(
-    e: E,
-    page_id: i64,
-    email: &str,
-    before: i64,
-    limit: i64,
-) -> Result<Vec<ViewRow>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLS} FROM custom_views v WHERE page_id = $1 AND id < $3 AND (owner_email = $2 OR EXISTS \
-         (SELECT 1 FROM custom_view_managers m WHERE m.view_id = v.id AND m.email = $2)) ORDER BY id DESC LIMIT $4"
-    ))
-    .bind(page_id)
-    .bind(email)
-    .bind(before)
-    .bind(limit)
-    .fetch_all(e)
-    .await?;
-    Ok(rows.iter().map(view).collect())
-}
-
-/// Whether the address owns or co-manages any view of the page.
-pub async fn manages_any<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, email: &str) -> Result<bool> {
-    let r = sqlx::query(
-        "SELECT 1 FROM custom_views v WHERE page_id = $1 AND (owner_email = $2 OR EXISTS \
-         (SELECT 1 FROM custom_view_managers m WHERE m.view_id = v.id AND m.email = $2)) LIMIT 1",
-    )
-    .bind(page_id)
-    .bind(email)
-    .fetch_optional(e)
-    .await?;
-    Ok(r.is_some())
 }
 
 /// Whether a short code exists anywhere in the deployment (codes are unique across pages).
@@ -228,7 +199,7 @@ pub async fn count_with_deleted_components<'c, E: Executor<'c, Database = Any>>(
     Ok(r.get(0))
 }
 
-// ---- components and managers -------------------------------------------------------------------
+// ---- components ---------------------------------------------------------------------------
 
 /// The selected component identifiers of the given views: (view id, identifier), in order.
 pub async fn components_of<'c, E: Executor<'c, Database = Any>>(e: E, ids: &[i64]) -> Result<Vec<(i64, String)>> {
@@ -251,45 +222,6 @@ pub async fn set_components(tx: &mut sqlx::AnyConnection, view_id: i64, identifi
             .await?;
     }
     Ok(())
-}
-
-/// The co-managers of the given views: (view id, email), in the order they were added.
-pub async fn managers_of<'c, E: Executor<'c, Database = Any>>(e: E, ids: &[i64]) -> Result<Vec<(i64, String)>> {
-    super::id_text_pairs(e, ids, |list| {
-        format!(
-            "SELECT view_id, email FROM custom_view_managers WHERE view_id IN ({list}) ORDER BY view_id, added_at, email"
-        )
-    })
-    .await
-}
-
-/// Adds a co-manager; false when the address already was one.
-pub async fn add_manager<'c, E: Executor<'c, Database = Any>>(
-    e: E,
-    view_id: i64,
-    email: &str,
-    now: i64,
-) -> Result<bool> {
-    let r = sqlx::query(
-        "INSERT INTO custom_view_managers (view_id, email, added_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (view_id, email) DO NOTHING",
-    )
-    .bind(view_id)
-    .bind(email)
-    .bind(now)
-    .execute(e)
-    .await?;
-    Ok(r.rows_affected() == 1)
-}
-
-/// Removes a co-manager; false when the address was none.
-pub async fn remove_manager<'c, E: Executor<'c, Database = Any>>(e: E, view_id: i64, email: &str) -> Result<bool> {
-    let r = sqlx::query("DELETE FROM custom_view_managers WHERE view_id = $1 AND email = $2")
-        .bind(view_id)
-        .bind(email)
-        .execute(e)
-        .await?;
-    Ok(r.rows_affected() == 1)
 }
 
 // ---- viewer-access tokens ----------------------------------------------------------------------

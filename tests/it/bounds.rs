@@ -407,7 +407,7 @@ async fn feeds_are_capped_per_owner_per_page_and_in_co_managers(engine: Engine) 
 
     sqlx::query(&format!(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20) \
-         INSERT INTO reader_feed_managers (feed_id, email, created_at) SELECT {id}, 'm' || i || '@example.com', {T0} FROM n"
+         INSERT INTO reader_feed_managers (feed_id, email, added_at) SELECT {id}, 'm' || i || '@example.com', {T0} FROM n"
     ))
     .execute(&t.app.db.pool)
     .await

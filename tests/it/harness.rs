@@ -64,6 +64,22 @@ fn unique(prefix: &str) -> String {
     format!("{prefix}_{}_{}_{}", std::process::id(), SEQ.fetch_add(1, Ordering::SeqCst), rand::random::<u32>())
 }
 
+/// A fresh database migrated up to migration `last` only, holding org 1 with page 1: the
+/// starting point of a test of a later migration over existing rows.
+pub async fn one_page_before_migration(engine: Engine, last: i64) -> Db {
+    let db = Db::connect(&fresh_database(engine).await).await.unwrap();
+    db.migrate_up_to(last).await.unwrap();
+    sqlx::query("INSERT INTO orgs (name, slug, created_at) VALUES ('O', 'o', 1)").execute(&db.pool).await.unwrap();
+    sqlx::query(
+        "INSERT INTO pages (org_id, name, internal_key, url_prefix, visibility, settings, created_at) \
+         VALUES (1, 'P', 'p', 'pp', 'public', '{}', 1)",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    db
+}
+
 /// A fresh, empty, migrated database URL for one test.
 pub async fn fresh_database(engine: Engine) -> String {
     match engine {

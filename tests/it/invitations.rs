@@ -360,15 +360,8 @@ both!(only_a_live_invitation_token_opens_the_invitee_routes);
 /// Migration 14 lets mail about no page (an org invitation) into the outbox; on SQLite it rebuilds
 /// the table. Mail already queued, its failed attempts and the id sequence survive it.
 async fn the_outbox_migration_keeps_queued_mail_and_its_attempts(engine: Engine) {
-    let url = fresh_database(engine).await;
-    let db = statibeat::store::Db::connect(&url).await.unwrap();
-    db.migrate_up_to(13).await.unwrap();
+    let db = one_page_before_migration(engine, 13).await;
     let run = |sql: &'static str| sqlx::query(sql).execute(&db.pool);
-    run("INSERT INTO orgs (name, slug, created_at) VALUES ('O', 'o', 1)").await.unwrap();
-    run("INSERT INTO pages (org_id, name, internal_key, url_prefix, visibility, settings, created_at) \
-         VALUES (1, 'P', 'p', 'pp', 'public', '{}', 1)")
-    .await
-    .unwrap();
     for key in ["a", "b", "c"] {
         sqlx::query(
             "INSERT INTO outbox (page_id, channel, dedupe_key, recipient, subject, body_text, body_html, headers, \
@@ -392,7 +385,7 @@ async fn the_outbox_migration_keeps_queued_mail_and_its_attempts(engine: Engine)
     }
     // The newest mail (and with it its attempt) is gone before the migration: its ids stay used.
     run("DELETE FROM outbox WHERE id = 3").await.unwrap();
-    assert_eq!(db.migrate().await.unwrap(), vec![14]);
+    assert_eq!(db.migrate_up_to(14).await.unwrap(), vec![14]);
     let kept: Vec<(i64, String, Option<i64>)> = sqlx::query("SELECT id, dedupe_key, page_id FROM outbox ORDER BY id")
         .fetch_all(&db.pool)
         .await

@@ -6,6 +6,7 @@ mod admin_web;
 mod auth_matrix;
 mod bounds;
 mod browser;
+mod co_managers;
 mod connections;
 mod conventions;
 mod cross_tenant;
