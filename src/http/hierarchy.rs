@@ -3,53 +3,19 @@
 use super::error::{ApiError, ApiResult};
 use super::json::{nullable, StrictJson};
 use super::list::{after_key, by_position, ListQuery};
+use super::presenters::status_model::{ItemView, LevelView, Listed, StageView, StatusView};
 use super::principal::Caller;
 use crate::app::App;
 use crate::auth::policy::Action;
-use crate::clock::rfc3339;
 use crate::service::hierarchy::{self, ItemInput, ItemRef, StatusInput};
 use crate::service::status;
-use crate::store::hierarchy::{ItemRow, LevelRow, StageRow, StatusRow};
+use crate::store::hierarchy::ItemRow;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
-
-pub fn level_view(l: &LevelRow) -> Value {
-    json!({"depth": l.depth, "singular": l.singular, "plural": l.plural})
-}
-
-/// A component as admins see it (with metadata), with its computed status when known.
-pub fn item_view(i: &ItemRow, parent: Option<&ItemRow>, status: Option<&str>) -> Value {
-    json!({
-        "id": i.id,
-        "identifier": i.identifier,
-        "name": i.name,
-        "abbreviation": i.abbreviation,
-        "description": i.description,
-        "depth": i.depth,
-        "parent": parent.map(|p| json!({"id": p.id, "identifier": p.identifier})),
-        "display_order": i.display_order,
-        "metadata": serde_json::from_str::<Value>(&i.metadata).unwrap_or(json!({})),
-        "visible": i.visible,
-        "status": status,
-        "created_at": rfc3339(i.created_at),
-        "updated_at": rfc3339(i.updated_at),
-    })
-}
-
-pub fn status_view(s: &StatusRow) -> Value {
-    json!({
-        "key": s.key, "name": s.name, "severity": s.severity, "color": s.color,
-        "downtime_weight": s.downtime_permille as f64 / 1000.0, "reserved": s.reserved,
-    })
-}
-
-fn stage_view(s: &StageRow) -> Value {
-    json!({"key": s.key, "name": s.name, "position": s.position})
-}
+use serde_json::Value;
 
 fn depth_of(raw: &str) -> ApiResult<i64> {
     raw.parse().map_err(|_| ApiError::not_found())
@@ -66,10 +32,10 @@ pub fn item_ref<const EXT: bool>(raw: String) -> ApiResult<ItemRef> {
 
 // ---- levels -----------------------------------------------------------------------------------
 
-pub async fn list_levels(State(app): State<App>, caller: Caller, q: ListQuery) -> ApiResult<Json<Value>> {
+pub async fn list_levels(State(app): State<App>, caller: Caller, q: ListQuery) -> ApiResult<Json<Listed<LevelView>>> {
     let a = caller.page(&app, Action::Read).await?;
     let (levels, next) = by_position(hierarchy::levels(&app, &a.page).await?, &q);
-    Ok(Json(json!({"data": levels.iter().map(level_view).collect::<Vec<_>>(), "next_cursor": next})))
+    Ok(Json(Listed { data: levels.iter().map(LevelView::of).collect(), next_cursor: next }))
 }
 
 #[derive(Deserialize)]
@@ -87,7 +53,7 @@ pub async fn create_level(
 ) -> ApiResult<impl IntoResponse> {
     let a = caller.page(&app, Action::Configure).await?;
     let l = hierarchy::create_level(&app, &caller.actor(), &a.page, b.depth, &b.singular, &b.plural).await?;
-    Ok((StatusCode::CREATED, Json(level_view(&l))))
+    Ok((StatusCode::CREATED, Json(LevelView::of(&l))))
 }
 
 #[derive(Deserialize)]
@@ -102,7 +68,7 @@ pub async fn update_level(
     caller: Caller,
     Path(depth): Path<String>,
     StrictJson(b): StrictJson<LevelPatch>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<LevelView>> {
     let a = caller.page(&app, Action::Configure).await?;
     let l = hierarchy::update_level(
         &app,
@@ -113,7 +79,7 @@ pub async fn update_level(
         b.plural.as_deref(),
     )
     .await?;
-    Ok(Json(level_view(&l)))
+    Ok(Json(LevelView::of(&l)))
 }
 
 pub async fn delete_level(State(app): State<App>, caller: Caller, Path(depth): Path<String>) -> ApiResult<StatusCode> {
@@ -181,27 +147,27 @@ impl ItemBody {
     }
 }
 
-async fn item_with_status(app: &App, page: &crate::store::tenancy::PageRow, item: &ItemRow) -> ApiResult<Value> {
+async fn item_with_status(app: &App, page: &crate::store::tenancy::PageRow, item: &ItemRow) -> ApiResult<ItemView> {
     let s = status::page_status(app, page).await?;
     let parent = s.items.iter().find(|i| Some(i.item.id) == item.parent_id).map(|i| &i.item);
     let st = s.items.iter().find(|i| i.item.id == item.id).map(|i| i.status.as_str());
-    Ok(item_view(item, parent, st))
+    Ok(ItemView::of(item, parent, st))
 }
 
 /// `GET /api/v1/admin/hierarchy/items`: every component (hidden ones too), paged in id order.
-pub async fn list_items(State(app): State<App>, caller: Caller, q: ListQuery) -> ApiResult<Json<Value>> {
+pub async fn list_items(State(app): State<App>, caller: Caller, q: ListQuery) -> ApiResult<Json<Listed<ItemView>>> {
     let a = caller.page(&app, Action::Read).await?;
     let s = status::page_status(&app, &a.page).await?;
     let by_id: std::collections::HashMap<i64, &ItemRow> = s.items.iter().map(|i| (i.item.id, &i.item)).collect();
     let (rows, next) = after_key(s.items.iter().collect(), &q, |i| i.item.id);
-    let views: Vec<Value> = rows
+    let data = rows
         .iter()
         .map(|i| {
             let parent = i.item.parent_id.and_then(|p| by_id.get(&p).copied());
-            item_view(&i.item, parent, Some(&i.status))
+            ItemView::of(&i.item, parent, Some(&i.status))
         })
         .collect();
-    Ok(Json(json!({"data": views, "next_cursor": next})))
+    Ok(Json(Listed { data, next_cursor: next }))
 }
 
 pub async fn create_item(
@@ -218,7 +184,7 @@ pub async fn get_item<const EXT: bool>(
     State(app): State<App>,
     caller: Caller,
     Path(raw): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ItemView>> {
     let a = caller.page(&app, Action::Read).await?;
     let item = hierarchy::item(&app, &a.page, &item_ref::<EXT>(raw)?).await?;
     Ok(Json(item_with_status(&app, &a.page, &item).await?))
@@ -229,7 +195,7 @@ pub async fn update_item<const EXT: bool>(
     caller: Caller,
     Path(raw): Path<String>,
     StrictJson(b): StrictJson<ItemBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ItemView>> {
     let a = caller.page(&app, Action::Configure).await?;
     let item = hierarchy::update_item(&app, &caller.actor(), &a.page, &item_ref::<EXT>(raw)?, b.into_input()?).await?;
     Ok(Json(item_with_status(&app, &a.page, &item).await?))
@@ -247,10 +213,14 @@ pub async fn delete_item<const EXT: bool>(
 
 // ---- statuses and lifecycles ------------------------------------------------------------------
 
-pub async fn list_statuses(State(app): State<App>, caller: Caller, q: ListQuery) -> ApiResult<Json<Value>> {
+pub async fn list_statuses(
+    State(app): State<App>,
+    caller: Caller,
+    q: ListQuery,
+) -> ApiResult<Json<Listed<StatusView>>> {
     let a = caller.page(&app, Action::Read).await?;
     let (s, next) = by_position(hierarchy::statuses(&app, &a.page).await?, &q);
-    Ok(Json(json!({"data": s.iter().map(status_view).collect::<Vec<_>>(), "next_cursor": next})))
+    Ok(Json(Listed { data: s.iter().map(StatusView::of).collect(), next_cursor: next }))
 }
 
 #[derive(Deserialize)]
@@ -273,7 +243,7 @@ pub async fn put_statuses(
     State(app): State<App>,
     caller: Caller,
     StrictJson(b): StrictJson<StatusesBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Listed<StatusView>>> {
     let a = caller.page(&app, Action::Configure).await?;
     let input = b
         .statuses
@@ -281,7 +251,7 @@ pub async fn put_statuses(
         .map(|s| StatusInput { key: s.key, name: s.name, color: s.color, downtime_weight: s.downtime_weight })
         .collect();
     let s = hierarchy::replace_statuses(&app, &caller.actor(), &a.page, input).await?;
-    Ok(Json(json!({"data": s.iter().map(status_view).collect::<Vec<_>>(), "next_cursor": null})))
+    Ok(Json(Listed { data: s.iter().map(StatusView::of).collect(), next_cursor: None }))
 }
 
 fn kind(raw: &str) -> ApiResult<&'static str> {
@@ -297,10 +267,10 @@ pub async fn list_stages(
     caller: Caller,
     Path(raw): Path<String>,
     q: ListQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Listed<StageView>>> {
     let a = caller.page(&app, Action::Read).await?;
     let (s, next) = by_position(hierarchy::stages(&app, &a.page, kind(&raw)?).await?, &q);
-    Ok(Json(json!({"data": s.iter().map(stage_view).collect::<Vec<_>>(), "next_cursor": next})))
+    Ok(Json(Listed { data: s.iter().map(StageView::of).collect(), next_cursor: next }))
 }
 
 #[derive(Deserialize)]
@@ -321,9 +291,9 @@ pub async fn put_stages(
     caller: Caller,
     Path(raw): Path<String>,
     StrictJson(b): StrictJson<StagesBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Listed<StageView>>> {
     let a = caller.page(&app, Action::Configure).await?;
     let input = b.stages.into_iter().map(|s| (s.key, s.name)).collect();
     let s = hierarchy::replace_stages(&app, &caller.actor(), &a.page, kind(&raw)?, input).await?;
-    Ok(Json(json!({"data": s.iter().map(stage_view).collect::<Vec<_>>(), "next_cursor": null})))
+    Ok(Json(Listed { data: s.iter().map(StageView::of).collect(), next_cursor: None }))
 }

@@ -69,7 +69,7 @@ pub async fn summary(
         "components": tree(&s),
         "active_incidents": incident_views(&app, &active, true, Audience::Public).await?,
         "maintenances": crate::http::maintenances_public::summary_lists(&app, &r.page).await?,
-        "statuses": s.statuses.iter().map(super::hierarchy::status_view).collect::<Vec<_>>(),
+        "statuses": s.statuses.iter().map(super::presenters::status_model::StatusView::of).collect::<Vec<_>>(),
     });
     let rendered = Rendered::of(&body);
     if ttl > 0 {

@@ -106,7 +106,7 @@ pub async fn data_json(app: &App, d: &ViewDoc, v: &ViewData) -> ApiResult<Value>
             "problem": w.problem,
             "message": format!("the selected component '{}' is {} and no longer shown", w.identifier, w.problem),
         })).collect::<Vec<_>>(),
-        "statuses": v.status.statuses.iter().map(super::hierarchy::status_view).collect::<Vec<_>>(),
+        "statuses": v.status.statuses.iter().map(super::presenters::status_model::StatusView::of).collect::<Vec<_>>(),
     }))
 }
 
