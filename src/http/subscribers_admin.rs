@@ -5,43 +5,19 @@
 use super::error::{ApiError, ApiResult};
 use super::json::StrictJson;
 use super::list::{page_of, ListQuery};
+use super::presenters::status_model::Listed;
+use super::presenters::subscribers::{DeliveryView, SubscriberView};
 use super::principal::Caller;
 use crate::app::App;
 use crate::auth::policy::Action;
-use crate::clock::rfc3339;
 use crate::service::subscribers::admin::{self, Consent, HYGIENES, STATES};
-use crate::store::subscribers::{AdminFilter, SubscriberRow};
+use crate::store::subscribers::AdminFilter;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
 use std::collections::HashMap;
-
-fn view(s: &SubscriberRow, full: bool, scopes: &HashMap<i64, Vec<String>>) -> Value {
-    let mut v = json!({
-        "id": s.id,
-        "email": s.email,
-        "state": s.state,
-        "hygiene": s.hygiene,
-        "created_at": rfc3339(s.created_at),
-    });
-    if full {
-        let m = v.as_object_mut().expect("object");
-        m.insert("channel".into(), json!(s.channel));
-        m.insert("webhook_url".into(), json!(s.webhook_url));
-        m.insert("incidents".into(), json!(s.incidents));
-        m.insert("maintenances".into(), json!(s.maintenances));
-        let components =
-            if s.all_components { Value::Null } else { json!(scopes.get(&s.id).cloned().unwrap_or_default()) };
-        m.insert("components".into(), components);
-        m.insert("confirmed_at".into(), json!(s.confirmed_at.map(rfc3339)));
-        m.insert("unsubscribed_at".into(), json!(s.unsubscribed_at.map(rfc3339)));
-        m.insert("updated_at".into(), json!(rfc3339(s.updated_at)));
-    }
-    v
-}
 
 fn one_of(q: &ListQuery, name: &str, allowed: &[&str]) -> ApiResult<Option<String>> {
     match q.rest.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()) {
@@ -66,28 +42,36 @@ fn subscriber_id(raw: &str) -> ApiResult<i64> {
 }
 
 /// `GET /api/v1/admin/subscribers` (`q`, `state`, `hygiene`, `limit`, `cursor`, `view=full`).
-pub async fn list_subscribers(State(app): State<App>, caller: Caller, q: ListQuery) -> ApiResult<Json<Value>> {
+pub async fn list_subscribers(
+    State(app): State<App>,
+    caller: Caller,
+    q: ListQuery,
+) -> ApiResult<Json<Listed<SubscriberView>>> {
     let a = caller.page(&app, Action::Operate).await?;
     let f = filter(&q)?;
     let rows = admin::list(&app, &a.page, &f, q.cursor.unwrap_or(i64::MAX), q.limit + 1).await?;
     let (rows, next) = page_of(rows, q.limit, |r| r.id);
     let scopes = if q.full { admin::scopes(&app, &a.page).await? } else { HashMap::new() };
-    let data: Vec<Value> = rows.iter().map(|s| view(s, q.full, &scopes)).collect();
-    Ok(Json(json!({"data": data, "next_cursor": next})))
+    let data = rows.iter().map(|s| SubscriberView::of(s, q.full, &scopes)).collect();
+    Ok(Json(Listed { data, next_cursor: next }))
 }
 
 /// `GET /api/v1/admin/subscribers/counts`.
-pub async fn subscriber_counts(State(app): State<App>, caller: Caller) -> ApiResult<Json<Value>> {
+pub async fn subscriber_counts(State(app): State<App>, caller: Caller) -> ApiResult<Json<admin::Counts>> {
     let a = caller.page(&app, Action::Operate).await?;
-    Ok(Json(json!(admin::counts(&app, &a.page).await?)))
+    Ok(Json(admin::counts(&app, &a.page).await?))
 }
 
 /// `GET /api/v1/admin/subscribers/{id}` (the full view).
-pub async fn get_subscriber(State(app): State<App>, caller: Caller, Path(raw): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get_subscriber(
+    State(app): State<App>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<SubscriberView>> {
     let a = caller.page(&app, Action::Operate).await?;
     let s = admin::get(&app, &a.page, subscriber_id(&raw)?).await?;
     let scopes = admin::scopes(&app, &a.page).await?;
-    Ok(Json(view(&s, true, &scopes)))
+    Ok(Json(SubscriberView::of(&s, true, &scopes)))
 }
 
 /// `DELETE /api/v1/admin/subscribers/{id}`: hard delete.
@@ -113,10 +97,10 @@ pub async fn bulk_hygiene(
     State(app): State<App>,
     caller: Caller,
     StrictJson(b): StrictJson<HygieneBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<admin::HygieneOutcome>> {
     let a = caller.page(&app, Action::Operate).await?;
     let out = admin::set_hygiene(&app, &caller.actor(), &a.page, &b.ids, &b.hygiene).await?;
-    Ok(Json(json!(out)))
+    Ok(Json(out))
 }
 
 /// `GET /api/v1/admin/subscribers/export`: `text/csv`, the header row first.
@@ -147,7 +131,7 @@ pub async fn import_subscribers(
     State(app): State<App>,
     caller: Caller,
     StrictJson(b): StrictJson<ImportBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<admin::ImportOutcome>> {
     let a = caller.page(&app, Action::Operate).await?;
     let consent = match b.consent.as_str() {
         "attested" => Consent::Attested,
@@ -155,7 +139,7 @@ pub async fn import_subscribers(
         _ => return Err(ApiError::bad_request("invalid", "consent: must be attested or none").field("consent")),
     };
     let out = admin::import(&app, &caller.actor(), &a.page, &b.csv, consent).await?;
-    Ok(Json(json!(out)))
+    Ok(Json(out))
 }
 
 /// `GET /api/v1/admin/subscribers/{id}/deliveries`: the notifications sent to a subscriber,
@@ -165,34 +149,10 @@ pub async fn subscriber_deliveries(
     caller: Caller,
     Path(id): Path<String>,
     q: ListQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Listed<DeliveryView>>> {
     let a = caller.page(&app, Action::Operate).await?;
     let rows = admin::deliveries(&app, &a.page, subscriber_id(&id)?, q.cursor.unwrap_or(i64::MAX), q.limit + 1).await?;
     let (rows, next) = page_of(rows, q.limit, |r| r.0.id);
-    let data: Vec<Value> = rows
-        .iter()
-        .map(|(d, attempts)| {
-            json!({
-                "id": d.id,
-                "channel": d.channel,
-                "recipient": d.recipient,
-                "subject": d.subject,
-                "state": d.state,
-                "attempts": d.attempts,
-                "last_error": d.last_error,
-                "created_at": rfc3339(d.created_at),
-                "next_attempt_at": (d.state == "pending").then(|| rfc3339(d.next_attempt_at)),
-                "sent_at": d.sent_at.map(rfc3339),
-                "failed_attempts": attempts.iter().map(|a| json!({
-                    "at": rfc3339(a.at),
-                    "status_code": a.status_code,
-                    "error_code": a.error_code,
-                    "error": a.error,
-                    "duration_ms": a.duration_ms,
-                    "final": a.last,
-                })).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    Ok(Json(json!({"data": data, "next_cursor": next})))
+    let data = rows.iter().map(|(d, attempts)| DeliveryView::of(d, attempts)).collect();
+    Ok(Json(Listed { data, next_cursor: next }))
 }
