@@ -158,16 +158,12 @@ fn invite_token(ctx: &RequestCtx, headers: &HeaderMap) -> ApiResult<String> {
     Ok(v.to_str().unwrap_or("").trim().to_string())
 }
 
-fn no_store(mut res: Response) -> Response {
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
-}
-
 /// `GET /api/v1/invitations/current`: reads the invitation without using it.
 pub async fn current_invitation(State(app): State<App>, ctx: RequestCtx, headers: HeaderMap) -> ApiResult<Response> {
     let raw = invite_token(&ctx, &headers)?;
     let invitee = invitations::lookup(&app, &raw, &ctx.ip).await?;
-    Ok(no_store(Json(invitee_view(&invitee)).into_response()))
+    // `no-store` comes from the front door (the request carries a credential).
+    Ok(Json(invitee_view(&invitee)).into_response())
 }
 
 /// A new account's name and password; both absent (`{}`) when the address has an account.
@@ -204,7 +200,7 @@ pub async fn accept_invitation(
         let (_, secret) = crate::service::sessions::open_session(&app, &x.user, &ctx.ip).await?;
         res.headers_mut().insert(header::SET_COOKIE, session_cookie(&app, secret.expose()));
     }
-    Ok(no_store(res))
+    Ok(res)
 }
 
 /// `GET /admin/invite`: the page the emailed link opens. Its script reads the token from the
