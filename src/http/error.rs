@@ -3,7 +3,7 @@
 use crate::service::Error;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
 
 /// An HTTP error with a stable code.
 #[derive(Debug)]
@@ -16,6 +16,16 @@ pub struct ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// The body of every error answer.
+#[derive(Serialize)]
+pub struct ErrorBody<'a> {
+    pub error: &'a str,
+    pub code: &'a str,
+    /// The request field at fault, when one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<&'a str>,
+}
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
@@ -80,10 +90,7 @@ impl From<crate::store::StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = json!({ "error": self.message, "code": self.code });
-        if let Some(f) = &self.field {
-            body["field"] = json!(f);
-        }
+        let body = ErrorBody { error: &self.message, code: self.code, field: self.field.as_deref() };
         let mut res = (self.status, axum::Json(body)).into_response();
         let h = res.headers_mut();
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

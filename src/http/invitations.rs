@@ -9,55 +9,27 @@ use super::ctx::RequestCtx;
 use super::error::{ApiError, ApiResult};
 use super::json::StrictJson;
 use super::list::{envelope, ListQuery};
+use super::presenters::invitations::{AcceptedView, InvitationView, InviteeView};
 use super::presenters::people::MemberView;
+use super::presenters::status_model::Listed;
 use super::principal::Caller;
 use crate::app::App;
 use crate::auth::policy::Action;
-use crate::clock::rfc3339;
 use crate::domain::host::HostClass;
-use crate::service::invitations::{self, Invitee, NewAccount};
+use crate::service::invitations::{self, NewAccount};
 use crate::service::members::{Added, Scope};
-use crate::store::invitations::InvitationRow;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::{Deserialize, Serialize};
-
-/// An invitation as the org's or page's admins see it (never its link).
-#[derive(Serialize)]
-pub struct InvitationView {
-    pub id: i64,
-    pub email: String,
-    pub role: String,
-    /// The page whose role it grants; null for an org role.
-    pub page_id: Option<i64>,
-    /// `pending`, `accepted`, `revoked` or `expired`.
-    pub status: &'static str,
-    pub invited_by: String,
-    pub created_at: String,
-    pub expires_at: String,
-}
-
-fn invitation_view(i: &InvitationRow, now: i64) -> InvitationView {
-    InvitationView {
-        id: i.id,
-        email: i.email.clone(),
-        role: i.role.clone(),
-        page_id: i.page_id,
-        status: i.status(now),
-        invited_by: i.invited_by.clone(),
-        created_at: rfc3339(i.created_at),
-        expires_at: rfc3339(i.expires_at),
-    }
-}
+use serde::Deserialize;
 
 /// 201 with the member when someone of the org joined a page at once; 202 with the invitation
 /// otherwise (the same answer whether or not the address has an account).
 pub fn added_answer(app: &App, added: Added) -> Response {
     match added {
         Added::Member(m) => (StatusCode::CREATED, Json(MemberView::of(&m))).into_response(),
-        Added::Invited(i) => (StatusCode::ACCEPTED, Json(invitation_view(&i, app.now()))).into_response(),
+        Added::Invited(i) => (StatusCode::ACCEPTED, Json(InvitationView::of(&i, app.now()))).into_response(),
     }
 }
 
@@ -65,17 +37,17 @@ fn parse_id(raw: &str) -> ApiResult<i64> {
     raw.parse::<i64>().map_err(|_| ApiError::not_found())
 }
 
-async fn list_in(app: &App, scope: Scope<'_>, q: &ListQuery) -> ApiResult<Json<serde_json::Value>> {
+async fn list_in(app: &App, scope: Scope<'_>, q: &ListQuery) -> ApiResult<Json<Listed<InvitationView>>> {
     let rows = invitations::list(app, scope, q.cursor.unwrap_or(i64::MAX), q.limit + 1).await?;
     let now = app.now();
-    Ok(Json(envelope(rows, q.limit, |i| i.id, |i| invitation_view(i, now))))
+    Ok(Json(envelope(rows, q.limit, |i| i.id, |i| InvitationView::of(i, now))))
 }
 
 pub async fn list_page_invitations(
     State(app): State<App>,
     caller: Caller,
     q: ListQuery,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<Listed<InvitationView>>> {
     let a = caller.page(&app, Action::ManageAccess).await?;
     list_in(&app, Scope::Page(&a.page), &q).await
 }
@@ -87,14 +59,14 @@ pub async fn revoke_page_invitation(
 ) -> ApiResult<Json<InvitationView>> {
     let a = caller.page(&app, Action::ManageAccess).await?;
     let row = invitations::revoke(&app, &caller.actor(), Scope::Page(&a.page), parse_id(&id)?).await?;
-    Ok(Json(invitation_view(&row, app.now())))
+    Ok(Json(InvitationView::of(&row, app.now())))
 }
 
 pub async fn list_org_invitations(
     State(app): State<App>,
     caller: Caller,
     q: ListQuery,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<Listed<InvitationView>>> {
     let (org_id, _) = caller.org(&app, Action::ManageAccess).await?;
     list_in(&app, Scope::Org(org_id), &q).await
 }
@@ -106,46 +78,10 @@ pub async fn revoke_org_invitation(
 ) -> ApiResult<Json<InvitationView>> {
     let (org_id, _) = caller.org(&app, Action::ManageAccess).await?;
     let row = invitations::revoke(&app, &caller.actor(), Scope::Org(org_id), parse_id(&id)?).await?;
-    Ok(Json(invitation_view(&row, app.now())))
+    Ok(Json(InvitationView::of(&row, app.now())))
 }
 
 // ---- the invitee's side (admin host, link token in X-Magic-Token) ----------------------------
-
-/// What the link's holder is invited to.
-#[derive(Serialize)]
-pub struct InviteeView {
-    pub email: String,
-    pub org: String,
-    pub page: Option<String>,
-    pub role: String,
-    pub expires_at: String,
-    /// True: the address has an account, accept without a password. False: choose a name and a
-    /// password to create it.
-    pub account_exists: bool,
-}
-
-fn invitee_view(i: &Invitee) -> InviteeView {
-    InviteeView {
-        email: i.invitation.email.clone(),
-        org: i.org_name.clone(),
-        page: i.page_name.clone(),
-        role: i.invitation.role.clone(),
-        expires_at: rfc3339(i.invitation.expires_at),
-        account_exists: i.account_exists,
-    }
-}
-
-/// The answer to accepting.
-#[derive(Serialize)]
-pub struct AcceptedView {
-    pub email: String,
-    pub org: String,
-    pub page: Option<String>,
-    /// The role held now in the invitation's scope (a higher one held already is kept).
-    pub role: String,
-    /// True when the account was made just now; the response then also signs the invitee in.
-    pub account_created: bool,
-}
 
 /// The invitee routes live on the admin host only; the link token travels in `X-Magic-Token`.
 fn invite_token(ctx: &RequestCtx, headers: &HeaderMap) -> ApiResult<String> {
@@ -163,7 +99,7 @@ pub async fn current_invitation(State(app): State<App>, ctx: RequestCtx, headers
     let raw = invite_token(&ctx, &headers)?;
     let invitee = invitations::lookup(&app, &raw, &ctx.ip).await?;
     // `no-store` comes from the front door (the request carries a credential).
-    Ok(Json(invitee_view(&invitee)).into_response())
+    Ok(Json(InviteeView::of(&invitee)).into_response())
 }
 
 /// A new account's name and password; both absent (`{}`) when the address has an account.
@@ -188,14 +124,7 @@ pub async fn accept_invitation(
         _ => return Err(ApiError::bad_request("invalid", "name and password go together").field("password")),
     };
     let x = invitations::accept(&app, &raw, &ctx.ip, account).await?;
-    let view = AcceptedView {
-        email: x.user.email.clone(),
-        org: x.invitee.org_name.clone(),
-        page: x.invitee.page_name.clone(),
-        role: x.role.clone(),
-        account_created: x.account_created,
-    };
-    let mut res = Json(view).into_response();
+    let mut res = Json(AcceptedView::of(&x)).into_response();
     if x.account_created {
         let (_, secret) = crate::service::sessions::open_session(&app, &x.user, &ctx.ip).await?;
         res.headers_mut().insert(header::SET_COOKIE, session_cookie(&app, secret.expose()));

@@ -2,10 +2,9 @@
 //! and the `{"data": [...], "next_cursor": ...}` envelope.
 
 use super::error::{ApiError, ApiResult};
+use super::presenters::status_model::Listed;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use serde::Serialize;
-use serde_json::{json, Value};
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
@@ -94,16 +93,9 @@ pub fn by_position<T>(mut rows: Vec<T>, q: &ListQuery) -> (Vec<T>, Option<String
 }
 
 /// Builds the envelope from up to `limit + 1` rows fetched in order; `key` gives a row's cursor id.
-pub fn envelope<T, V: Serialize>(
-    mut rows: Vec<T>,
-    limit: i64,
-    key: impl Fn(&T) -> i64,
-    view: impl Fn(&T) -> V,
-) -> Value {
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next = if more { rows.last().map(|r| encode_cursor(key(r))) } else { None };
-    json!({ "data": rows.iter().map(view).collect::<Vec<_>>(), "next_cursor": next })
+pub fn envelope<T, V>(rows: Vec<T>, limit: i64, key: impl Fn(&T) -> i64, view: impl Fn(&T) -> V) -> Listed<V> {
+    let (rows, next_cursor) = page_of(rows, limit, key);
+    Listed { data: rows.iter().map(view).collect(), next_cursor }
 }
 
 #[cfg(test)]
@@ -150,9 +142,9 @@ mod tests {
     #[test]
     fn envelopes_report_a_next_cursor_only_when_more_rows_exist() {
         let v = envelope(vec![1, 2, 3], 2, |r| *r, |r| *r);
-        assert_eq!(v["data"], json!([1, 2]));
-        assert_eq!(decode_cursor(v["next_cursor"].as_str().unwrap()).unwrap(), 2);
+        assert_eq!(v.data, vec![1, 2]);
+        assert_eq!(decode_cursor(&v.next_cursor.unwrap()).unwrap(), 2);
         let v = envelope(vec![1, 2], 2, |r| *r, |r| *r);
-        assert_eq!(v["next_cursor"], Value::Null);
+        assert_eq!(v.next_cursor, None);
     }
 }

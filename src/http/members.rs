@@ -4,6 +4,7 @@ use super::error::{ApiError, ApiResult};
 use super::json::StrictJson;
 use super::list::{envelope, ListQuery};
 use super::presenters::people::MemberView;
+use super::presenters::status_model::Listed;
 use super::principal::Caller;
 use crate::app::App;
 use crate::auth::policy::Action;
@@ -13,7 +14,6 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
 use serde::Deserialize;
-use serde_json::Value;
 
 /// Adds someone by email with a role. There is no password here: people who are not yet members
 /// of the org are invited and choose their own (`service::invitations`).
@@ -34,7 +34,11 @@ fn parse_id(raw: &str) -> ApiResult<i64> {
     raw.parse::<i64>().map_err(|_| ApiError::not_found())
 }
 
-pub async fn list_page_members(State(app): State<App>, caller: Caller, q: ListQuery) -> ApiResult<Json<Value>> {
+pub async fn list_page_members(
+    State(app): State<App>,
+    caller: Caller,
+    q: ListQuery,
+) -> ApiResult<Json<Listed<MemberView>>> {
     let a = caller.page(&app, Action::ManageAccess).await?;
     let rows = members::list(&app, Scope::Page(&a.page), q.cursor.unwrap_or(0), q.limit + 1).await?;
     Ok(Json(envelope(rows, q.limit, |m| m.user_id, MemberView::of)))

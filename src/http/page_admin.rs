@@ -5,23 +5,22 @@ use super::error::ApiResult;
 use super::json::{nullable, StrictJson};
 use super::list::{envelope, ListQuery};
 use super::org::page_admin_view;
+use super::presenters::pages::{DomainView, PageAdminView};
 use super::presenters::people::AuditEntry;
+use super::presenters::status_model::Listed;
 use super::principal::Caller;
 use crate::app::App;
 use crate::auth::policy::Action;
-use crate::clock::rfc3339;
 use crate::service::directory;
 use crate::service::domains;
 use crate::service::pages::{self, PageSettingsPatch, SiteSettings};
 use crate::store::audit::AuditFilter;
-use crate::store::tenancy::DomainRow;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
 
-pub async fn get_page_settings(State(app): State<App>, caller: Caller) -> ApiResult<Json<Value>> {
+pub async fn get_page_settings(State(app): State<App>, caller: Caller) -> ApiResult<Json<PageAdminView>> {
     let a = caller.page(&app, Action::Read).await?;
     Ok(Json(page_admin_view(&app, &a.page, true).await?))
 }
@@ -39,7 +38,7 @@ pub async fn patch_page_settings(
     State(app): State<App>,
     caller: Caller,
     StrictJson(b): StrictJson<PageSettingsBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<PageAdminView>> {
     let a = caller.page(&app, Action::Configure).await?;
     let patch = PageSettingsPatch { name: b.name, visibility: b.visibility, viewer_password: b.viewer_password };
     let page = pages::update_page_settings(&app, &caller.actor(), &a.page, patch).await?;
@@ -62,24 +61,9 @@ pub async fn put_site_settings(
     Ok(Json(pages::settings_of(&page)))
 }
 
-fn domain_view(d: &DomainRow) -> Value {
-    json!({
-        "domain": d.domain,
-        "status": if d.verified_at.is_some() { "verified" } else { "pending" },
-        "challenge": {
-            "type": "TXT",
-            "name": domains::challenge_name(&d.domain),
-            "value": d.challenge_value,
-        },
-        "created_at": rfc3339(d.created_at),
-        "verified_at": d.verified_at.map(rfc3339),
-        "last_checked_at": d.last_checked_at.map(rfc3339),
-    })
-}
-
-pub async fn get_domain(State(app): State<App>, caller: Caller) -> ApiResult<Json<Value>> {
+pub async fn get_domain(State(app): State<App>, caller: Caller) -> ApiResult<Json<DomainView>> {
     let a = caller.page(&app, Action::Read).await?;
-    Ok(Json(domain_view(&domains::get(&app, &a.page).await?)))
+    Ok(Json(DomainView::of(&domains::get(&app, &a.page).await?)))
 }
 
 #[derive(Deserialize)]
@@ -92,14 +76,14 @@ pub async fn put_domain(
     State(app): State<App>,
     caller: Caller,
     StrictJson(b): StrictJson<DomainBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<DomainView>> {
     let a = caller.page(&app, Action::Configure).await?;
-    Ok(Json(domain_view(&domains::set(&app, &caller.actor(), &a.page, &b.domain).await?)))
+    Ok(Json(DomainView::of(&domains::set(&app, &caller.actor(), &a.page, &b.domain).await?)))
 }
 
-pub async fn verify_domain(State(app): State<App>, caller: Caller) -> ApiResult<Json<Value>> {
+pub async fn verify_domain(State(app): State<App>, caller: Caller) -> ApiResult<Json<DomainView>> {
     let a = caller.page(&app, Action::Configure).await?;
-    Ok(Json(domain_view(&domains::verify(&app, &caller.actor(), &a.page).await?)))
+    Ok(Json(DomainView::of(&domains::verify(&app, &caller.actor(), &a.page).await?)))
 }
 
 pub async fn delete_domain(State(app): State<App>, caller: Caller) -> ApiResult<StatusCode> {
@@ -108,7 +92,11 @@ pub async fn delete_domain(State(app): State<App>, caller: Caller) -> ApiResult<
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn page_audit_log(State(app): State<App>, caller: Caller, q: ListQuery) -> ApiResult<Json<Value>> {
+pub async fn page_audit_log(
+    State(app): State<App>,
+    caller: Caller,
+    q: ListQuery,
+) -> ApiResult<Json<Listed<AuditEntry>>> {
     let a = caller.page(&app, Action::ManageAccess).await?;
     let f = AuditFilter {
         org_id: a.page.org_id,

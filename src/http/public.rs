@@ -4,6 +4,7 @@ use super::cookies;
 use super::ctx::{RequestCtx, Via};
 use super::error::{ApiError, ApiResult};
 use super::json::StrictJson;
+use super::presenters::pages::{PagePublicView, PublicSettings, ViewerAccess};
 use super::principal::{ctx_of, Reader};
 use crate::app::App;
 use crate::service::directory;
@@ -13,12 +14,11 @@ use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
 /// JSON for public caches: strong ETag, 304 on a match, short max-age with a longer
 /// stale-while-revalidate so a CDN absorbs a spike. Private pages are never shared-cached.
-pub fn cacheable(req_headers: &HeaderMap, page: &PageRow, body: &Value) -> Response {
+pub fn cacheable(req_headers: &HeaderMap, page: &PageRow, body: &impl Serialize) -> Response {
     cacheable_bytes(req_headers, page, &Rendered::of(body))
 }
 
@@ -30,7 +30,7 @@ pub struct Rendered {
 }
 
 impl Rendered {
-    pub fn of(body: &Value) -> Rendered {
+    pub fn of(body: &impl Serialize) -> Rendered {
         Rendered::bytes(serde_json::to_vec(body).expect("json serialises"))
     }
 
@@ -76,21 +76,21 @@ pub async fn canonical_url(app: &App, page: &PageRow) -> ApiResult<(String, Opti
     Ok(directory::canonical_page_url(app, page).await?)
 }
 
-async fn page_public_view(app: &App, page: &PageRow) -> ApiResult<Value> {
-    let (url, domain) = canonical_url(app, page).await?;
+async fn page_public_view(app: &App, page: &PageRow) -> ApiResult<PagePublicView> {
+    let (url, custom_domain) = canonical_url(app, page).await?;
     let s = pages::settings_of(page);
-    Ok(json!({
-        "id": page.id,
-        "name": page.name,
-        "url_prefix": page.url_prefix,
-        "visibility": page.visibility,
-        "custom_domain": domain,
-        "url": url,
-        "status_path_url": format!("{}/status/{}", app.config.origin_for(&app.config.base_domain), page.url_prefix),
-        "title": s.title,
-        "time_zone": s.time_zone,
-        "locale": s.locale,
-    }))
+    Ok(PagePublicView {
+        id: page.id,
+        name: page.name.clone(),
+        url_prefix: page.url_prefix.clone(),
+        visibility: page.visibility.clone(),
+        custom_domain,
+        url,
+        status_path_url: format!("{}/status/{}", app.config.origin_for(&app.config.base_domain), page.url_prefix),
+        title: s.title,
+        time_zone: s.time_zone,
+        locale: s.locale,
+    })
 }
 
 pub async fn current_host(State(app): State<App>, r: Reader, headers: HeaderMap) -> ApiResult<Response> {
@@ -100,13 +100,12 @@ pub async fn current_host(State(app): State<App>, r: Reader, headers: HeaderMap)
 
 pub async fn settings(State(app): State<App>, r: Reader, headers: HeaderMap) -> ApiResult<Response> {
     let _ = &app;
-    let s = pages::settings_of(&r.page);
-    let v = json!({
-        "name": r.page.name,
-        "url_prefix": r.page.url_prefix,
-        "visibility": r.page.visibility,
-        "site": s,
-    });
+    let v = PublicSettings {
+        name: r.page.name.clone(),
+        url_prefix: r.page.url_prefix.clone(),
+        visibility: r.page.visibility.clone(),
+        site: pages::settings_of(&r.page),
+    };
     Ok(cacheable(&headers, &r.page, &v))
 }
 
@@ -143,7 +142,7 @@ pub async fn viewer_access(
 ) -> ApiResult<Response> {
     let page = ctx.page.clone().ok_or_else(ApiError::not_found)?;
     if page.visibility != "private" {
-        return Ok((StatusCode::OK, Json(json!({"access": "public"}))).into_response());
+        return Ok((StatusCode::OK, Json(ViewerAccess { access: "public" })).into_response());
     }
     let secret = viewer::grant(&app, &page, &b.password, &ctx.ip).await.map_err(|e| match e {
         crate::service::Error::Unauthorized => {
@@ -163,7 +162,7 @@ pub async fn viewer_access(
         viewer::VIEWER_GRANT_LIFETIME / 1000,
         secure,
     );
-    let mut res = Json(json!({"access": "granted"})).into_response();
+    let mut res = Json(ViewerAccess { access: "granted" }).into_response();
     res.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("ascii"));
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)

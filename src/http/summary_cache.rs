@@ -58,7 +58,7 @@ mod tests {
     use super::*;
 
     fn body(s: &str) -> Rendered {
-        Rendered::of(&serde_json::json!(s))
+        Rendered::of(&s)
     }
 
     #[test]

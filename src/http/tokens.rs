@@ -5,6 +5,7 @@ use super::error::{ApiError, ApiResult};
 use super::json::{OptionalJson, StrictJson};
 use super::list::{envelope, ListQuery};
 use super::presenters::people::{AuditEntry, TokenStats, TokenView, TokenWithSecret};
+use super::presenters::status_model::Listed;
 use super::principal::Caller;
 use crate::app::App;
 use crate::auth::policy::Action;
@@ -17,7 +18,6 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
 use serde::Deserialize;
-use serde_json::Value;
 
 /// Request body of token creation.
 #[derive(Deserialize)]
@@ -66,7 +66,7 @@ pub async fn list_tokens<const ORG: bool>(
     State(app): State<App>,
     caller: Caller,
     q: ListQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Listed<TokenView>>> {
     let (scope, _, _) = scope::<ORG>(&app, &caller).await?;
     let rows = tokens::list(&app, scope, q.cursor.unwrap_or(0), q.limit + 1).await?;
     let now = app.now();
@@ -149,7 +149,7 @@ pub async fn token_audit_log<const ORG: bool>(
     caller: Caller,
     Path(id): Path<String>,
     q: ListQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Listed<AuditEntry>>> {
     let (scope, _, _) = scope::<ORG>(&app, &caller).await?;
     let rows = tokens::audit_trail(&app, scope, parse_id(&id)?, q.cursor.unwrap_or(i64::MAX), q.limit + 1).await?;
     Ok(Json(envelope(rows, q.limit, |r| r.id, AuditEntry::of)))

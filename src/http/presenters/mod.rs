@@ -10,3 +10,5 @@ pub mod people;
 pub mod sessions;
 pub mod status_model;
 pub mod subscribers;
+pub mod invitations;
+pub mod pages;
