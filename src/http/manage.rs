@@ -3,11 +3,11 @@
 
 use super::error::{ApiError, ApiResult};
 use super::json::StrictJson;
+use super::presenters::readers::{Accepted, MagicSession, SubscriptionUpdated, SubscriptionView, WebhookSecret};
 use super::principal::{ctx_of, Reader};
 use crate::app::App;
 use crate::clock::rfc3339;
 use crate::service::subscribers::{self, MagicPrincipal, PreferencesPatch, SubscribeInput};
-use crate::store::subscribers::SubscriberRow;
 use crate::store::tenancy::PageRow;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -15,11 +15,13 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 /// The same answer whatever happened, so nobody learns whether an address is known.
 fn accepted() -> Response {
-    let body = json!({"status": "accepted", "message": "If this address can receive mail from this page, a message is on its way."});
+    let body = Accepted {
+        status: "accepted",
+        message: "If this address can receive mail from this page, a message is on its way.",
+    };
     (StatusCode::ACCEPTED, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
 }
 
@@ -83,15 +85,13 @@ pub async fn exchange(State(app): State<App>, parts: Parts) -> ApiResult<Respons
     let ip = ctx_of(&parts)?.ip;
     let raw = magic_header(&parts)?;
     let x = subscribers::exchange(&app, &page, &raw, &ip).await?;
-    let mut body = json!({
-        "token": x.session.expose(),
-        "expires_at": rfc3339(x.expires_at),
-        "idle_timeout_seconds": subscribers::SESSION_IDLE / 1000,
-        "subscription": x.subscription.as_ref().map(|s| subscription_view(s, &[])),
-    });
-    if let Some(secret) = x.webhook_secret {
-        body["webhook_secret"] = json!(secret);
-    }
+    let body = MagicSession {
+        token: x.session.expose().to_string(),
+        expires_at: rfc3339(x.expires_at),
+        idle_timeout_seconds: subscribers::SESSION_IDLE / 1000,
+        subscription: x.subscription.as_ref().map(|s| SubscriptionView::of(s, &[])),
+        webhook_secret: x.webhook_secret,
+    };
     let mut res = Json(body).into_response();
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)
@@ -115,22 +115,9 @@ impl FromRequestParts<App> for Magic {
     }
 }
 
-fn subscription_view(s: &SubscriberRow, components: &[String]) -> Value {
-    json!({
-        "email": s.email,
-        "channel": s.channel,
-        "webhook_url": s.webhook_url,
-        "state": s.state,
-        "incidents": s.incidents,
-        "maintenances": s.maintenances,
-        "components": if s.all_components { Value::Null } else { json!(components) },
-        "confirmed_at": s.confirmed_at.map(rfc3339),
-    })
-}
-
-pub async fn get_subscription(State(app): State<App>, m: Magic) -> ApiResult<Json<Value>> {
+pub async fn get_subscription(State(app): State<App>, m: Magic) -> ApiResult<Json<SubscriptionView>> {
     let (sub, items) = subscribers::subscription(&app, &m.page, &m.who).await?;
-    Ok(Json(subscription_view(&sub, &items)))
+    Ok(Json(SubscriptionView::of(&sub, &items)))
 }
 
 #[derive(Deserialize)]
@@ -147,7 +134,7 @@ pub async fn patch_subscription(
     State(app): State<App>,
     m: Magic,
     StrictJson(b): StrictJson<PreferencesBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<SubscriptionUpdated>> {
     let p = PreferencesPatch {
         channel: b.channel,
         webhook_url: b.webhook_url,
@@ -155,18 +142,14 @@ pub async fn patch_subscription(
         incidents: b.incidents,
         maintenances: b.maintenances,
     };
-    let (sub, items, secret) = subscribers::update(&app, &m.page, &m.who, p).await?;
-    let mut body = subscription_view(&sub, &items);
-    if let Some(secret) = secret {
-        body["webhook_secret"] = json!(secret);
-    }
-    Ok(Json(body))
+    let (sub, items, webhook_secret) = subscribers::update(&app, &m.page, &m.who, p).await?;
+    Ok(Json(SubscriptionUpdated { subscription: SubscriptionView::of(&sub, &items), webhook_secret }))
 }
 
 /// `POST /api/v1/manage/subscriptions/webhook-secret`: a new signing secret, shown once.
 pub async fn rotate_webhook_secret(State(app): State<App>, m: Magic) -> ApiResult<Response> {
     let secret = subscribers::rotate_webhook_secret(&app, &m.page, &m.who).await?;
-    Ok(([(header::CACHE_CONTROL, "no-store")], Json(json!({"webhook_secret": secret}))).into_response())
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(WebhookSecret { webhook_secret: secret })).into_response())
 }
 
 pub async fn delete_subscription(State(app): State<App>, m: Magic) -> ApiResult<StatusCode> {

@@ -55,11 +55,19 @@ async fn list_pages_in(
     Ok(Json(Listed { data: views, next_cursor: next }))
 }
 
-pub async fn list_pages(State(app): State<App>, caller: Caller, q: ListQuery) -> ApiResult<Json<Listed<PageAdminView>>> {
+pub async fn list_pages(
+    State(app): State<App>,
+    caller: Caller,
+    q: ListQuery,
+) -> ApiResult<Json<Listed<PageAdminView>>> {
     list_pages_in(&app, &caller, &q, false).await
 }
 
-pub async fn list_trash(State(app): State<App>, caller: Caller, q: ListQuery) -> ApiResult<Json<Listed<PageAdminView>>> {
+pub async fn list_trash(
+    State(app): State<App>,
+    caller: Caller,
+    q: ListQuery,
+) -> ApiResult<Json<Listed<PageAdminView>>> {
     list_pages_in(&app, &caller, &q, true).await
 }
 
@@ -90,7 +98,11 @@ pub async fn create_page(
     Ok((StatusCode::CREATED, Json(page_admin_view(&app, &page, true).await?)))
 }
 
-pub async fn get_page(State(app): State<App>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<PageAdminView>> {
+pub async fn get_page(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<PageAdminView>> {
     let (org_id, _) = caller.org(&app, Action::Read).await?;
     let page = pages::get_in_org(&app, org_id, parse_id(&id)?).await?;
     // An org member's pages without a role on them do not exist for them, here as on the page.
@@ -100,13 +112,21 @@ pub async fn get_page(State(app): State<App>, caller: Caller, Path(id): Path<Str
     Ok(Json(page_admin_view(&app, &page, true).await?))
 }
 
-pub async fn trash_page(State(app): State<App>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<PageAdminView>> {
+pub async fn trash_page(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<PageAdminView>> {
     let (org_id, _) = caller.org(&app, Action::Configure).await?;
     let page = pages::trash(&app, &caller.actor(), org_id, parse_id(&id)?).await?;
     Ok(Json(page_admin_view(&app, &page, true).await?))
 }
 
-pub async fn restore_page(State(app): State<App>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<PageAdminView>> {
+pub async fn restore_page(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<PageAdminView>> {
     let (org_id, _) = caller.org(&app, Action::Configure).await?;
     let page = pages::restore(&app, &caller.actor(), org_id, parse_id(&id)?).await?;
     Ok(Json(page_admin_view(&app, &page, true).await?))

@@ -4,59 +4,28 @@
 
 use super::ctx::RequestCtx;
 use super::error::{ApiError, ApiResult};
-use super::feeds::reader::{base_url, urls};
+use super::feeds::reader::base_url;
 use super::json::StrictJson;
 use super::list::{page_of, ListQuery};
 use super::manage::Magic;
+use super::presenters::reader_feeds::{FeedUrls, FeedView, FeedWithCapability};
+use super::presenters::status_model::Listed;
 use crate::app::App;
 use crate::auth::token::PlainToken;
-use crate::clock::rfc3339;
-use crate::service::reader_feeds::{self, Feed, FeedInput};
+use crate::service::reader_feeds::{self, FeedInput};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::{Deserialize, Deserializer};
-use serde_json::{json, Value};
+use serde::{Deserialize, Deserializer, Serialize};
 
-/// A feed as its owner and co-managers see it.
-pub fn feed_view(f: &Feed, url: &str, me: Option<&str>) -> Value {
-    let r = &f.row;
-    let (atom, rss) = urls(url, &r.short_code);
-    let mut v = json!({
-        "id": r.id,
-        "name": r.name,
-        "short_code": r.short_code,
-        "owner_email": r.owner_email,
-        "managers": f.managers,
-        "components": if r.all_components { Value::Null } else { json!(f.items.iter().map(|i| &i.1).collect::<Vec<_>>()) },
-        "content_types": f.content_types(),
-        "max_items": r.max_items,
-        "max_age_days": r.max_age_days,
-        "format": r.format,
-        "url": if r.format == "rss" { &rss } else { &atom },
-        "urls": {"atom": atom, "rss": rss},
-        "has_capability": r.capability_hash.is_some(),
-        "view_id": r.view_id,
-        "created_at": rfc3339(r.created_at),
-        "updated_at": rfc3339(r.updated_at),
-    });
-    if let Some(me) = me {
-        v["role"] = json!(if f.owned_by(me) { "owner" } else { "manager" });
-    }
-    v
+/// The feed with its capability, shown this once.
+fn with_capability(feed: FeedView, url: &str, cap: &PlainToken) -> FeedWithCapability {
+    FeedWithCapability { feed, capability: cap.expose().to_string(), capability_urls: FeedUrls::of(url, cap.expose()) }
 }
 
-/// The view plus the capability, shown this once.
-fn with_capability(mut v: Value, url: &str, cap: &PlainToken) -> Value {
-    let (atom, rss) = urls(url, cap.expose());
-    v["capability"] = json!(cap.expose());
-    v["capability_urls"] = json!({"atom": atom, "rss": rss});
-    v
-}
-
-fn no_store(status: StatusCode, v: Value) -> Response {
-    let mut res = (status, Json(v)).into_response();
+fn no_store(status: StatusCode, body: impl Serialize) -> Response {
+    let mut res = (status, Json(body)).into_response();
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
@@ -103,8 +72,8 @@ pub async fn list_feeds(State(app): State<App>, m: Magic, q: ListQuery) -> ApiRe
     let url = base_url(&app, &m.page).await?;
     let feeds = reader_feeds::mine(&app, &m.page, &m.who, q.cursor.unwrap_or(i64::MAX), q.limit + 1).await?;
     let (feeds, next) = page_of(feeds, q.limit, |f| f.row.id);
-    let data: Vec<Value> = feeds.iter().map(|f| feed_view(f, &url, Some(&m.who.email))).collect();
-    Ok(no_store(StatusCode::OK, json!({"data": data, "next_cursor": next})))
+    let data = feeds.iter().map(|f| FeedView::of(f, &url, &m.who.email)).collect();
+    Ok(no_store(StatusCode::OK, Listed { data, next_cursor: next }))
 }
 
 /// `POST /api/v1/manage/feeds`: 201 with the feed (and its capability, once, on a private page).
@@ -116,19 +85,18 @@ pub async fn create_feed(
 ) -> ApiResult<Response> {
     let (feed, cap) = reader_feeds::create(&app, &m.page, &m.who, b.into(), &ctx.ip).await?;
     let url = base_url(&app, &m.page).await?;
-    let v = feed_view(&feed, &url, Some(&m.who.email));
-    let v = match &cap {
-        Some(cap) => with_capability(v, &url, cap),
-        None => v,
-    };
-    Ok(no_store(StatusCode::CREATED, v))
+    let v = FeedView::of(&feed, &url, &m.who.email);
+    Ok(match &cap {
+        Some(cap) => no_store(StatusCode::CREATED, with_capability(v, &url, cap)),
+        None => no_store(StatusCode::CREATED, v),
+    })
 }
 
 /// `GET /api/v1/manage/feeds/{id}`.
 pub async fn get_feed(State(app): State<App>, m: Magic, Path(raw): Path<String>) -> ApiResult<Response> {
     let feed = reader_feeds::get_mine(&app, &m.page, &m.who, feed_id(&raw)?).await?;
     let url = base_url(&app, &m.page).await?;
-    Ok(no_store(StatusCode::OK, feed_view(&feed, &url, Some(&m.who.email))))
+    Ok(no_store(StatusCode::OK, FeedView::of(&feed, &url, &m.who.email)))
 }
 
 /// `PATCH /api/v1/manage/feeds/{id}` (owner or co-manager).
@@ -141,7 +109,7 @@ pub async fn patch_feed(
 ) -> ApiResult<Response> {
     let feed = reader_feeds::update(&app, &m.page, &m.who, feed_id(&raw)?, b.into(), &ctx.ip).await?;
     let url = base_url(&app, &m.page).await?;
-    Ok(no_store(StatusCode::OK, feed_view(&feed, &url, Some(&m.who.email))))
+    Ok(no_store(StatusCode::OK, FeedView::of(&feed, &url, &m.who.email)))
 }
 
 /// `DELETE /api/v1/manage/feeds/{id}` (owner only).
@@ -164,12 +132,12 @@ pub async fn reset_feed(
 ) -> ApiResult<Response> {
     let (feed, cap) = reader_feeds::reset(&app, &m.page, &m.who, feed_id(&raw)?, &ctx.ip).await?;
     let url = base_url(&app, &m.page).await?;
-    Ok(no_store(StatusCode::OK, with_capability(feed_view(&feed, &url, Some(&m.who.email)), &url, &cap)))
+    Ok(no_store(StatusCode::OK, with_capability(FeedView::of(&feed, &url, &m.who.email), &url, &cap)))
 }
 
 /// The feed as its owner or a co-manager sees it after a change of its co-managers.
 pub(super) async fn managed_answer(app: &App, m: &Magic, id: i64) -> ApiResult<Response> {
     let feed = reader_feeds::get_mine(app, &m.page, &m.who, id).await?;
     let url = base_url(app, &m.page).await?;
-    Ok(no_store(StatusCode::OK, feed_view(&feed, &url, Some(&m.who.email))))
+    Ok(no_store(StatusCode::OK, FeedView::of(&feed, &url, &m.who.email)))
 }

@@ -6,10 +6,11 @@ use super::error::{ApiError, ApiResult};
 use super::json::{nullable, StrictJson};
 use super::list::{page_of, ListQuery};
 use super::manage::Magic;
+use super::presenters::status_model::Listed;
+use super::presenters::views::ViewView;
 use super::principal::Caller;
 use crate::app::App;
 use crate::auth::policy::Action;
-use crate::clock::rfc3339;
 use crate::domain::views::AccessMode;
 use crate::service::views::{self, admin, ViewDoc, ViewInput};
 use crate::store::tenancy::PageRow;
@@ -18,7 +19,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 /// Where a view opens: `<canonical page URL>/v/<short code>` (stored data, never the Host).
 pub async fn view_url(app: &App, page: &PageRow, d: &ViewDoc) -> ApiResult<String> {
@@ -26,46 +26,14 @@ pub async fn view_url(app: &App, page: &PageRow, d: &ViewDoc) -> ApiResult<Strin
     Ok(format!("{url}/v/{}", d.view.short_code))
 }
 
-/// A view as its owner, co-managers and page admins see it.
-fn full_view(d: &ViewDoc, url: &str) -> Value {
-    let v = &d.view;
-    json!({
-        "id": v.id,
-        "short_code": v.short_code,
-        "alias": v.alias,
-        "name": v.name,
-        "description": v.description,
-        "components": d.components,
-        "access_mode": v.access_mode,
-        "allowed_domains": v.allowed_domains,
-        "allowed_emails": v.allowed_emails,
-        "owner": v.owner_email,
-        "managers": d.managers,
-        "url": url,
-        "created_at": rfc3339(v.created_at),
-        "updated_at": rfc3339(v.updated_at),
-    })
-}
-
-fn compact_view(d: &ViewDoc) -> Value {
-    let v = &d.view;
-    json!({
-        "id": v.id,
-        "short_code": v.short_code,
-        "alias": v.alias,
-        "name": v.name,
-        "access_mode": v.access_mode,
-        "component_count": d.components.len(),
-        "created_at": rfc3339(v.created_at),
-    })
-}
-
-async fn views_json(app: &App, page: &PageRow, docs: &[ViewDoc], full: bool) -> ApiResult<Vec<Value>> {
+async fn views_json(app: &App, page: &PageRow, docs: &[ViewDoc], full: bool) -> ApiResult<Vec<ViewView>> {
     let (base, _) = super::public::canonical_url(app, page).await?;
-    Ok(docs
-        .iter()
-        .map(|d| if full { full_view(d, &format!("{base}/v/{}", d.view.short_code)) } else { compact_view(d) })
-        .collect())
+    Ok(docs.iter().map(|d| ViewView::of(d, full.then(|| format!("{base}/v/{}", d.view.short_code)))).collect())
+}
+
+/// A view in full, with where it opens.
+async fn full_view(app: &App, page: &PageRow, d: &ViewDoc) -> ApiResult<ViewView> {
+    Ok(ViewView::of(d, Some(view_url(app, page, d).await?)))
 }
 
 fn view_id(raw: &str) -> ApiResult<i64> {
@@ -103,10 +71,10 @@ impl From<ViewBody> for ViewInput {
 
 /// `GET /api/v1/manage/views`: views the session's address owns or co-manages (full by default:
 /// they are the reader's own).
-pub async fn list_managed(State(app): State<App>, m: Magic, q: ListQuery) -> ApiResult<Json<Value>> {
+pub async fn list_managed(State(app): State<App>, m: Magic, q: ListQuery) -> ApiResult<Json<Listed<ViewView>>> {
     let docs = views::list_managed(&app, &m.page, &m.who, q.cursor.unwrap_or(i64::MAX), q.limit + 1).await?;
     let (docs, next) = page_of(docs, q.limit, |d| d.view.id);
-    Ok(Json(json!({"data": views_json(&app, &m.page, &docs, true).await?, "next_cursor": next})))
+    Ok(Json(Listed { data: views_json(&app, &m.page, &docs, true).await?, next_cursor: next }))
 }
 
 /// `POST /api/v1/manage/views`: a new view owned by the session's address.
@@ -117,13 +85,12 @@ pub async fn create_managed(
     StrictJson(b): StrictJson<ViewBody>,
 ) -> ApiResult<Response> {
     let d = views::create(&app, &m.page, &m.who, &ctx.ip, b.into()).await?;
-    let url = view_url(&app, &m.page, &d).await?;
-    Ok((StatusCode::CREATED, Json(full_view(&d, &url))).into_response())
+    Ok((StatusCode::CREATED, Json(full_view(&app, &m.page, &d).await?)).into_response())
 }
 
-pub async fn get_managed(State(app): State<App>, m: Magic, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get_managed(State(app): State<App>, m: Magic, Path(id): Path<String>) -> ApiResult<Json<ViewView>> {
     let d = views::get_managed(&app, &m.page, &m.who, view_id(&id)?).await?;
-    Ok(Json(full_view(&d, &view_url(&app, &m.page, &d).await?)))
+    Ok(Json(full_view(&app, &m.page, &d).await?))
 }
 
 pub async fn patch_managed(
@@ -132,9 +99,9 @@ pub async fn patch_managed(
     ctx: RequestCtx,
     Path(id): Path<String>,
     StrictJson(b): StrictJson<ViewBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ViewView>> {
     let d = views::update(&app, &m.page, &m.who, &ctx.ip, view_id(&id)?, b.into()).await?;
-    Ok(Json(full_view(&d, &view_url(&app, &m.page, &d).await?)))
+    Ok(Json(full_view(&app, &m.page, &d).await?))
 }
 
 pub async fn delete_managed(
@@ -150,7 +117,7 @@ pub async fn delete_managed(
 /// The view as its owner or a co-manager sees it after a change of its co-managers.
 pub(super) async fn managed_answer(app: &App, m: &Magic, id: i64) -> ApiResult<Response> {
     let d = views::get_managed(app, &m.page, &m.who, id).await?;
-    Ok(Json(full_view(&d, &view_url(app, &m.page, &d).await?)).into_response())
+    Ok(Json(full_view(app, &m.page, &d).await?).into_response())
 }
 
 // ---- page administration -------------------------------------------------------------------------
@@ -165,25 +132,25 @@ fn mode_filter(q: &ListQuery) -> ApiResult<Option<String>> {
 }
 
 /// `GET /api/v1/admin/views` (`access_mode`, `limit`, `cursor`, `view=full`).
-pub async fn list_views(State(app): State<App>, caller: Caller, q: ListQuery) -> ApiResult<Json<Value>> {
+pub async fn list_views(State(app): State<App>, caller: Caller, q: ListQuery) -> ApiResult<Json<Listed<ViewView>>> {
     let a = caller.page(&app, Action::Operate).await?;
     let mode = mode_filter(&q)?;
     let docs = admin::list(&app, &a.page, mode.as_deref(), q.cursor.unwrap_or(i64::MAX), q.limit + 1).await?;
     let (docs, next) = page_of(docs, q.limit, |d| d.view.id);
-    Ok(Json(json!({"data": views_json(&app, &a.page, &docs, q.full).await?, "next_cursor": next})))
+    Ok(Json(Listed { data: views_json(&app, &a.page, &docs, q.full).await?, next_cursor: next }))
 }
 
 /// `GET /api/v1/admin/views/stats`.
-pub async fn view_stats(State(app): State<App>, caller: Caller) -> ApiResult<Json<Value>> {
+pub async fn view_stats(State(app): State<App>, caller: Caller) -> ApiResult<Json<admin::Stats>> {
     let a = caller.page(&app, Action::Operate).await?;
-    Ok(Json(json!(admin::stats(&app, &a.page).await?)))
+    Ok(Json(admin::stats(&app, &a.page).await?))
 }
 
 /// `GET /api/v1/admin/views/{id}`: the full view; another page's is 404.
-pub async fn get_view(State(app): State<App>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get_view(State(app): State<App>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<ViewView>> {
     let a = caller.page(&app, Action::Operate).await?;
     let d = admin::get(&app, &a.page, view_id(&id)?).await?;
-    Ok(Json(full_view(&d, &view_url(&app, &a.page, &d).await?)))
+    Ok(Json(full_view(&app, &a.page, &d).await?))
 }
 
 /// `DELETE /api/v1/admin/views/{id}`.

@@ -77,9 +77,11 @@ pub async fn view_page(State(app): State<App>, Path(code): Path<String>, req: Re
         );
         return page(StatusCode::OK, "Protected status view", &main, "no-store", true);
     }
+    // The page renders the very document `/views/{code}/data` answers, read as JSON.
     let rendered = async {
         let v = data::load(&app, &r.page, &d).await?;
-        data_json(&app, &d, &v).await
+        let doc = data_json(&app, &d, &v).await?;
+        serde_json::to_value(doc).map_err(|e| super::error::ApiError::from(Error::Internal(e.to_string())))
     };
     let json = match rendered.await {
         Ok(j) => j,

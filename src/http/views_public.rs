@@ -6,6 +6,11 @@
 use super::error::{ApiError, ApiResult};
 use super::incidents::{incident_views, Audience};
 use super::json::StrictJson;
+use super::presenters::readers::Accepted;
+use super::presenters::status_model::StatusView;
+use super::presenters::views::{
+    AccessStatus, MaintenanceGroups, OverallStatus, PublicView, ViewDataView, ViewerToken, WarningView,
+};
 use super::principal::Reader;
 use super::public::cacheable;
 use super::status_public::tree;
@@ -19,8 +24,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
 fn magic(headers: &HeaderMap) -> Option<String> {
     headers.get("x-magic-token").map(|v| v.to_str().unwrap_or("").trim().to_string())
@@ -49,25 +53,12 @@ async fn admitted(app: &App, r: &Reader, code: &str, headers: &HeaderMap) -> Api
 }
 
 /// Public views of public pages are cached like the page; anything gated is private, no-store.
-fn respond(headers: &HeaderMap, page: &PageRow, a: &Admission, body: &Value) -> Response {
+fn respond(headers: &HeaderMap, page: &PageRow, a: &Admission, body: &impl Serialize) -> Response {
     let mut res = cacheable(headers, page, body);
     if *a != Admission::Open {
         res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
     }
     res
-}
-
-/// What anyone allowed to open a view may know of it (no owner or manager addresses).
-fn public_view(d: &ViewDoc) -> Value {
-    let v = &d.view;
-    json!({
-        "short_code": v.short_code,
-        "alias": v.alias,
-        "name": v.name,
-        "description": v.description,
-        "components": d.components,
-        "access_mode": v.access_mode,
-    })
 }
 
 /// `GET /views/{code}`: the view's definition.
@@ -78,36 +69,32 @@ pub async fn get_view(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let (d, a) = admitted(&app, &r, &code, &headers).await?;
-    Ok(respond(&headers, &r.page, &a, &public_view(&d)))
+    Ok(respond(&headers, &r.page, &a, &PublicView::of(&d)))
 }
 
-/// The JSON of `/views/{code}/data` (also what `/v/{code}` renders).
-pub async fn data_json(app: &App, d: &ViewDoc, v: &ViewData) -> ApiResult<Value> {
+/// The answer of `/views/{code}/data` (also what `/v/{code}` renders).
+pub async fn data_json(app: &App, d: &ViewDoc, v: &ViewData) -> ApiResult<ViewDataView> {
     let status_def = v.status.statuses.iter().find(|s| s.key == v.status.overall);
     let maint = |rows| super::maintenances_public::views(app, rows, true, Audience::Public);
-    Ok(json!({
-        "view": public_view(d),
-        "status": {
-            "key": v.status.overall,
-            "name": status_def.map(|s| s.name.clone()),
-            "color": status_def.map(|s| s.color.clone()),
+    Ok(ViewDataView {
+        view: PublicView::of(d),
+        status: OverallStatus {
+            key: v.status.overall.clone(),
+            name: status_def.map(|s| s.name.clone()),
+            color: status_def.map(|s| s.color.clone()),
         },
-        "component_count": v.status.items.iter().filter(|i| i.item.visible).count(),
-        "components": tree(&v.status),
-        "active_incidents": incident_views(app, &v.active_incidents, true, Audience::Public).await?,
-        "recent_incidents": incident_views(app, &v.recent_incidents, true, Audience::Public).await?,
-        "maintenances": {
-            "active": maint(&v.active_maintenances).await?,
-            "upcoming": maint(&v.upcoming_maintenances).await?,
-            "recent": maint(&v.recent_maintenances).await?,
+        component_count: v.status.items.iter().filter(|i| i.item.visible).count(),
+        components: tree(&v.status),
+        active_incidents: incident_views(app, &v.active_incidents, true, Audience::Public).await?,
+        recent_incidents: incident_views(app, &v.recent_incidents, true, Audience::Public).await?,
+        maintenances: MaintenanceGroups {
+            active: maint(&v.active_maintenances).await?,
+            upcoming: maint(&v.upcoming_maintenances).await?,
+            recent: maint(&v.recent_maintenances).await?,
         },
-        "warnings": v.warnings.iter().map(|w| json!({
-            "component": w.identifier,
-            "problem": w.problem,
-            "message": format!("the selected component '{}' is {} and no longer shown", w.identifier, w.problem),
-        })).collect::<Vec<_>>(),
-        "statuses": v.status.statuses.iter().map(super::presenters::status_model::StatusView::of).collect::<Vec<_>>(),
-    }))
+        warnings: v.warnings.iter().map(WarningView::of).collect(),
+        statuses: v.status.statuses.iter().map(StatusView::of).collect(),
+    })
 }
 
 /// `GET /views/{code}/data`: scoped status, tree, incidents and maintenance, warnings.
@@ -137,7 +124,7 @@ pub async fn request_access(
 ) -> ApiResult<Response> {
     let d = access::find(&app, &r.page, &code).await?;
     access::request(&app, &r.page, &d, &b.email).await?;
-    let body = json!({"status": "accepted", "message": "If this address may open this view, a message is on its way."});
+    let body = Accepted { status: "accepted", message: "If this address may open this view, a message is on its way." };
     Ok((StatusCode::ACCEPTED, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response())
 }
 
@@ -153,7 +140,8 @@ pub async fn exchange(
         ApiError::new(StatusCode::UNAUTHORIZED, "magic_token_required", "send the emailed link token in X-Magic-Token")
     })?;
     let (token, expires_at) = access::exchange(&app, &r.page, &d, &raw, &r.ctx.ip).await?;
-    let body = json!({"token": token.expose(), "expires_at": rfc3339(expires_at), "view": public_view(&d)});
+    let body =
+        ViewerToken { token: token.expose().to_string(), expires_at: rfc3339(expires_at), view: PublicView::of(&d) };
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response())
 }
 
@@ -171,12 +159,11 @@ pub async fn access_status(
         Err(crate::service::Error::Unauthorized) => Admission::Required,
         Err(e) => return Err(e.into()),
     };
-    let body = match admission {
-        Admission::Open => json!({"access_mode": d.view.access_mode, "granted": true, "expires_at": null}),
-        Admission::Granted { expires_at } => {
-            json!({"access_mode": d.view.access_mode, "granted": true, "expires_at": rfc3339(expires_at)})
-        }
-        Admission::Required => json!({"access_mode": d.view.access_mode, "granted": false, "expires_at": null}),
+    let (granted, expires_at) = match admission {
+        Admission::Open => (true, None),
+        Admission::Granted { expires_at } => (true, Some(rfc3339(expires_at))),
+        Admission::Required => (false, None),
     };
+    let body = AccessStatus { access_mode: d.view.access_mode.clone(), granted, expires_at };
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response())
 }

@@ -6,9 +6,12 @@
 //! vocabulary and components, and subscribers with their delivery log; the other answers are
 //! still built with `json!` in their handlers (issue 9 continues).
 
+pub mod invitations;
+pub mod pages;
 pub mod people;
+pub mod reader_feeds;
+pub mod readers;
 pub mod sessions;
 pub mod status_model;
 pub mod subscribers;
-pub mod invitations;
-pub mod pages;
+pub mod views;

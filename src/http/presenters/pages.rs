@@ -19,13 +19,7 @@ pub struct OrgView {
 
 impl OrgView {
     pub fn of(o: &OrgRow, your_access: String) -> OrgView {
-        OrgView {
-            id: o.id,
-            name: o.name.clone(),
-            slug: o.slug.clone(),
-            created_at: rfc3339(o.created_at),
-            your_access,
-        }
+        OrgView { id: o.id, name: o.name.clone(), slug: o.slug.clone(), created_at: rfc3339(o.created_at), your_access }
     }
 }
 
