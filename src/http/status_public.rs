@@ -2,8 +2,10 @@
 //! Only public incidents and visible components; never internal fields or drafts.
 
 use super::error::{ApiError, ApiResult};
-use super::incidents::{filter, incident_views, Audience};
+use super::incidents::{filter, incident_views, one, Audience};
 use super::list::{after_key, by_position, page_of, ListQuery};
+use super::notices::cacheable_view;
+use super::presenters::status_model::Listed;
 use super::principal::Reader;
 use super::public::{cacheable, cacheable_bytes, canonical_url, Rendered};
 use super::summary_cache::SummaryCache;
@@ -110,8 +112,8 @@ pub async fn incidents(State(app): State<App>, r: Reader, q: ListQuery, headers:
     let rows = incidents::list(&app, &r.page, filter(&q)?, Audience::Public, q.cursor.unwrap_or(i64::MAX), q.limit + 1)
         .await?;
     let (rows, next) = page_of(rows, q.limit, |r| r.id);
-    let views = incident_views(&app, &rows, q.full, Audience::Public).await?;
-    Ok(cacheable(&headers, &r.page, &json!({"data": views, "next_cursor": next})))
+    let data = incident_views(&app, &rows, q.full, Audience::Public).await?;
+    Ok(cacheable_view(&headers, &r.page, &Listed { data, next_cursor: next }))
 }
 
 /// `GET /api/v1/incidents/{id}`: one public incident with its updates.
@@ -123,8 +125,7 @@ pub async fn incident(
 ) -> ApiResult<Response> {
     let id: i64 = raw.parse().map_err(|_| ApiError::not_found())?;
     let row = incidents::one(&app, &r.page, id, Audience::Public).await?;
-    let v = incident_views(&app, std::slice::from_ref(&row), true, Audience::Public).await?.remove(0);
-    Ok(cacheable(&headers, &r.page, &v))
+    Ok(cacheable_view(&headers, &r.page, &one(&app, &row, Audience::Public).await?))
 }
 
 /// One component's uptime as the API shows it.

@@ -6,6 +6,7 @@
 //! vocabulary and components, and subscribers with their delivery log; the other answers are
 //! still built with `json!` in their handlers (issue 9 continues).
 
+pub mod notices;
 pub mod people;
 pub mod sessions;
 pub mod status_model;
