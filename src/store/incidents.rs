@@ -1,6 +1,6 @@
-//! SQL for incidents: their own fields, impact history and what is in use, and the in-progress
-//! maintenance the status roll-up needs. Reads by id, items, updates and events are shared with
-//! maintenance windows in `notices`.
+//! SQL for incidents: their own fields, impact history, what is in use and what the status
+//! roll-up needs. Reads by id, items, updates and events are shared with maintenance windows in
+//! `notices`.
 
 use super::notices::{Kind, Notice};
 use super::Result;
@@ -278,15 +278,6 @@ pub async fn stages_in_use<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i
         .await?)
 }
 
-pub async fn maintenance_stages_in_use<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT DISTINCT stage FROM maintenances WHERE page_id = $1 AND completed_at IS NULL AND cancelled_at IS NULL",
-    )
-    .bind(page_id)
-    .fetch_all(e)
-    .await?)
-}
-
 // ---- the status snapshot's inputs -------------------------------------------------------------
 
 /// (item id, status key) of every affected item of every active public incident of a page, and
@@ -300,17 +291,6 @@ pub async fn active_effects<'c, E: Executor<'c, Database = Any>>(
          WHERE i.page_id = $1 AND i.resolved_at IS NULL AND i.visibility = 'public' \
          UNION ALL SELECT NULL, i.status FROM incidents i WHERE i.page_id = $1 AND i.resolved_at IS NULL \
          AND i.visibility = 'public' AND NOT EXISTS (SELECT 1 FROM incident_items ii WHERE ii.incident_id = i.id)",
-    )
-    .bind(page_id)
-    .fetch_all(e)
-    .await?)
-}
-
-/// Items under an in-progress maintenance of a page (`None` for one without items).
-pub async fn maintenance_effects<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64) -> Result<Vec<Option<i64>>> {
-    Ok(sqlx::query_scalar(
-        "SELECT mi.item_id FROM maintenances m LEFT JOIN maintenance_items mi ON mi.maintenance_id = m.id \
-         WHERE m.page_id = $1 AND m.started_at IS NOT NULL AND m.completed_at IS NULL AND m.cancelled_at IS NULL",
     )
     .bind(page_id)
     .fetch_all(e)

@@ -203,3 +203,24 @@ pub async fn list<'c, E: Executor<'c, Database = Any>>(
     .fetch_all(e)
     .await?)
 }
+
+/// Stages used by unfinished windows.
+pub async fn stages_in_use<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT stage FROM maintenances WHERE page_id = $1 AND completed_at IS NULL AND cancelled_at IS NULL",
+    )
+    .bind(page_id)
+    .fetch_all(e)
+    .await?)
+}
+
+/// Items under an in-progress maintenance of a page (`None` for one without items).
+pub async fn effects<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64) -> Result<Vec<Option<i64>>> {
+    Ok(sqlx::query_scalar(
+        "SELECT mi.item_id FROM maintenances m LEFT JOIN maintenance_items mi ON mi.maintenance_id = m.id \
+         WHERE m.page_id = $1 AND m.started_at IS NOT NULL AND m.completed_at IS NULL AND m.cancelled_at IS NULL",
+    )
+    .bind(page_id)
+    .fetch_all(e)
+    .await?)
+}

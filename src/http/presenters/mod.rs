@@ -10,4 +10,5 @@ pub mod notices;
 pub mod people;
 pub mod sessions;
 pub mod status_model;
+pub mod status_public;
 pub mod subscribers;
