@@ -13,6 +13,7 @@ use crate::store::hierarchy::{StageRow, StatusRow};
 use crate::store::incidents::{self as sql, IncidentFields, IncidentRow};
 use crate::store::notices::{self as nsql, Kind, NewUpdate};
 use crate::store::tenancy::PageRow;
+use crate::store::Tx;
 
 mod history;
 mod reads;
@@ -145,6 +146,27 @@ fn notifies(visibility: &str, notify: bool) -> bool {
     notify && visibility == "public"
 }
 
+/// Inserts an incident with its items, impacted from its start (until `until`, for a backfill),
+/// in `tx`. `Err`: a concurrent retry with the same `external_id` won the race; its answer.
+async fn insert(
+    app: &App,
+    tx: &mut Tx,
+    page: &PageRow,
+    fields: &IncidentFields<'_>,
+    items: &[(i64, String)],
+    until: Option<i64>,
+    now: i64,
+) -> Result<std::result::Result<i64, (IncidentRow, bool)>> {
+    let insert = sql::insert(&mut **tx, page.id, fields, now).await;
+    let id = match notices::inserted(app, page, fields.external_id, fields.request_hash, insert).await? {
+        Ok(id) => id,
+        Err(existing) => return Ok(Err(existing)),
+    };
+    nsql::set_items(tx, Kind::Incident, id, items).await?;
+    sql::open_impacts(tx, id, items, fields.started_at, until).await?;
+    Ok(Ok(id))
+}
+
 /// Creates an incident. With an `external_id` that exists already: the same request returns the
 /// existing incident (`created == false`, nothing notified), a different one is a 409.
 pub async fn create(app: &App, actor: &Actor, page: &PageRow, input: IncidentInput) -> Result<(IncidentRow, bool)> {
@@ -213,13 +235,10 @@ pub async fn create(app: &App, actor: &Actor, page: &PageRow, input: IncidentInp
         resolution_message: "",
     };
     let mut tx = app.db.begin().await?;
-    let insert = sql::insert(&mut *tx, page.id, &fields, now).await;
-    let id = match notices::inserted(app, page, input.external_id.as_deref(), &hash, insert).await? {
+    let id = match insert(app, &mut tx, page, &fields, &items, None, now).await? {
         Ok(id) => id,
         Err(existing) => return Ok(existing),
     };
-    nsql::set_items(&mut tx, Kind::Incident, id, &items).await?;
-    sql::open_impacts(&mut tx, id, &items, started_at, None).await?;
     let message = if description.is_empty() { title.clone() } else { description.clone() };
     let update = NewUpdate {
         message: &message,

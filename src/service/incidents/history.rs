@@ -6,7 +6,7 @@ use crate::clock::parse_rfc3339;
 use crate::domain::types;
 use crate::service::audit::Actor;
 use crate::service::error::{Error, Result};
-use crate::service::notices::{self, request_hash, retried};
+use crate::service::notices::{request_hash, retried};
 use crate::store::incidents::{self as sql, IncidentFields, IncidentRow};
 use crate::store::notices::{self as nsql, Kind, NewUpdate};
 use crate::store::tenancy::PageRow;
@@ -163,13 +163,10 @@ pub async fn backfill(
         resolution_message: &resolution_message,
     };
     let mut tx = app.db.begin().await?;
-    let insert = sql::insert(&mut *tx, page.id, &fields, now).await;
-    let id = match notices::inserted(app, page, input.external_id.as_deref(), &hash, insert).await? {
+    let id = match super::insert(app, &mut tx, page, &fields, &items, resolved, now).await? {
         Ok(id) => id,
         Err(existing) => return Ok(existing),
     };
-    nsql::set_items(&mut tx, Kind::Incident, id, &items).await?;
-    sql::open_impacts(&mut tx, id, &items, started_at, resolved).await?;
     for (at, message, stage, st) in &timeline {
         let update = NewUpdate { message, stage, statuses: Some((st, "{}")), notify: false, created_at: *at };
         nsql::insert_update(&mut *tx, Kind::Incident, id, &update).await?;
