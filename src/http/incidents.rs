@@ -3,7 +3,7 @@
 use super::error::{ApiError, ApiResult};
 use super::json::{OptionalJson, StrictJson};
 use super::list::{page_of, ListQuery};
-use super::notices::{affected, created_or_found, target, AffectedBody};
+use super::notices::{affected, created_or_found, target, yes, AffectedBody};
 use super::presenters::notices::IncidentView;
 use super::presenters::status_model::Listed;
 use super::principal::Caller;
@@ -45,10 +45,6 @@ pub fn filter(q: &ListQuery) -> ApiResult<Filter> {
         Some("resolved") => Ok(Filter::Resolved),
         Some(_) => Err(ApiError::bad_request("invalid", "status: must be active, resolved or all").field("status")),
     }
-}
-
-fn yes() -> bool {
-    true
 }
 
 #[derive(Deserialize, Serialize, Clone)]

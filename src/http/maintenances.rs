@@ -6,7 +6,7 @@ use super::incidents::Audience;
 use super::json::{OptionalJson, StrictJson};
 use super::list::ListQuery;
 use super::maintenances_public::{envelope, one};
-use super::notices::{created_or_found, items, target, ItemBody};
+use super::notices::{created_or_found, items, target, yes, ItemBody};
 use super::presenters::notices::MaintenanceView;
 use super::presenters::status_model::Listed;
 use super::principal::Caller;
@@ -20,10 +20,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-
-fn yes() -> bool {
-    true
-}
 
 fn default_reminder() -> i64 {
     DEFAULT_REMINDER_MINUTES

@@ -66,6 +66,11 @@ pub fn affected(list: Vec<AffectedBody>) -> ApiResult<Vec<AffectedInput>> {
         .collect()
 }
 
+/// The default of the flags a body may leave out (`notify`, `auto_start`, ...).
+pub fn yes() -> bool {
+    true
+}
+
 /// A create's answer: 201 with the new notice, or 200 with the one a retry of the same request
 /// (same `external_id`, same content) created before.
 pub fn created_or_found<T: Serialize>(view: T, is_new: bool) -> Response {
