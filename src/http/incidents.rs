@@ -1,90 +1,39 @@
 //! `/api/v1/admin/incidents[...]` and the same under `/api/v1/admin/incidents/external/{external_id}`.
 
 use super::error::{ApiError, ApiResult};
-use super::hierarchy::RefBody;
 use super::json::{OptionalJson, StrictJson};
 use super::list::{page_of, ListQuery};
+use super::notices::{affected, created_or_found, target, yes, AffectedBody};
+use super::presenters::notices::IncidentView;
+use super::presenters::status_model::Listed;
 use super::principal::Caller;
 use crate::app::App;
 use crate::auth::policy::Action;
-use crate::clock::rfc3339;
-use crate::service::incidents::{
-    self, AffectedInput, BackfillUpdate, IncidentInput, IncidentPatch, ReportAction, UpdateInput,
-};
-use crate::store::incidents::{self as isql, Filter, IncidentRow};
-use crate::store::tenancy::PageRow;
+use crate::service::incidents::{self, BackfillUpdate, IncidentInput, IncidentPatch, ReportAction, UpdateInput};
+use crate::store::incidents::{Filter, IncidentRow};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
 pub use crate::service::incidents::Audience;
 
 /// Incidents as the API shows them, with their items and updates loaded in two queries.
-pub async fn incident_views(app: &App, rows: &[IncidentRow], full: bool, who: Audience) -> ApiResult<Vec<Value>> {
+pub async fn incident_views(
+    app: &App,
+    rows: &[IncidentRow],
+    full: bool,
+    who: Audience,
+) -> ApiResult<Vec<IncidentView>> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let items = incidents::items_of(app, &ids, who).await?;
     let updates = if full { incidents::updates_of(app, &ids).await? } else { Vec::new() };
-    Ok(rows
-        .iter()
-        .map(|r| {
-            let its: Vec<&isql::IncidentItemRow> = items.iter().filter(|i| i.incident_id == r.id).collect();
-            let mut v = json!({
-                "id": r.id,
-                "title": r.title,
-                "status": r.status,
-                "stage": r.stage,
-                "started_at": rfc3339(r.started_at),
-                "resolved_at": r.resolved_at.map(rfc3339),
-                "updated_at": rfc3339(r.updated_at),
-                "affected_items": its.iter().map(|i| {
-                    if full { json!({"id": i.item_id, "external_id": i.identifier, "name": i.name, "status": i.status}) }
-                    else { json!(i.identifier) }
-                }).collect::<Vec<_>>(),
-            });
-            let m = v.as_object_mut().expect("object");
-            if who == Audience::Admin {
-                m.insert("external_id".into(), json!(r.external_id));
-                m.insert("visibility".into(), json!(r.visibility));
-            }
-            if full {
-                m.insert("description".into(), json!(r.description));
-                m.insert("impact".into(), json!(r.impact));
-                m.insert("affected_items_freetext".into(), json!(r.affected_items_freetext));
-                m.insert("acknowledged_at".into(), json!(r.acknowledged_at.map(rfc3339)));
-                m.insert("resolution_message".into(), json!(r.resolution_message));
-                m.insert("created_at".into(), json!(rfc3339(r.created_at)));
-                let ups: Vec<Value> = updates
-                    .iter()
-                    .filter(|u| u.incident_id == r.id)
-                    .map(|u| {
-                        let mut uv = json!({"id": u.id, "message": u.message, "stage": u.stage, "status": u.status, "created_at": rfc3339(u.created_at)});
-                        if who == Audience::Admin {
-                            uv["notify"] = json!(u.notify);
-                        }
-                        uv
-                    })
-                    .collect();
-                m.insert("updates".into(), json!(ups));
-                let report = match who {
-                    Audience::Admin if r.report_state != "none" => {
-                        json!({"state": r.report_state, "body": r.report_body, "published_at": r.report_published_at.map(rfc3339)})
-                    }
-                    Audience::Public if r.report_state == "published" && r.resolved_at.is_some() => {
-                        json!({"body": r.report_body, "published_at": r.report_published_at.map(rfc3339)})
-                    }
-                    _ => Value::Null,
-                };
-                m.insert("report".into(), report);
-            }
-            v
-        })
-        .collect())
+    Ok(rows.iter().map(|r| IncidentView::of(r, &items, &updates, full, who)).collect())
 }
 
-async fn one(app: &App, row: &IncidentRow, who: Audience) -> ApiResult<Value> {
+/// One incident, in full.
+pub async fn one(app: &App, row: &IncidentRow, who: Audience) -> ApiResult<IncidentView> {
     Ok(incident_views(app, std::slice::from_ref(row), true, who).await?.remove(0))
 }
 
@@ -96,40 +45,6 @@ pub fn filter(q: &ListQuery) -> ApiResult<Filter> {
         Some("resolved") => Ok(Filter::Resolved),
         Some(_) => Err(ApiError::bad_request("invalid", "status: must be active, resolved or all").field("status")),
     }
-}
-
-/// The incident a path names: `{id}`, or `external/{external_id}` when `EXT`.
-async fn target<const EXT: bool>(app: &App, page: &PageRow, raw: &str) -> ApiResult<IncidentRow> {
-    Ok(if EXT {
-        incidents::get_external(app, page, raw).await?
-    } else {
-        incidents::get(app, page, raw.parse().map_err(|_| ApiError::not_found())?).await?
-    })
-}
-
-#[derive(Deserialize, Serialize, Clone)]
-#[serde(deny_unknown_fields)]
-pub struct AffectedBody {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    external_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    id: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    status: Option<String>,
-}
-
-fn affected(list: Vec<AffectedBody>) -> ApiResult<Vec<AffectedInput>> {
-    list.into_iter()
-        .enumerate()
-        .map(|(i, a)| {
-            let item = RefBody::from_parts(a.external_id, a.id).into_ref(&format!("affected_items[{i}]"))?;
-            Ok(AffectedInput { item, status: a.status })
-        })
-        .collect()
-}
-
-fn yes() -> bool {
-    true
 }
 
 #[derive(Deserialize, Serialize, Clone)]
@@ -175,13 +90,17 @@ impl CreateBody {
     }
 }
 
-pub async fn list_incidents(State(app): State<App>, caller: Caller, q: ListQuery) -> ApiResult<Json<Value>> {
+pub async fn list_incidents(
+    State(app): State<App>,
+    caller: Caller,
+    q: ListQuery,
+) -> ApiResult<Json<Listed<IncidentView>>> {
     let a = caller.page(&app, Action::Read).await?;
     let before = q.cursor.unwrap_or(i64::MAX);
     let rows = incidents::list(&app, &a.page, filter(&q)?, Audience::Admin, before, q.limit + 1).await?;
     let (rows, next) = page_of(rows, q.limit, |r| r.id);
-    let views = incident_views(&app, &rows, q.full, Audience::Admin).await?;
-    Ok(Json(json!({"data": views, "next_cursor": next})))
+    let data = incident_views(&app, &rows, q.full, Audience::Admin).await?;
+    Ok(Json(Listed { data, next_cursor: next }))
 }
 
 pub async fn create_incident(
@@ -191,16 +110,16 @@ pub async fn create_incident(
 ) -> ApiResult<Response> {
     let a = caller.page(&app, Action::Operate).await?;
     let (row, is_new) = incidents::create(&app, &caller.actor(), &a.page, b.into_input()?).await?;
-    Ok(super::created_or_found(one(&app, &row, Audience::Admin).await?, is_new))
+    Ok(created_or_found(one(&app, &row, Audience::Admin).await?, is_new))
 }
 
 pub async fn get_incident<const EXT: bool>(
     State(app): State<App>,
     caller: Caller,
     Path(raw): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<IncidentView>> {
     let a = caller.page(&app, Action::Read).await?;
-    let row = target::<EXT>(&app, &a.page, &raw).await?;
+    let row = target::<IncidentRow, EXT>(&app, &a.page, &raw).await?;
     Ok(Json(one(&app, &row, Audience::Admin).await?))
 }
 
@@ -223,9 +142,9 @@ pub async fn patch_incident<const EXT: bool>(
     caller: Caller,
     Path(raw): Path<String>,
     StrictJson(b): StrictJson<PatchBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<IncidentView>> {
     let a = caller.page(&app, Action::Operate).await?;
-    let row = target::<EXT>(&app, &a.page, &raw).await?;
+    let row = target::<IncidentRow, EXT>(&app, &a.page, &raw).await?;
     let p = IncidentPatch {
         title: b.title,
         description: b.description,
@@ -259,7 +178,7 @@ pub async fn add_update<const EXT: bool>(
     StrictJson(b): StrictJson<UpdateBody>,
 ) -> ApiResult<impl IntoResponse> {
     let a = caller.page(&app, Action::Operate).await?;
-    let row = target::<EXT>(&app, &a.page, &raw).await?;
+    let row = target::<IncidentRow, EXT>(&app, &a.page, &raw).await?;
     let u = UpdateInput {
         message: b.message,
         stage: b.stage,
@@ -275,9 +194,9 @@ pub async fn acknowledge<const EXT: bool>(
     State(app): State<App>,
     caller: Caller,
     Path(raw): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<IncidentView>> {
     let a = caller.page(&app, Action::Operate).await?;
-    let row = target::<EXT>(&app, &a.page, &raw).await?;
+    let row = target::<IncidentRow, EXT>(&app, &a.page, &raw).await?;
     let row = incidents::acknowledge(&app, &caller.actor(), &a.page, row.id).await?;
     Ok(Json(one(&app, &row, Audience::Admin).await?))
 }
@@ -296,9 +215,9 @@ pub async fn resolve<const EXT: bool>(
     caller: Caller,
     Path(raw): Path<String>,
     OptionalJson(b): OptionalJson<ResolveBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<IncidentView>> {
     let a = caller.page(&app, Action::Operate).await?;
-    let row = target::<EXT>(&app, &a.page, &raw).await?;
+    let row = target::<IncidentRow, EXT>(&app, &a.page, &raw).await?;
     let b = b.unwrap_or(ResolveBody { resolution_message: String::new(), notify: true });
     let row = incidents::resolve(&app, &caller.actor(), &a.page, row.id, &b.resolution_message, b.notify).await?;
     Ok(Json(one(&app, &row, Audience::Admin).await?))
@@ -317,9 +236,9 @@ pub async fn reopen<const EXT: bool>(
     caller: Caller,
     Path(raw): Path<String>,
     OptionalJson(b): OptionalJson<ReopenBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<IncidentView>> {
     let a = caller.page(&app, Action::Operate).await?;
-    let row = target::<EXT>(&app, &a.page, &raw).await?;
+    let row = target::<IncidentRow, EXT>(&app, &a.page, &raw).await?;
     let (message, notify) = b.map(|b| (b.message, b.notify)).unwrap_or((None, true));
     let row = incidents::reopen(&app, &caller.actor(), &a.page, row.id, message.as_deref(), notify).await?;
     Ok(Json(one(&app, &row, Audience::Admin).await?))
@@ -331,7 +250,7 @@ pub async fn delete_incident<const EXT: bool>(
     Path(raw): Path<String>,
 ) -> ApiResult<StatusCode> {
     let a = caller.page(&app, Action::Operate).await?;
-    let row = target::<EXT>(&app, &a.page, &raw).await?;
+    let row = target::<IncidentRow, EXT>(&app, &a.page, &raw).await?;
     incidents::delete(&app, &caller.actor(), &a.page, row.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -347,7 +266,7 @@ pub async fn put_report<const EXT: bool>(
     caller: Caller,
     Path(raw): Path<String>,
     StrictJson(b): StrictJson<ReportBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<IncidentView>> {
     report::<EXT>(app, caller, raw, ReportAction::Draft, Some(b.body)).await
 }
 
@@ -355,7 +274,7 @@ pub async fn publish_report<const EXT: bool>(
     State(app): State<App>,
     caller: Caller,
     Path(raw): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<IncidentView>> {
     report::<EXT>(app, caller, raw, ReportAction::Publish, None).await
 }
 
@@ -363,7 +282,7 @@ pub async fn unpublish_report<const EXT: bool>(
     State(app): State<App>,
     caller: Caller,
     Path(raw): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<IncidentView>> {
     report::<EXT>(app, caller, raw, ReportAction::Unpublish, None).await
 }
 
@@ -373,9 +292,9 @@ async fn report<const EXT: bool>(
     raw: String,
     action: ReportAction,
     body: Option<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<IncidentView>> {
     let a = caller.page(&app, Action::Operate).await?;
-    let row = target::<EXT>(&app, &a.page, &raw).await?;
+    let row = target::<IncidentRow, EXT>(&app, &a.page, &raw).await?;
     let row = incidents::report(&app, &caller.actor(), &a.page, row.id, action, body.as_deref()).await?;
     Ok(Json(one(&app, &row, Audience::Admin).await?))
 }
@@ -444,5 +363,5 @@ pub async fn backfill(
     let (row, is_new) =
         incidents::backfill(&app, &caller.actor(), &a.page, input, b.resolved_at, b.resolution_message, updates)
             .await?;
-    Ok(super::created_or_found(one(&app, &row, Audience::Admin).await?, is_new))
+    Ok(created_or_found(one(&app, &row, Audience::Admin).await?, is_new))
 }

@@ -1,56 +1,25 @@
 //! `/api/v1/admin/maintenances[...]` and the same under
 //! `/api/v1/admin/maintenances/external/{external_id}`.
 
-use super::error::{ApiError, ApiResult};
-use super::hierarchy::RefBody;
+use super::error::ApiResult;
 use super::incidents::Audience;
 use super::json::{OptionalJson, StrictJson};
 use super::list::ListQuery;
 use super::maintenances_public::{envelope, one};
+use super::notices::{created_or_found, items, target, yes, ItemBody};
+use super::presenters::notices::MaintenanceView;
+use super::presenters::status_model::Listed;
 use super::principal::Caller;
 use crate::app::App;
 use crate::auth::policy::Action;
 use crate::domain::maintenance::DEFAULT_REMINDER_MINUTES;
-use crate::service::hierarchy::ItemRef;
 use crate::service::maintenances::{self, BackfillUpdate, MaintenanceInput, MaintenancePatch, Transition, UpdateInput};
 use crate::store::maintenances::MaintenanceRow;
-use crate::store::tenancy::PageRow;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
-
-/// The window a path names: `{id}`, or `external/{external_id}` when `EXT`.
-async fn target<const EXT: bool>(app: &App, page: &PageRow, raw: &str) -> ApiResult<MaintenanceRow> {
-    Ok(if EXT {
-        maintenances::get_external(app, page, raw).await?
-    } else {
-        maintenances::get(app, page, raw.parse().map_err(|_| ApiError::not_found())?).await?
-    })
-}
-
-/// An affected item: `{"external_id": "api-gateway"}` or `{"id": 7}`.
-#[derive(Deserialize, Serialize, Clone)]
-#[serde(deny_unknown_fields)]
-pub struct ItemBody {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    external_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    id: Option<i64>,
-}
-
-fn affected(list: Vec<ItemBody>) -> ApiResult<Vec<ItemRef>> {
-    list.into_iter()
-        .enumerate()
-        .map(|(i, a)| RefBody::from_parts(a.external_id, a.id).into_ref(&format!("affected_items[{i}]")))
-        .collect()
-}
-
-fn yes() -> bool {
-    true
-}
 
 fn default_reminder() -> i64 {
     DEFAULT_REMINDER_MINUTES
@@ -91,7 +60,7 @@ impl CreateBody {
             title: self.title,
             description: self.description,
             impact: self.impact,
-            affected_items: affected(self.affected_items)?,
+            affected_items: items(self.affected_items)?,
             affected_items_freetext: self.affected_items_freetext,
             starts_at: self.starts_at,
             ends_at: self.ends_at,
@@ -105,7 +74,11 @@ impl CreateBody {
     }
 }
 
-pub async fn list_maintenances(State(app): State<App>, caller: Caller, q: ListQuery) -> ApiResult<Json<Value>> {
+pub async fn list_maintenances(
+    State(app): State<App>,
+    caller: Caller,
+    q: ListQuery,
+) -> ApiResult<Json<Listed<MaintenanceView>>> {
     let a = caller.page(&app, Action::Read).await?;
     Ok(Json(envelope(&app, &a.page, &q, Audience::Admin).await?))
 }
@@ -117,16 +90,16 @@ pub async fn create_maintenance(
 ) -> ApiResult<Response> {
     let a = caller.page(&app, Action::Operate).await?;
     let (row, is_new) = maintenances::create(&app, &caller.actor(), &a.page, b.into_input()?).await?;
-    Ok(super::created_or_found(one(&app, &row, Audience::Admin).await?, is_new))
+    Ok(created_or_found(one(&app, &row, Audience::Admin).await?, is_new))
 }
 
 pub async fn get_maintenance<const EXT: bool>(
     State(app): State<App>,
     caller: Caller,
     Path(raw): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<MaintenanceView>> {
     let a = caller.page(&app, Action::Read).await?;
-    let row = target::<EXT>(&app, &a.page, &raw).await?;
+    let row = target::<MaintenanceRow, EXT>(&app, &a.page, &raw).await?;
     Ok(Json(one(&app, &row, Audience::Admin).await?))
 }
 
@@ -152,14 +125,14 @@ pub async fn patch_maintenance<const EXT: bool>(
     caller: Caller,
     Path(raw): Path<String>,
     StrictJson(b): StrictJson<PatchBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<MaintenanceView>> {
     let a = caller.page(&app, Action::Operate).await?;
-    let row = target::<EXT>(&app, &a.page, &raw).await?;
+    let row = target::<MaintenanceRow, EXT>(&app, &a.page, &raw).await?;
     let p = MaintenancePatch {
         title: b.title,
         description: b.description,
         impact: b.impact,
-        affected_items: b.affected_items.map(affected).transpose()?,
+        affected_items: b.affected_items.map(items).transpose()?,
         affected_items_freetext: b.affected_items_freetext,
         starts_at: b.starts_at,
         ends_at: b.ends_at,
@@ -179,7 +152,7 @@ pub async fn delete_maintenance<const EXT: bool>(
     Path(raw): Path<String>,
 ) -> ApiResult<StatusCode> {
     let a = caller.page(&app, Action::Operate).await?;
-    let row = target::<EXT>(&app, &a.page, &raw).await?;
+    let row = target::<MaintenanceRow, EXT>(&app, &a.page, &raw).await?;
     maintenances::delete(&app, &caller.actor(), &a.page, row.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -199,7 +172,7 @@ pub async fn add_update<const EXT: bool>(
     StrictJson(b): StrictJson<UpdateBody>,
 ) -> ApiResult<impl IntoResponse> {
     let a = caller.page(&app, Action::Operate).await?;
-    let row = target::<EXT>(&app, &a.page, &raw).await?;
+    let row = target::<MaintenanceRow, EXT>(&app, &a.page, &raw).await?;
     let u = UpdateInput { message: b.message, stage: b.stage, notify: b.notify };
     let row = maintenances::add_update(&app, &caller.actor(), &a.page, row.id, u).await?;
     Ok((StatusCode::CREATED, Json(one(&app, &row, Audience::Admin).await?)))
@@ -233,7 +206,7 @@ pub async fn start_maintenance<const EXT: bool>(
     caller: Caller,
     raw: Path<String>,
     body: OptionalJson<TransitionBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<MaintenanceView>> {
     transition::<EXT>(app, caller, raw, body, Move::Start).await
 }
 
@@ -243,7 +216,7 @@ pub async fn complete_maintenance<const EXT: bool>(
     caller: Caller,
     raw: Path<String>,
     body: OptionalJson<TransitionBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<MaintenanceView>> {
     transition::<EXT>(app, caller, raw, body, Move::Complete).await
 }
 
@@ -253,7 +226,7 @@ pub async fn cancel_maintenance<const EXT: bool>(
     caller: Caller,
     raw: Path<String>,
     body: OptionalJson<TransitionBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<MaintenanceView>> {
     transition::<EXT>(app, caller, raw, body, Move::Cancel).await
 }
 
@@ -263,9 +236,9 @@ async fn transition<const EXT: bool>(
     Path(raw): Path<String>,
     OptionalJson(b): OptionalJson<TransitionBody>,
     mv: Move,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<MaintenanceView>> {
     let a = caller.page(&app, Action::Operate).await?;
-    let row = target::<EXT>(&app, &a.page, &raw).await?;
+    let row = target::<MaintenanceRow, EXT>(&app, &a.page, &raw).await?;
     let t = b.unwrap_or_default().into_transition();
     let actor = caller.actor();
     let row = match mv {
@@ -289,9 +262,9 @@ pub async fn extend_maintenance<const EXT: bool>(
     caller: Caller,
     Path(raw): Path<String>,
     StrictJson(b): StrictJson<ExtendBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<MaintenanceView>> {
     let a = caller.page(&app, Action::Operate).await?;
-    let row = target::<EXT>(&app, &a.page, &raw).await?;
+    let row = target::<MaintenanceRow, EXT>(&app, &a.page, &raw).await?;
     let t = Transition { message: b.message, notify: b.notify };
     let row = maintenances::extend(&app, &caller.actor(), &a.page, row.id, &b.ends_at, t).await?;
     Ok(Json(one(&app, &row, Audience::Admin).await?))
@@ -338,7 +311,7 @@ pub async fn backfill(
         title: b.title,
         description: b.description,
         impact: b.impact,
-        affected_items: affected(b.affected_items)?,
+        affected_items: items(b.affected_items)?,
         affected_items_freetext: b.affected_items_freetext,
         starts_at: b.starts_at,
         ends_at: b.ends_at,
@@ -355,5 +328,5 @@ pub async fn backfill(
         .map(|u| BackfillUpdate { message: u.message, stage: u.stage, created_at: u.created_at })
         .collect();
     let (row, is_new) = maintenances::backfill(&app, &caller.actor(), &a.page, input, updates).await?;
-    Ok(super::created_or_found(one(&app, &row, Audience::Admin).await?, is_new))
+    Ok(created_or_found(one(&app, &row, Audience::Admin).await?, is_new))
 }

@@ -17,6 +17,7 @@ pub mod maintenances;
 pub mod maintenances_public;
 pub mod manage;
 pub mod members;
+pub mod notices;
 pub mod ops;
 pub mod org;
 pub mod page_admin;
@@ -298,13 +299,6 @@ fn summary_cache(app: &App) -> std::sync::Arc<summary_cache::SummaryCache> {
         }
     });
     cache
-}
-
-/// 201 for a newly created resource, 200 for a retry that found the existing one (external ids).
-pub fn created_or_found(view: serde_json::Value, is_new: bool) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let status = if is_new { axum::http::StatusCode::CREATED } else { axum::http::StatusCode::OK };
-    (status, axum::Json(view)).into_response()
 }
 
 async fn fallback() -> ApiError {

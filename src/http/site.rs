@@ -132,7 +132,7 @@ async fn status_html(app: &App, page: &crate::store::tenancy::PageRow) -> crate:
             esc(&name(&inc.status)),
             esc(&crate::clock::rfc3339(inc.started_at)[..16].replace('T', " "))
         ));
-        for u in updates.iter().filter(|u| u.incident_id == inc.id).take(5) {
+        for u in updates.iter().filter(|u| u.notice_id == inc.id).take(5) {
             html.push_str(&format!(
                 "<p><strong>{}</strong> — {} <small>{} UTC</small></p>",
                 esc(&u.stage),

@@ -2,10 +2,17 @@
 //! Only public incidents and visible components; never internal fields or drafts.
 
 use super::error::{ApiError, ApiResult};
-use super::incidents::{filter, incident_views, Audience};
+use super::incidents::{filter, incident_views, one, Audience};
 use super::list::{after_key, by_position, page_of, ListQuery};
+use super::maintenances_public::summary_lists;
+use super::notices::cacheable_view;
+use super::presenters::status_model::Listed;
+use super::presenters::status_model::StatusView;
+use super::presenters::status_public::{
+    ComponentNode, ComponentRow, Components, ComponentsPage, OverallView, PageLink, SummaryView,
+};
 use super::principal::Reader;
-use super::public::{cacheable, cacheable_bytes, canonical_url, Rendered};
+use super::public::{cacheable_bytes, canonical_url, Rendered};
 use super::summary_cache::SummaryCache;
 use crate::app::App;
 use crate::clock::rfc3339;
@@ -16,35 +23,12 @@ use axum::extract::{Extension, Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Serialize;
-use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Visible components as a tree, each with its computed status (linear in the number of items).
-pub fn tree(s: &PageStatus) -> Vec<Value> {
-    let mut children: HashMap<Option<i64>, Vec<&ItemStatus>> = HashMap::new();
-    for i in s.items.iter().filter(|i| i.item.visible) {
-        children.entry(i.item.parent_id).or_default().push(i);
-    }
-    fn node(children: &HashMap<Option<i64>, Vec<&ItemStatus>>, i: &ItemStatus) -> Value {
-        let kids: Vec<Value> =
-            children.get(&Some(i.item.id)).into_iter().flatten().map(|c| node(children, c)).collect();
-        json!({
-            "id": i.item.id,
-            "identifier": i.item.identifier,
-            "name": i.item.name,
-            "abbreviation": i.item.abbreviation,
-            "description": i.item.description,
-            "status": i.status,
-            "children": kids,
-        })
-    }
-    children.get(&None).into_iter().flatten().map(|i| node(&children, i)).collect()
-}
-
-fn status_of(s: &PageStatus) -> Value {
-    let def = s.statuses.iter().find(|d| d.key == s.overall);
-    json!({"key": s.overall, "name": def.map(|d| d.name.clone()), "color": def.map(|d| d.color.clone())})
+/// Visible components as a tree, each with its computed status.
+pub fn tree(s: &PageStatus) -> Vec<ComponentNode> {
+    ComponentNode::tree(s)
 }
 
 /// `GET /api/v1/summary`: what a status widget needs in one call.
@@ -63,15 +47,15 @@ pub async fn summary(
     let s = status::page_status(&app, &r.page).await?;
     let active = incidents::list(&app, &r.page, Filter::Active, Audience::Public, i64::MAX, 50).await?;
     let (url, domain) = canonical_url(&app, &r.page).await?;
-    let body = json!({
-        "page": {"name": r.page.name, "url_prefix": r.page.url_prefix, "url": url, "custom_domain": domain},
-        "status": status_of(&s),
-        "components": tree(&s),
-        "active_incidents": incident_views(&app, &active, true, Audience::Public).await?,
-        "maintenances": crate::http::maintenances_public::summary_lists(&app, &r.page).await?,
-        "statuses": s.statuses.iter().map(super::presenters::status_model::StatusView::of).collect::<Vec<_>>(),
-    });
-    let rendered = Rendered::of(&body);
+    let body = SummaryView {
+        page: PageLink { name: r.page.name.clone(), url_prefix: r.page.url_prefix.clone(), url, custom_domain: domain },
+        status: OverallView::of(&s),
+        components: tree(&s),
+        active_incidents: incident_views(&app, &active, true, Audience::Public).await?,
+        maintenances: summary_lists(&app, &r.page).await?,
+        statuses: s.statuses.iter().map(StatusView::of).collect(),
+    };
+    let rendered = Rendered::bytes(serde_json::to_vec(&body).expect("json serialises"));
     if ttl > 0 {
         cache.put(r.page.id, generation, now, rendered.clone());
     }
@@ -86,23 +70,14 @@ pub async fn components(State(app): State<App>, r: Reader, q: ListQuery, headers
         let by_id: HashMap<i64, &ItemStatus> = s.items.iter().map(|i| (i.item.id, i)).collect();
         let visible: Vec<&ItemStatus> = s.items.iter().filter(|i| i.item.visible).collect();
         let (rows, next) = after_key(visible, &q, |i| i.item.id);
-        let data = rows
-            .iter()
-            .map(|i| {
-                let parent = i.item.parent_id.and_then(|p| by_id.get(&p));
-                json!({
-                    "id": i.item.id, "identifier": i.item.identifier, "name": i.item.name,
-                    "abbreviation": i.item.abbreviation, "description": i.item.description, "depth": i.item.depth,
-                    "parent": parent.map(|p| p.item.identifier.clone()), "display_order": i.item.display_order,
-                    "status": i.status,
-                })
-            })
-            .collect();
-        (data, next)
+        let data =
+            rows.iter().map(|i| ComponentRow::of(i, i.item.parent_id.and_then(|p| by_id.get(&p).copied()))).collect();
+        (Components::Flat(data), next)
     } else {
-        by_position(tree(&s), &q)
+        let (data, next) = by_position(tree(&s), &q);
+        (Components::Tree(data), next)
     };
-    Ok(cacheable(&headers, &r.page, &json!({"status": status_of(&s), "data": data, "next_cursor": next})))
+    Ok(cacheable_view(&headers, &r.page, &ComponentsPage { status: OverallView::of(&s), data, next_cursor: next }))
 }
 
 /// `GET /api/v1/incidents?status=active|resolved|all`: public incidents, newest first.
@@ -110,8 +85,8 @@ pub async fn incidents(State(app): State<App>, r: Reader, q: ListQuery, headers:
     let rows = incidents::list(&app, &r.page, filter(&q)?, Audience::Public, q.cursor.unwrap_or(i64::MAX), q.limit + 1)
         .await?;
     let (rows, next) = page_of(rows, q.limit, |r| r.id);
-    let views = incident_views(&app, &rows, q.full, Audience::Public).await?;
-    Ok(cacheable(&headers, &r.page, &json!({"data": views, "next_cursor": next})))
+    let data = incident_views(&app, &rows, q.full, Audience::Public).await?;
+    Ok(cacheable_view(&headers, &r.page, &Listed { data, next_cursor: next }))
 }
 
 /// `GET /api/v1/incidents/{id}`: one public incident with its updates.
@@ -123,8 +98,7 @@ pub async fn incident(
 ) -> ApiResult<Response> {
     let id: i64 = raw.parse().map_err(|_| ApiError::not_found())?;
     let row = incidents::one(&app, &r.page, id, Audience::Public).await?;
-    let v = incident_views(&app, std::slice::from_ref(&row), true, Audience::Public).await?.remove(0);
-    Ok(cacheable(&headers, &r.page, &v))
+    Ok(cacheable_view(&headers, &r.page, &one(&app, &row, Audience::Public).await?))
 }
 
 /// One component's uptime as the API shows it.

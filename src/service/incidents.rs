@@ -2,14 +2,16 @@
 //! acknowledge, resolve, reopen, delete, post-incident reports and backfill. Every change that
 //! should notify records an event row in the same transaction.
 
-use super::audit::{self, Actor, Event};
+use super::audit::Actor;
 use super::error::{Error, Result};
 use super::hierarchy::{self, ItemRef};
+use super::notices::{self, request_hash, retried, Subject};
 use crate::app::App;
 use crate::clock::parse_rfc3339;
 use crate::domain::types;
 use crate::store::hierarchy::{StageRow, StatusRow};
-use crate::store::incidents::{self as sql, IncidentFields, IncidentRow, NewUpdate};
+use crate::store::incidents::{self as sql, IncidentFields, IncidentRow};
+use crate::store::notices::{self as nsql, Kind, NewUpdate};
 use crate::store::tenancy::PageRow;
 use crate::store::Tx;
 
@@ -98,16 +100,6 @@ impl Vocabulary {
     }
 }
 
-/// External ids: 1-200 of `A-Z a-z 0-9 . _ : -`.
-pub fn check_external_id(s: &str) -> Result<()> {
-    let ok = !s.is_empty() && s.len() <= 200 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::field("external_id", "must be 1-200 characters of A-Z, a-z, 0-9, '.', '_', ':' and '-'"))
-    }
-}
-
 fn visibility(v: Option<&str>) -> Result<&'static str> {
     match v.unwrap_or("public") {
         "public" => Ok("public"),
@@ -131,63 +123,55 @@ async fn affected(
     input: &[AffectedInput],
     default: &str,
 ) -> Result<Vec<(i64, String)>> {
-    let max = hierarchy::MAX_AFFECTED_ITEMS;
-    if input.len() > max {
-        return Err(Error::limit(Some("affected_items"), format!("at most {max} affected components")));
-    }
-    let mut out: Vec<(i64, String)> = Vec::new();
-    for (i, a) in input.iter().enumerate() {
-        let field = format!("affected_items[{i}]");
-        let item = hierarchy::resolve_item(app, page, &a.item, &field).await?;
-        let status = match &a.status {
-            Some(s) => vocab.status(s, &format!("{field}.status"))?,
-            None => default.to_string(),
-        };
-        if out.iter().any(|(id, _)| *id == item.id) {
-            return Err(Error::field(&field, format!("'{}' is listed twice", item.identifier)));
-        }
-        out.push((item.id, status));
-    }
-    Ok(out)
+    notices::affected(
+        app,
+        page,
+        input,
+        |a| &a.item,
+        |a, field| match &a.status {
+            Some(s) => vocab.status(s, &format!("{field}.status")),
+            None => Ok(default.to_string()),
+        },
+    )
+    .await
 }
 
-fn event<'a>(page: &PageRow, action: &'a str, id: i64, detail: serde_json::Value) -> Event<'a> {
-    Event {
-        org_id: Some(page.org_id),
-        page_id: Some(page.id),
-        action,
-        target_kind: "incident",
-        target_id: Some(id),
-        detail,
-    }
+/// The incident `id` of `page`, as its changes name it.
+fn subject(page: &PageRow, id: i64) -> Subject<'_> {
+    Subject { page, kind: Kind::Incident, id }
 }
 
-/// Records a notification event for a public incident when asked to notify.
-async fn notify_event(
+/// Whether a change notifies: when asked to, and only about a public incident.
+fn notifies(visibility: &str, notify: bool) -> bool {
+    notify && visibility == "public"
+}
+
+/// Inserts an incident with its items, impacted from its start (until `until`, for a backfill),
+/// in `tx`. `Err`: a concurrent retry with the same `external_id` won the race; its answer.
+async fn insert(
+    app: &App,
     tx: &mut Tx,
     page: &PageRow,
-    inc_id: i64,
-    visibility: &str,
-    notify: bool,
-    kind: &str,
+    fields: &IncidentFields<'_>,
+    items: &[(i64, String)],
+    until: Option<i64>,
     now: i64,
-) -> Result<()> {
-    if notify && visibility == "public" {
-        let payload = serde_json::json!({ "incident_id": inc_id }).to_string();
-        sql::insert_event(&mut **tx, page.id, kind, "incident", inc_id, &payload, now).await?;
-    }
-    Ok(())
-}
-
-fn request_hash(json: &str) -> String {
-    crate::auth::digest::sha256_hex(json.as_bytes())
+) -> Result<std::result::Result<i64, (IncidentRow, bool)>> {
+    let insert = sql::insert(&mut **tx, page.id, fields, now).await;
+    let id = match notices::inserted(app, page, fields.external_id, fields.request_hash, insert).await? {
+        Ok(id) => id,
+        Err(existing) => return Ok(Err(existing)),
+    };
+    nsql::set_items(tx, Kind::Incident, id, items).await?;
+    sql::open_impacts(tx, id, items, fields.started_at, until).await?;
+    Ok(Ok(id))
 }
 
 /// Creates an incident. With an `external_id` that exists already: the same request returns the
 /// existing incident (`created == false`, nothing notified), a different one is a 409.
 pub async fn create(app: &App, actor: &Actor, page: &PageRow, input: IncidentInput) -> Result<(IncidentRow, bool)> {
     if let Some(ext) = &input.external_id {
-        check_external_id(ext)?;
+        notices::check_external_id(ext)?;
     }
     let vocab = Vocabulary::load(app, page).await?;
     let title = types::name(&input.title, 300).map_err(Error::invalid("title"))?;
@@ -232,10 +216,8 @@ pub async fn create(app: &App, actor: &Actor, page: &PageRow, input: IncidentInp
         "acknowledged_at": acknowledged_at,
     });
     let hash = request_hash(&canonical.to_string());
-    if let Some(ext) = &input.external_id {
-        if let Some(existing) = sql::by_external_id(&app.db.pool, page.id, ext).await? {
-            return same_request(existing, &hash);
-        }
+    if let Some(done) = retried(app, page, input.external_id.as_deref(), &hash).await? {
+        return Ok(done);
     }
     let fields = IncidentFields {
         external_id: input.external_id.as_deref(),
@@ -253,51 +235,25 @@ pub async fn create(app: &App, actor: &Actor, page: &PageRow, input: IncidentInp
         resolution_message: "",
     };
     let mut tx = app.db.begin().await?;
-    let id = match sql::insert(&mut *tx, page.id, &fields, now).await {
+    let id = match insert(app, &mut tx, page, &fields, &items, None, now).await? {
         Ok(id) => id,
-        // A concurrent retry with the same external_id won the race.
-        Err(crate::store::StoreError::Conflict(_)) if input.external_id.is_some() => {
-            drop(tx);
-            let ext = input.external_id.as_deref().unwrap_or_default();
-            let existing = sql::by_external_id(&app.db.pool, page.id, ext).await?.ok_or(Error::NotFound("incident"))?;
-            return same_request(existing, &hash);
-        }
-        Err(e) => return Err(e.into()),
+        Err(existing) => return Ok(existing),
     };
-    sql::set_items(&mut tx, id, &items).await?;
-    sql::open_impacts(&mut tx, id, &items, started_at, None).await?;
     let message = if description.is_empty() { title.clone() } else { description.clone() };
     let update = NewUpdate {
         message: &message,
         stage: &stage,
-        status: &status,
-        item_statuses: &items_json(&items),
+        statuses: Some((&status, &items_json(&items))),
         notify: input.notify,
         created_at: now,
     };
-    sql::insert_update(&mut *tx, id, &update).await?;
-    notify_event(&mut tx, page, id, vis, input.notify, "incident.created", now).await?;
-    audit::record(
-        &mut tx,
-        actor,
-        event(page, "incident.created", id, serde_json::json!({"title": title, "external_id": input.external_id})),
-        now,
-    )
-    .await?;
+    nsql::insert_update(&mut *tx, Kind::Incident, id, &update).await?;
+    let s = subject(page, id);
+    s.notify(&mut tx, "incident.created", notifies(vis, input.notify), now).await?;
+    let detail = serde_json::json!({"title": title, "external_id": input.external_id});
+    s.audit(&mut tx, actor, "incident.created", detail, now).await?;
     tx.commit().await?;
     Ok((get(app, page, id).await?, true))
-}
-
-fn same_request(existing: IncidentRow, hash: &str) -> Result<(IncidentRow, bool)> {
-    if existing.request_hash == hash {
-        Ok((existing, false))
-    } else {
-        Err(Error::Conflict {
-            code: "external_id_conflict",
-            message: "an incident with this external_id exists with different content; use its routes to change it"
-                .into(),
-        })
-    }
 }
 
 fn items_json(items: &[(i64, String)]) -> String {
@@ -306,10 +262,5 @@ fn items_json(items: &[(i64, String)]) -> String {
 
 /// An incident of this page by id, or 404.
 pub async fn get(app: &App, page: &PageRow, id: i64) -> Result<IncidentRow> {
-    sql::by_id(&app.db.pool, page.id, id).await?.ok_or(Error::NotFound("incident"))
-}
-
-/// An incident of this page by external id, or 404.
-pub async fn get_external(app: &App, page: &PageRow, external_id: &str) -> Result<IncidentRow> {
-    sql::by_external_id(&app.db.pool, page.id, external_id).await?.ok_or(Error::NotFound("incident"))
+    notices::get(app, page, id).await
 }

@@ -13,14 +13,15 @@ pub use backfill::{backfill, BackfillUpdate};
 pub use lifecycle::{add_update, cancel, complete, extend, start, Transition, UpdateInput};
 pub use schedule::{complete_due, due, remind_due, start_due};
 
-use super::audit::{self, Actor, Event};
+use super::audit::Actor;
 use super::error::{Error, Result};
 use super::hierarchy::{self, ItemRef};
+use super::notices::{self, request_hash, retried, Subject};
 use crate::app::App;
 use crate::domain::maintenance::{self as rules, Stages, State, Zone};
 use crate::domain::types;
-use crate::store::incidents::insert_event;
-use crate::store::maintenances::{self as sql, Lifecycle, MaintenanceFields, MaintenanceRow, MaintenanceUpdateRow};
+use crate::store::maintenances::{self as sql, Lifecycle, MaintenanceFields, MaintenanceRow};
+use crate::store::notices::{self as nsql, ItemRow, Kind, NewUpdate, UpdateRow};
 use crate::store::tenancy::PageRow;
 use crate::store::Tx;
 
@@ -91,73 +92,20 @@ async fn stages(app: &App, page: &PageRow) -> Result<Stages> {
 }
 
 /// Resolves affected items to item ids, each item once.
-async fn affected(app: &App, page: &PageRow, input: &[ItemRef]) -> Result<Vec<i64>> {
-    let max = hierarchy::MAX_AFFECTED_ITEMS;
-    if input.len() > max {
-        return Err(Error::limit(Some("affected_items"), format!("at most {max} affected components")));
-    }
-    let mut out: Vec<i64> = Vec::new();
-    for (i, r) in input.iter().enumerate() {
-        let field = format!("affected_items[{i}]");
-        let item = hierarchy::resolve_item(app, page, r, &field).await?;
-        if out.contains(&item.id) {
-            return Err(Error::field(&field, format!("'{}' is listed twice", item.identifier)));
-        }
-        out.push(item.id);
-    }
-    Ok(out)
+async fn affected(app: &App, page: &PageRow, input: &[ItemRef]) -> Result<Vec<(i64, ())>> {
+    notices::affected(app, page, input, |r| r, |_, _| Ok(())).await
 }
 
-fn event<'a>(page: &PageRow, action: &'a str, id: i64, detail: serde_json::Value) -> Event<'a> {
-    Event {
-        org_id: Some(page.org_id),
-        page_id: Some(page.id),
-        action,
-        target_kind: "maintenance",
-        target_id: Some(id),
-        detail,
-    }
+/// The window `id` of `page`, as its changes name it.
+fn subject(page: &PageRow, id: i64) -> Subject<'_> {
+    Subject { page, kind: Kind::Maintenance, id }
 }
 
-/// Records the notification event `kind` for a window when asked to notify.
-async fn notify_event(tx: &mut Tx, page_id: i64, id: i64, notify: bool, kind: &str, now: i64) -> Result<()> {
-    if notify {
-        let payload = serde_json::json!({ "maintenance_id": id }).to_string();
-        insert_event(&mut **tx, page_id, kind, "maintenance", id, &payload, now).await?;
-    }
+/// Posts an update on window `id` in `tx` (windows' updates carry no statuses).
+async fn post(tx: &mut Tx, id: i64, message: &str, stage: &str, notify: bool, at: i64) -> Result<()> {
+    let update = NewUpdate { message, stage, statuses: None, notify, created_at: at };
+    nsql::insert_update(&mut **tx, Kind::Maintenance, id, &update).await?;
     Ok(())
-}
-
-fn request_hash(json: &str) -> String {
-    crate::auth::digest::sha256_hex(json.as_bytes())
-}
-
-/// The existing window for a retried request, or 409 when the request differs.
-fn same_request(existing: MaintenanceRow, hash: &str) -> Result<(MaintenanceRow, bool)> {
-    if existing.request_hash == hash {
-        Ok((existing, false))
-    } else {
-        Err(Error::Conflict {
-            code: "external_id_conflict",
-            message: "a maintenance with this external_id exists with different content; use its routes to change it"
-                .into(),
-        })
-    }
-}
-
-/// With an `external_id` already used on the page: the retry's answer (`Some`), else `None`.
-async fn retried(
-    app: &App,
-    page: &PageRow,
-    external_id: Option<&str>,
-    hash: &str,
-) -> Result<Option<(MaintenanceRow, bool)>> {
-    let Some(ext) = external_id else { return Ok(None) };
-    super::incidents::check_external_id(ext)?;
-    match sql::by_external_id(&app.db.pool, page.id, ext).await? {
-        Some(existing) => same_request(existing, hash).map(Some),
-        None => Ok(None),
-    }
 }
 
 /// Inserts a window; a concurrent retry with the same `external_id` answers as a retry.
@@ -170,16 +118,8 @@ async fn insert(
     l: &Lifecycle<'_>,
     now: i64,
 ) -> Result<std::result::Result<i64, (MaintenanceRow, bool)>> {
-    match sql::insert(&mut **tx, page.id, identity, f, l, now).await {
-        Ok(id) => Ok(Ok(id)),
-        Err(crate::store::StoreError::Conflict(_)) if identity.0.is_some() => {
-            let ext = identity.0.unwrap_or_default();
-            let existing =
-                sql::by_external_id(&app.db.pool, page.id, ext).await?.ok_or(Error::NotFound("maintenance"))?;
-            same_request(existing, identity.1).map(Err)
-        }
-        Err(e) => Err(e.into()),
-    }
+    let insert = sql::insert(&mut **tx, page.id, identity, f, l, now).await;
+    notices::inserted(app, page, identity.0, identity.1, insert).await
 }
 
 /// Schedules a window. With an `external_id` that exists already: the same request returns the
@@ -240,24 +180,20 @@ pub async fn create(
         Ok(id) => id,
         Err(existing) => return Ok(existing),
     };
-    sql::set_items(&mut tx, id, &items).await?;
+    nsql::set_items(&mut tx, Kind::Maintenance, id, &items).await?;
     let message = if t.description.is_empty() { t.title.as_str() } else { t.description.as_str() };
-    sql::insert_update(&mut *tx, id, message, stages.scheduled(), input.notify, now).await?;
-    notify_event(&mut tx, page.id, id, input.notify, "maintenance.scheduled", now).await?;
+    post(&mut tx, id, message, stages.scheduled(), input.notify, now).await?;
+    let s = subject(page, id);
+    s.notify(&mut tx, "maintenance.scheduled", input.notify, now).await?;
     let detail = serde_json::json!({"title": t.title, "external_id": input.external_id});
-    audit::record(&mut tx, actor, event(page, "maintenance.created", id, detail), now).await?;
+    s.audit(&mut tx, actor, "maintenance.created", detail, now).await?;
     tx.commit().await?;
     Ok((get(app, page, id).await?, true))
 }
 
 /// A window of this page by id, or 404.
 pub async fn get(app: &App, page: &PageRow, id: i64) -> Result<MaintenanceRow> {
-    sql::by_id(&app.db.pool, page.id, id).await?.ok_or(Error::NotFound("maintenance"))
-}
-
-/// A window of this page by external id, or 404.
-pub async fn get_external(app: &App, page: &PageRow, external_id: &str) -> Result<MaintenanceRow> {
-    sql::by_external_id(&app.db.pool, page.id, external_id).await?.ok_or(Error::NotFound("maintenance"))
+    notices::get(app, page, id).await
 }
 
 /// A page of windows in the filter's order, after the window `after`.
@@ -271,14 +207,14 @@ pub async fn list(
     Ok(sql::list(&app.db.pool, page.id, filter, after, limit).await?)
 }
 
-/// The affected items of windows: (maintenance id, item id, identifier, name).
-pub async fn items_of(app: &App, ids: &[i64], visible_only: bool) -> Result<Vec<(i64, i64, String, String)>> {
-    Ok(sql::items_of(&app.db.pool, ids, visible_only).await?)
+/// The affected items of windows (`visible_only`: only components shown on the public page).
+pub async fn items_of(app: &App, ids: &[i64], visible_only: bool) -> Result<Vec<ItemRow>> {
+    Ok(nsql::items_of(&app.db.pool, Kind::Maintenance, ids, visible_only).await?)
 }
 
 /// The updates of windows, newest first.
-pub async fn updates_of(app: &App, ids: &[i64]) -> Result<Vec<MaintenanceUpdateRow>> {
-    Ok(sql::updates_of(&app.db.pool, ids).await?)
+pub async fn updates_of(app: &App, ids: &[i64]) -> Result<Vec<UpdateRow>> {
+    Ok(nsql::updates_of(&app.db.pool, Kind::Maintenance, ids).await?)
 }
 
 /// The 409 for a change to a window that has finished.
@@ -377,18 +313,11 @@ pub async fn patch(app: &App, actor: &Actor, page: &PageRow, id: i64, p: Mainten
         return Err(changed());
     }
     if let Some(items) = &items {
-        sql::set_items(&mut tx, id, items).await?;
+        nsql::set_items(&mut tx, Kind::Maintenance, id, items).await?;
     }
-    if rescheduled {
-        notify_event(&mut tx, page.id, id, notify, "maintenance.rescheduled", now).await?;
-    }
-    audit::record(
-        &mut tx,
-        actor,
-        event(page, "maintenance.edited", id, serde_json::json!({"rescheduled": rescheduled})),
-        now,
-    )
-    .await?;
+    let s = subject(page, id);
+    s.notify(&mut tx, "maintenance.rescheduled", rescheduled && notify, now).await?;
+    s.audit(&mut tx, actor, "maintenance.edited", serde_json::json!({"rescheduled": rescheduled}), now).await?;
     tx.commit().await?;
     get(app, page, id).await
 }
@@ -396,11 +325,5 @@ pub async fn patch(app: &App, actor: &Actor, page: &PageRow, id: i64, p: Mainten
 /// Deletes a window and its updates (a mistake, not a cancellation: nobody is notified).
 pub async fn delete(app: &App, actor: &Actor, page: &PageRow, id: i64) -> Result<()> {
     let cur = get(app, page, id).await?;
-    let now = app.now();
-    let mut tx = app.db.begin().await?;
-    sql::delete(&mut *tx, id).await?;
-    audit::record(&mut tx, actor, event(page, "maintenance.deleted", id, serde_json::json!({"title": cur.title})), now)
-        .await?;
-    tx.commit().await?;
-    Ok(())
+    notices::delete::<MaintenanceRow>(app, actor, page, id, &cur.title).await
 }

@@ -13,6 +13,7 @@ pub mod invitations;
 pub mod maintenances;
 pub mod member_scope;
 pub mod members;
+pub mod notices;
 pub mod notify;
 pub mod outbox;
 pub mod pages;

@@ -58,7 +58,7 @@ pub async fn page_status(app: &App, page: &PageRow) -> Result<PageStatus> {
             d.incident_severity = d.incident_severity.max(sev);
         }
     }
-    for item in isql::maintenance_effects(pool, page.id).await? {
+    for item in crate::store::maintenances::effects(pool, page.id).await? {
         page_level.maintenance = true;
         if let Some(id) = item {
             direct.entry(id).or_default().maintenance = true;

@@ -1,11 +1,12 @@
-//! SQL for incidents, their affected items, updates and impact history, the event rows, and the
-//! in-progress maintenance the status roll-up needs.
+//! SQL for incidents: their own fields, impact history, what is in use and what the status
+//! roll-up needs. Reads by id, items, updates and events are shared with maintenance windows in
+//! `notices`.
 
-use super::{opt_i64, Result};
-use sqlx::any::AnyRow;
-use sqlx::{Any, Executor, Row};
+use super::notices::{Kind, Notice};
+use super::Result;
+use sqlx::{Any, Executor, FromRow};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromRow)]
 pub struct IncidentRow {
     pub id: i64,
     pub page_id: i64,
@@ -31,28 +32,7 @@ pub struct IncidentRow {
     pub version: i64,
 }
 
-#[derive(Debug, Clone)]
-pub struct IncidentItemRow {
-    pub incident_id: i64,
-    pub item_id: i64,
-    pub identifier: String,
-    pub name: String,
-    pub status: String,
-}
-
-#[derive(Debug, Clone)]
-pub struct UpdateRow {
-    pub id: i64,
-    pub incident_id: i64,
-    pub message: String,
-    pub stage: String,
-    pub status: String,
-    pub item_statuses: String,
-    pub notify: bool,
-    pub created_at: i64,
-}
-
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromRow)]
 pub struct ImpactRow {
     pub item_id: i64,
     pub status: String,
@@ -60,33 +40,14 @@ pub struct ImpactRow {
     pub until_at: Option<i64>,
 }
 
-const COLS: &str = "id, page_id, external_id, request_hash, title, description, status, stage, impact, \
+impl Notice for IncidentRow {
+    const KIND: Kind = Kind::Incident;
+    const COLS: &'static str = "id, page_id, external_id, request_hash, title, description, status, stage, impact, \
     affected_items_freetext, visibility, started_at, acknowledged_at, resolved_at, resolution_message, report_body, \
     report_state, report_published_at, created_at, updated_at, version";
 
-fn incident(r: &AnyRow) -> IncidentRow {
-    IncidentRow {
-        id: r.get("id"),
-        page_id: r.get("page_id"),
-        external_id: super::opt_str(r, "external_id"),
-        request_hash: r.get("request_hash"),
-        title: r.get("title"),
-        description: r.get("description"),
-        status: r.get("status"),
-        stage: r.get("stage"),
-        impact: r.get("impact"),
-        affected_items_freetext: r.get("affected_items_freetext"),
-        visibility: r.get("visibility"),
-        started_at: r.get("started_at"),
-        acknowledged_at: opt_i64(r, "acknowledged_at"),
-        resolved_at: opt_i64(r, "resolved_at"),
-        resolution_message: r.get("resolution_message"),
-        report_body: r.get("report_body"),
-        report_state: r.get("report_state"),
-        report_published_at: opt_i64(r, "report_published_at"),
-        created_at: r.get("created_at"),
-        updated_at: r.get("updated_at"),
-        version: r.get("version"),
+    fn request_hash(&self) -> &str {
+        &self.request_hash
     }
 }
 
@@ -113,7 +74,7 @@ pub async fn insert<'c, E: Executor<'c, Database = Any>>(
     f: &IncidentFields<'_>,
     now: i64,
 ) -> Result<i64> {
-    let r = sqlx::query(
+    Ok(sqlx::query_scalar(
         "INSERT INTO incidents (page_id, external_id, request_hash, title, description, status, stage, impact, \
          affected_items_freetext, visibility, started_at, acknowledged_at, resolved_at, resolution_message, report_body, \
          report_state, created_at, updated_at) \
@@ -135,8 +96,7 @@ pub async fn insert<'c, E: Executor<'c, Database = Any>>(
     .bind(f.resolution_message)
     .bind(now)
     .fetch_one(e)
-    .await?;
-    Ok(r.get(0))
+    .await?)
 }
 
 /// Writes an incident's fields if nobody changed it since `seen_version` was read; false when a
@@ -197,28 +157,6 @@ pub async fn set_report<'c, E: Executor<'c, Database = Any>>(
     Ok(r.rows_affected() == 1)
 }
 
-pub async fn by_id<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, id: i64) -> Result<Option<IncidentRow>> {
-    let r = sqlx::query(&format!("SELECT {COLS} FROM incidents WHERE page_id = $1 AND id = $2"))
-        .bind(page_id)
-        .bind(id)
-        .fetch_optional(e)
-        .await?;
-    Ok(r.as_ref().map(incident))
-}
-
-pub async fn by_external_id<'c, E: Executor<'c, Database = Any>>(
-    e: E,
-    page_id: i64,
-    external_id: &str,
-) -> Result<Option<IncidentRow>> {
-    let r = sqlx::query(&format!("SELECT {COLS} FROM incidents WHERE page_id = $1 AND external_id = $2"))
-        .bind(page_id)
-        .bind(external_id)
-        .fetch_optional(e)
-        .await?;
-    Ok(r.as_ref().map(incident))
-}
-
 /// Which incidents a list shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Filter {
@@ -242,67 +180,15 @@ pub async fn list<'c, E: Executor<'c, Database = Any>>(
         Filter::All => "",
     };
     let vis = if public_only { "AND visibility = 'public'" } else { "" };
-    let rows = sqlx::query(&format!(
-        "SELECT {COLS} FROM incidents WHERE page_id = $1 AND id < $2 {state} {vis} ORDER BY id DESC LIMIT $3"
+    let cols = IncidentRow::COLS;
+    Ok(sqlx::query_as(&format!(
+        "SELECT {cols} FROM incidents WHERE page_id = $1 AND id < $2 {state} {vis} ORDER BY id DESC LIMIT $3"
     ))
     .bind(page_id)
     .bind(before)
     .bind(limit)
     .fetch_all(e)
-    .await?;
-    Ok(rows.iter().map(incident).collect())
-}
-
-pub async fn delete<'c, E: Executor<'c, Database = Any>>(e: E, id: i64) -> Result<()> {
-    sqlx::query("DELETE FROM incidents WHERE id = $1").bind(id).execute(e).await?;
-    Ok(())
-}
-
-// ---- affected items ---------------------------------------------------------------------------
-
-/// Affected items of the given incidents; `visible_only` leaves out components hidden from the
-/// public page.
-pub async fn items_of<'c, E: Executor<'c, Database = Any>>(
-    e: E,
-    incident_ids: &[i64],
-    visible_only: bool,
-) -> Result<Vec<IncidentItemRow>> {
-    if incident_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    // Ids are integers we produced; inlining them keeps one statement for any number.
-    let visible = if visible_only { "AND h.visible = 1" } else { "" };
-    let list = super::id_list(incident_ids);
-    let rows = sqlx::query(&format!(
-        "SELECT ii.incident_id, ii.item_id, h.identifier, h.name, ii.status FROM incident_items ii \
-         JOIN hierarchy_items h ON h.id = ii.item_id WHERE ii.incident_id IN ({list}) {visible} ORDER BY ii.incident_id, h.display_order, h.id"
-    ))
-    .fetch_all(e)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| IncidentItemRow {
-            incident_id: r.get("incident_id"),
-            item_id: r.get("item_id"),
-            identifier: r.get("identifier"),
-            name: r.get("name"),
-            status: r.get("status"),
-        })
-        .collect())
-}
-
-/// Replaces an incident's affected items and their statuses.
-pub async fn set_items(tx: &mut sqlx::AnyConnection, incident_id: i64, items: &[(i64, String)]) -> Result<()> {
-    sqlx::query("DELETE FROM incident_items WHERE incident_id = $1").bind(incident_id).execute(&mut *tx).await?;
-    for (item_id, status) in items {
-        sqlx::query("INSERT INTO incident_items (incident_id, item_id, status) VALUES ($1, $2, $3)")
-            .bind(incident_id)
-            .bind(item_id)
-            .bind(status)
-            .execute(&mut *tx)
-            .await?;
-    }
-    Ok(())
+    .await?)
 }
 
 // ---- impact history ---------------------------------------------------------------------------
@@ -357,7 +243,7 @@ pub async fn impacts<'c, E: Executor<'c, Database = Any>>(
     from: i64,
     until: i64,
 ) -> Result<Vec<ImpactRow>> {
-    let rows = sqlx::query(&format!(
+    Ok(sqlx::query_as(&format!(
         "SELECT m.item_id, m.status, m.from_at, m.until_at FROM incident_impacts m \
          JOIN incidents i ON i.id = m.incident_id \
          WHERE i.page_id = $1 AND i.visibility = 'public' AND m.from_at < $3 AND (m.until_at IS NULL OR m.until_at > $2) \
@@ -368,107 +254,28 @@ pub async fn impacts<'c, E: Executor<'c, Database = Any>>(
     .bind(from)
     .bind(until)
     .fetch_all(e)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| ImpactRow {
-            item_id: r.get("item_id"),
-            status: r.get("status"),
-            from_at: r.get("from_at"),
-            until_at: opt_i64(r, "until_at"),
-        })
-        .collect())
-}
-
-// ---- updates ----------------------------------------------------------------------------------
-
-pub struct NewUpdate<'a> {
-    pub message: &'a str,
-    pub stage: &'a str,
-    pub status: &'a str,
-    pub item_statuses: &'a str,
-    pub notify: bool,
-    pub created_at: i64,
-}
-
-pub async fn insert_update<'c, E: Executor<'c, Database = Any>>(
-    e: E,
-    incident_id: i64,
-    u: &NewUpdate<'_>,
-) -> Result<i64> {
-    let r = sqlx::query(
-        "INSERT INTO incident_updates (incident_id, message, stage, status, item_statuses, notify, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-    )
-    .bind(incident_id)
-    .bind(u.message)
-    .bind(u.stage)
-    .bind(u.status)
-    .bind(u.item_statuses)
-    .bind(u.notify as i64)
-    .bind(u.created_at)
-    .fetch_one(e)
-    .await?;
-    Ok(r.get(0))
-}
-
-pub async fn updates_of<'c, E: Executor<'c, Database = Any>>(e: E, incident_ids: &[i64]) -> Result<Vec<UpdateRow>> {
-    if incident_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let list = super::id_list(incident_ids);
-    let rows = sqlx::query(&format!(
-        "SELECT id, incident_id, message, stage, status, item_statuses, notify, created_at FROM incident_updates \
-         WHERE incident_id IN ({list}) ORDER BY incident_id, created_at DESC, id DESC"
-    ))
-    .fetch_all(e)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| UpdateRow {
-            id: r.get("id"),
-            incident_id: r.get("incident_id"),
-            message: r.get("message"),
-            stage: r.get("stage"),
-            status: r.get("status"),
-            item_statuses: r.get("item_statuses"),
-            notify: r.get::<i64, _>("notify") != 0,
-            created_at: r.get("created_at"),
-        })
-        .collect())
+    .await?)
 }
 
 // ---- what is in use ---------------------------------------------------------------------------
 
 /// Status keys used by unresolved incidents or their items.
 pub async fn statuses_in_use<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64) -> Result<Vec<String>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_scalar(
         "SELECT status FROM incidents WHERE page_id = $1 AND resolved_at IS NULL \
          UNION SELECT ii.status FROM incident_items ii JOIN incidents i ON i.id = ii.incident_id \
          WHERE i.page_id = $1 AND i.resolved_at IS NULL",
     )
     .bind(page_id)
     .fetch_all(e)
-    .await?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+    .await?)
 }
 
 pub async fn stages_in_use<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64) -> Result<Vec<String>> {
-    let rows = sqlx::query("SELECT DISTINCT stage FROM incidents WHERE page_id = $1 AND resolved_at IS NULL")
+    Ok(sqlx::query_scalar("SELECT DISTINCT stage FROM incidents WHERE page_id = $1 AND resolved_at IS NULL")
         .bind(page_id)
         .fetch_all(e)
-        .await?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
-}
-
-pub async fn maintenance_stages_in_use<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64) -> Result<Vec<String>> {
-    let rows = sqlx::query(
-        "SELECT DISTINCT stage FROM maintenances WHERE page_id = $1 AND completed_at IS NULL AND cancelled_at IS NULL",
-    )
-    .bind(page_id)
-    .fetch_all(e)
-    .await?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+        .await?)
 }
 
 // ---- the status snapshot's inputs -------------------------------------------------------------
@@ -479,7 +286,7 @@ pub async fn active_effects<'c, E: Executor<'c, Database = Any>>(
     e: E,
     page_id: i64,
 ) -> Result<Vec<(Option<i64>, String)>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT ii.item_id, ii.status FROM incident_items ii JOIN incidents i ON i.id = ii.incident_id \
          WHERE i.page_id = $1 AND i.resolved_at IS NULL AND i.visibility = 'public' \
          UNION ALL SELECT NULL, i.status FROM incidents i WHERE i.page_id = $1 AND i.resolved_at IS NULL \
@@ -487,44 +294,5 @@ pub async fn active_effects<'c, E: Executor<'c, Database = Any>>(
     )
     .bind(page_id)
     .fetch_all(e)
-    .await?;
-    Ok(rows.iter().map(|r| (opt_i64(r, "item_id"), r.get::<String, _>("status"))).collect())
-}
-
-/// Items under an in-progress maintenance of a page (`None` for one without items).
-pub async fn maintenance_effects<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64) -> Result<Vec<Option<i64>>> {
-    let rows = sqlx::query(
-        "SELECT mi.item_id FROM maintenances m LEFT JOIN maintenance_items mi ON mi.maintenance_id = m.id \
-         WHERE m.page_id = $1 AND m.started_at IS NOT NULL AND m.completed_at IS NULL AND m.cancelled_at IS NULL",
-    )
-    .bind(page_id)
-    .fetch_all(e)
-    .await?;
-    Ok(rows.iter().map(|r| opt_i64(r, "item_id")).collect())
-}
-
-// ---- events -----------------------------------------------------------------------------------
-
-pub async fn insert_event<'c, E: Executor<'c, Database = Any>>(
-    e: E,
-    page_id: i64,
-    kind: &str,
-    subject_kind: &str,
-    subject_id: i64,
-    payload: &str,
-    now: i64,
-) -> Result<i64> {
-    let r = sqlx::query(
-        "INSERT INTO events (page_id, kind, subject_kind, subject_id, payload, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-    )
-    .bind(page_id)
-    .bind(kind)
-    .bind(subject_kind)
-    .bind(subject_id)
-    .bind(payload)
-    .bind(now)
-    .fetch_one(e)
-    .await?;
-    Ok(r.get(0))
+    .await?)
 }

@@ -4,7 +4,8 @@
 //! that reports whether it changed the row: of two writers (two server instances, or a person
 //! and the scheduler) exactly one wins; the other sees `false` and does nothing else.
 
-use super::maintenances::{row, MaintenanceRow, COLS};
+use super::maintenances::MaintenanceRow;
+use super::notices::Notice;
 use super::Result;
 use sqlx::{Any, Executor};
 
@@ -172,14 +173,13 @@ pub async fn due<'c, E: Executor<'c, Database = Any>>(
             "m.ends_at",
         ),
     };
-    let cols = COLS.split(", ").map(|c| format!("m.{c}")).collect::<Vec<_>>().join(", ");
-    let rows = sqlx::query(&format!(
+    let cols = MaintenanceRow::COLS.split(", ").map(|c| format!("m.{c}")).collect::<Vec<_>>().join(", ");
+    Ok(sqlx::query_as(&format!(
         "SELECT {cols} FROM maintenances m JOIN pages p ON p.id = m.page_id \
          WHERE p.deleted_at IS NULL AND {cond} ORDER BY {order}, m.id LIMIT $2"
     ))
     .bind(now)
     .bind(limit)
     .fetch_all(e)
-    .await?;
-    Ok(rows.iter().map(row).collect())
+    .await?)
 }

@@ -1,12 +1,13 @@
-//! SQL for maintenance windows, their items and updates. Their transitions and the scheduler's
-//! scans are in `maintenance_claims`.
+//! SQL for maintenance windows' own fields and lists. Their transitions and the scheduler's scans
+//! are in `maintenance_claims`; reads by id, items, updates and events are shared with incidents
+//! in `notices`.
 
-use super::{opt_i64, opt_str, Result};
-use sqlx::any::AnyRow;
-use sqlx::{Any, Executor, Row};
+use super::notices::{Flag, Kind, Notice};
+use super::Result;
+use sqlx::{Any, Executor, FromRow};
 
 /// A maintenance window as stored (times in epoch milliseconds, UTC).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromRow)]
 pub struct MaintenanceRow {
     pub id: i64,
     pub page_id: i64,
@@ -19,7 +20,9 @@ pub struct MaintenanceRow {
     pub starts_at: i64,
     pub ends_at: i64,
     pub time_zone: String,
+    #[sqlx(try_from = "Flag")]
     pub auto_start: bool,
+    #[sqlx(try_from = "Flag")]
     pub auto_complete: bool,
     pub reminder_minutes: i64,
     pub stage: String,
@@ -27,52 +30,21 @@ pub struct MaintenanceRow {
     pub completed_at: Option<i64>,
     pub cancelled_at: Option<i64>,
     pub reminded_at: Option<i64>,
+    #[sqlx(try_from = "Flag")]
     pub notify: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
 
-/// One update posted on a window.
-#[derive(Debug, Clone)]
-pub struct MaintenanceUpdateRow {
-    pub id: i64,
-    pub maintenance_id: i64,
-    pub message: String,
-    pub stage: String,
-    pub notify: bool,
-    pub created_at: i64,
-}
-
-/// The columns of [`MaintenanceRow`], for `SELECT`.
-pub const COLS: &str = "id, page_id, external_id, request_hash, title, description, impact, affected_items_freetext, \
+impl Notice for MaintenanceRow {
+    const KIND: Kind = Kind::Maintenance;
+    const COLS: &'static str =
+        "id, page_id, external_id, request_hash, title, description, impact, affected_items_freetext, \
     starts_at, ends_at, time_zone, auto_start, auto_complete, reminder_minutes, stage, started_at, completed_at, \
     cancelled_at, reminded_at, notify, created_at, updated_at";
 
-/// Reads a [`MaintenanceRow`].
-pub fn row(r: &AnyRow) -> MaintenanceRow {
-    MaintenanceRow {
-        id: r.get("id"),
-        page_id: r.get("page_id"),
-        external_id: opt_str(r, "external_id"),
-        request_hash: r.get("request_hash"),
-        title: r.get("title"),
-        description: r.get("description"),
-        impact: r.get("impact"),
-        affected_items_freetext: r.get("affected_items_freetext"),
-        starts_at: r.get("starts_at"),
-        ends_at: r.get("ends_at"),
-        time_zone: r.get("time_zone"),
-        auto_start: r.get::<i64, _>("auto_start") != 0,
-        auto_complete: r.get::<i64, _>("auto_complete") != 0,
-        reminder_minutes: r.get("reminder_minutes"),
-        stage: r.get("stage"),
-        started_at: opt_i64(r, "started_at"),
-        completed_at: opt_i64(r, "completed_at"),
-        cancelled_at: opt_i64(r, "cancelled_at"),
-        reminded_at: opt_i64(r, "reminded_at"),
-        notify: r.get::<i64, _>("notify") != 0,
-        created_at: r.get("created_at"),
-        updated_at: r.get("updated_at"),
+    fn request_hash(&self) -> &str {
+        &self.request_hash
     }
 }
 
@@ -107,7 +79,7 @@ pub async fn insert<'c, E: Executor<'c, Database = Any>>(
     l: &Lifecycle<'_>,
     now: i64,
 ) -> Result<i64> {
-    let r = sqlx::query(
+    Ok(sqlx::query_scalar(
         "INSERT INTO maintenances (page_id, external_id, request_hash, title, description, impact, \
          affected_items_freetext, starts_at, ends_at, time_zone, auto_start, auto_complete, reminder_minutes, stage, \
          started_at, completed_at, cancelled_at, reminded_at, notify, created_at, updated_at) \
@@ -134,8 +106,7 @@ pub async fn insert<'c, E: Executor<'c, Database = Any>>(
     .bind(f.notify as i64)
     .bind(now)
     .fetch_one(e)
-    .await?;
-    Ok(r.get(0))
+    .await?)
 }
 
 /// Rewrites a window's own fields while it is unfinished (and, with `before_start`, not started).
@@ -182,33 +153,6 @@ pub async fn update_fields<'c, E: Executor<'c, Database = Any>>(
     Ok(r.rows_affected() == 1)
 }
 
-pub async fn by_id<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, id: i64) -> Result<Option<MaintenanceRow>> {
-    let r = sqlx::query(&format!("SELECT {COLS} FROM maintenances WHERE page_id = $1 AND id = $2"))
-        .bind(page_id)
-        .bind(id)
-        .fetch_optional(e)
-        .await?;
-    Ok(r.as_ref().map(row))
-}
-
-pub async fn by_external_id<'c, E: Executor<'c, Database = Any>>(
-    e: E,
-    page_id: i64,
-    external_id: &str,
-) -> Result<Option<MaintenanceRow>> {
-    let r = sqlx::query(&format!("SELECT {COLS} FROM maintenances WHERE page_id = $1 AND external_id = $2"))
-        .bind(page_id)
-        .bind(external_id)
-        .fetch_optional(e)
-        .await?;
-    Ok(r.as_ref().map(row))
-}
-
-pub async fn delete<'c, E: Executor<'c, Database = Any>>(e: E, id: i64) -> Result<()> {
-    sqlx::query("DELETE FROM maintenances WHERE id = $1").bind(id).execute(e).await?;
-    Ok(())
-}
-
 /// Which windows a list shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Filter {
@@ -247,8 +191,9 @@ pub async fn list<'c, E: Executor<'c, Database = Any>>(
         ),
         Filter::All => ("1 = 1", "id", "<", "DESC"),
     };
-    let rows = sqlx::query(&format!(
-        "SELECT {COLS} FROM maintenances WHERE page_id = $1 AND {cond} AND ($2 = 0 OR ({key}, id) {cmp} \
+    let cols = MaintenanceRow::COLS;
+    Ok(sqlx::query_as(&format!(
+        "SELECT {cols} FROM maintenances WHERE page_id = $1 AND {cond} AND ($2 = 0 OR ({key}, id) {cmp} \
          (SELECT {key}, id FROM maintenances WHERE page_id = $1 AND id = $2)) \
          ORDER BY {key} {dir}, id {dir} LIMIT $3"
     ))
@@ -256,95 +201,26 @@ pub async fn list<'c, E: Executor<'c, Database = Any>>(
     .bind(after.unwrap_or(0))
     .bind(limit)
     .fetch_all(e)
-    .await?;
-    Ok(rows.iter().map(row).collect())
+    .await?)
 }
 
-// ---- affected items ----------------------------------------------------------------------------
-
-/// The items of the given windows: (maintenance id, item id, item identifier, item name).
-pub async fn items_of<'c, E: Executor<'c, Database = Any>>(
-    e: E,
-    ids: &[i64],
-    visible_only: bool,
-) -> Result<Vec<(i64, i64, String, String)>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    // Ids are integers we produced; inlining them keeps one statement for any number.
-    let list = super::id_list(ids);
-    let visible = if visible_only { "AND h.visible = 1" } else { "" };
-    let rows = sqlx::query(&format!(
-        "SELECT mi.maintenance_id, h.id, h.identifier, h.name FROM maintenance_items mi \
-         JOIN hierarchy_items h ON h.id = mi.item_id WHERE mi.maintenance_id IN ({list}) {visible} \
-         ORDER BY h.display_order, h.id"
-    ))
-    .fetch_all(e)
-    .await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect())
-}
-
-/// Replaces a window's affected items.
-pub async fn set_items(tx: &mut sqlx::AnyConnection, maintenance_id: i64, items: &[i64]) -> Result<()> {
-    sqlx::query("DELETE FROM maintenance_items WHERE maintenance_id = $1")
-        .bind(maintenance_id)
-        .execute(&mut *tx)
-        .await?;
-    for item_id in items {
-        sqlx::query("INSERT INTO maintenance_items (maintenance_id, item_id) VALUES ($1, $2)")
-            .bind(maintenance_id)
-            .bind(item_id)
-            .execute(&mut *tx)
-            .await?;
-    }
-    Ok(())
-}
-
-// ---- updates -----------------------------------------------------------------------------------
-
-pub async fn insert_update<'c, E: Executor<'c, Database = Any>>(
-    e: E,
-    maintenance_id: i64,
-    message: &str,
-    stage: &str,
-    notify: bool,
-    created_at: i64,
-) -> Result<i64> {
-    let r = sqlx::query(
-        "INSERT INTO maintenance_updates (maintenance_id, message, stage, notify, created_at) \
-         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+/// Stages used by unfinished windows.
+pub async fn stages_in_use<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT stage FROM maintenances WHERE page_id = $1 AND completed_at IS NULL AND cancelled_at IS NULL",
     )
-    .bind(maintenance_id)
-    .bind(message)
-    .bind(stage)
-    .bind(notify as i64)
-    .bind(created_at)
-    .fetch_one(e)
-    .await?;
-    Ok(r.get(0))
+    .bind(page_id)
+    .fetch_all(e)
+    .await?)
 }
 
-/// Updates of the given windows, newest first.
-pub async fn updates_of<'c, E: Executor<'c, Database = Any>>(e: E, ids: &[i64]) -> Result<Vec<MaintenanceUpdateRow>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let list = super::id_list(ids);
-    let rows = sqlx::query(&format!(
-        "SELECT id, maintenance_id, message, stage, notify, created_at FROM maintenance_updates \
-         WHERE maintenance_id IN ({list}) ORDER BY maintenance_id, created_at DESC, id DESC"
-    ))
+/// Items under an in-progress maintenance of a page (`None` for one without items).
+pub async fn effects<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64) -> Result<Vec<Option<i64>>> {
+    Ok(sqlx::query_scalar(
+        "SELECT mi.item_id FROM maintenances m LEFT JOIN maintenance_items mi ON mi.maintenance_id = m.id \
+         WHERE m.page_id = $1 AND m.started_at IS NOT NULL AND m.completed_at IS NULL AND m.cancelled_at IS NULL",
+    )
+    .bind(page_id)
     .fetch_all(e)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| MaintenanceUpdateRow {
-            id: r.get("id"),
-            maintenance_id: r.get("maintenance_id"),
-            message: r.get("message"),
-            stage: r.get("stage"),
-            notify: r.get::<i64, _>("notify") != 0,
-            created_at: r.get("created_at"),
-        })
-        .collect())
+    .await?)
 }

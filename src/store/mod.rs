@@ -13,6 +13,7 @@ pub mod invitations;
 pub mod limits;
 pub mod maintenance_claims;
 pub mod maintenances;
+pub mod notices;
 pub mod notify;
 pub mod outbox;
 pub mod reader_feeds;

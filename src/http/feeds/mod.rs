@@ -161,7 +161,7 @@ pub async fn candidates(
         .iter()
         .map(|i| {
             // Updates come newest first per incident.
-            let latest = updates.iter().find(|u| u.incident_id == i.id);
+            let latest = updates.iter().find(|u| u.notice_id == i.id);
             let entry = Entry {
                 id: format!("statibeat:incident:{}:{}", page.id, i.id),
                 title: i.title.clone(),
@@ -170,7 +170,7 @@ pub async fn candidates(
                 updated: latest.map_or(i.updated_at, |u| u.created_at.max(i.updated_at)),
                 summary: latest.map_or(&i.description, |u| &u.message).clone(),
             };
-            let items = items.iter().filter(|x| x.incident_id == i.id).map(|x| x.item_id).collect();
+            let items = items.iter().filter(|x| x.notice_id == i.id).map(|x| x.item_id).collect();
             Candidate { entry, maintenance: false, items }
         })
         .collect();
@@ -181,7 +181,7 @@ pub async fn candidates(
     let updates = maintenances::updates_of(app, &ids).await?;
     let items = if with_items { maintenances::items_of(app, &ids, false).await? } else { Vec::new() };
     out.extend(windows.iter().map(|m| {
-        let latest = updates.iter().find(|u| u.maintenance_id == m.id);
+        let latest = updates.iter().find(|u| u.notice_id == m.id);
         let entry = Entry {
             id: format!("statibeat:maintenance:{}:{}", page.id, m.id),
             title: format!("Maintenance: {}", m.title),
@@ -190,7 +190,7 @@ pub async fn candidates(
             updated: latest.map_or(m.updated_at, |u| u.created_at.max(m.updated_at)),
             summary: latest.map_or(&m.description, |u| &u.message).clone(),
         };
-        let items = items.iter().filter(|x| x.0 == m.id).map(|x| x.1).collect();
+        let items = items.iter().filter(|x| x.notice_id == m.id).map(|x| x.item_id).collect();
         Candidate { entry, maintenance: true, items }
     }));
     out.sort_by(|a, b| (b.entry.published, &b.entry.id).cmp(&(a.entry.published, &a.entry.id)));

@@ -2,16 +2,18 @@
 //! be derived from it). A list's compact form is the type itself; its `?view=full` form adds the
 //! fields of an optional, flattened part.
 //!
-//! Moved here so far: API tokens, audit entries, members, sign-in answers, the context, the status model's
-//! vocabulary and components, and subscribers with their delivery log; the other answers are
-//! still built with `json!` in their handlers (issue 9 continues).
+//! One file per resource family. A handler builds its answer from service results through
+//! these types only; `json!` is left for free-form documents the caller stored (audit details,
+//! settings), which travel as `serde_json::Value` fields of a typed answer.
 
 pub mod invitations;
+pub mod notices;
 pub mod pages;
 pub mod people;
 pub mod reader_feeds;
 pub mod readers;
 pub mod sessions;
 pub mod status_model;
+pub mod status_public;
 pub mod subscribers;
 pub mod views;

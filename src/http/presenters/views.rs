@@ -1,11 +1,12 @@
 //! Custom views: as their owners, co-managers and page admins see them, and as their readers do.
 
+use super::notices::{IncidentView, MaintenanceView};
 use super::status_model::StatusView;
+use super::status_public::ComponentNode;
 use crate::clock::rfc3339;
 use crate::service::views::data::Warning;
 use crate::service::views::ViewDoc;
 use serde::Serialize;
-use serde_json::Value;
 
 /// A view as its owner, co-managers and page admins see it. Admin lists show the compact form
 /// (with `component_count`); `?view=full`, the owner's lists and single reads show the detail.
@@ -99,10 +100,10 @@ pub struct ViewDataView {
     /// Visible components in scope.
     pub component_count: usize,
     /// The component tree, as the status page's `/components` shows it.
-    pub components: Vec<Value>,
+    pub components: Vec<ComponentNode>,
     /// Incidents as the public incident list shows them (full form).
-    pub active_incidents: Vec<Value>,
-    pub recent_incidents: Vec<Value>,
+    pub active_incidents: Vec<IncidentView>,
+    pub recent_incidents: Vec<IncidentView>,
     pub maintenances: MaintenanceGroups,
     pub warnings: Vec<WarningView>,
     pub statuses: Vec<StatusView>,
@@ -119,9 +120,9 @@ pub struct OverallStatus {
 /// Windows as the public maintenance list shows them (full form).
 #[derive(Serialize)]
 pub struct MaintenanceGroups {
-    pub active: Vec<Value>,
-    pub upcoming: Vec<Value>,
-    pub recent: Vec<Value>,
+    pub active: Vec<MaintenanceView>,
+    pub upcoming: Vec<MaintenanceView>,
+    pub recent: Vec<MaintenanceView>,
 }
 
 /// A selected component the view can no longer show.

@@ -190,7 +190,7 @@ pub async fn replace_stages(
     let used = if kind == "incident" {
         crate::store::incidents::stages_in_use(&mut *tx, page.id).await?
     } else {
-        crate::store::incidents::maintenance_stages_in_use(&mut *tx, page.id).await?
+        crate::store::maintenances::stages_in_use(&mut *tx, page.id).await?
     };
     if let Some(gone) = used.iter().find(|k| !seen.contains(k)) {
         return Err(Error::Conflict { code: "stage_in_use", message: format!("stage '{gone}' is in use") });

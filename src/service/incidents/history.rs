@@ -1,14 +1,14 @@
 //! An incident's history: post-incident reports and backfilled past incidents.
 
-use super::{
-    affected, check_external_id, event, request_hash, same_request, time, visibility, IncidentInput, Vocabulary,
-};
+use super::{affected, subject, time, visibility, IncidentInput, Vocabulary};
 use crate::app::App;
 use crate::clock::parse_rfc3339;
 use crate::domain::types;
-use crate::service::audit::{self, Actor};
+use crate::service::audit::Actor;
 use crate::service::error::{Error, Result};
-use crate::store::incidents::{self as sql, IncidentFields, IncidentRow, NewUpdate};
+use crate::service::notices::{request_hash, retried};
+use crate::store::incidents::{self as sql, IncidentFields, IncidentRow};
+use crate::store::notices::{self as nsql, Kind, NewUpdate};
 use crate::store::tenancy::PageRow;
 
 /// One step of a backfilled timeline.
@@ -70,7 +70,7 @@ pub async fn report(
     if !sql::set_report(&mut *tx, id, cur.version, &text, state, published, now).await? {
         return Err(super::lifecycle::changed());
     }
-    audit::record(&mut tx, actor, event(page, "incident.report", id, serde_json::json!({"state": state})), now).await?;
+    subject(page, id).audit(&mut tx, actor, "incident.report", serde_json::json!({"state": state}), now).await?;
     tx.commit().await?;
     super::get(app, page, id).await
 }
@@ -86,11 +86,8 @@ pub async fn backfill(
     updates: Vec<BackfillUpdate>,
 ) -> Result<(IncidentRow, bool)> {
     let hash = request_hash(&input.request_json);
-    if let Some(ext) = &input.external_id {
-        check_external_id(ext)?;
-        if let Some(existing) = sql::by_external_id(&app.db.pool, page.id, ext).await? {
-            return same_request(existing, &hash);
-        }
+    if let Some(done) = retried(app, page, input.external_id.as_deref(), &hash).await? {
+        return Ok(done);
     }
     let vocab = Vocabulary::load(app, page).await?;
     let now = app.now();
@@ -166,22 +163,13 @@ pub async fn backfill(
         resolution_message: &resolution_message,
     };
     let mut tx = app.db.begin().await?;
-    let id = match sql::insert(&mut *tx, page.id, &fields, now).await {
+    let id = match super::insert(app, &mut tx, page, &fields, &items, resolved, now).await? {
         Ok(id) => id,
-        // A concurrent retry of the same backfill won the race.
-        Err(crate::store::StoreError::Conflict(_)) if input.external_id.is_some() => {
-            drop(tx);
-            let ext = input.external_id.as_deref().unwrap_or_default();
-            let existing = sql::by_external_id(&app.db.pool, page.id, ext).await?.ok_or(Error::NotFound("incident"))?;
-            return same_request(existing, &hash);
-        }
-        Err(e) => return Err(e.into()),
+        Err(existing) => return Ok(existing),
     };
-    sql::set_items(&mut tx, id, &items).await?;
-    sql::open_impacts(&mut tx, id, &items, started_at, resolved).await?;
     for (at, message, stage, st) in &timeline {
-        let update = NewUpdate { message, stage, status: st, item_statuses: "{}", notify: false, created_at: *at };
-        sql::insert_update(&mut *tx, id, &update).await?;
+        let update = NewUpdate { message, stage, statuses: Some((st, "{}")), notify: false, created_at: *at };
+        nsql::insert_update(&mut *tx, Kind::Incident, id, &update).await?;
     }
     if let Some(r) = resolved {
         let text = if resolution_message.is_empty() {
@@ -192,15 +180,13 @@ pub async fn backfill(
         let update = NewUpdate {
             message: text,
             stage: vocab.last_stage(),
-            status: &status,
-            item_statuses: "{}",
+            statuses: Some((&status, "{}")),
             notify: false,
             created_at: r,
         };
-        sql::insert_update(&mut *tx, id, &update).await?;
+        nsql::insert_update(&mut *tx, Kind::Incident, id, &update).await?;
     }
-    audit::record(&mut tx, actor, event(page, "incident.backfilled", id, serde_json::json!({"title": title})), now)
-        .await?;
+    subject(page, id).audit(&mut tx, actor, "incident.backfilled", serde_json::json!({"title": title}), now).await?;
     tx.commit().await?;
     Ok((super::get(app, page, id).await?, true))
 }

@@ -1,12 +1,14 @@
 //! What happens to an incident after it is opened: edits, progress updates, acknowledge,
 //! resolve, reopen, delete.
 
-use super::{affected, event, get, items_json, notify_event, time, visibility, AffectedInput, Vocabulary};
+use super::{affected, get, items_json, notifies, subject, time, visibility, AffectedInput, Vocabulary};
 use crate::app::App;
 use crate::domain::types;
-use crate::service::audit::{self, Actor};
+use crate::service::audit::Actor;
 use crate::service::error::{Error, Result};
-use crate::store::incidents::{self as sql, IncidentFields, IncidentRow, NewUpdate};
+use crate::service::notices;
+use crate::store::incidents::{self as sql, IncidentFields, IncidentRow};
+use crate::store::notices::{self as nsql, Kind, NewUpdate};
 use crate::store::tenancy::PageRow;
 
 /// When the incident's status changes and no items are given, the items that carried the old
@@ -15,15 +17,15 @@ async fn follow_status(app: &App, cur: &IncidentRow, status: &str) -> Result<Opt
     if status == cur.status {
         return Ok(None);
     }
-    let items = sql::items_of(&app.db.pool, &[cur.id], false).await?;
+    let items = nsql::items_of(&app.db.pool, Kind::Incident, &[cur.id], false).await?;
     if items.is_empty() {
         return Ok(None);
     }
     let moved = items
         .into_iter()
         .map(|i| {
-            let st = if i.status == cur.status { status.to_string() } else { i.status };
-            (i.item_id, st)
+            let own = i.status.unwrap_or_default();
+            (i.item_id, if own == cur.status { status.to_string() } else { own })
         })
         .collect();
     Ok(Some(moved))
@@ -111,13 +113,13 @@ pub async fn patch(app: &App, actor: &Actor, page: &PageRow, id: i64, p: Inciden
         return Err(changed());
     }
     if let Some(items) = &items {
-        sql::set_items(&mut tx, id, items).await?;
+        nsql::set_items(&mut tx, Kind::Incident, id, items).await?;
         if cur.resolved_at.is_none() {
             sql::close_impacts(&mut *tx, id, now).await?;
             sql::open_impacts(&mut tx, id, items, now, None).await?;
         }
     }
-    audit::record(&mut tx, actor, event(page, "incident.edited", id, serde_json::json!({})), now).await?;
+    subject(page, id).audit(&mut tx, actor, "incident.edited", serde_json::json!({}), now).await?;
     tx.commit().await?;
     get(app, page, id).await
 }
@@ -189,7 +191,7 @@ pub async fn add_update(app: &App, actor: &Actor, page: &PageRow, id: i64, u: Up
     }
     let item_statuses = match &items {
         Some(items) => {
-            sql::set_items(&mut tx, id, items).await?;
+            nsql::set_items(&mut tx, Kind::Incident, id, items).await?;
             sql::close_impacts(&mut *tx, id, now).await?;
             sql::open_impacts(&mut tx, id, items, now, None).await?;
             items_json(items)
@@ -199,20 +201,14 @@ pub async fn add_update(app: &App, actor: &Actor, page: &PageRow, id: i64, u: Up
     let update = NewUpdate {
         message: &message,
         stage: &stage,
-        status: &status,
-        item_statuses: &item_statuses,
+        statuses: Some((&status, &item_statuses)),
         notify: u.notify,
         created_at: now,
     };
-    sql::insert_update(&mut *tx, id, &update).await?;
-    notify_event(&mut tx, page, id, &cur.visibility, u.notify, "incident.updated", now).await?;
-    audit::record(
-        &mut tx,
-        actor,
-        event(page, "incident.updated", id, serde_json::json!({"stage": stage, "status": status})),
-        now,
-    )
-    .await?;
+    nsql::insert_update(&mut *tx, Kind::Incident, id, &update).await?;
+    let s = subject(page, id);
+    s.notify(&mut tx, "incident.updated", notifies(&cur.visibility, u.notify), now).await?;
+    s.audit(&mut tx, actor, "incident.updated", serde_json::json!({"stage": stage, "status": status}), now).await?;
     tx.commit().await?;
     get(app, page, id).await
 }
@@ -229,7 +225,7 @@ pub async fn acknowledge(app: &App, actor: &Actor, page: &PageRow, id: i64) -> R
     if !sql::update(&mut *tx, id, cur.version, &fields, now).await? {
         return Err(changed());
     }
-    audit::record(&mut tx, actor, event(page, "incident.acknowledged", id, serde_json::json!({})), now).await?;
+    subject(page, id).audit(&mut tx, actor, "incident.acknowledged", serde_json::json!({}), now).await?;
     tx.commit().await?;
     get(app, page, id).await
 }
@@ -283,10 +279,11 @@ pub async fn resolve(
     sql::close_impacts(&mut *tx, id, now).await?;
     let text = if message.is_empty() { "This incident has been resolved." } else { message.as_str() };
     let update =
-        NewUpdate { message: text, stage: &last, status: &cur.status, item_statuses: "{}", notify, created_at: now };
-    sql::insert_update(&mut *tx, id, &update).await?;
-    notify_event(&mut tx, page, id, &cur.visibility, notify, "incident.resolved", now).await?;
-    audit::record(&mut tx, actor, event(page, "incident.resolved", id, serde_json::json!({})), now).await?;
+        NewUpdate { message: text, stage: &last, statuses: Some((&cur.status, "{}")), notify, created_at: now };
+    nsql::insert_update(&mut *tx, Kind::Incident, id, &update).await?;
+    let s = subject(page, id);
+    s.notify(&mut tx, "incident.resolved", notifies(&cur.visibility, notify), now).await?;
+    s.audit(&mut tx, actor, "incident.resolved", serde_json::json!({}), now).await?;
     tx.commit().await?;
     get(app, page, id).await
 }
@@ -308,8 +305,11 @@ pub async fn reopen(
     let first = vocab.first_stage().to_string();
     let now = app.now();
     let fields = fields_of(&cur, cur.acknowledged_at, None, &first, "");
-    let items: Vec<(i64, String)> =
-        sql::items_of(&app.db.pool, &[id], false).await?.into_iter().map(|i| (i.item_id, i.status)).collect();
+    let items: Vec<(i64, String)> = nsql::items_of(&app.db.pool, Kind::Incident, &[id], false)
+        .await?
+        .into_iter()
+        .map(|i| (i.item_id, i.status.unwrap_or_default()))
+        .collect();
     let text = types::text(message.unwrap_or("This incident has been reopened."), 20_000)
         .map_err(Error::invalid("message"))?;
     let mut tx = app.db.begin().await?;
@@ -320,25 +320,20 @@ pub async fn reopen(
     let update = NewUpdate {
         message: &text,
         stage: &first,
-        status: &cur.status,
-        item_statuses: &items_json(&items),
+        statuses: Some((&cur.status, &items_json(&items))),
         notify,
         created_at: now,
     };
-    sql::insert_update(&mut *tx, id, &update).await?;
-    notify_event(&mut tx, page, id, &cur.visibility, notify, "incident.reopened", now).await?;
-    audit::record(&mut tx, actor, event(page, "incident.reopened", id, serde_json::json!({})), now).await?;
+    nsql::insert_update(&mut *tx, Kind::Incident, id, &update).await?;
+    let s = subject(page, id);
+    s.notify(&mut tx, "incident.reopened", notifies(&cur.visibility, notify), now).await?;
+    s.audit(&mut tx, actor, "incident.reopened", serde_json::json!({}), now).await?;
     tx.commit().await?;
     get(app, page, id).await
 }
 
+/// Deletes an incident with its items, updates and impact history (nobody is notified).
 pub async fn delete(app: &App, actor: &Actor, page: &PageRow, id: i64) -> Result<()> {
     let cur = get(app, page, id).await?;
-    let now = app.now();
-    let mut tx = app.db.begin().await?;
-    sql::delete(&mut *tx, id).await?;
-    audit::record(&mut tx, actor, event(page, "incident.deleted", id, serde_json::json!({"title": cur.title})), now)
-        .await?;
-    tx.commit().await?;
-    Ok(())
+    notices::delete::<IncidentRow>(app, actor, page, id, &cur.title).await
 }

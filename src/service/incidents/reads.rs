@@ -3,7 +3,8 @@
 
 use crate::app::App;
 use crate::service::error::{Error, Result};
-use crate::store::incidents::{self as sql, Filter, IncidentItemRow, IncidentRow, UpdateRow};
+use crate::store::incidents::{self as sql, Filter, IncidentRow};
+use crate::store::notices::{self as nsql, ItemRow, Kind, UpdateRow};
 use crate::store::tenancy::PageRow;
 
 /// Who reads: admins see everything; the public sees public incidents and visible components only.
@@ -27,18 +28,18 @@ pub async fn list(
 
 /// One incident as `who` may see it (the public: only a public one).
 pub async fn one(app: &App, page: &PageRow, id: i64, who: Audience) -> Result<IncidentRow> {
-    sql::by_id(&app.db.pool, page.id, id)
+    nsql::by_id::<IncidentRow, _>(&app.db.pool, page.id, id)
         .await?
         .filter(|i| who == Audience::Admin || i.visibility == "public")
         .ok_or(Error::NotFound("incident"))
 }
 
 /// The affected items of these incidents (visible components only for the public).
-pub async fn items_of(app: &App, ids: &[i64], who: Audience) -> Result<Vec<IncidentItemRow>> {
-    Ok(sql::items_of(&app.db.pool, ids, who == Audience::Public).await?)
+pub async fn items_of(app: &App, ids: &[i64], who: Audience) -> Result<Vec<ItemRow>> {
+    Ok(nsql::items_of(&app.db.pool, Kind::Incident, ids, who == Audience::Public).await?)
 }
 
 /// The updates of these incidents.
 pub async fn updates_of(app: &App, ids: &[i64]) -> Result<Vec<UpdateRow>> {
-    Ok(sql::updates_of(&app.db.pool, ids).await?)
+    Ok(nsql::updates_of(&app.db.pool, Kind::Incident, ids).await?)
 }

@@ -1,12 +1,15 @@
 //! Backfill: records a past window with explicit times and its updates. Never notifies anyone.
 
-use super::{affected, event, insert, instant, request_hash, retried, stages, texts, window, zone, MaintenanceInput};
+use super::{
+    affected, insert, instant, post, request_hash, retried, stages, subject, texts, window, zone, MaintenanceInput,
+};
 use crate::app::App;
 use crate::domain::maintenance as rules;
 use crate::domain::types;
-use crate::service::audit::{self, Actor};
+use crate::service::audit::Actor;
 use crate::service::error::{Error, Result};
-use crate::store::maintenances::{self as sql, Lifecycle, MaintenanceFields, MaintenanceRow};
+use crate::store::maintenances::{Lifecycle, MaintenanceFields, MaintenanceRow};
+use crate::store::notices::{self as nsql, Kind};
 use crate::store::tenancy::PageRow;
 
 /// One update of a backfilled window's timeline.
@@ -88,19 +91,15 @@ pub async fn backfill(
         Ok(id) => id,
         Err(existing) => return Ok(existing),
     };
-    sql::set_items(&mut tx, id, &items).await?;
-    sql::insert_update(&mut *tx, id, rules::START_MESSAGE, stages.in_progress(), false, starts_at).await?;
+    nsql::set_items(&mut tx, Kind::Maintenance, id, &items).await?;
+    post(&mut tx, id, rules::START_MESSAGE, stages.in_progress(), false, starts_at).await?;
     for (at, message, stage) in &timeline {
-        sql::insert_update(&mut *tx, id, message, stage, false, *at).await?;
+        post(&mut tx, id, message, stage, false, *at).await?;
     }
-    sql::insert_update(&mut *tx, id, rules::COMPLETE_MESSAGE, stages.completed(), false, ends_at).await?;
-    audit::record(
-        &mut tx,
-        actor,
-        event(page, "maintenance.backfilled", id, serde_json::json!({"title": t.title})),
-        now,
-    )
-    .await?;
+    post(&mut tx, id, rules::COMPLETE_MESSAGE, stages.completed(), false, ends_at).await?;
+    subject(page, id)
+        .audit(&mut tx, actor, "maintenance.backfilled", serde_json::json!({"title": t.title}), now)
+        .await?;
     tx.commit().await?;
     Ok((super::get(app, page, id).await?, true))
 }

@@ -1,14 +1,14 @@
 //! A window's progress: updates, start, complete (early), extend, cancel. Each transition is a
 //! conditional update, so a person and the scheduler (or two instances) never both make it.
 
-use super::{changed, event, finished, get, notify_event, stages, zone_of};
+use super::{changed, finished, get, post, stages, subject, zone_of};
 use crate::app::App;
 use crate::domain::maintenance::{self as rules, Stages, State};
 use crate::domain::types;
-use crate::service::audit::{self, Actor};
+use crate::service::audit::Actor;
 use crate::service::error::{Error, Result};
 use crate::store::maintenance_claims as claims;
-use crate::store::maintenances::{self as sql, MaintenanceRow};
+use crate::store::maintenances::MaintenanceRow;
 use crate::store::tenancy::PageRow;
 use crate::store::Tx;
 
@@ -91,9 +91,10 @@ pub(super) async fn apply(
     if !claimed {
         return Ok(false);
     }
-    sql::insert_update(&mut **tx, m.id, message, stage, notify, at).await?;
-    notify_event(tx, page.id, m.id, notify, mv.kind(), now).await?;
-    audit::record(tx, actor, event(page, mv.kind(), m.id, serde_json::json!({"at": at})), now).await?;
+    post(tx, m.id, message, stage, notify, at).await?;
+    let s = subject(page, m.id);
+    s.notify(tx, mv.kind(), notify, now).await?;
+    s.audit(tx, actor, mv.kind(), serde_json::json!({"at": at}), now).await?;
     Ok(true)
 }
 
@@ -184,10 +185,10 @@ pub async fn add_update(app: &App, actor: &Actor, page: &PageRow, id: i64, u: Up
     if !still_there {
         return Err(changed());
     }
-    sql::insert_update(&mut *tx, id, &text, &stage, notify, now).await?;
-    notify_event(&mut tx, page.id, id, notify, "maintenance.updated", now).await?;
-    audit::record(&mut tx, actor, event(page, "maintenance.updated", id, serde_json::json!({"stage": stage})), now)
-        .await?;
+    post(&mut tx, id, &text, &stage, notify, now).await?;
+    let s = subject(page, id);
+    s.notify(&mut tx, "maintenance.updated", notify, now).await?;
+    s.audit(&mut tx, actor, "maintenance.updated", serde_json::json!({"stage": stage}), now).await?;
     tx.commit().await?;
     get(app, page, id).await
 }
@@ -224,10 +225,11 @@ pub async fn extend(
     if !claims::extend(&mut *tx, id, cur.ends_at, new_end, now).await? {
         return Err(changed());
     }
-    sql::insert_update(&mut *tx, id, &text, &cur.stage, notify, now).await?;
-    notify_event(&mut tx, page.id, id, notify, "maintenance.extended", now).await?;
+    post(&mut tx, id, &text, &cur.stage, notify, now).await?;
+    let s = subject(page, id);
+    s.notify(&mut tx, "maintenance.extended", notify, now).await?;
     let detail = serde_json::json!({"from": cur.ends_at, "to": new_end});
-    audit::record(&mut tx, actor, event(page, "maintenance.extended", id, detail), now).await?;
+    s.audit(&mut tx, actor, "maintenance.extended", detail, now).await?;
     tx.commit().await?;
     get(app, page, id).await
 }

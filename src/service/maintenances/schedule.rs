@@ -3,13 +3,15 @@
 //! the event, so every transition and reminder happens exactly once however many instances run.
 
 use super::lifecycle::{apply, Claim, Move};
-use super::{notify_event, stages};
+use super::stages;
 use crate::app::App;
 use crate::domain::maintenance as rules;
 use crate::service::audit::Actor;
 use crate::service::error::{Error, Result};
+use crate::service::notices::notify_event;
 use crate::store::maintenance_claims::{self as claims, Due};
 use crate::store::maintenances::MaintenanceRow;
+use crate::store::notices::Kind;
 use crate::store::tenancy::{self, PageRow};
 
 /// Who the audit log names for automatic transitions.
@@ -33,7 +35,7 @@ pub async fn remind_due(app: &App, m: &MaintenanceRow, now: i64) -> Result<bool>
     if !claims::mark_reminded(&mut *tx, m.id, now).await? {
         return Ok(false);
     }
-    notify_event(&mut tx, m.page_id, m.id, true, "maintenance.reminder", now).await?;
+    notify_event(&mut tx, m.page_id, Kind::Maintenance, m.id, "maintenance.reminder", now).await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -3,6 +3,7 @@
 
 use crate::clock::rfc3339;
 use crate::domain::html::esc;
+use crate::store::notices::{self, Kind};
 use crate::store::notify::PendingEvent;
 use crate::store::tenancy::PageRow;
 use crate::store::{hierarchy, incidents, maintenances, Result, Tx};
@@ -63,14 +64,20 @@ impl Notice {
         };
         match ev.subject_kind.as_str() {
             "incident" => {
-                let Some(inc) = incidents::by_id(&mut **tx, page.id, ev.subject_id).await? else { return Ok(None) };
+                let Some(inc) = notices::by_id::<incidents::IncidentRow, _>(&mut **tx, page.id, ev.subject_id).await?
+                else {
+                    return Ok(None);
+                };
                 if inc.visibility != "public" {
                     return Ok(None);
                 }
-                let items = incidents::items_of(&mut **tx, &[inc.id], false).await?;
-                let visible: Vec<i64> =
-                    incidents::items_of(&mut **tx, &[inc.id], true).await?.iter().map(|i| i.item_id).collect();
-                let message = incidents::updates_of(&mut **tx, &[inc.id])
+                let items = notices::items_of(&mut **tx, Kind::Incident, &[inc.id], false).await?;
+                let visible: Vec<i64> = notices::items_of(&mut **tx, Kind::Incident, &[inc.id], true)
+                    .await?
+                    .iter()
+                    .map(|i| i.item_id)
+                    .collect();
+                let message = notices::updates_of(&mut **tx, Kind::Incident, &[inc.id])
                     .await?
                     .into_iter()
                     .next()
@@ -90,18 +97,26 @@ impl Notice {
                 Ok(Some(base(inc.title.clone(), headline, status, message, components, affected, None, anchor)))
             }
             "maintenance" => {
-                let Some(m) = maintenances::by_id(&mut **tx, page.id, ev.subject_id).await? else { return Ok(None) };
-                let items = maintenances::items_of(&mut **tx, &[m.id], false).await?;
-                let visible: Vec<i64> =
-                    maintenances::items_of(&mut **tx, &[m.id], true).await?.iter().map(|i| i.1).collect();
-                let message = maintenances::updates_of(&mut **tx, &[m.id])
+                let Some(m) =
+                    notices::by_id::<maintenances::MaintenanceRow, _>(&mut **tx, page.id, ev.subject_id).await?
+                else {
+                    return Ok(None);
+                };
+                let items = notices::items_of(&mut **tx, Kind::Maintenance, &[m.id], false).await?;
+                let visible: Vec<i64> = notices::items_of(&mut **tx, Kind::Maintenance, &[m.id], true)
+                    .await?
+                    .iter()
+                    .map(|i| i.item_id)
+                    .collect();
+                let message = notices::updates_of(&mut **tx, Kind::Maintenance, &[m.id])
                     .await?
                     .into_iter()
                     .max_by_key(|u| (u.created_at, u.id))
                     .map(|u| u.message)
                     .unwrap_or_else(|| m.description.clone());
-                let components = items.iter().filter(|i| visible.contains(&i.1)).map(|i| i.3.clone()).collect();
-                let affected = items.iter().map(|i| i.1).collect();
+                let components =
+                    items.iter().filter(|i| visible.contains(&i.item_id)).map(|i| i.name.clone()).collect();
+                let affected = items.iter().map(|i| i.item_id).collect();
                 let when = Some(format!("{} to {} (UTC)", rfc3339(m.starts_at), rfc3339(m.ends_at)));
                 let headline = format!("Maintenance {action}: {}", m.title);
                 let anchor = format!("maintenance-{}", m.id);

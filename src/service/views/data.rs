@@ -13,8 +13,9 @@ use crate::service::error::Result;
 use crate::service::hierarchy::MAINTENANCE;
 use crate::service::status::{self, ItemStatus, PageStatus};
 use crate::store::hierarchy::StatusRow;
-use crate::store::incidents::{self as isql, IncidentRow};
-use crate::store::maintenances::{self as msql, MaintenanceRow};
+use crate::store::incidents::IncidentRow;
+use crate::store::maintenances::MaintenanceRow;
+use crate::store::notices::{self as nsql, Kind};
 use crate::store::tenancy::PageRow;
 use crate::store::views as sql;
 use std::collections::{HashMap, HashSet};
@@ -116,22 +117,24 @@ pub async fn load(app: &App, page: &PageRow, d: &ViewDoc) -> Result<ViewData> {
     let since = app.now() - RECENT;
     let mut incidents = Vec::new();
     for id in sql::incidents_touching(pool, page.id, &touching, since, MAX_ROWS).await? {
-        if let Some(row) = isql::by_id(pool, page.id, id).await? {
+        if let Some(row) = nsql::by_id::<IncidentRow, _>(pool, page.id, id).await? {
             incidents.push(row);
         }
     }
     let mut windows = Vec::new();
     for id in sql::maintenances_touching(pool, page.id, &touching, since, MAX_ROWS).await? {
-        if let Some(row) = msql::by_id(pool, page.id, id).await? {
+        if let Some(row) = nsql::by_id::<MaintenanceRow, _>(pool, page.id, id).await? {
             windows.push(row);
         }
     }
 
     // Page-wide rows (no component named) weigh on every view, as they do on the page.
     let incident_ids: Vec<i64> = incidents.iter().map(|r| r.id).collect();
-    let named: HashSet<i64> = isql::items_of(pool, &incident_ids, false).await?.iter().map(|i| i.incident_id).collect();
+    let named: HashSet<i64> =
+        nsql::items_of(pool, Kind::Incident, &incident_ids, false).await?.iter().map(|i| i.notice_id).collect();
     let window_ids: Vec<i64> = windows.iter().map(|r| r.id).collect();
-    let named_windows: HashSet<i64> = msql::items_of(pool, &window_ids, false).await?.iter().map(|i| i.0).collect();
+    let named_windows: HashSet<i64> =
+        nsql::items_of(pool, Kind::Maintenance, &window_ids, false).await?.iter().map(|i| i.notice_id).collect();
     let statuses = &whole.statuses;
     let mut overall =
         statuses.iter().find(|s| !s.reserved).map(|s| s.key.clone()).unwrap_or_else(|| "operational".into());
