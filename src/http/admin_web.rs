@@ -4,6 +4,7 @@
 use super::auth::session_cookie;
 use super::cookies;
 use super::ctx::RequestCtx;
+use super::principal::csrf_ok;
 use super::site::esc;
 use crate::app::App;
 use crate::auth::token::{PlainToken, TokenKind};
@@ -16,7 +17,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-/// The forms post to this origin, which [`same_origin`] checks. Over plain http (not localhost)
+/// The forms post to this origin, which [`csrf_ok`] checks. Over plain http (not localhost)
 /// browsers send no `Sec-Fetch-Site`, and under the site-wide `Referrer-Policy: no-referrer` a
 /// form post carries `Origin: null`: the meta tag lets these pages send their own origin (and
 /// never a referrer to another site), so signing in works there too.
@@ -49,18 +50,6 @@ fn not_admin_host(ctx: &RequestCtx) -> bool {
     ctx.class != HostClass::Admin || ctx.page.is_some()
 }
 
-/// A form post must come from this origin (browsers always send one of these headers).
-fn same_origin(app: &App, h: &HeaderMap) -> bool {
-    let get = |n: &str| h.get(n).and_then(|v| v.to_str().ok());
-    match (get("sec-fetch-site"), get("origin")) {
-        (Some(site), _) => site == "same-origin" || site == "none",
-        (None, Some(origin)) => {
-            origin.eq_ignore_ascii_case(&format!("{}://{}", app.config.public_scheme, get("host").unwrap_or("")))
-        }
-        (None, None) => true,
-    }
-}
-
 pub async fn login_page(ctx: RequestCtx) -> Response {
     if not_admin_host(&ctx) {
         return StatusCode::NOT_FOUND.into_response();
@@ -83,7 +72,8 @@ pub async fn login_submit(
     if not_admin_host(&ctx) {
         return StatusCode::NOT_FOUND.into_response();
     }
-    if !same_origin(&app, &headers) {
+    // No session yet, so no CSRF token to present: only a browser on this origin signs in here.
+    if !csrf_ok(&app, &headers, false) {
         return (StatusCode::FORBIDDEN, Html(login_form(Some("Cross-site sign-in refused.")))).into_response();
     }
     let Ok(Form(f)) = form else {
@@ -166,8 +156,10 @@ pub async fn logout_submit(
     let Some((s, token)) = signed_in(&app, &ctx, &headers).await else {
         return Redirect::to("/admin/login").into_response();
     };
+    // The form always carries its session's token, so a stale form (of an earlier session)
+    // changes nothing even when posted from this origin.
     let token_ok = form.is_ok_and(|Form(f)| f.csrf_token == sessions::csrf_token(&token));
-    if !token_ok || !same_origin(&app, &headers) {
+    if !token_ok || !csrf_ok(&app, &headers, token_ok) {
         return (StatusCode::FORBIDDEN, Html(page("Refused", "<p>That form is stale or came from another site.</p>")))
             .into_response();
     }

@@ -4,6 +4,7 @@
 
 use super::error::ApiError;
 use super::json::{too_large, BODY_LIMIT};
+use super::routes::{Limit, Limits};
 use crate::app::App;
 use crate::auth::token::looks_like_token;
 use crate::domain::host::{self, HostClass};
@@ -16,6 +17,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// How the request addressed its page.
@@ -46,7 +48,7 @@ pub struct RequestCtx {
 const CREDENTIAL_PARAMS: &[&str] = &["token", "access_token", "api_key", "apikey", "magic_token", "session"];
 
 /// The front-door middleware.
-pub async fn front(State(app): State<App>, mut req: Request, next: Next) -> Response {
+pub async fn front(State((app, limits)): State<(App, Arc<Limits>)>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
     let request_id = {
         let mut rng = app.rng.lock().expect("rng");
@@ -60,7 +62,7 @@ pub async fn front(State(app): State<App>, mut req: Request, next: Next) -> Resp
     let method = req.method().clone();
     let path = loggable_path(req.uri().path());
     let personal = super::headers::is_personal(req.headers(), &routed_path(req.uri().path()));
-    let outcome = admit(&app, &mut req, &ip, &request_id).await;
+    let outcome = admit(&app, &limits, &mut req, &ip, &request_id).await;
     let (res, host) = match outcome {
         Ok((host, rate)) => {
             let written_page = match *req.method() {
@@ -110,7 +112,7 @@ type Admitted = (String, Option<RateDecision>);
 
 type Refused = (ApiError, String, Option<RateDecision>);
 
-async fn admit(app: &App, req: &mut Request, ip: &str, request_id: &str) -> Result<Admitted, Refused> {
+async fn admit(app: &App, limits: &Limits, req: &mut Request, ip: &str, request_id: &str) -> Result<Admitted, Refused> {
     let raw_host = host_header(req.headers(), req.uri()).map_err(|e| (e, String::new(), None))?;
     let normal =
         host::normalise(&raw_host).map_err(|e| (ApiError::bad_request("invalid_host", e.0), String::new(), None))?;
@@ -135,7 +137,7 @@ async fn admit(app: &App, req: &mut Request, ip: &str, request_id: &str) -> Resu
         request_id: request_id.to_string(),
     };
     // Rate limits come before any database lookup.
-    let rate = rate_limit(app, req, &ctx).map_err(|(e, d)| (e, host.clone(), Some(d)))?;
+    let rate = rate_limit(app, limits, req, &ctx).map_err(|(e, d)| (e, host.clone(), Some(d)))?;
     // The on-demand TLS check answers the operator's proxy, on the admin host only: a page
     // host or custom domain has no such route.
     if path.starts_with("/internal/") && class != HostClass::Admin {
@@ -298,47 +300,38 @@ fn loggable_path(path: &str) -> String {
     path.split('/').map(|seg| if looks_like_token(seg) { "{token}" } else { seg }).collect::<Vec<_>>().join("/")
 }
 
-/// Chooses the tier and key of a request and counts it.
-fn rate_limit(app: &App, req: &Request, ctx: &RequestCtx) -> Result<Option<RateDecision>, (ApiError, RateDecision)> {
+/// Chooses the tier and key of a request, from the family its route declares, and counts it.
+fn rate_limit(
+    app: &App,
+    limits: &Limits,
+    req: &Request,
+    ctx: &RequestCtx,
+) -> Result<Option<RateDecision>, (ApiError, RateDecision)> {
     let routed = routed_path(req.uri().path());
-    let path = routed.as_str();
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    let credential = credential_fingerprint(req.headers());
     // Budgets are per client: an IPv6 client by its /64 (`ctx.ip` stays the real address).
     let client = host::client_bucket(&ctx.ip);
-    let (tier, key) = if path == "/healthz" || path == "/readyz" {
-        return Ok(None);
-    } else if path.starts_with("/internal/") {
-        (Tier::InternalRead, client)
-    } else if path == "/api/v1/auth/login"
-        || path == "/api/v1/viewer-access"
-        || path == "/admin/login"
-        || path.starts_with("/api/v1/manage/")
-        || path.starts_with("/api/v1/invitations/")
-        || (path.starts_with("/views/") && path.ends_with("/viewer-access/exchange"))
-    {
-        (Tier::Magic, client)
-    } else if unsafe_method
-        && (path == "/api/v1/subscribers"
-            || path == "/api/v1/subscribers/access"
-            || path.starts_with("/u/")
-            || (path.starts_with("/views/") && path.ends_with("/viewer-access/request")))
-    {
-        (Tier::Subscribe, client)
-    } else if is_authenticated_family(path) {
-        // A client that keeps presenting bad credentials is turned away here, so inventing a new
-        // credential per request buys neither fresh rate-limit buckets nor database lookups.
-        if let Some(d) = app.rate.exhausted(Tier::Magic, &access::auth_failure_key(&ctx.ip), app.now()) {
-            return Err((too_many(&d), d));
+    let (limit, pattern) = limits.of(&routed);
+    let (tier, key) = match limit {
+        Limit::Unlimited => return Ok(None),
+        Limit::Internal => (Tier::InternalRead, client),
+        Limit::Magic => (Tier::Magic, client),
+        Limit::Subscribe if unsafe_method => (Tier::Subscribe, client),
+        Limit::Subscribe | Limit::Public => (Tier::PublicRead, client),
+        Limit::Authenticated => {
+            // A client that keeps presenting bad credentials is turned away here, so inventing a
+            // new credential per request buys neither fresh rate-limit buckets nor database lookups.
+            if let Some(d) = app.rate.exhausted(Tier::Magic, &access::auth_failure_key(&ctx.ip), app.now()) {
+                return Err((too_many(&d), d));
+            }
+            let who = credential_fingerprint(req.headers()).unwrap_or(client);
+            if unsafe_method {
+                // Writes are counted per route, so one busy route does not starve the others.
+                (Tier::AdminWrite, format!("{who} {} {}", req.method(), pattern.unwrap_or(&routed)))
+            } else {
+                (Tier::InternalRead, who)
+            }
         }
-        let who = credential.unwrap_or(client);
-        if unsafe_method {
-            (Tier::AdminWrite, format!("{who} {} {}", req.method(), route_shape(path)))
-        } else {
-            (Tier::InternalRead, who)
-        }
-    } else {
-        (Tier::PublicRead, client)
     };
     let Some(d) = app.rate.check(tier, &key, app.now()) else { return Ok(None) };
     if d.allowed {
@@ -356,22 +349,6 @@ fn too_many(d: &RateDecision) -> ApiError {
             format!("rate limit of the {} tier exceeded", d.tier.name()),
         )
     }
-}
-
-fn is_authenticated_family(path: &str) -> bool {
-    path.starts_with("/api/v1/admin")
-        || path.starts_with("/api/v1/org")
-        || path.starts_with("/api/v1/auth")
-        || path == "/api/v1/context"
-        || path.starts_with("/admin")
-}
-
-/// `/api/v1/admin/api-tokens/17/rotate` → `/api/v1/admin/api-tokens/{id}/rotate`.
-fn route_shape(path: &str) -> String {
-    path.split('/')
-        .map(|s| if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) { "{id}" } else { s })
-        .collect::<Vec<_>>()
-        .join("/")
 }
 
 /// A short, non-reversible key for whichever credential the request carries.
@@ -428,10 +405,5 @@ mod tests {
         assert_eq!(routed_path("/api/v1/orgs/1"), "/api/v1/org");
         assert_eq!(routed_path("/api/v1/orgs/x/pages"), "/api/v1/orgs/x/pages");
         assert_eq!(routed_path("/api/v1/settings"), "/api/v1/settings");
-    }
-
-    #[test]
-    fn route_shapes_hide_ids() {
-        assert_eq!(route_shape("/api/v1/admin/api-tokens/17/rotate"), "/api/v1/admin/api-tokens/{id}/rotate");
     }
 }

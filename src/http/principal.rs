@@ -68,7 +68,8 @@ pub async fn authenticate(app: &App, h: &HeaderMap, method: &Method, ctx: &Reque
         }
         (None, Some(raw)) => {
             let s = access::authenticate_session(app, &raw, page, ip).await?;
-            if !csrf_ok(app, h, method, &raw) {
+            let safe = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+            if !safe && !csrf_ok(app, h, presents_csrf_token(h, &raw)) {
                 return Err(ApiError::new(
                     StatusCode::FORBIDDEN,
                     "csrf",
@@ -81,12 +82,12 @@ pub async fn authenticate(app: &App, h: &HeaderMap, method: &Method, ctx: &Reque
     }
 }
 
-/// CSRF for cookie-authenticated unsafe requests: Fetch Metadata, else Origin, else the
-/// per-session token in `X-CSRF-Token` (clients that are not browsers).
-fn csrf_ok(app: &App, h: &HeaderMap, method: &Method, session_raw: &str) -> bool {
-    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
-        return true;
-    }
+/// The one CSRF rule, for cookie-authenticated unsafe API calls and the admin HTML forms alike.
+/// A browser's Fetch Metadata decides (same-origin, or none: the user's own navigation), else its
+/// Origin must be this origin. A request with neither is not from a browser (browsers send Origin
+/// on every POST), so it must prove itself with its session's CSRF token (`presents_token`):
+/// a client that is not a browser on the API, never the sign-in form, which has no session yet.
+pub fn csrf_ok(app: &App, h: &HeaderMap, presents_token: bool) -> bool {
     let get = |name: &str| h.get(name).and_then(|v| v.to_str().ok());
     if let Some(site) = get("sec-fetch-site") {
         return site == "same-origin" || site == "none";
@@ -95,11 +96,16 @@ fn csrf_ok(app: &App, h: &HeaderMap, method: &Method, session_raw: &str) -> bool
         let host = get("host").unwrap_or("");
         return origin.eq_ignore_ascii_case(&format!("{}://{host}", app.config.public_scheme));
     }
+    presents_token
+}
+
+/// Whether `X-CSRF-Token` carries the CSRF token of this session.
+fn presents_csrf_token(h: &HeaderMap, session_raw: &str) -> bool {
     let Ok(token) = crate::auth::token::PlainToken::parse_kind(session_raw, crate::auth::token::TokenKind::Session)
     else {
         return false;
     };
-    get("x-csrf-token").is_some_and(|t| t == sessions::csrf_token(&token))
+    h.get("x-csrf-token").and_then(|v| v.to_str().ok()).is_some_and(|t| t == sessions::csrf_token(&token))
 }
 
 fn check(grant: Option<Action>, wanted: Action, what: &'static str) -> ApiResult<Action> {

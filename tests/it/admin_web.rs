@@ -134,3 +134,32 @@ async fn web_app_answers_every_credential_kind(engine: Engine) {
     assert!(!r.text.contains("Page acme"), "{}", r.text);
 }
 both!(web_app_answers_every_credential_kind);
+
+/// One CSRF rule for the API and the forms. With neither Fetch Metadata nor Origin a request is
+/// not from a browser and needs its session's CSRF token: the sign-in form, which has no session
+/// yet, is refused like a cookie write on the API without `X-CSRF-Token`; with the token, the API
+/// write and the sign-out form both go through.
+async fn without_fetch_metadata_or_origin_forms_and_api_need_the_session_token(engine: Engine) {
+    let t = TestApp::new(engine).await;
+    let a = t.tenant("acme").await;
+    let create = || {
+        Req::post(&a.host, "/api/v1/admin/api-tokens")
+            .header("cookie", &a.admin_cookie)
+            .json(serde_json::json!({"name": "no-origin", "permission": "read", "role_key": "page_viewer"}))
+    };
+    let r = t.send(create()).await;
+    assert_eq!((r.status, r.json["code"].as_str()), (StatusCode::FORBIDDEN, Some("csrf")), "{}", r.text);
+    let login = format!("email={}&password=correct+horse+battery", a.admin_email.replace('@', "%40"));
+    let r = t.send(form(ADMIN, "/admin/login", &login)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "the sign-in form without Origin: {}", r.text);
+    assert!(r.header("set-cookie").is_none(), "no session for a refused sign-in");
+
+    let r = t.send(create().header("x-csrf-token", &a.admin_csrf)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let signed_out = form(ADMIN, "/admin/logout", &format!("csrf_token={}", a.admin_csrf));
+    let r = t.send(signed_out.header("cookie", &a.admin_cookie)).await;
+    assert_eq!((r.status, r.header("location")), (StatusCode::SEE_OTHER, Some("/admin/login")), "{}", r.text);
+    let me = t.send(Req::get(ADMIN, "/api/v1/auth/me").header("cookie", &a.admin_cookie)).await;
+    assert_eq!(me.status, StatusCode::UNAUTHORIZED);
+}
+both!(without_fetch_metadata_or_origin_forms_and_api_need_the_session_token);

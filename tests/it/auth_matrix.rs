@@ -12,6 +12,7 @@ use sqlx::Row;
 use statibeat::auth::policy::Action;
 use statibeat::auth::token::TokenKind;
 use statibeat::clock::rfc3339;
+use statibeat::http::routes::Limit;
 use statibeat::service::audit::Actor;
 use statibeat::service::hierarchy::{self as hierarchy_service, ItemInput, ItemRef};
 use statibeat::service::incidents::{self as incident_service, AffectedInput, IncidentInput, ReportAction};
@@ -639,7 +640,7 @@ macro_rules! maintenance_rows {
     }};
 }
 
-/// Every route of `src/http/mod.rs`, with what it needs (SPEC §2.1):
+/// Every route of the route table (`statibeat::http::table`), with what it needs (SPEC §2.1):
 /// credentials and people (tokens, members, audit log) need manage_access; settings, domain,
 /// hierarchy, statuses and lifecycles writes (and incident and maintenance backfill) need
 /// configure; incidents and maintenance windows, their timelines and reports need operate; reads
@@ -965,24 +966,31 @@ fn routes() -> Vec<Route> {
     rows
 }
 
-/// `(METHOD, path)` of every route in the route table, read from the source so that a new route
+/// `(METHOD, path)` of every route in the table the router is built from, so that a new route
 /// without a row in this matrix fails the test.
 fn route_table() -> BTreeSet<(String, String)> {
-    let src = include_str!("../../src/http/mod.rs");
-    let mut out = BTreeSet::new();
-    for chunk in src.split(".route(").skip(1) {
-        let chunk = chunk.split(';').next().unwrap();
-        let path = chunk.split('"').nth(1).expect("a path literal");
-        for (i, _) in chunk.match_indices('(') {
-            let before = &chunk[..i];
-            let word_start = before.rfind(|c: char| !c.is_ascii_alphanumeric() && c != '_').map_or(0, |p| p + 1);
-            let word = &before[word_start..];
-            if ["get", "post", "put", "patch", "delete"].contains(&word) {
-                out.insert((word.to_uppercase(), path.to_string()));
-            }
-        }
+    let table = statibeat::http::table();
+    table.iter().flat_map(|r| r.methods.iter().map(|m| (m.to_string(), r.path.to_string()))).collect()
+}
+
+/// The rate family each route declares agrees with how it is authorised: a route that takes a
+/// credential spends that credential's budget (and a client that keeps failing to authenticate
+/// is turned away before it), and an anonymous one never does.
+#[test]
+fn credentialed_routes_are_in_the_authenticated_rate_family() {
+    let table = statibeat::http::table();
+    for row in routes() {
+        let limit = table.iter().find(|r| r.path == row.pattern).map(|r| r.limit);
+        let credentialed = row.family != Family::Public;
+        assert_eq!(
+            limit == Some(Limit::Authenticated),
+            credentialed,
+            "{} {} is {:?} and declares {limit:?}",
+            row.method,
+            row.pattern,
+            row.family
+        );
     }
-    out
 }
 
 // ---- the world the matrix runs in ----------------------------------------------------------------
@@ -1534,7 +1542,7 @@ async fn every_route_answers_every_credential_as_the_spec_says(engine: Engine) {
     // The invitee routes (an `sbi_` link token) have their own matrix in invitations.rs.
     covered.extend(crate::invitations::INVITEE_ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())));
     let table = route_table();
-    assert!(table.len() >= 50, "the route-table reader found only {} routes", table.len());
+    assert!(table.len() >= 50, "the route table lists only {} routes", table.len());
     let missing: Vec<_> = table.difference(&covered).collect();
     assert!(missing.is_empty(), "routes without a row in the auth matrix: {missing:?}");
     let unknown: Vec<_> = covered.difference(&table).collect();
