@@ -5,7 +5,7 @@ use crate::changes::ChangeSignal;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::service::audit::AuditSink;
-use crate::service::throttle::{LoginThrottle, RateLimiter};
+use crate::limits::{LoginThrottle, RateLimiter};
 use crate::store::Db;
 use rand::rngs::StdRng;
 use rand::SeedableRng;

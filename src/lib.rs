@@ -14,5 +14,6 @@ pub mod dns;
 pub mod domain;
 pub mod http;
 pub mod jobs;
+pub mod limits;
 pub mod service;
 pub mod store;

@@ -1,6 +1,6 @@
 //! The rules that slow down password guessing (logins, viewer passwords, password changes),
 //! free of state and clocks: given what is known about earlier failures, how long must this
-//! attempt wait? `service::throttle::LoginThrottle` keeps the counts.
+//! attempt wait? `limits::LoginThrottle` keeps the counts.
 //!
 //! The scheme (docs/decisions/0010-login-throttle-and-input.md): failures are counted per
 //! (account, address), per address and per account. The first two slow guessing down with

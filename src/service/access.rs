@@ -106,7 +106,7 @@ impl Refusal {
 /// Every refusal also counts against the client's credential-failure budget (the magic tier):
 /// past it, the front door turns the client away before looking anything up.
 pub fn refuse(app: &App, why: Refusal, carrier: &str, page: Option<&PageRow>, ip: &str) -> Error {
-    app.rate.check(crate::service::throttle::Tier::Magic, &auth_failure_key(ip), app.now());
+    app.rate.check(crate::limits::Tier::Magic, &auth_failure_key(ip), app.now());
     let actor = Actor { kind: "anonymous", id: None, name: String::new(), ip: ip.to_string() };
     app.audit.enqueue(
         &actor,

@@ -21,7 +21,6 @@ pub mod reader_feeds;
 pub mod sessions;
 pub mod status;
 pub mod subscribers;
-pub mod throttle;
 pub mod tokens;
 pub mod viewer;
 pub mod views;

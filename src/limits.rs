@@ -1,5 +1,6 @@
-//! In-process rate limiting (fixed one-minute windows per tier and key) and the growing-delay
-//! throttle for password checks (logins, viewer passwords).
+//! In-process limits, below the services and held by `App` as plain state: rate limiting (fixed
+//! one-minute windows per tier and key) and the growing-delay throttle for password checks
+//! (logins, viewer passwords). No I/O: the layering test holds this module to the pure rules.
 
 use crate::auth::guessing::{self, History, Tally};
 use crate::clock::{Millis, MINUTE, SECOND};
