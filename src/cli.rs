@@ -1,7 +1,7 @@
 //! The `statibeat` command: subcommands, nothing else.
 
 use crate::app::App;
-use crate::auth::policy::Action;
+use crate::auth::policy::Access;
 use crate::clock::Clock;
 use crate::config::{Config, ConfigArgs};
 use crate::service::audit::Actor;
@@ -263,7 +263,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             let (row, secret) = tokens::create(
                 &app,
                 &cli_actor,
-                Holder { grant: Action::ManageAccess, expires_at: None },
+                Holder { grant: Access::ManageAccess, expires_at: None },
                 scope,
                 input,
             )

@@ -5,10 +5,10 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What a request wants to do, from least to most sensitive.
+/// An access level: what a request needs, or what a grant allows, from least to most sensitive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Action {
+pub enum Access {
     /// Nothing at all: the scope is visible (no 404) but every action is refused (403).
     Nothing,
     /// Safe reads of page or org data.
@@ -57,11 +57,11 @@ pub enum RoleKey {
 
 impl Permission {
     /// The most sensitive action this permission allows.
-    pub fn ceiling(self) -> Action {
+    pub fn ceiling(self) -> Access {
         match self {
-            Permission::Read => Action::Read,
-            Permission::Write => Action::Operate,
-            Permission::Admin => Action::ManageAccess,
+            Permission::Read => Access::Read,
+            Permission::Write => Access::Operate,
+            Permission::Admin => Access::ManageAccess,
         }
     }
 
@@ -80,11 +80,11 @@ impl Permission {
 
 impl PageRole {
     /// The most sensitive action this role allows on its page.
-    pub fn ceiling(self) -> Action {
+    pub fn ceiling(self) -> Access {
         match self {
-            PageRole::PageViewer => Action::Read,
-            PageRole::PageManager => Action::Operate,
-            PageRole::PageAdmin => Action::ManageAccess,
+            PageRole::PageViewer => Access::Read,
+            PageRole::PageManager => Access::Operate,
+            PageRole::PageAdmin => Access::ManageAccess,
         }
     }
 
@@ -122,10 +122,10 @@ impl OrgRole {
     }
 
     /// The most sensitive org-level action: members may read the org, admins manage it.
-    pub fn org_ceiling(self) -> Action {
+    pub fn org_ceiling(self) -> Access {
         match self {
-            OrgRole::OrgMember => Action::Read,
-            OrgRole::OrgAdmin => Action::ManageAccess,
+            OrgRole::OrgMember => Access::Read,
+            OrgRole::OrgAdmin => Access::ManageAccess,
         }
     }
 }
@@ -145,16 +145,16 @@ impl RoleKey {
 
 /// The access a principal has on one scope (a page or an org): the highest action it may take.
 /// `None` means no access at all (the scope is invisible: 404).
-pub type Grant = Option<Action>;
+pub type Grant = Option<Access>;
 
 /// Access of a token: permission ∩ role.
-pub fn token_grant(permission: Permission, role_ceiling: Action) -> Action {
+pub fn token_grant(permission: Permission, role_ceiling: Access) -> Access {
     permission.ceiling().min(role_ceiling)
 }
 
 /// Whether a grant allows an action.
-pub fn allows(grant: Grant, wanted: Action) -> bool {
-    matches!(grant, Some(g) if g >= wanted && g > Action::Nothing)
+pub fn allows(grant: Grant, wanted: Access) -> bool {
+    matches!(grant, Some(g) if g >= wanted && g > Access::Nothing)
 }
 
 /// The outcome of a requirement check: allowed, forbidden (403) or invisible (404).
@@ -166,7 +166,7 @@ pub enum Decision {
 }
 
 /// The one requirement check every handler runs first.
-pub fn decide(grant: Grant, wanted: Action) -> Decision {
+pub fn decide(grant: Grant, wanted: Access) -> Decision {
     match grant {
         None => Decision::Hide,
         Some(_) if allows(grant, wanted) => Decision::Allow,
@@ -176,14 +176,14 @@ pub fn decide(grant: Grant, wanted: Action) -> Decision {
 
 /// Whether a holder whose grant is `holder` may mint a token worth `minted`
 /// (a token can never create a token with more access than its own).
-pub fn may_mint(holder: Action, minted: Action) -> bool {
-    holder == Action::ManageAccess && minted <= holder
+pub fn may_mint(holder: Access, minted: Access) -> bool {
+    holder == Access::ManageAccess && minted <= holder
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use Action::*;
+    use Access::*;
 
     #[test]
     fn token_access_is_permission_intersected_with_role() {

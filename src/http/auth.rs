@@ -9,7 +9,7 @@ use super::presenters::sessions::{
 };
 use super::principal::Caller;
 use crate::app::App;
-use crate::auth::policy::{self, Action};
+use crate::auth::policy::{self, Access};
 use crate::service::access::{self, Principal, SESSION_ABSOLUTE};
 use crate::service::directory;
 use crate::service::sessions;
@@ -105,12 +105,12 @@ pub async fn change_password(
 }
 
 /// Names the capabilities a grant gives, for automation to check before acting.
-fn capabilities(grant: Action) -> Vec<&'static str> {
+fn capabilities(grant: Access) -> Vec<&'static str> {
     let all = [
-        (Action::Read, "read"),
-        (Action::Operate, "write_operational"),
-        (Action::Configure, "configure"),
-        (Action::ManageAccess, "manage_access"),
+        (Access::Read, "read"),
+        (Access::Operate, "write_operational"),
+        (Access::Configure, "configure"),
+        (Access::ManageAccess, "manage_access"),
     ];
     all.iter().filter(|(a, _)| policy::allows(Some(grant), *a)).map(|(_, n)| *n).collect()
 }
@@ -159,7 +159,7 @@ pub async fn context(State(app): State<App>, caller: Caller) -> ApiResult<Json<C
             (PrincipalRef { kind: "session", id: s.user_id, name: s.email.clone() }, None, role)
         }
     };
-    let effective = grant.or(org_grant).unwrap_or(Action::Nothing);
+    let effective = grant.or(org_grant).unwrap_or(Access::Nothing);
     Ok(Json(Context {
         org: org.map(|o| OrgRef { id: o.id, name: o.name, slug: o.slug }),
         page: page.map(|p| PageRef { id: p.id, name: p.name, url_prefix: p.url_prefix, custom_domain }),

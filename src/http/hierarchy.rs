@@ -6,7 +6,7 @@ use super::list::{after_key, by_position, ListQuery};
 use super::presenters::status_model::{ItemView, LevelView, Listed, StageView, StatusView};
 use super::principal::Caller;
 use crate::app::App;
-use crate::auth::policy::Action;
+use crate::auth::policy::Access;
 use crate::service::hierarchy::{self, ItemInput, ItemRef, StatusInput};
 use crate::service::status;
 use crate::store::hierarchy::ItemRow;
@@ -33,7 +33,7 @@ pub fn item_ref<const EXT: bool>(raw: String) -> ApiResult<ItemRef> {
 // ---- levels -----------------------------------------------------------------------------------
 
 pub async fn list_levels(State(app): State<App>, caller: Caller, q: ListQuery) -> ApiResult<Json<Listed<LevelView>>> {
-    let a = caller.page(&app, Action::Read).await?;
+    let a = caller.page(&app, Access::Read).await?;
     let (levels, next) = by_position(hierarchy::levels(&app, &a.page).await?, &q);
     Ok(Json(Listed { data: levels.iter().map(LevelView::of).collect(), next_cursor: next }))
 }
@@ -51,7 +51,7 @@ pub async fn create_level(
     caller: Caller,
     StrictJson(b): StrictJson<LevelBody>,
 ) -> ApiResult<impl IntoResponse> {
-    let a = caller.page(&app, Action::Configure).await?;
+    let a = caller.page(&app, Access::Configure).await?;
     let l = hierarchy::create_level(&app, &caller.actor(), &a.page, b.depth, &b.singular, &b.plural).await?;
     Ok((StatusCode::CREATED, Json(LevelView::of(&l))))
 }
@@ -69,7 +69,7 @@ pub async fn update_level(
     Path(depth): Path<String>,
     StrictJson(b): StrictJson<LevelPatch>,
 ) -> ApiResult<Json<LevelView>> {
-    let a = caller.page(&app, Action::Configure).await?;
+    let a = caller.page(&app, Access::Configure).await?;
     let l = hierarchy::update_level(
         &app,
         &caller.actor(),
@@ -83,7 +83,7 @@ pub async fn update_level(
 }
 
 pub async fn delete_level(State(app): State<App>, caller: Caller, Path(depth): Path<String>) -> ApiResult<StatusCode> {
-    let a = caller.page(&app, Action::Configure).await?;
+    let a = caller.page(&app, Access::Configure).await?;
     hierarchy::delete_level(&app, &caller.actor(), &a.page, depth_of(&depth)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -156,7 +156,7 @@ async fn item_with_status(app: &App, page: &crate::store::tenancy::PageRow, item
 
 /// `GET /api/v1/admin/hierarchy/items`: every component (hidden ones too), paged in id order.
 pub async fn list_items(State(app): State<App>, caller: Caller, q: ListQuery) -> ApiResult<Json<Listed<ItemView>>> {
-    let a = caller.page(&app, Action::Read).await?;
+    let a = caller.page(&app, Access::Read).await?;
     let s = status::page_status(&app, &a.page).await?;
     let by_id: std::collections::HashMap<i64, &ItemRow> = s.items.iter().map(|i| (i.item.id, &i.item)).collect();
     let (rows, next) = after_key(s.items.iter().collect(), &q, |i| i.item.id);
@@ -175,7 +175,7 @@ pub async fn create_item(
     caller: Caller,
     StrictJson(b): StrictJson<ItemBody>,
 ) -> ApiResult<impl IntoResponse> {
-    let a = caller.page(&app, Action::Configure).await?;
+    let a = caller.page(&app, Access::Configure).await?;
     let item = hierarchy::create_item(&app, &caller.actor(), &a.page, b.into_input()?).await?;
     Ok((StatusCode::CREATED, Json(item_with_status(&app, &a.page, &item).await?)))
 }
@@ -185,7 +185,7 @@ pub async fn get_item<const EXT: bool>(
     caller: Caller,
     Path(raw): Path<String>,
 ) -> ApiResult<Json<ItemView>> {
-    let a = caller.page(&app, Action::Read).await?;
+    let a = caller.page(&app, Access::Read).await?;
     let item = hierarchy::item(&app, &a.page, &item_ref::<EXT>(raw)?).await?;
     Ok(Json(item_with_status(&app, &a.page, &item).await?))
 }
@@ -196,7 +196,7 @@ pub async fn update_item<const EXT: bool>(
     Path(raw): Path<String>,
     StrictJson(b): StrictJson<ItemBody>,
 ) -> ApiResult<Json<ItemView>> {
-    let a = caller.page(&app, Action::Configure).await?;
+    let a = caller.page(&app, Access::Configure).await?;
     let item = hierarchy::update_item(&app, &caller.actor(), &a.page, &item_ref::<EXT>(raw)?, b.into_input()?).await?;
     Ok(Json(item_with_status(&app, &a.page, &item).await?))
 }
@@ -206,7 +206,7 @@ pub async fn delete_item<const EXT: bool>(
     caller: Caller,
     Path(raw): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let a = caller.page(&app, Action::Configure).await?;
+    let a = caller.page(&app, Access::Configure).await?;
     hierarchy::delete_item(&app, &caller.actor(), &a.page, &item_ref::<EXT>(raw)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -218,7 +218,7 @@ pub async fn list_statuses(
     caller: Caller,
     q: ListQuery,
 ) -> ApiResult<Json<Listed<StatusView>>> {
-    let a = caller.page(&app, Action::Read).await?;
+    let a = caller.page(&app, Access::Read).await?;
     let (s, next) = by_position(hierarchy::statuses(&app, &a.page).await?, &q);
     Ok(Json(Listed { data: s.iter().map(StatusView::of).collect(), next_cursor: next }))
 }
@@ -244,7 +244,7 @@ pub async fn put_statuses(
     caller: Caller,
     StrictJson(b): StrictJson<StatusesBody>,
 ) -> ApiResult<Json<Listed<StatusView>>> {
-    let a = caller.page(&app, Action::Configure).await?;
+    let a = caller.page(&app, Access::Configure).await?;
     let input = b
         .statuses
         .into_iter()
@@ -268,7 +268,7 @@ pub async fn list_stages(
     Path(raw): Path<String>,
     q: ListQuery,
 ) -> ApiResult<Json<Listed<StageView>>> {
-    let a = caller.page(&app, Action::Read).await?;
+    let a = caller.page(&app, Access::Read).await?;
     let (s, next) = by_position(hierarchy::stages(&app, &a.page, kind(&raw)?).await?, &q);
     Ok(Json(Listed { data: s.iter().map(StageView::of).collect(), next_cursor: next }))
 }
@@ -292,7 +292,7 @@ pub async fn put_stages(
     Path(raw): Path<String>,
     StrictJson(b): StrictJson<StagesBody>,
 ) -> ApiResult<Json<Listed<StageView>>> {
-    let a = caller.page(&app, Action::Configure).await?;
+    let a = caller.page(&app, Access::Configure).await?;
     let input = b.stages.into_iter().map(|s| (s.key, s.name)).collect();
     let s = hierarchy::replace_stages(&app, &caller.actor(), &a.page, kind(&raw)?, input).await?;
     Ok(Json(Listed { data: s.iter().map(StageView::of).collect(), next_cursor: None }))

@@ -8,7 +8,7 @@ use super::presenters::notices::IncidentView;
 use super::presenters::status_model::Listed;
 use super::principal::Caller;
 use crate::app::App;
-use crate::auth::policy::Action;
+use crate::auth::policy::Access;
 use crate::service::incidents::{self, BackfillUpdate, IncidentInput, IncidentPatch, ReportAction, UpdateInput};
 use crate::store::incidents::{Filter, IncidentRow};
 use axum::extract::{Path, State};
@@ -95,7 +95,7 @@ pub async fn list_incidents(
     caller: Caller,
     q: ListQuery,
 ) -> ApiResult<Json<Listed<IncidentView>>> {
-    let a = caller.page(&app, Action::Read).await?;
+    let a = caller.page(&app, Access::Read).await?;
     let before = q.cursor.unwrap_or(i64::MAX);
     let rows = incidents::list(&app, &a.page, filter(&q)?, Audience::Admin, before, q.limit + 1).await?;
     let (rows, next) = page_of(rows, q.limit, |r| r.id);
@@ -108,7 +108,7 @@ pub async fn create_incident(
     caller: Caller,
     StrictJson(b): StrictJson<CreateBody>,
 ) -> ApiResult<Response> {
-    let a = caller.page(&app, Action::Operate).await?;
+    let a = caller.page(&app, Access::Operate).await?;
     let (row, is_new) = incidents::create(&app, &caller.actor(), &a.page, b.into_input()?).await?;
     Ok(created_or_found(one(&app, &row, Audience::Admin).await?, is_new))
 }
@@ -118,7 +118,7 @@ pub async fn get_incident<const EXT: bool>(
     caller: Caller,
     Path(raw): Path<String>,
 ) -> ApiResult<Json<IncidentView>> {
-    let a = caller.page(&app, Action::Read).await?;
+    let a = caller.page(&app, Access::Read).await?;
     let row = target::<IncidentRow, EXT>(&app, &a.page, &raw).await?;
     Ok(Json(one(&app, &row, Audience::Admin).await?))
 }
@@ -143,7 +143,7 @@ pub async fn patch_incident<const EXT: bool>(
     Path(raw): Path<String>,
     StrictJson(b): StrictJson<PatchBody>,
 ) -> ApiResult<Json<IncidentView>> {
-    let a = caller.page(&app, Action::Operate).await?;
+    let a = caller.page(&app, Access::Operate).await?;
     let row = target::<IncidentRow, EXT>(&app, &a.page, &raw).await?;
     let p = IncidentPatch {
         title: b.title,
@@ -177,7 +177,7 @@ pub async fn add_update<const EXT: bool>(
     Path(raw): Path<String>,
     StrictJson(b): StrictJson<UpdateBody>,
 ) -> ApiResult<impl IntoResponse> {
-    let a = caller.page(&app, Action::Operate).await?;
+    let a = caller.page(&app, Access::Operate).await?;
     let row = target::<IncidentRow, EXT>(&app, &a.page, &raw).await?;
     let u = UpdateInput {
         message: b.message,
@@ -195,7 +195,7 @@ pub async fn acknowledge<const EXT: bool>(
     caller: Caller,
     Path(raw): Path<String>,
 ) -> ApiResult<Json<IncidentView>> {
-    let a = caller.page(&app, Action::Operate).await?;
+    let a = caller.page(&app, Access::Operate).await?;
     let row = target::<IncidentRow, EXT>(&app, &a.page, &raw).await?;
     let row = incidents::acknowledge(&app, &caller.actor(), &a.page, row.id).await?;
     Ok(Json(one(&app, &row, Audience::Admin).await?))
@@ -216,7 +216,7 @@ pub async fn resolve<const EXT: bool>(
     Path(raw): Path<String>,
     OptionalJson(b): OptionalJson<ResolveBody>,
 ) -> ApiResult<Json<IncidentView>> {
-    let a = caller.page(&app, Action::Operate).await?;
+    let a = caller.page(&app, Access::Operate).await?;
     let row = target::<IncidentRow, EXT>(&app, &a.page, &raw).await?;
     let b = b.unwrap_or(ResolveBody { resolution_message: String::new(), notify: true });
     let row = incidents::resolve(&app, &caller.actor(), &a.page, row.id, &b.resolution_message, b.notify).await?;
@@ -237,7 +237,7 @@ pub async fn reopen<const EXT: bool>(
     Path(raw): Path<String>,
     OptionalJson(b): OptionalJson<ReopenBody>,
 ) -> ApiResult<Json<IncidentView>> {
-    let a = caller.page(&app, Action::Operate).await?;
+    let a = caller.page(&app, Access::Operate).await?;
     let row = target::<IncidentRow, EXT>(&app, &a.page, &raw).await?;
     let (message, notify) = b.map(|b| (b.message, b.notify)).unwrap_or((None, true));
     let row = incidents::reopen(&app, &caller.actor(), &a.page, row.id, message.as_deref(), notify).await?;
@@ -249,7 +249,7 @@ pub async fn delete_incident<const EXT: bool>(
     caller: Caller,
     Path(raw): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let a = caller.page(&app, Action::Operate).await?;
+    let a = caller.page(&app, Access::Operate).await?;
     let row = target::<IncidentRow, EXT>(&app, &a.page, &raw).await?;
     incidents::delete(&app, &caller.actor(), &a.page, row.id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -293,7 +293,7 @@ async fn report<const EXT: bool>(
     action: ReportAction,
     body: Option<String>,
 ) -> ApiResult<Json<IncidentView>> {
-    let a = caller.page(&app, Action::Operate).await?;
+    let a = caller.page(&app, Access::Operate).await?;
     let row = target::<IncidentRow, EXT>(&app, &a.page, &raw).await?;
     let row = incidents::report(&app, &caller.actor(), &a.page, row.id, action, body.as_deref()).await?;
     Ok(Json(one(&app, &row, Audience::Admin).await?))
@@ -338,7 +338,7 @@ pub async fn backfill(
     caller: Caller,
     StrictJson(b): StrictJson<BackfillBody>,
 ) -> ApiResult<Response> {
-    let a = caller.page(&app, Action::Configure).await?;
+    let a = caller.page(&app, Access::Configure).await?;
     let request_json = serde_json::to_string(&b).expect("serialisable");
     let input = IncidentInput {
         external_id: b.external_id,

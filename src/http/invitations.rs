@@ -14,7 +14,7 @@ use super::presenters::people::MemberView;
 use super::presenters::status_model::Listed;
 use super::principal::Caller;
 use crate::app::App;
-use crate::auth::policy::Action;
+use crate::auth::policy::Access;
 use crate::domain::host::HostClass;
 use crate::service::invitations::{self, NewAccount};
 use crate::service::members::{Added, Scope};
@@ -48,7 +48,7 @@ pub async fn list_page_invitations(
     caller: Caller,
     q: ListQuery,
 ) -> ApiResult<Json<Listed<InvitationView>>> {
-    let a = caller.page(&app, Action::ManageAccess).await?;
+    let a = caller.page(&app, Access::ManageAccess).await?;
     list_in(&app, Scope::Page(&a.page), &q).await
 }
 
@@ -57,7 +57,7 @@ pub async fn revoke_page_invitation(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<InvitationView>> {
-    let a = caller.page(&app, Action::ManageAccess).await?;
+    let a = caller.page(&app, Access::ManageAccess).await?;
     let row = invitations::revoke(&app, &caller.actor(), Scope::Page(&a.page), parse_id(&id)?).await?;
     Ok(Json(InvitationView::of(&row, app.now())))
 }
@@ -67,7 +67,7 @@ pub async fn list_org_invitations(
     caller: Caller,
     q: ListQuery,
 ) -> ApiResult<Json<Listed<InvitationView>>> {
-    let (org_id, _) = caller.org(&app, Action::ManageAccess).await?;
+    let (org_id, _) = caller.org(&app, Access::ManageAccess).await?;
     list_in(&app, Scope::Org(org_id), &q).await
 }
 
@@ -76,7 +76,7 @@ pub async fn revoke_org_invitation(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<InvitationView>> {
-    let (org_id, _) = caller.org(&app, Action::ManageAccess).await?;
+    let (org_id, _) = caller.org(&app, Access::ManageAccess).await?;
     let row = invitations::revoke(&app, &caller.actor(), Scope::Org(org_id), parse_id(&id)?).await?;
     Ok(Json(InvitationView::of(&row, app.now())))
 }

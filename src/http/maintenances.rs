@@ -11,7 +11,7 @@ use super::presenters::notices::MaintenanceView;
 use super::presenters::status_model::Listed;
 use super::principal::Caller;
 use crate::app::App;
-use crate::auth::policy::Action;
+use crate::auth::policy::Access;
 use crate::domain::maintenance::DEFAULT_REMINDER_MINUTES;
 use crate::service::maintenances::{self, BackfillUpdate, MaintenanceInput, MaintenancePatch, Transition, UpdateInput};
 use crate::store::maintenances::MaintenanceRow;
@@ -79,7 +79,7 @@ pub async fn list_maintenances(
     caller: Caller,
     q: ListQuery,
 ) -> ApiResult<Json<Listed<MaintenanceView>>> {
-    let a = caller.page(&app, Action::Read).await?;
+    let a = caller.page(&app, Access::Read).await?;
     Ok(Json(envelope(&app, &a.page, &q, Audience::Admin).await?))
 }
 
@@ -88,7 +88,7 @@ pub async fn create_maintenance(
     caller: Caller,
     StrictJson(b): StrictJson<CreateBody>,
 ) -> ApiResult<Response> {
-    let a = caller.page(&app, Action::Operate).await?;
+    let a = caller.page(&app, Access::Operate).await?;
     let (row, is_new) = maintenances::create(&app, &caller.actor(), &a.page, b.into_input()?).await?;
     Ok(created_or_found(one(&app, &row, Audience::Admin).await?, is_new))
 }
@@ -98,7 +98,7 @@ pub async fn get_maintenance<const EXT: bool>(
     caller: Caller,
     Path(raw): Path<String>,
 ) -> ApiResult<Json<MaintenanceView>> {
-    let a = caller.page(&app, Action::Read).await?;
+    let a = caller.page(&app, Access::Read).await?;
     let row = target::<MaintenanceRow, EXT>(&app, &a.page, &raw).await?;
     Ok(Json(one(&app, &row, Audience::Admin).await?))
 }
@@ -126,7 +126,7 @@ pub async fn patch_maintenance<const EXT: bool>(
     Path(raw): Path<String>,
     StrictJson(b): StrictJson<PatchBody>,
 ) -> ApiResult<Json<MaintenanceView>> {
-    let a = caller.page(&app, Action::Operate).await?;
+    let a = caller.page(&app, Access::Operate).await?;
     let row = target::<MaintenanceRow, EXT>(&app, &a.page, &raw).await?;
     let p = MaintenancePatch {
         title: b.title,
@@ -151,7 +151,7 @@ pub async fn delete_maintenance<const EXT: bool>(
     caller: Caller,
     Path(raw): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let a = caller.page(&app, Action::Operate).await?;
+    let a = caller.page(&app, Access::Operate).await?;
     let row = target::<MaintenanceRow, EXT>(&app, &a.page, &raw).await?;
     maintenances::delete(&app, &caller.actor(), &a.page, row.id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -171,7 +171,7 @@ pub async fn add_update<const EXT: bool>(
     Path(raw): Path<String>,
     StrictJson(b): StrictJson<UpdateBody>,
 ) -> ApiResult<impl IntoResponse> {
-    let a = caller.page(&app, Action::Operate).await?;
+    let a = caller.page(&app, Access::Operate).await?;
     let row = target::<MaintenanceRow, EXT>(&app, &a.page, &raw).await?;
     let u = UpdateInput { message: b.message, stage: b.stage, notify: b.notify };
     let row = maintenances::add_update(&app, &caller.actor(), &a.page, row.id, u).await?;
@@ -237,7 +237,7 @@ async fn transition<const EXT: bool>(
     OptionalJson(b): OptionalJson<TransitionBody>,
     mv: Move,
 ) -> ApiResult<Json<MaintenanceView>> {
-    let a = caller.page(&app, Action::Operate).await?;
+    let a = caller.page(&app, Access::Operate).await?;
     let row = target::<MaintenanceRow, EXT>(&app, &a.page, &raw).await?;
     let t = b.unwrap_or_default().into_transition();
     let actor = caller.actor();
@@ -263,7 +263,7 @@ pub async fn extend_maintenance<const EXT: bool>(
     Path(raw): Path<String>,
     StrictJson(b): StrictJson<ExtendBody>,
 ) -> ApiResult<Json<MaintenanceView>> {
-    let a = caller.page(&app, Action::Operate).await?;
+    let a = caller.page(&app, Access::Operate).await?;
     let row = target::<MaintenanceRow, EXT>(&app, &a.page, &raw).await?;
     let t = Transition { message: b.message, notify: b.notify };
     let row = maintenances::extend(&app, &caller.actor(), &a.page, row.id, &b.ends_at, t).await?;
@@ -304,7 +304,7 @@ pub async fn backfill(
     caller: Caller,
     StrictJson(b): StrictJson<BackfillBody>,
 ) -> ApiResult<Response> {
-    let a = caller.page(&app, Action::Configure).await?;
+    let a = caller.page(&app, Access::Configure).await?;
     let request_json = serde_json::to_string(&b).expect("serialisable");
     let input = MaintenanceInput {
         external_id: b.external_id,

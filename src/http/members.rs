@@ -7,7 +7,7 @@ use super::presenters::people::MemberView;
 use super::presenters::status_model::Listed;
 use super::principal::Caller;
 use crate::app::App;
-use crate::auth::policy::Action;
+use crate::auth::policy::Access;
 use crate::service::members::{self, Scope};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -39,7 +39,7 @@ pub async fn list_page_members(
     caller: Caller,
     q: ListQuery,
 ) -> ApiResult<Json<Listed<MemberView>>> {
-    let a = caller.page(&app, Action::ManageAccess).await?;
+    let a = caller.page(&app, Access::ManageAccess).await?;
     let rows = members::list(&app, Scope::Page(&a.page), q.cursor.unwrap_or(0), q.limit + 1).await?;
     Ok(Json(envelope(rows, q.limit, |m| m.user_id, MemberView::of)))
 }
@@ -49,7 +49,7 @@ pub async fn add_page_member(
     caller: Caller,
     StrictJson(b): StrictJson<AddMemberBody>,
 ) -> ApiResult<impl IntoResponse> {
-    let a = caller.page(&app, Action::ManageAccess).await?;
+    let a = caller.page(&app, Access::ManageAccess).await?;
     let added = members::add(&app, &caller.actor(), Scope::Page(&a.page), &b.email, &b.role).await?;
     Ok(super::invitations::added_answer(&app, added))
 }
@@ -60,7 +60,7 @@ pub async fn change_page_member(
     Path(id): Path<String>,
     StrictJson(b): StrictJson<RoleBody>,
 ) -> ApiResult<Json<MemberView>> {
-    let a = caller.page(&app, Action::ManageAccess).await?;
+    let a = caller.page(&app, Access::ManageAccess).await?;
     let m = members::change_role(&app, &caller.actor(), Scope::Page(&a.page), parse_id(&id)?, &b.role).await?;
     Ok(Json(MemberView::of(&m)))
 }
@@ -70,7 +70,7 @@ pub async fn remove_page_member(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let a = caller.page(&app, Action::ManageAccess).await?;
+    let a = caller.page(&app, Access::ManageAccess).await?;
     members::remove(&app, &caller.actor(), Scope::Page(&a.page), parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,7 +10,7 @@ use super::presenters::status_model::Listed;
 use super::principal::Caller;
 use super::public::canonical_url;
 use crate::app::App;
-use crate::auth::policy::Action;
+use crate::auth::policy::Access;
 use crate::service::members::{self, Scope};
 use crate::service::pages::{self, NewPageInput};
 use crate::service::{access, directory};
@@ -33,7 +33,7 @@ pub async fn page_admin_view(app: &App, p: &PageRow, full: bool) -> ApiResult<Pa
 }
 
 pub async fn get_org(State(app): State<App>, caller: Caller) -> ApiResult<Json<OrgView>> {
-    let (org_id, grant) = caller.org(&app, Action::Read).await?;
+    let (org_id, grant) = caller.org(&app, Access::Read).await?;
     let org = directory::org(&app, org_id).await?.ok_or_else(ApiError::not_found)?;
     Ok(Json(OrgView::of(&org, format!("{grant:?}").to_lowercase())))
 }
@@ -44,7 +44,7 @@ async fn list_pages_in(
     q: &ListQuery,
     trashed: bool,
 ) -> ApiResult<Json<Listed<PageAdminView>>> {
-    let (org_id, _) = caller.org(app, Action::Read).await?;
+    let (org_id, _) = caller.org(app, Access::Read).await?;
     let scope = access::page_scope(app, &caller.principal, org_id).await?;
     let rows = directory::pages_of_org(app, org_id, scope, trashed, q.cursor.unwrap_or(0), q.limit + 1).await?;
     let (rows, next) = super::list::page_of(rows, q.limit, |p| p.id);
@@ -86,7 +86,7 @@ pub async fn create_page(
     caller: Caller,
     StrictJson(b): StrictJson<CreatePageBody>,
 ) -> ApiResult<impl IntoResponse> {
-    let (org_id, _) = caller.org(&app, Action::Configure).await?;
+    let (org_id, _) = caller.org(&app, Access::Configure).await?;
     let input = NewPageInput {
         name: b.name,
         url_prefix: b.url_prefix,
@@ -103,7 +103,7 @@ pub async fn get_page(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<PageAdminView>> {
-    let (org_id, _) = caller.org(&app, Action::Read).await?;
+    let (org_id, _) = caller.org(&app, Access::Read).await?;
     let page = pages::get_in_org(&app, org_id, parse_id(&id)?).await?;
     // An org member's pages without a role on them do not exist for them, here as on the page.
     if access::page_grant(&app, &caller.principal, &page).await?.is_none() {
@@ -117,7 +117,7 @@ pub async fn trash_page(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<PageAdminView>> {
-    let (org_id, _) = caller.org(&app, Action::Configure).await?;
+    let (org_id, _) = caller.org(&app, Access::Configure).await?;
     let page = pages::trash(&app, &caller.actor(), org_id, parse_id(&id)?).await?;
     Ok(Json(page_admin_view(&app, &page, true).await?))
 }
@@ -127,7 +127,7 @@ pub async fn restore_page(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<PageAdminView>> {
-    let (org_id, _) = caller.org(&app, Action::Configure).await?;
+    let (org_id, _) = caller.org(&app, Access::Configure).await?;
     let page = pages::restore(&app, &caller.actor(), org_id, parse_id(&id)?).await?;
     Ok(Json(page_admin_view(&app, &page, true).await?))
 }
@@ -137,7 +137,7 @@ pub async fn list_org_members(
     caller: Caller,
     q: ListQuery,
 ) -> ApiResult<Json<Listed<MemberView>>> {
-    let (org_id, _) = caller.org(&app, Action::ManageAccess).await?;
+    let (org_id, _) = caller.org(&app, Access::ManageAccess).await?;
     let rows = members::list(&app, Scope::Org(org_id), q.cursor.unwrap_or(0), q.limit + 1).await?;
     Ok(Json(envelope(rows, q.limit, |m| m.user_id, MemberView::of)))
 }
@@ -147,7 +147,7 @@ pub async fn add_org_member(
     caller: Caller,
     StrictJson(b): StrictJson<AddMemberBody>,
 ) -> ApiResult<impl IntoResponse> {
-    let (org_id, _) = caller.org(&app, Action::ManageAccess).await?;
+    let (org_id, _) = caller.org(&app, Access::ManageAccess).await?;
     let added = members::add(&app, &caller.actor(), Scope::Org(org_id), &b.email, &b.role).await?;
     Ok(super::invitations::added_answer(&app, added))
 }
@@ -158,7 +158,7 @@ pub async fn change_org_member(
     Path(id): Path<String>,
     StrictJson(b): StrictJson<RoleBody>,
 ) -> ApiResult<Json<MemberView>> {
-    let (org_id, _) = caller.org(&app, Action::ManageAccess).await?;
+    let (org_id, _) = caller.org(&app, Access::ManageAccess).await?;
     let m = members::change_role(&app, &caller.actor(), Scope::Org(org_id), parse_id(&id)?, &b.role).await?;
     Ok(Json(MemberView::of(&m)))
 }
@@ -168,7 +168,7 @@ pub async fn remove_org_member(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let (org_id, _) = caller.org(&app, Action::ManageAccess).await?;
+    let (org_id, _) = caller.org(&app, Access::ManageAccess).await?;
     members::remove(&app, &caller.actor(), Scope::Org(org_id), parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -178,7 +178,7 @@ pub async fn org_audit_log(
     caller: Caller,
     q: ListQuery,
 ) -> ApiResult<Json<Listed<AuditEntry>>> {
-    let (org_id, _) = caller.org(&app, Action::ManageAccess).await?;
+    let (org_id, _) = caller.org(&app, Access::ManageAccess).await?;
     let f =
         AuditFilter { org_id, page_id: None, target: None, before: q.cursor.unwrap_or(i64::MAX), limit: q.limit + 1 };
     let rows = directory::audit_entries(&app, &f).await?;

@@ -10,7 +10,7 @@ use super::presenters::people::AuditEntry;
 use super::presenters::status_model::Listed;
 use super::principal::Caller;
 use crate::app::App;
-use crate::auth::policy::Action;
+use crate::auth::policy::Access;
 use crate::service::directory;
 use crate::service::domains;
 use crate::service::pages::{self, PageSettingsPatch, SiteSettings};
@@ -21,7 +21,7 @@ use axum::Json;
 use serde::Deserialize;
 
 pub async fn get_page_settings(State(app): State<App>, caller: Caller) -> ApiResult<Json<PageAdminView>> {
-    let a = caller.page(&app, Action::Read).await?;
+    let a = caller.page(&app, Access::Read).await?;
     Ok(Json(page_admin_view(&app, &a.page, true).await?))
 }
 
@@ -39,14 +39,14 @@ pub async fn patch_page_settings(
     caller: Caller,
     StrictJson(b): StrictJson<PageSettingsBody>,
 ) -> ApiResult<Json<PageAdminView>> {
-    let a = caller.page(&app, Action::Configure).await?;
+    let a = caller.page(&app, Access::Configure).await?;
     let patch = PageSettingsPatch { name: b.name, visibility: b.visibility, viewer_password: b.viewer_password };
     let page = pages::update_page_settings(&app, &caller.actor(), &a.page, patch).await?;
     Ok(Json(page_admin_view(&app, &page, true).await?))
 }
 
 pub async fn get_site_settings(State(app): State<App>, caller: Caller) -> ApiResult<Json<SiteSettings>> {
-    let a = caller.page(&app, Action::Read).await?;
+    let a = caller.page(&app, Access::Read).await?;
     Ok(Json(pages::settings_of(&a.page)))
 }
 
@@ -56,13 +56,13 @@ pub async fn put_site_settings(
     caller: Caller,
     StrictJson(s): StrictJson<SiteSettings>,
 ) -> ApiResult<Json<SiteSettings>> {
-    let a = caller.page(&app, Action::Configure).await?;
+    let a = caller.page(&app, Access::Configure).await?;
     let page = pages::update_site_settings(&app, &caller.actor(), &a.page, s).await?;
     Ok(Json(pages::settings_of(&page)))
 }
 
 pub async fn get_domain(State(app): State<App>, caller: Caller) -> ApiResult<Json<DomainView>> {
-    let a = caller.page(&app, Action::Read).await?;
+    let a = caller.page(&app, Access::Read).await?;
     Ok(Json(DomainView::of(&domains::get(&app, &a.page).await?)))
 }
 
@@ -77,17 +77,17 @@ pub async fn put_domain(
     caller: Caller,
     StrictJson(b): StrictJson<DomainBody>,
 ) -> ApiResult<Json<DomainView>> {
-    let a = caller.page(&app, Action::Configure).await?;
+    let a = caller.page(&app, Access::Configure).await?;
     Ok(Json(DomainView::of(&domains::set(&app, &caller.actor(), &a.page, &b.domain).await?)))
 }
 
 pub async fn verify_domain(State(app): State<App>, caller: Caller) -> ApiResult<Json<DomainView>> {
-    let a = caller.page(&app, Action::Configure).await?;
+    let a = caller.page(&app, Access::Configure).await?;
     Ok(Json(DomainView::of(&domains::verify(&app, &caller.actor(), &a.page).await?)))
 }
 
 pub async fn delete_domain(State(app): State<App>, caller: Caller) -> ApiResult<StatusCode> {
-    let a = caller.page(&app, Action::Configure).await?;
+    let a = caller.page(&app, Access::Configure).await?;
     domains::remove(&app, &caller.actor(), &a.page).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -97,7 +97,7 @@ pub async fn page_audit_log(
     caller: Caller,
     q: ListQuery,
 ) -> ApiResult<Json<Listed<AuditEntry>>> {
-    let a = caller.page(&app, Action::ManageAccess).await?;
+    let a = caller.page(&app, Access::ManageAccess).await?;
     let f = AuditFilter {
         org_id: a.page.org_id,
         page_id: Some(a.page.id),

@@ -4,7 +4,7 @@ use super::cookies;
 use super::ctx::RequestCtx;
 use super::error::{ApiError, ApiResult};
 use crate::app::App;
-use crate::auth::policy::{self, Action, Decision};
+use crate::auth::policy::{self, Access, Decision};
 use crate::service::access::{self, Principal, Refusal};
 use crate::service::audit::Actor;
 use crate::service::directory;
@@ -23,7 +23,7 @@ pub struct Caller {
 /// A page the caller may act on, with the caller's access there.
 pub struct PageAccess {
     pub page: PageRow,
-    pub grant: Action,
+    pub grant: Access,
 }
 
 pub fn ctx_of(parts: &Parts) -> ApiResult<RequestCtx> {
@@ -108,7 +108,7 @@ fn presents_csrf_token(h: &HeaderMap, session_raw: &str) -> bool {
     h.get("x-csrf-token").and_then(|v| v.to_str().ok()).is_some_and(|t| t == sessions::csrf_token(&token))
 }
 
-fn check(grant: Option<Action>, wanted: Action, what: &'static str) -> ApiResult<Action> {
+fn check(grant: Option<Access>, wanted: Access, what: &'static str) -> ApiResult<Access> {
     match policy::decide(grant, wanted) {
         Decision::Allow => Ok(grant.expect("allowed grants exist")),
         Decision::Forbid => Err(ApiError::new(
@@ -120,12 +120,12 @@ fn check(grant: Option<Action>, wanted: Action, what: &'static str) -> ApiResult
     }
 }
 
-fn action_words(a: Action) -> &'static str {
+fn action_words(a: Access) -> &'static str {
     match a {
-        Action::Nothing | Action::Read => "read",
-        Action::Operate => "change operational content",
-        Action::Configure => "change configuration",
-        Action::ManageAccess => "manage credentials and people",
+        Access::Nothing | Access::Read => "read",
+        Access::Operate => "change operational content",
+        Access::Configure => "change configuration",
+        Access::ManageAccess => "manage credentials and people",
     }
 }
 
@@ -136,7 +136,7 @@ impl Caller {
     }
 
     /// Requires `wanted` on the page this request resolved to.
-    pub async fn page(&self, app: &App, wanted: Action) -> ApiResult<PageAccess> {
+    pub async fn page(&self, app: &App, wanted: Access) -> ApiResult<PageAccess> {
         let page = self.ctx.page.clone().ok_or_else(|| {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -149,7 +149,7 @@ impl Caller {
     }
 
     /// Requires `wanted` on the org this request is about; returns the org id and the grant.
-    pub async fn org(&self, app: &App, wanted: Action) -> ApiResult<(i64, Action)> {
+    pub async fn org(&self, app: &App, wanted: Access) -> ApiResult<(i64, Access)> {
         let org_id = match (self.ctx.org_id, &self.ctx.page, &self.principal) {
             (Some(id), _, _) => id,
             (None, Some(p), _) => p.org_id,
@@ -209,7 +209,7 @@ async fn may_view_private(app: &App, h: &HeaderMap, m: &Method, ctx: &RequestCtx
         return Ok(false);
     }
     let principal = authenticate(app, h, m, ctx).await?;
-    Ok(policy::allows(access::page_grant(app, &principal, page).await?, Action::Read))
+    Ok(policy::allows(access::page_grant(app, &principal, page).await?, Access::Read))
 }
 
 impl FromRequestParts<App> for RequestCtx {

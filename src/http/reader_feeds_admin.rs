@@ -9,7 +9,7 @@ use super::presenters::reader_feeds::{FeedAdminView, FeedStats};
 use super::presenters::status_model::Listed;
 use super::principal::Caller;
 use crate::app::App;
-use crate::auth::policy::Action;
+use crate::auth::policy::Access;
 use crate::service::reader_feeds::admin;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -25,7 +25,7 @@ pub async fn list_feeds(
     caller: Caller,
     q: ListQuery,
 ) -> ApiResult<Json<Listed<FeedAdminView>>> {
-    let a = caller.page(&app, Action::Operate).await?;
+    let a = caller.page(&app, Access::Operate).await?;
     let rows = admin::list(&app, &a.page, q.cursor.unwrap_or(i64::MAX), q.limit + 1).await?;
     let (rows, next) = page_of(rows, q.limit, |f| f.row.id);
     let url = base_url(&app, &a.page).await?;
@@ -35,7 +35,7 @@ pub async fn list_feeds(
 
 /// `GET /api/v1/admin/feeds/stats`.
 pub async fn feed_stats(State(app): State<App>, caller: Caller) -> ApiResult<Json<FeedStats>> {
-    let a = caller.page(&app, Action::Operate).await?;
+    let a = caller.page(&app, Access::Operate).await?;
     Ok(Json(FeedStats::of(admin::stats(&app, &a.page).await?)))
 }
 
@@ -45,14 +45,14 @@ pub async fn get_feed(
     caller: Caller,
     Path(raw): Path<String>,
 ) -> ApiResult<Json<FeedAdminView>> {
-    let a = caller.page(&app, Action::Operate).await?;
+    let a = caller.page(&app, Access::Operate).await?;
     let f = admin::get(&app, &a.page, feed_id(&raw)?).await?;
     Ok(Json(FeedAdminView::of(&f, Some(&base_url(&app, &a.page).await?))))
 }
 
 /// `DELETE /api/v1/admin/feeds/{id}`: hard delete.
 pub async fn delete_feed(State(app): State<App>, caller: Caller, Path(raw): Path<String>) -> ApiResult<StatusCode> {
-    let a = caller.page(&app, Action::Operate).await?;
+    let a = caller.page(&app, Access::Operate).await?;
     admin::delete(&app, &caller.actor(), &a.page, feed_id(&raw)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -63,7 +63,7 @@ pub async fn invalidate_feed(
     caller: Caller,
     Path(raw): Path<String>,
 ) -> ApiResult<Json<FeedAdminView>> {
-    let a = caller.page(&app, Action::Operate).await?;
+    let a = caller.page(&app, Access::Operate).await?;
     let f = admin::invalidate(&app, &caller.actor(), &a.page, feed_id(&raw)?).await?;
     Ok(Json(FeedAdminView::of(&f, Some(&base_url(&app, &a.page).await?))))
 }

@@ -9,7 +9,7 @@ use super::presenters::status_model::Listed;
 use super::presenters::subscribers::{DeliveryView, SubscriberView};
 use super::principal::Caller;
 use crate::app::App;
-use crate::auth::policy::Action;
+use crate::auth::policy::Access;
 use crate::service::subscribers::admin::{self, Consent, HYGIENES, STATES};
 use crate::store::subscribers::AdminFilter;
 use axum::extract::{Path, State};
@@ -47,7 +47,7 @@ pub async fn list_subscribers(
     caller: Caller,
     q: ListQuery,
 ) -> ApiResult<Json<Listed<SubscriberView>>> {
-    let a = caller.page(&app, Action::Operate).await?;
+    let a = caller.page(&app, Access::Operate).await?;
     let f = filter(&q)?;
     let rows = admin::list(&app, &a.page, &f, q.cursor.unwrap_or(i64::MAX), q.limit + 1).await?;
     let (rows, next) = page_of(rows, q.limit, |r| r.id);
@@ -58,7 +58,7 @@ pub async fn list_subscribers(
 
 /// `GET /api/v1/admin/subscribers/counts`.
 pub async fn subscriber_counts(State(app): State<App>, caller: Caller) -> ApiResult<Json<admin::Counts>> {
-    let a = caller.page(&app, Action::Operate).await?;
+    let a = caller.page(&app, Access::Operate).await?;
     Ok(Json(admin::counts(&app, &a.page).await?))
 }
 
@@ -68,7 +68,7 @@ pub async fn get_subscriber(
     caller: Caller,
     Path(raw): Path<String>,
 ) -> ApiResult<Json<SubscriberView>> {
-    let a = caller.page(&app, Action::Operate).await?;
+    let a = caller.page(&app, Access::Operate).await?;
     let s = admin::get(&app, &a.page, subscriber_id(&raw)?).await?;
     let scopes = admin::scopes(&app, &a.page).await?;
     Ok(Json(SubscriberView::of(&s, true, &scopes)))
@@ -80,7 +80,7 @@ pub async fn delete_subscriber(
     caller: Caller,
     Path(raw): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let a = caller.page(&app, Action::Operate).await?;
+    let a = caller.page(&app, Access::Operate).await?;
     admin::delete(&app, &caller.actor(), &a.page, subscriber_id(&raw)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -98,14 +98,14 @@ pub async fn bulk_hygiene(
     caller: Caller,
     StrictJson(b): StrictJson<HygieneBody>,
 ) -> ApiResult<Json<admin::HygieneOutcome>> {
-    let a = caller.page(&app, Action::Operate).await?;
+    let a = caller.page(&app, Access::Operate).await?;
     let out = admin::set_hygiene(&app, &caller.actor(), &a.page, &b.ids, &b.hygiene).await?;
     Ok(Json(out))
 }
 
 /// `GET /api/v1/admin/subscribers/export`: `text/csv`, the header row first.
 pub async fn export_subscribers(State(app): State<App>, caller: Caller) -> ApiResult<Response> {
-    let a = caller.page(&app, Action::Operate).await?;
+    let a = caller.page(&app, Access::Operate).await?;
     let body = admin::export(&app, &a.page).await?;
     Ok((
         StatusCode::OK,
@@ -132,7 +132,7 @@ pub async fn import_subscribers(
     caller: Caller,
     StrictJson(b): StrictJson<ImportBody>,
 ) -> ApiResult<Json<admin::ImportOutcome>> {
-    let a = caller.page(&app, Action::Operate).await?;
+    let a = caller.page(&app, Access::Operate).await?;
     let consent = match b.consent.as_str() {
         "attested" => Consent::Attested,
         "none" => Consent::None,
@@ -150,7 +150,7 @@ pub async fn subscriber_deliveries(
     Path(id): Path<String>,
     q: ListQuery,
 ) -> ApiResult<Json<Listed<DeliveryView>>> {
-    let a = caller.page(&app, Action::Operate).await?;
+    let a = caller.page(&app, Access::Operate).await?;
     let rows = admin::deliveries(&app, &a.page, subscriber_id(&id)?, q.cursor.unwrap_or(i64::MAX), q.limit + 1).await?;
     let (rows, next) = page_of(rows, q.limit, |r| r.0.id);
     let data = rows.iter().map(|(d, attempts)| DeliveryView::of(d, attempts)).collect();

@@ -8,7 +8,7 @@ use super::presenters::people::{AuditEntry, TokenStats, TokenView, TokenWithSecr
 use super::presenters::status_model::Listed;
 use super::principal::Caller;
 use crate::app::App;
-use crate::auth::policy::Action;
+use crate::auth::policy::Access;
 use crate::service::access::Principal;
 use crate::service::audit::Actor;
 use crate::service::tokens::{self, Holder, NewToken, TokenScope};
@@ -44,12 +44,12 @@ pub struct RotateBody {
 }
 
 /// Every token route needs credentials-and-people access on its scope.
-async fn scope<const ORG: bool>(app: &App, caller: &Caller) -> ApiResult<(TokenScope, Actor, Action)> {
+async fn scope<const ORG: bool>(app: &App, caller: &Caller) -> ApiResult<(TokenScope, Actor, Access)> {
     if ORG {
-        let (org_id, grant) = caller.org(app, Action::ManageAccess).await?;
+        let (org_id, grant) = caller.org(app, Access::ManageAccess).await?;
         Ok((TokenScope::Org { org_id }, caller.actor(), grant))
     } else {
-        let a = caller.page(app, Action::ManageAccess).await?;
+        let a = caller.page(app, Access::ManageAccess).await?;
         Ok((TokenScope::Page { org_id: a.page.org_id, page_id: a.page.id }, caller.actor(), a.grant))
     }
 }

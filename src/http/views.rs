@@ -10,7 +10,7 @@ use super::presenters::status_model::Listed;
 use super::presenters::views::ViewView;
 use super::principal::Caller;
 use crate::app::App;
-use crate::auth::policy::Action;
+use crate::auth::policy::Access;
 use crate::domain::views::AccessMode;
 use crate::service::views::{self, admin, ViewDoc, ViewInput};
 use crate::store::tenancy::PageRow;
@@ -133,7 +133,7 @@ fn mode_filter(q: &ListQuery) -> ApiResult<Option<String>> {
 
 /// `GET /api/v1/admin/views` (`access_mode`, `limit`, `cursor`, `view=full`).
 pub async fn list_views(State(app): State<App>, caller: Caller, q: ListQuery) -> ApiResult<Json<Listed<ViewView>>> {
-    let a = caller.page(&app, Action::Operate).await?;
+    let a = caller.page(&app, Access::Operate).await?;
     let mode = mode_filter(&q)?;
     let docs = admin::list(&app, &a.page, mode.as_deref(), q.cursor.unwrap_or(i64::MAX), q.limit + 1).await?;
     let (docs, next) = page_of(docs, q.limit, |d| d.view.id);
@@ -142,20 +142,20 @@ pub async fn list_views(State(app): State<App>, caller: Caller, q: ListQuery) ->
 
 /// `GET /api/v1/admin/views/stats`.
 pub async fn view_stats(State(app): State<App>, caller: Caller) -> ApiResult<Json<admin::Stats>> {
-    let a = caller.page(&app, Action::Operate).await?;
+    let a = caller.page(&app, Access::Operate).await?;
     Ok(Json(admin::stats(&app, &a.page).await?))
 }
 
 /// `GET /api/v1/admin/views/{id}`: the full view; another page's is 404.
 pub async fn get_view(State(app): State<App>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<ViewView>> {
-    let a = caller.page(&app, Action::Operate).await?;
+    let a = caller.page(&app, Access::Operate).await?;
     let d = admin::get(&app, &a.page, view_id(&id)?).await?;
     Ok(Json(full_view(&app, &a.page, &d).await?))
 }
 
 /// `DELETE /api/v1/admin/views/{id}`.
 pub async fn delete_view(State(app): State<App>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    let a = caller.page(&app, Action::Operate).await?;
+    let a = caller.page(&app, Access::Operate).await?;
     admin::delete(&app, &caller.actor(), &a.page, view_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,7 +3,7 @@
 use super::audit::{Actor, Event};
 use super::error::{Error, Result};
 use crate::app::App;
-use crate::auth::policy::{self, Action, OrgRole, PageRole, Permission, RoleKey};
+use crate::auth::policy::{self, Access, OrgRole, PageRole, Permission, RoleKey};
 use crate::auth::token::PlainToken;
 use crate::clock::{DAY, HOUR};
 use crate::store::credentials as creds;
@@ -40,9 +40,9 @@ pub struct TokenPrincipal {
 
 impl TokenPrincipal {
     /// Caps a grant for a secret that is on its way out.
-    fn cap(&self, grant: Action) -> Action {
+    fn cap(&self, grant: Access) -> Access {
         if self.via_previous {
-            grant.min(Action::Configure)
+            grant.min(Access::Configure)
         } else {
             grant
         }
@@ -190,7 +190,7 @@ pub async fn authenticate_session(app: &App, raw: &str, page: Option<&PageRow>, 
 }
 
 /// The highest action `principal` may take on `page`; `None` = the page is invisible to it.
-pub async fn page_grant(app: &App, principal: &Principal, page: &PageRow) -> Result<Option<Action>> {
+pub async fn page_grant(app: &App, principal: &Principal, page: &PageRow) -> Result<Option<Access>> {
     Ok(match principal {
         Principal::ApiToken(t) => {
             let role_ceiling = match (t.page_id, t.role) {
@@ -203,7 +203,7 @@ pub async fn page_grant(app: &App, principal: &Principal, page: &PageRow) -> Res
         Principal::Session(s) => {
             let org_role = tenancy::org_role(&app.db.pool, page.org_id, s.user_id).await?;
             match org_role.as_deref().and_then(OrgRole::parse) {
-                Some(OrgRole::OrgAdmin) => Some(Action::ManageAccess),
+                Some(OrgRole::OrgAdmin) => Some(Access::ManageAccess),
                 Some(OrgRole::OrgMember) => tenancy::page_role(&app.db.pool, page.id, s.user_id)
                     .await?
                     .as_deref()
@@ -244,13 +244,13 @@ pub fn scope_for_org_role(org_role: Option<&str>, user_id: i64) -> PageScope {
 }
 
 /// The highest org-level action `principal` may take on `org_id`; `None` = invisible.
-pub async fn org_grant(app: &App, principal: &Principal, org_id: i64) -> Result<Option<Action>> {
+pub async fn org_grant(app: &App, principal: &Principal, org_id: i64) -> Result<Option<Access>> {
     Ok(match principal {
         Principal::ApiToken(t) if t.org_id != org_id => None,
         Principal::ApiToken(t) => match t.role {
             RoleKey::Org(r) => Some(t.cap(policy::token_grant(t.permission, r.org_ceiling()))),
             // Page tokens are valid in their org but carry no org-level access.
-            RoleKey::Page(_) => Some(Action::Nothing),
+            RoleKey::Page(_) => Some(Access::Nothing),
         },
         Principal::Session(s) => tenancy::org_role(&app.db.pool, org_id, s.user_id)
             .await?

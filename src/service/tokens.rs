@@ -3,7 +3,7 @@
 use super::audit::{self, Actor, Event};
 use super::error::{Error, Result};
 use crate::app::App;
-use crate::auth::policy::{self, Action, Permission, RoleKey};
+use crate::auth::policy::{self, Access, Permission, RoleKey};
 use crate::auth::token::{PlainToken, TokenKind};
 use crate::clock::{DAY, SECOND};
 use crate::domain::types;
@@ -40,7 +40,7 @@ impl TokenScope {
 /// Who mints a token: their access on the scope, and (for a token) when they expire.
 #[derive(Debug, Clone, Copy)]
 pub struct Holder {
-    pub grant: Action,
+    pub grant: Access,
     pub expires_at: Option<i64>,
 }
 
@@ -68,7 +68,7 @@ pub fn state(row: &ApiTokenRow, now: i64) -> &'static str {
 }
 
 /// The access a token would carry, and checks that the role fits the scope.
-fn minted_access(scope: TokenScope, permission: Permission, role: RoleKey) -> Result<Action> {
+fn minted_access(scope: TokenScope, permission: Permission, role: RoleKey) -> Result<Access> {
     match (scope, role) {
         (TokenScope::Page { .. }, RoleKey::Page(r)) => Ok(policy::token_grant(permission, r.ceiling())),
         (TokenScope::Org { .. }, RoleKey::Org(r)) => Ok(policy::token_grant(permission, r.org_ceiling())),

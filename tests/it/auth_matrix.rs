@@ -9,7 +9,7 @@ use crate::harness::*;
 use axum::http::Method;
 use serde_json::{json, Value};
 use sqlx::Row;
-use statibeat::auth::policy::Action;
+use statibeat::auth::policy::Access;
 use statibeat::auth::token::TokenKind;
 use statibeat::clock::rfc3339;
 use statibeat::http::routes::Limit;
@@ -1149,7 +1149,7 @@ impl World {
         let (row, secret) = token_service::create(
             &self.t.app,
             &Actor::system("test"),
-            token_service::Holder { grant: Action::ManageAccess, expires_at: None },
+            token_service::Holder { grant: Access::ManageAccess, expires_at: None },
             scope,
             NewToken {
                 name: format!("{permission}-{role}"),

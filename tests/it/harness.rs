@@ -269,7 +269,7 @@ impl TestApp {
         let (_, secret) = tokens::create(
             &self.app,
             &Actor::system("test"),
-            tokens::Holder { grant: statibeat::auth::policy::Action::ManageAccess, expires_at: None },
+            tokens::Holder { grant: statibeat::auth::policy::Access::ManageAccess, expires_at: None },
             scope,
             NewToken {
                 name: format!("{permission}-{role}"),
