@@ -5,7 +5,7 @@ use super::ctx::RequestCtx;
 use super::error::{ApiError, ApiResult};
 use super::json::StrictJson;
 use super::presenters::sessions::{
-    Context, Me, OrgMembership, OrgRef, PageRef, PageRoleView, PasswordChanged, PrincipalRef, SignedIn, UserView,
+    Context, Me, OrgMembership, OrgRef, PageRef, PageRoleJson, PasswordChanged, PrincipalRef, SignedIn, UserJson,
 };
 use super::principal::Caller;
 use crate::app::App;
@@ -51,7 +51,7 @@ pub async fn login(
         }
         e => e.into(),
     })?;
-    let mut res = Json(SignedIn { user: UserView::of(&s), csrf_token: sessions::csrf_token(&secret) }).into_response();
+    let mut res = Json(SignedIn { user: UserJson::of(&s), csrf_token: sessions::csrf_token(&secret) }).into_response();
     res.headers_mut().insert(header::SET_COOKIE, session_cookie(&app, secret.expose()));
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)
@@ -85,9 +85,9 @@ pub async fn me(State(app): State<App>, caller: Caller, headers: HeaderMap) -> A
         .and_then(|raw| crate::auth::token::PlainToken::parse_kind(&raw, crate::auth::token::TokenKind::Session).ok())
         .map(|t| sessions::csrf_token(&t));
     Ok(Json(Me {
-        user: UserView::of(s),
+        user: UserJson::of(s),
         orgs: orgs.iter().map(OrgMembership::of).collect(),
-        page_roles: pages.into_iter().map(|(org_id, page_id, role)| PageRoleView { org_id, page_id, role }).collect(),
+        page_roles: pages.into_iter().map(|(org_id, page_id, role)| PageRoleJson { org_id, page_id, role }).collect(),
         csrf_token: csrf,
     }))
 }

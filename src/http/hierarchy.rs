@@ -3,7 +3,7 @@
 use super::error::{ApiError, ApiResult};
 use super::json::{nullable, StrictJson};
 use super::list::{after_key, by_position, ListQuery};
-use super::presenters::status_model::{ItemView, LevelView, Listed, StageView, StatusView};
+use super::presenters::status_model::{ItemJson, LevelJson, Listed, StageJson, StatusJson};
 use super::principal::Caller;
 use crate::app::App;
 use crate::auth::policy::Access;
@@ -32,10 +32,10 @@ pub fn item_ref<const EXT: bool>(raw: String) -> ApiResult<ItemRef> {
 
 // ---- levels -----------------------------------------------------------------------------------
 
-pub async fn list_levels(State(app): State<App>, caller: Caller, q: ListQuery) -> ApiResult<Json<Listed<LevelView>>> {
+pub async fn list_levels(State(app): State<App>, caller: Caller, q: ListQuery) -> ApiResult<Json<Listed<LevelJson>>> {
     let a = caller.page(&app, Access::Read).await?;
     let (levels, next) = by_position(hierarchy::levels(&app, &a.page).await?, &q);
-    Ok(Json(Listed { data: levels.iter().map(LevelView::of).collect(), next_cursor: next }))
+    Ok(Json(Listed { data: levels.iter().map(LevelJson::of).collect(), next_cursor: next }))
 }
 
 #[derive(Deserialize)]
@@ -53,7 +53,7 @@ pub async fn create_level(
 ) -> ApiResult<impl IntoResponse> {
     let a = caller.page(&app, Access::Configure).await?;
     let l = hierarchy::create_level(&app, &caller.actor(), &a.page, b.depth, &b.singular, &b.plural).await?;
-    Ok((StatusCode::CREATED, Json(LevelView::of(&l))))
+    Ok((StatusCode::CREATED, Json(LevelJson::of(&l))))
 }
 
 #[derive(Deserialize)]
@@ -68,7 +68,7 @@ pub async fn update_level(
     caller: Caller,
     Path(depth): Path<String>,
     StrictJson(b): StrictJson<LevelPatch>,
-) -> ApiResult<Json<LevelView>> {
+) -> ApiResult<Json<LevelJson>> {
     let a = caller.page(&app, Access::Configure).await?;
     let l = hierarchy::update_level(
         &app,
@@ -79,7 +79,7 @@ pub async fn update_level(
         b.plural.as_deref(),
     )
     .await?;
-    Ok(Json(LevelView::of(&l)))
+    Ok(Json(LevelJson::of(&l)))
 }
 
 pub async fn delete_level(State(app): State<App>, caller: Caller, Path(depth): Path<String>) -> ApiResult<StatusCode> {
@@ -147,15 +147,15 @@ impl ItemBody {
     }
 }
 
-async fn item_with_status(app: &App, page: &crate::store::tenancy::PageRow, item: &ItemRow) -> ApiResult<ItemView> {
+async fn item_with_status(app: &App, page: &crate::store::tenancy::PageRow, item: &ItemRow) -> ApiResult<ItemJson> {
     let s = status::page_status(app, page).await?;
     let parent = s.items.iter().find(|i| Some(i.item.id) == item.parent_id).map(|i| &i.item);
     let st = s.items.iter().find(|i| i.item.id == item.id).map(|i| i.status.as_str());
-    Ok(ItemView::of(item, parent, st))
+    Ok(ItemJson::of(item, parent, st))
 }
 
 /// `GET /api/v1/admin/hierarchy/items`: every component (hidden ones too), paged in id order.
-pub async fn list_items(State(app): State<App>, caller: Caller, q: ListQuery) -> ApiResult<Json<Listed<ItemView>>> {
+pub async fn list_items(State(app): State<App>, caller: Caller, q: ListQuery) -> ApiResult<Json<Listed<ItemJson>>> {
     let a = caller.page(&app, Access::Read).await?;
     let s = status::page_status(&app, &a.page).await?;
     let by_id: std::collections::HashMap<i64, &ItemRow> = s.items.iter().map(|i| (i.item.id, &i.item)).collect();
@@ -164,7 +164,7 @@ pub async fn list_items(State(app): State<App>, caller: Caller, q: ListQuery) ->
         .iter()
         .map(|i| {
             let parent = i.item.parent_id.and_then(|p| by_id.get(&p).copied());
-            ItemView::of(&i.item, parent, Some(&i.status))
+            ItemJson::of(&i.item, parent, Some(&i.status))
         })
         .collect();
     Ok(Json(Listed { data, next_cursor: next }))
@@ -184,7 +184,7 @@ pub async fn get_item<const EXT: bool>(
     State(app): State<App>,
     caller: Caller,
     Path(raw): Path<String>,
-) -> ApiResult<Json<ItemView>> {
+) -> ApiResult<Json<ItemJson>> {
     let a = caller.page(&app, Access::Read).await?;
     let item = hierarchy::item(&app, &a.page, &item_ref::<EXT>(raw)?).await?;
     Ok(Json(item_with_status(&app, &a.page, &item).await?))
@@ -195,7 +195,7 @@ pub async fn update_item<const EXT: bool>(
     caller: Caller,
     Path(raw): Path<String>,
     StrictJson(b): StrictJson<ItemBody>,
-) -> ApiResult<Json<ItemView>> {
+) -> ApiResult<Json<ItemJson>> {
     let a = caller.page(&app, Access::Configure).await?;
     let item = hierarchy::update_item(&app, &caller.actor(), &a.page, &item_ref::<EXT>(raw)?, b.into_input()?).await?;
     Ok(Json(item_with_status(&app, &a.page, &item).await?))
@@ -217,10 +217,10 @@ pub async fn list_statuses(
     State(app): State<App>,
     caller: Caller,
     q: ListQuery,
-) -> ApiResult<Json<Listed<StatusView>>> {
+) -> ApiResult<Json<Listed<StatusJson>>> {
     let a = caller.page(&app, Access::Read).await?;
     let (s, next) = by_position(hierarchy::statuses(&app, &a.page).await?, &q);
-    Ok(Json(Listed { data: s.iter().map(StatusView::of).collect(), next_cursor: next }))
+    Ok(Json(Listed { data: s.iter().map(StatusJson::of).collect(), next_cursor: next }))
 }
 
 #[derive(Deserialize)]
@@ -243,7 +243,7 @@ pub async fn put_statuses(
     State(app): State<App>,
     caller: Caller,
     StrictJson(b): StrictJson<StatusesBody>,
-) -> ApiResult<Json<Listed<StatusView>>> {
+) -> ApiResult<Json<Listed<StatusJson>>> {
     let a = caller.page(&app, Access::Configure).await?;
     let input = b
         .statuses
@@ -251,7 +251,7 @@ pub async fn put_statuses(
         .map(|s| StatusInput { key: s.key, name: s.name, color: s.color, downtime_weight: s.downtime_weight })
         .collect();
     let s = hierarchy::replace_statuses(&app, &caller.actor(), &a.page, input).await?;
-    Ok(Json(Listed { data: s.iter().map(StatusView::of).collect(), next_cursor: None }))
+    Ok(Json(Listed { data: s.iter().map(StatusJson::of).collect(), next_cursor: None }))
 }
 
 fn kind(raw: &str) -> ApiResult<&'static str> {
@@ -267,10 +267,10 @@ pub async fn list_stages(
     caller: Caller,
     Path(raw): Path<String>,
     q: ListQuery,
-) -> ApiResult<Json<Listed<StageView>>> {
+) -> ApiResult<Json<Listed<StageJson>>> {
     let a = caller.page(&app, Access::Read).await?;
     let (s, next) = by_position(hierarchy::stages(&app, &a.page, kind(&raw)?).await?, &q);
-    Ok(Json(Listed { data: s.iter().map(StageView::of).collect(), next_cursor: next }))
+    Ok(Json(Listed { data: s.iter().map(StageJson::of).collect(), next_cursor: next }))
 }
 
 #[derive(Deserialize)]
@@ -291,9 +291,9 @@ pub async fn put_stages(
     caller: Caller,
     Path(raw): Path<String>,
     StrictJson(b): StrictJson<StagesBody>,
-) -> ApiResult<Json<Listed<StageView>>> {
+) -> ApiResult<Json<Listed<StageJson>>> {
     let a = caller.page(&app, Access::Configure).await?;
     let input = b.stages.into_iter().map(|s| (s.key, s.name)).collect();
     let s = hierarchy::replace_stages(&app, &caller.actor(), &a.page, kind(&raw)?, input).await?;
-    Ok(Json(Listed { data: s.iter().map(StageView::of).collect(), next_cursor: None }))
+    Ok(Json(Listed { data: s.iter().map(StageJson::of).collect(), next_cursor: None }))
 }

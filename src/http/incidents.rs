@@ -4,7 +4,7 @@ use super::error::{ApiError, ApiResult};
 use super::json::{OptionalJson, StrictJson};
 use super::list::{page_of, ListQuery};
 use super::notices::{affected, created_or_found, target, yes, AffectedBody};
-use super::presenters::notices::IncidentView;
+use super::presenters::notices::IncidentJson;
 use super::presenters::status_model::Listed;
 use super::principal::Caller;
 use crate::app::App;
@@ -20,21 +20,16 @@ use serde::{Deserialize, Serialize};
 pub use crate::service::incidents::Audience;
 
 /// Incidents as the API shows them, with their items and updates loaded in two queries.
-pub async fn incident_views(
-    app: &App,
-    rows: &[IncidentRow],
-    full: bool,
-    who: Audience,
-) -> ApiResult<Vec<IncidentView>> {
+pub async fn incident_json(app: &App, rows: &[IncidentRow], full: bool, who: Audience) -> ApiResult<Vec<IncidentJson>> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let items = incidents::items_of(app, &ids, who).await?;
     let updates = if full { incidents::updates_of(app, &ids).await? } else { Vec::new() };
-    Ok(rows.iter().map(|r| IncidentView::of(r, &items, &updates, full, who)).collect())
+    Ok(rows.iter().map(|r| IncidentJson::of(r, &items, &updates, full, who)).collect())
 }
 
 /// One incident, in full.
-pub async fn one(app: &App, row: &IncidentRow, who: Audience) -> ApiResult<IncidentView> {
-    Ok(incident_views(app, std::slice::from_ref(row), true, who).await?.remove(0))
+pub async fn one(app: &App, row: &IncidentRow, who: Audience) -> ApiResult<IncidentJson> {
+    Ok(incident_json(app, std::slice::from_ref(row), true, who).await?.remove(0))
 }
 
 /// `status=active|resolved|all` (default all).
@@ -94,12 +89,12 @@ pub async fn list_incidents(
     State(app): State<App>,
     caller: Caller,
     q: ListQuery,
-) -> ApiResult<Json<Listed<IncidentView>>> {
+) -> ApiResult<Json<Listed<IncidentJson>>> {
     let a = caller.page(&app, Access::Read).await?;
     let before = q.cursor.unwrap_or(i64::MAX);
     let rows = incidents::list(&app, &a.page, filter(&q)?, Audience::Admin, before, q.limit + 1).await?;
     let (rows, next) = page_of(rows, q.limit, |r| r.id);
-    let data = incident_views(&app, &rows, q.full, Audience::Admin).await?;
+    let data = incident_json(&app, &rows, q.full, Audience::Admin).await?;
     Ok(Json(Listed { data, next_cursor: next }))
 }
 
@@ -117,7 +112,7 @@ pub async fn get_incident<const EXT: bool>(
     State(app): State<App>,
     caller: Caller,
     Path(raw): Path<String>,
-) -> ApiResult<Json<IncidentView>> {
+) -> ApiResult<Json<IncidentJson>> {
     let a = caller.page(&app, Access::Read).await?;
     let row = target::<IncidentRow, EXT>(&app, &a.page, &raw).await?;
     Ok(Json(one(&app, &row, Audience::Admin).await?))
@@ -142,7 +137,7 @@ pub async fn patch_incident<const EXT: bool>(
     caller: Caller,
     Path(raw): Path<String>,
     StrictJson(b): StrictJson<PatchBody>,
-) -> ApiResult<Json<IncidentView>> {
+) -> ApiResult<Json<IncidentJson>> {
     let a = caller.page(&app, Access::Operate).await?;
     let row = target::<IncidentRow, EXT>(&app, &a.page, &raw).await?;
     let p = IncidentPatch {
@@ -194,7 +189,7 @@ pub async fn acknowledge<const EXT: bool>(
     State(app): State<App>,
     caller: Caller,
     Path(raw): Path<String>,
-) -> ApiResult<Json<IncidentView>> {
+) -> ApiResult<Json<IncidentJson>> {
     let a = caller.page(&app, Access::Operate).await?;
     let row = target::<IncidentRow, EXT>(&app, &a.page, &raw).await?;
     let row = incidents::acknowledge(&app, &caller.actor(), &a.page, row.id).await?;
@@ -215,7 +210,7 @@ pub async fn resolve<const EXT: bool>(
     caller: Caller,
     Path(raw): Path<String>,
     OptionalJson(b): OptionalJson<ResolveBody>,
-) -> ApiResult<Json<IncidentView>> {
+) -> ApiResult<Json<IncidentJson>> {
     let a = caller.page(&app, Access::Operate).await?;
     let row = target::<IncidentRow, EXT>(&app, &a.page, &raw).await?;
     let b = b.unwrap_or(ResolveBody { resolution_message: String::new(), notify: true });
@@ -236,7 +231,7 @@ pub async fn reopen<const EXT: bool>(
     caller: Caller,
     Path(raw): Path<String>,
     OptionalJson(b): OptionalJson<ReopenBody>,
-) -> ApiResult<Json<IncidentView>> {
+) -> ApiResult<Json<IncidentJson>> {
     let a = caller.page(&app, Access::Operate).await?;
     let row = target::<IncidentRow, EXT>(&app, &a.page, &raw).await?;
     let (message, notify) = b.map(|b| (b.message, b.notify)).unwrap_or((None, true));
@@ -266,7 +261,7 @@ pub async fn put_report<const EXT: bool>(
     caller: Caller,
     Path(raw): Path<String>,
     StrictJson(b): StrictJson<ReportBody>,
-) -> ApiResult<Json<IncidentView>> {
+) -> ApiResult<Json<IncidentJson>> {
     report::<EXT>(app, caller, raw, ReportAction::Draft, Some(b.body)).await
 }
 
@@ -274,7 +269,7 @@ pub async fn publish_report<const EXT: bool>(
     State(app): State<App>,
     caller: Caller,
     Path(raw): Path<String>,
-) -> ApiResult<Json<IncidentView>> {
+) -> ApiResult<Json<IncidentJson>> {
     report::<EXT>(app, caller, raw, ReportAction::Publish, None).await
 }
 
@@ -282,7 +277,7 @@ pub async fn unpublish_report<const EXT: bool>(
     State(app): State<App>,
     caller: Caller,
     Path(raw): Path<String>,
-) -> ApiResult<Json<IncidentView>> {
+) -> ApiResult<Json<IncidentJson>> {
     report::<EXT>(app, caller, raw, ReportAction::Unpublish, None).await
 }
 
@@ -292,7 +287,7 @@ async fn report<const EXT: bool>(
     raw: String,
     action: ReportAction,
     body: Option<String>,
-) -> ApiResult<Json<IncidentView>> {
+) -> ApiResult<Json<IncidentJson>> {
     let a = caller.page(&app, Access::Operate).await?;
     let row = target::<IncidentRow, EXT>(&app, &a.page, &raw).await?;
     let row = incidents::report(&app, &caller.actor(), &a.page, row.id, action, body.as_deref()).await?;

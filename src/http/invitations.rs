@@ -9,8 +9,8 @@ use super::ctx::RequestCtx;
 use super::error::{ApiError, ApiResult};
 use super::json::StrictJson;
 use super::list::{envelope, ListQuery};
-use super::presenters::invitations::{AcceptedView, InvitationView, InviteeView};
-use super::presenters::people::MemberView;
+use super::presenters::invitations::{AcceptedJson, InvitationJson, InviteeJson};
+use super::presenters::people::MemberJson;
 use super::presenters::status_model::Listed;
 use super::principal::Caller;
 use crate::app::App;
@@ -28,8 +28,8 @@ use serde::Deserialize;
 /// otherwise (the same answer whether or not the address has an account).
 pub fn added_answer(app: &App, added: Added) -> Response {
     match added {
-        Added::Member(m) => (StatusCode::CREATED, Json(MemberView::of(&m))).into_response(),
-        Added::Invited(i) => (StatusCode::ACCEPTED, Json(InvitationView::of(&i, app.now()))).into_response(),
+        Added::Member(m) => (StatusCode::CREATED, Json(MemberJson::of(&m))).into_response(),
+        Added::Invited(i) => (StatusCode::ACCEPTED, Json(InvitationJson::of(&i, app.now()))).into_response(),
     }
 }
 
@@ -37,17 +37,17 @@ fn parse_id(raw: &str) -> ApiResult<i64> {
     raw.parse::<i64>().map_err(|_| ApiError::not_found())
 }
 
-async fn list_in(app: &App, scope: Scope<'_>, q: &ListQuery) -> ApiResult<Json<Listed<InvitationView>>> {
+async fn list_in(app: &App, scope: Scope<'_>, q: &ListQuery) -> ApiResult<Json<Listed<InvitationJson>>> {
     let rows = invitations::list(app, scope, q.cursor.unwrap_or(i64::MAX), q.limit + 1).await?;
     let now = app.now();
-    Ok(Json(envelope(rows, q.limit, |i| i.id, |i| InvitationView::of(i, now))))
+    Ok(Json(envelope(rows, q.limit, |i| i.id, |i| InvitationJson::of(i, now))))
 }
 
 pub async fn list_page_invitations(
     State(app): State<App>,
     caller: Caller,
     q: ListQuery,
-) -> ApiResult<Json<Listed<InvitationView>>> {
+) -> ApiResult<Json<Listed<InvitationJson>>> {
     let a = caller.page(&app, Access::ManageAccess).await?;
     list_in(&app, Scope::Page(&a.page), &q).await
 }
@@ -56,17 +56,17 @@ pub async fn revoke_page_invitation(
     State(app): State<App>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<InvitationView>> {
+) -> ApiResult<Json<InvitationJson>> {
     let a = caller.page(&app, Access::ManageAccess).await?;
     let row = invitations::revoke(&app, &caller.actor(), Scope::Page(&a.page), parse_id(&id)?).await?;
-    Ok(Json(InvitationView::of(&row, app.now())))
+    Ok(Json(InvitationJson::of(&row, app.now())))
 }
 
 pub async fn list_org_invitations(
     State(app): State<App>,
     caller: Caller,
     q: ListQuery,
-) -> ApiResult<Json<Listed<InvitationView>>> {
+) -> ApiResult<Json<Listed<InvitationJson>>> {
     let (org_id, _) = caller.org(&app, Access::ManageAccess).await?;
     list_in(&app, Scope::Org(org_id), &q).await
 }
@@ -75,10 +75,10 @@ pub async fn revoke_org_invitation(
     State(app): State<App>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<InvitationView>> {
+) -> ApiResult<Json<InvitationJson>> {
     let (org_id, _) = caller.org(&app, Access::ManageAccess).await?;
     let row = invitations::revoke(&app, &caller.actor(), Scope::Org(org_id), parse_id(&id)?).await?;
-    Ok(Json(InvitationView::of(&row, app.now())))
+    Ok(Json(InvitationJson::of(&row, app.now())))
 }
 
 // ---- the invitee's side (admin host, link token in X-Magic-Token) ----------------------------
@@ -99,7 +99,7 @@ pub async fn current_invitation(State(app): State<App>, ctx: RequestCtx, headers
     let raw = invite_token(&ctx, &headers)?;
     let invitee = invitations::lookup(&app, &raw, &ctx.ip).await?;
     // `no-store` comes from the front door (the request carries a credential).
-    Ok(Json(InviteeView::of(&invitee)).into_response())
+    Ok(Json(InviteeJson::of(&invitee)).into_response())
 }
 
 /// A new account's name and password; both absent (`{}`) when the address has an account.
@@ -124,7 +124,7 @@ pub async fn accept_invitation(
         _ => return Err(ApiError::bad_request("invalid", "name and password go together").field("password")),
     };
     let x = invitations::accept(&app, &raw, &ctx.ip, account).await?;
-    let mut res = Json(AcceptedView::of(&x)).into_response();
+    let mut res = Json(AcceptedJson::of(&x)).into_response();
     if x.account_created {
         let (_, secret) = crate::service::sessions::open_session(&app, &x.user, &ctx.ip).await?;
         res.headers_mut().insert(header::SET_COOKIE, session_cookie(&app, secret.expose()));

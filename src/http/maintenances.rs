@@ -7,7 +7,7 @@ use super::json::{OptionalJson, StrictJson};
 use super::list::ListQuery;
 use super::maintenances_public::{envelope, one};
 use super::notices::{created_or_found, items, target, yes, ItemBody};
-use super::presenters::notices::MaintenanceView;
+use super::presenters::notices::MaintenanceJson;
 use super::presenters::status_model::Listed;
 use super::principal::Caller;
 use crate::app::App;
@@ -78,7 +78,7 @@ pub async fn list_maintenances(
     State(app): State<App>,
     caller: Caller,
     q: ListQuery,
-) -> ApiResult<Json<Listed<MaintenanceView>>> {
+) -> ApiResult<Json<Listed<MaintenanceJson>>> {
     let a = caller.page(&app, Access::Read).await?;
     Ok(Json(envelope(&app, &a.page, &q, Audience::Admin).await?))
 }
@@ -97,7 +97,7 @@ pub async fn get_maintenance<const EXT: bool>(
     State(app): State<App>,
     caller: Caller,
     Path(raw): Path<String>,
-) -> ApiResult<Json<MaintenanceView>> {
+) -> ApiResult<Json<MaintenanceJson>> {
     let a = caller.page(&app, Access::Read).await?;
     let row = target::<MaintenanceRow, EXT>(&app, &a.page, &raw).await?;
     Ok(Json(one(&app, &row, Audience::Admin).await?))
@@ -125,7 +125,7 @@ pub async fn patch_maintenance<const EXT: bool>(
     caller: Caller,
     Path(raw): Path<String>,
     StrictJson(b): StrictJson<PatchBody>,
-) -> ApiResult<Json<MaintenanceView>> {
+) -> ApiResult<Json<MaintenanceJson>> {
     let a = caller.page(&app, Access::Operate).await?;
     let row = target::<MaintenanceRow, EXT>(&app, &a.page, &raw).await?;
     let p = MaintenancePatch {
@@ -206,7 +206,7 @@ pub async fn start_maintenance<const EXT: bool>(
     caller: Caller,
     raw: Path<String>,
     body: OptionalJson<TransitionBody>,
-) -> ApiResult<Json<MaintenanceView>> {
+) -> ApiResult<Json<MaintenanceJson>> {
     transition::<EXT>(app, caller, raw, body, Move::Start).await
 }
 
@@ -216,7 +216,7 @@ pub async fn complete_maintenance<const EXT: bool>(
     caller: Caller,
     raw: Path<String>,
     body: OptionalJson<TransitionBody>,
-) -> ApiResult<Json<MaintenanceView>> {
+) -> ApiResult<Json<MaintenanceJson>> {
     transition::<EXT>(app, caller, raw, body, Move::Complete).await
 }
 
@@ -226,7 +226,7 @@ pub async fn cancel_maintenance<const EXT: bool>(
     caller: Caller,
     raw: Path<String>,
     body: OptionalJson<TransitionBody>,
-) -> ApiResult<Json<MaintenanceView>> {
+) -> ApiResult<Json<MaintenanceJson>> {
     transition::<EXT>(app, caller, raw, body, Move::Cancel).await
 }
 
@@ -236,7 +236,7 @@ async fn transition<const EXT: bool>(
     Path(raw): Path<String>,
     OptionalJson(b): OptionalJson<TransitionBody>,
     mv: Move,
-) -> ApiResult<Json<MaintenanceView>> {
+) -> ApiResult<Json<MaintenanceJson>> {
     let a = caller.page(&app, Access::Operate).await?;
     let row = target::<MaintenanceRow, EXT>(&app, &a.page, &raw).await?;
     let t = b.unwrap_or_default().into_transition();
@@ -262,7 +262,7 @@ pub async fn extend_maintenance<const EXT: bool>(
     caller: Caller,
     Path(raw): Path<String>,
     StrictJson(b): StrictJson<ExtendBody>,
-) -> ApiResult<Json<MaintenanceView>> {
+) -> ApiResult<Json<MaintenanceJson>> {
     let a = caller.page(&app, Access::Operate).await?;
     let row = target::<MaintenanceRow, EXT>(&app, &a.page, &raw).await?;
     let t = Transition { message: b.message, notify: b.notify };

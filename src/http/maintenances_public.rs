@@ -4,8 +4,8 @@
 use super::error::{ApiError, ApiResult};
 use super::incidents::Audience;
 use super::list::{page_of, ListQuery};
-use super::notices::cacheable_view;
-use super::presenters::notices::{MaintenanceLists, MaintenanceView};
+use super::notices::cacheable_json;
+use super::presenters::notices::{MaintenanceJson, MaintenanceLists};
 use super::presenters::status_model::Listed;
 use super::principal::Reader;
 use crate::app::App;
@@ -17,16 +17,21 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 
 /// Windows with their items (and, when `full`, updates), loaded in two queries.
-pub async fn views(app: &App, rows: &[MaintenanceRow], full: bool, who: Audience) -> ApiResult<Vec<MaintenanceView>> {
+pub async fn maintenance_json(
+    app: &App,
+    rows: &[MaintenanceRow],
+    full: bool,
+    who: Audience,
+) -> ApiResult<Vec<MaintenanceJson>> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let items = maintenances::items_of(app, &ids, who == Audience::Public).await?;
     let updates = if full { maintenances::updates_of(app, &ids).await? } else { Vec::new() };
-    Ok(rows.iter().map(|m| MaintenanceView::of(m, &items, &updates, full, who)).collect())
+    Ok(rows.iter().map(|m| MaintenanceJson::of(m, &items, &updates, full, who)).collect())
 }
 
 /// One window, in full.
-pub async fn one(app: &App, row: &MaintenanceRow, who: Audience) -> ApiResult<MaintenanceView> {
-    Ok(views(app, std::slice::from_ref(row), true, who).await?.remove(0))
+pub async fn one(app: &App, row: &MaintenanceRow, who: Audience) -> ApiResult<MaintenanceJson> {
+    Ok(maintenance_json(app, std::slice::from_ref(row), true, who).await?.remove(0))
 }
 
 /// `status=upcoming|active|completed|all` (default all).
@@ -43,10 +48,10 @@ pub fn filter(q: &ListQuery) -> ApiResult<Filter> {
 }
 
 /// A page of windows as the `{"data", "next_cursor"}` envelope.
-pub async fn envelope(app: &App, page: &PageRow, q: &ListQuery, who: Audience) -> ApiResult<Listed<MaintenanceView>> {
+pub async fn envelope(app: &App, page: &PageRow, q: &ListQuery, who: Audience) -> ApiResult<Listed<MaintenanceJson>> {
     let rows = maintenances::list(app, page, filter(q)?, q.cursor, q.limit + 1).await?;
     let (rows, next_cursor) = page_of(rows, q.limit, |r: &MaintenanceRow| r.id);
-    Ok(Listed { data: views(app, &rows, q.full, who).await?, next_cursor })
+    Ok(Listed { data: maintenance_json(app, &rows, q.full, who).await?, next_cursor })
 }
 
 /// The active and upcoming windows for the summary.
@@ -54,8 +59,8 @@ pub async fn summary_lists(app: &App, page: &PageRow) -> ApiResult<MaintenanceLi
     let active = maintenances::list(app, page, Filter::Active, None, 50).await?;
     let upcoming = maintenances::list(app, page, Filter::Upcoming, None, 50).await?;
     Ok(MaintenanceLists {
-        active: views(app, &active, true, Audience::Public).await?,
-        upcoming: views(app, &upcoming, true, Audience::Public).await?,
+        active: maintenance_json(app, &active, true, Audience::Public).await?,
+        upcoming: maintenance_json(app, &upcoming, true, Audience::Public).await?,
     })
 }
 
@@ -67,7 +72,7 @@ pub async fn list_maintenances(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let body = envelope(&app, &r.page, &q, Audience::Public).await?;
-    Ok(cacheable_view(&headers, &r.page, &body))
+    Ok(cacheable_json(&headers, &r.page, &body))
 }
 
 /// `GET /api/v1/maintenances/{id}`: one window with its updates.
@@ -80,5 +85,5 @@ pub async fn get_maintenance(
     let id: i64 = raw.parse().map_err(|_| ApiError::not_found())?;
     let row = maintenances::get(&app, &r.page, id).await?;
     let body = one(&app, &row, Audience::Public).await?;
-    Ok(cacheable_view(&headers, &r.page, &body))
+    Ok(cacheable_json(&headers, &r.page, &body))
 }

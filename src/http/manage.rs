@@ -3,7 +3,7 @@
 
 use super::error::{ApiError, ApiResult};
 use super::json::StrictJson;
-use super::presenters::readers::{Accepted, MagicSession, SubscriptionUpdated, SubscriptionView, WebhookSecret};
+use super::presenters::readers::{Accepted, MagicSession, SubscriptionJson, SubscriptionUpdated, WebhookSecret};
 use super::principal::{ctx_of, Reader};
 use crate::app::App;
 use crate::clock::rfc3339;
@@ -89,7 +89,7 @@ pub async fn exchange(State(app): State<App>, parts: Parts) -> ApiResult<Respons
         token: x.session.expose().to_string(),
         expires_at: rfc3339(x.expires_at),
         idle_timeout_seconds: subscribers::SESSION_IDLE / 1000,
-        subscription: x.subscription.as_ref().map(|s| SubscriptionView::of(s, &[])),
+        subscription: x.subscription.as_ref().map(|s| SubscriptionJson::of(s, &[])),
         webhook_secret: x.webhook_secret,
     };
     let mut res = Json(body).into_response();
@@ -115,9 +115,9 @@ impl FromRequestParts<App> for Magic {
     }
 }
 
-pub async fn get_subscription(State(app): State<App>, m: Magic) -> ApiResult<Json<SubscriptionView>> {
+pub async fn get_subscription(State(app): State<App>, m: Magic) -> ApiResult<Json<SubscriptionJson>> {
     let (sub, items) = subscribers::subscription(&app, &m.page, &m.who).await?;
-    Ok(Json(SubscriptionView::of(&sub, &items)))
+    Ok(Json(SubscriptionJson::of(&sub, &items)))
 }
 
 #[derive(Deserialize)]
@@ -143,7 +143,7 @@ pub async fn patch_subscription(
         maintenances: b.maintenances,
     };
     let (sub, items, webhook_secret) = subscribers::update(&app, &m.page, &m.who, p).await?;
-    Ok(Json(SubscriptionUpdated { subscription: SubscriptionView::of(&sub, &items), webhook_secret }))
+    Ok(Json(SubscriptionUpdated { subscription: SubscriptionJson::of(&sub, &items), webhook_secret }))
 }
 
 /// `POST /api/v1/manage/subscriptions/webhook-secret`: a new signing secret, shown once.

@@ -3,7 +3,7 @@
 use super::error::{ApiError, ApiResult};
 use super::json::StrictJson;
 use super::list::{envelope, ListQuery};
-use super::presenters::people::MemberView;
+use super::presenters::people::MemberJson;
 use super::presenters::status_model::Listed;
 use super::principal::Caller;
 use crate::app::App;
@@ -38,10 +38,10 @@ pub async fn list_page_members(
     State(app): State<App>,
     caller: Caller,
     q: ListQuery,
-) -> ApiResult<Json<Listed<MemberView>>> {
+) -> ApiResult<Json<Listed<MemberJson>>> {
     let a = caller.page(&app, Access::ManageAccess).await?;
     let rows = members::list(&app, Scope::Page(&a.page), q.cursor.unwrap_or(0), q.limit + 1).await?;
-    Ok(Json(envelope(rows, q.limit, |m| m.user_id, MemberView::of)))
+    Ok(Json(envelope(rows, q.limit, |m| m.user_id, MemberJson::of)))
 }
 
 pub async fn add_page_member(
@@ -59,10 +59,10 @@ pub async fn change_page_member(
     caller: Caller,
     Path(id): Path<String>,
     StrictJson(b): StrictJson<RoleBody>,
-) -> ApiResult<Json<MemberView>> {
+) -> ApiResult<Json<MemberJson>> {
     let a = caller.page(&app, Access::ManageAccess).await?;
     let m = members::change_role(&app, &caller.actor(), Scope::Page(&a.page), parse_id(&id)?, &b.role).await?;
-    Ok(Json(MemberView::of(&m)))
+    Ok(Json(MemberJson::of(&m)))
 }
 
 pub async fn remove_page_member(

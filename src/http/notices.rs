@@ -79,7 +79,7 @@ pub fn created_or_found<T: Serialize>(view: T, is_new: bool) -> Response {
 }
 
 /// A public read's typed answer, for public caches (see [`cacheable_bytes`]).
-pub fn cacheable_view<T: Serialize>(req_headers: &HeaderMap, page: &PageRow, view: &T) -> Response {
+pub fn cacheable_json<T: Serialize>(req_headers: &HeaderMap, page: &PageRow, view: &T) -> Response {
     let body = Rendered::bytes(serde_json::to_vec(view).expect("json serialises"));
     cacheable_bytes(req_headers, page, &body)
 }

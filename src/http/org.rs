@@ -4,8 +4,8 @@ use super::error::{ApiError, ApiResult};
 use super::json::StrictJson;
 use super::list::{envelope, ListQuery};
 use super::members::{AddMemberBody, RoleBody};
-use super::presenters::pages::{OrgView, PageAdminView};
-use super::presenters::people::{AuditEntry, MemberView};
+use super::presenters::pages::{OrgJson, PageAdminJson};
+use super::presenters::people::{AuditEntry, MemberJson};
 use super::presenters::status_model::Listed;
 use super::principal::Caller;
 use super::public::canonical_url;
@@ -27,15 +27,15 @@ fn parse_id(raw: &str) -> ApiResult<i64> {
 }
 
 /// A page as org admins see it; `full` adds its detail (and looks up its canonical URL).
-pub async fn page_admin_view(app: &App, p: &PageRow, full: bool) -> ApiResult<PageAdminView> {
+pub async fn page_admin_json(app: &App, p: &PageRow, full: bool) -> ApiResult<PageAdminJson> {
     let canonical = if full { Some(canonical_url(app, p).await?) } else { None };
-    Ok(PageAdminView::of(p, canonical))
+    Ok(PageAdminJson::of(p, canonical))
 }
 
-pub async fn get_org(State(app): State<App>, caller: Caller) -> ApiResult<Json<OrgView>> {
+pub async fn get_org(State(app): State<App>, caller: Caller) -> ApiResult<Json<OrgJson>> {
     let (org_id, grant) = caller.org(&app, Access::Read).await?;
     let org = directory::org(&app, org_id).await?.ok_or_else(ApiError::not_found)?;
-    Ok(Json(OrgView::of(&org, format!("{grant:?}").to_lowercase())))
+    Ok(Json(OrgJson::of(&org, format!("{grant:?}").to_lowercase())))
 }
 
 async fn list_pages_in(
@@ -43,14 +43,14 @@ async fn list_pages_in(
     caller: &Caller,
     q: &ListQuery,
     trashed: bool,
-) -> ApiResult<Json<Listed<PageAdminView>>> {
+) -> ApiResult<Json<Listed<PageAdminJson>>> {
     let (org_id, _) = caller.org(app, Access::Read).await?;
     let scope = access::page_scope(app, &caller.principal, org_id).await?;
     let rows = directory::pages_of_org(app, org_id, scope, trashed, q.cursor.unwrap_or(0), q.limit + 1).await?;
     let (rows, next) = super::list::page_of(rows, q.limit, |p| p.id);
     let mut views = Vec::new();
     for p in &rows {
-        views.push(page_admin_view(app, p, q.full || trashed).await?);
+        views.push(page_admin_json(app, p, q.full || trashed).await?);
     }
     Ok(Json(Listed { data: views, next_cursor: next }))
 }
@@ -59,7 +59,7 @@ pub async fn list_pages(
     State(app): State<App>,
     caller: Caller,
     q: ListQuery,
-) -> ApiResult<Json<Listed<PageAdminView>>> {
+) -> ApiResult<Json<Listed<PageAdminJson>>> {
     list_pages_in(&app, &caller, &q, false).await
 }
 
@@ -67,7 +67,7 @@ pub async fn list_trash(
     State(app): State<App>,
     caller: Caller,
     q: ListQuery,
-) -> ApiResult<Json<Listed<PageAdminView>>> {
+) -> ApiResult<Json<Listed<PageAdminJson>>> {
     list_pages_in(&app, &caller, &q, true).await
 }
 
@@ -95,51 +95,51 @@ pub async fn create_page(
         viewer_password: b.viewer_password,
     };
     let page = pages::create(&app, &caller.actor(), org_id, input).await?;
-    Ok((StatusCode::CREATED, Json(page_admin_view(&app, &page, true).await?)))
+    Ok((StatusCode::CREATED, Json(page_admin_json(&app, &page, true).await?)))
 }
 
 pub async fn get_page(
     State(app): State<App>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<PageAdminView>> {
+) -> ApiResult<Json<PageAdminJson>> {
     let (org_id, _) = caller.org(&app, Access::Read).await?;
     let page = pages::get_in_org(&app, org_id, parse_id(&id)?).await?;
     // An org member's pages without a role on them do not exist for them, here as on the page.
     if access::page_grant(&app, &caller.principal, &page).await?.is_none() {
         return Err(ApiError::not_found());
     }
-    Ok(Json(page_admin_view(&app, &page, true).await?))
+    Ok(Json(page_admin_json(&app, &page, true).await?))
 }
 
 pub async fn trash_page(
     State(app): State<App>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<PageAdminView>> {
+) -> ApiResult<Json<PageAdminJson>> {
     let (org_id, _) = caller.org(&app, Access::Configure).await?;
     let page = pages::trash(&app, &caller.actor(), org_id, parse_id(&id)?).await?;
-    Ok(Json(page_admin_view(&app, &page, true).await?))
+    Ok(Json(page_admin_json(&app, &page, true).await?))
 }
 
 pub async fn restore_page(
     State(app): State<App>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<PageAdminView>> {
+) -> ApiResult<Json<PageAdminJson>> {
     let (org_id, _) = caller.org(&app, Access::Configure).await?;
     let page = pages::restore(&app, &caller.actor(), org_id, parse_id(&id)?).await?;
-    Ok(Json(page_admin_view(&app, &page, true).await?))
+    Ok(Json(page_admin_json(&app, &page, true).await?))
 }
 
 pub async fn list_org_members(
     State(app): State<App>,
     caller: Caller,
     q: ListQuery,
-) -> ApiResult<Json<Listed<MemberView>>> {
+) -> ApiResult<Json<Listed<MemberJson>>> {
     let (org_id, _) = caller.org(&app, Access::ManageAccess).await?;
     let rows = members::list(&app, Scope::Org(org_id), q.cursor.unwrap_or(0), q.limit + 1).await?;
-    Ok(Json(envelope(rows, q.limit, |m| m.user_id, MemberView::of)))
+    Ok(Json(envelope(rows, q.limit, |m| m.user_id, MemberJson::of)))
 }
 
 pub async fn add_org_member(
@@ -157,10 +157,10 @@ pub async fn change_org_member(
     caller: Caller,
     Path(id): Path<String>,
     StrictJson(b): StrictJson<RoleBody>,
-) -> ApiResult<Json<MemberView>> {
+) -> ApiResult<Json<MemberJson>> {
     let (org_id, _) = caller.org(&app, Access::ManageAccess).await?;
     let m = members::change_role(&app, &caller.actor(), Scope::Org(org_id), parse_id(&id)?, &b.role).await?;
-    Ok(Json(MemberView::of(&m)))
+    Ok(Json(MemberJson::of(&m)))
 }
 
 pub async fn remove_org_member(

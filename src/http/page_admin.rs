@@ -4,8 +4,8 @@
 use super::error::ApiResult;
 use super::json::{nullable, StrictJson};
 use super::list::{envelope, ListQuery};
-use super::org::page_admin_view;
-use super::presenters::pages::{DomainView, PageAdminView};
+use super::org::page_admin_json;
+use super::presenters::pages::{DomainJson, PageAdminJson};
 use super::presenters::people::AuditEntry;
 use super::presenters::status_model::Listed;
 use super::principal::Caller;
@@ -20,9 +20,9 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
-pub async fn get_page_settings(State(app): State<App>, caller: Caller) -> ApiResult<Json<PageAdminView>> {
+pub async fn get_page_settings(State(app): State<App>, caller: Caller) -> ApiResult<Json<PageAdminJson>> {
     let a = caller.page(&app, Access::Read).await?;
-    Ok(Json(page_admin_view(&app, &a.page, true).await?))
+    Ok(Json(page_admin_json(&app, &a.page, true).await?))
 }
 
 #[derive(Deserialize)]
@@ -38,11 +38,11 @@ pub async fn patch_page_settings(
     State(app): State<App>,
     caller: Caller,
     StrictJson(b): StrictJson<PageSettingsBody>,
-) -> ApiResult<Json<PageAdminView>> {
+) -> ApiResult<Json<PageAdminJson>> {
     let a = caller.page(&app, Access::Configure).await?;
     let patch = PageSettingsPatch { name: b.name, visibility: b.visibility, viewer_password: b.viewer_password };
     let page = pages::update_page_settings(&app, &caller.actor(), &a.page, patch).await?;
-    Ok(Json(page_admin_view(&app, &page, true).await?))
+    Ok(Json(page_admin_json(&app, &page, true).await?))
 }
 
 pub async fn get_site_settings(State(app): State<App>, caller: Caller) -> ApiResult<Json<SiteSettings>> {
@@ -61,9 +61,9 @@ pub async fn put_site_settings(
     Ok(Json(pages::settings_of(&page)))
 }
 
-pub async fn get_domain(State(app): State<App>, caller: Caller) -> ApiResult<Json<DomainView>> {
+pub async fn get_domain(State(app): State<App>, caller: Caller) -> ApiResult<Json<DomainJson>> {
     let a = caller.page(&app, Access::Read).await?;
-    Ok(Json(DomainView::of(&domains::get(&app, &a.page).await?)))
+    Ok(Json(DomainJson::of(&domains::get(&app, &a.page).await?)))
 }
 
 #[derive(Deserialize)]
@@ -76,14 +76,14 @@ pub async fn put_domain(
     State(app): State<App>,
     caller: Caller,
     StrictJson(b): StrictJson<DomainBody>,
-) -> ApiResult<Json<DomainView>> {
+) -> ApiResult<Json<DomainJson>> {
     let a = caller.page(&app, Access::Configure).await?;
-    Ok(Json(DomainView::of(&domains::set(&app, &caller.actor(), &a.page, &b.domain).await?)))
+    Ok(Json(DomainJson::of(&domains::set(&app, &caller.actor(), &a.page, &b.domain).await?)))
 }
 
-pub async fn verify_domain(State(app): State<App>, caller: Caller) -> ApiResult<Json<DomainView>> {
+pub async fn verify_domain(State(app): State<App>, caller: Caller) -> ApiResult<Json<DomainJson>> {
     let a = caller.page(&app, Access::Configure).await?;
-    Ok(Json(DomainView::of(&domains::verify(&app, &caller.actor(), &a.page).await?)))
+    Ok(Json(DomainJson::of(&domains::verify(&app, &caller.actor(), &a.page).await?)))
 }
 
 pub async fn delete_domain(State(app): State<App>, caller: Caller) -> ApiResult<StatusCode> {

@@ -4,7 +4,7 @@ use super::cookies;
 use super::ctx::{RequestCtx, Via};
 use super::error::{ApiError, ApiResult};
 use super::json::StrictJson;
-use super::presenters::pages::{PagePublicView, PublicSettings, ViewerAccess};
+use super::presenters::pages::{PagePublicJson, PublicSettings, ViewerAccess};
 use super::principal::{ctx_of, Reader};
 use crate::app::App;
 use crate::service::directory;
@@ -76,10 +76,10 @@ pub async fn canonical_url(app: &App, page: &PageRow) -> ApiResult<(String, Opti
     Ok(directory::canonical_page_url(app, page).await?)
 }
 
-async fn page_public_view(app: &App, page: &PageRow) -> ApiResult<PagePublicView> {
+async fn page_public_json(app: &App, page: &PageRow) -> ApiResult<PagePublicJson> {
     let (url, custom_domain) = canonical_url(app, page).await?;
     let s = pages::settings_of(page);
-    Ok(PagePublicView {
+    Ok(PagePublicJson {
         id: page.id,
         name: page.name.clone(),
         url_prefix: page.url_prefix.clone(),
@@ -94,7 +94,7 @@ async fn page_public_view(app: &App, page: &PageRow) -> ApiResult<PagePublicView
 }
 
 pub async fn current_host(State(app): State<App>, r: Reader, headers: HeaderMap) -> ApiResult<Response> {
-    let v = page_public_view(&app, &r.page).await?;
+    let v = page_public_json(&app, &r.page).await?;
     Ok(cacheable(&headers, &r.page, &v))
 }
 
@@ -124,7 +124,7 @@ pub async fn page_by_prefix(State(app): State<App>, Path(prefix): Path<String>, 
         }
     }
     let r = <Reader as axum::extract::FromRequestParts<App>>::from_request_parts(&mut parts, &app).await?;
-    let v = page_public_view(&app, &r.page).await?;
+    let v = page_public_json(&app, &r.page).await?;
     Ok(cacheable(&parts.headers, &r.page, &v))
 }
 

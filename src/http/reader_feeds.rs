@@ -8,7 +8,7 @@ use super::feeds::reader::base_url;
 use super::json::StrictJson;
 use super::list::{page_of, ListQuery};
 use super::manage::Magic;
-use super::presenters::reader_feeds::{FeedUrls, FeedView, FeedWithCapability};
+use super::presenters::reader_feeds::{FeedJson, FeedUrls, FeedWithCapability};
 use super::presenters::status_model::Listed;
 use crate::app::App;
 use crate::auth::token::PlainToken;
@@ -20,7 +20,7 @@ use axum::Json;
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// The feed with its capability, shown this once.
-fn with_capability(feed: FeedView, url: &str, cap: &PlainToken) -> FeedWithCapability {
+fn with_capability(feed: FeedJson, url: &str, cap: &PlainToken) -> FeedWithCapability {
     FeedWithCapability { feed, capability: cap.expose().to_string(), capability_urls: FeedUrls::of(url, cap.expose()) }
 }
 
@@ -72,7 +72,7 @@ pub async fn list_feeds(State(app): State<App>, m: Magic, q: ListQuery) -> ApiRe
     let url = base_url(&app, &m.page).await?;
     let feeds = reader_feeds::mine(&app, &m.page, &m.who, q.cursor.unwrap_or(i64::MAX), q.limit + 1).await?;
     let (feeds, next) = page_of(feeds, q.limit, |f| f.row.id);
-    let data = feeds.iter().map(|f| FeedView::of(f, &url, &m.who.email)).collect();
+    let data = feeds.iter().map(|f| FeedJson::of(f, &url, &m.who.email)).collect();
     Ok(no_store(StatusCode::OK, Listed { data, next_cursor: next }))
 }
 
@@ -85,7 +85,7 @@ pub async fn create_feed(
 ) -> ApiResult<Response> {
     let (feed, cap) = reader_feeds::create(&app, &m.page, &m.who, b.into(), &ctx.ip).await?;
     let url = base_url(&app, &m.page).await?;
-    let v = FeedView::of(&feed, &url, &m.who.email);
+    let v = FeedJson::of(&feed, &url, &m.who.email);
     Ok(match &cap {
         Some(cap) => no_store(StatusCode::CREATED, with_capability(v, &url, cap)),
         None => no_store(StatusCode::CREATED, v),
@@ -96,7 +96,7 @@ pub async fn create_feed(
 pub async fn get_feed(State(app): State<App>, m: Magic, Path(raw): Path<String>) -> ApiResult<Response> {
     let feed = reader_feeds::get_mine(&app, &m.page, &m.who, feed_id(&raw)?).await?;
     let url = base_url(&app, &m.page).await?;
-    Ok(no_store(StatusCode::OK, FeedView::of(&feed, &url, &m.who.email)))
+    Ok(no_store(StatusCode::OK, FeedJson::of(&feed, &url, &m.who.email)))
 }
 
 /// `PATCH /api/v1/manage/feeds/{id}` (owner or co-manager).
@@ -109,7 +109,7 @@ pub async fn patch_feed(
 ) -> ApiResult<Response> {
     let feed = reader_feeds::update(&app, &m.page, &m.who, feed_id(&raw)?, b.into(), &ctx.ip).await?;
     let url = base_url(&app, &m.page).await?;
-    Ok(no_store(StatusCode::OK, FeedView::of(&feed, &url, &m.who.email)))
+    Ok(no_store(StatusCode::OK, FeedJson::of(&feed, &url, &m.who.email)))
 }
 
 /// `DELETE /api/v1/manage/feeds/{id}` (owner only).
@@ -132,12 +132,12 @@ pub async fn reset_feed(
 ) -> ApiResult<Response> {
     let (feed, cap) = reader_feeds::reset(&app, &m.page, &m.who, feed_id(&raw)?, &ctx.ip).await?;
     let url = base_url(&app, &m.page).await?;
-    Ok(no_store(StatusCode::OK, with_capability(FeedView::of(&feed, &url, &m.who.email), &url, &cap)))
+    Ok(no_store(StatusCode::OK, with_capability(FeedJson::of(&feed, &url, &m.who.email), &url, &cap)))
 }
 
 /// The feed as its owner or a co-manager sees it after a change of its co-managers.
 pub(super) async fn managed_answer(app: &App, m: &Magic, id: i64) -> ApiResult<Response> {
     let feed = reader_feeds::get_mine(app, &m.page, &m.who, id).await?;
     let url = base_url(app, &m.page).await?;
-    Ok(no_store(StatusCode::OK, FeedView::of(&feed, &url, &m.who.email)))
+    Ok(no_store(StatusCode::OK, FeedJson::of(&feed, &url, &m.who.email)))
 }

@@ -5,7 +5,7 @@
 use super::error::{ApiError, ApiResult};
 use super::feeds::reader::base_url;
 use super::list::{page_of, ListQuery};
-use super::presenters::reader_feeds::{FeedAdminView, FeedStats};
+use super::presenters::reader_feeds::{FeedAdminJson, FeedStats};
 use super::presenters::status_model::Listed;
 use super::principal::Caller;
 use crate::app::App;
@@ -24,12 +24,12 @@ pub async fn list_feeds(
     State(app): State<App>,
     caller: Caller,
     q: ListQuery,
-) -> ApiResult<Json<Listed<FeedAdminView>>> {
+) -> ApiResult<Json<Listed<FeedAdminJson>>> {
     let a = caller.page(&app, Access::Operate).await?;
     let rows = admin::list(&app, &a.page, q.cursor.unwrap_or(i64::MAX), q.limit + 1).await?;
     let (rows, next) = page_of(rows, q.limit, |f| f.row.id);
     let url = base_url(&app, &a.page).await?;
-    let data = rows.iter().map(|f| FeedAdminView::of(f, q.full.then_some(url.as_str()))).collect();
+    let data = rows.iter().map(|f| FeedAdminJson::of(f, q.full.then_some(url.as_str()))).collect();
     Ok(Json(Listed { data, next_cursor: next }))
 }
 
@@ -44,10 +44,10 @@ pub async fn get_feed(
     State(app): State<App>,
     caller: Caller,
     Path(raw): Path<String>,
-) -> ApiResult<Json<FeedAdminView>> {
+) -> ApiResult<Json<FeedAdminJson>> {
     let a = caller.page(&app, Access::Operate).await?;
     let f = admin::get(&app, &a.page, feed_id(&raw)?).await?;
-    Ok(Json(FeedAdminView::of(&f, Some(&base_url(&app, &a.page).await?))))
+    Ok(Json(FeedAdminJson::of(&f, Some(&base_url(&app, &a.page).await?))))
 }
 
 /// `DELETE /api/v1/admin/feeds/{id}`: hard delete.
@@ -62,8 +62,8 @@ pub async fn invalidate_feed(
     State(app): State<App>,
     caller: Caller,
     Path(raw): Path<String>,
-) -> ApiResult<Json<FeedAdminView>> {
+) -> ApiResult<Json<FeedAdminJson>> {
     let a = caller.page(&app, Access::Operate).await?;
     let f = admin::invalidate(&app, &caller.actor(), &a.page, feed_id(&raw)?).await?;
-    Ok(Json(FeedAdminView::of(&f, Some(&base_url(&app, &a.page).await?))))
+    Ok(Json(FeedAdminJson::of(&f, Some(&base_url(&app, &a.page).await?))))
 }

@@ -2,14 +2,14 @@
 //! Only public incidents and visible components; never internal fields or drafts.
 
 use super::error::{ApiError, ApiResult};
-use super::incidents::{filter, incident_views, one, Audience};
+use super::incidents::{filter, incident_json, one, Audience};
 use super::list::{after_key, by_position, page_of, ListQuery};
 use super::maintenances_public::summary_lists;
-use super::notices::cacheable_view;
+use super::notices::cacheable_json;
 use super::presenters::status_model::Listed;
-use super::presenters::status_model::StatusView;
+use super::presenters::status_model::StatusJson;
 use super::presenters::status_public::{
-    ComponentNode, ComponentRow, Components, ComponentsPage, OverallView, PageLink, SummaryView,
+    ComponentNode, ComponentRow, Components, ComponentsPage, OverallJson, PageLink, SummaryJson,
 };
 use super::principal::Reader;
 use super::public::{cacheable_bytes, canonical_url, Rendered};
@@ -47,13 +47,13 @@ pub async fn summary(
     let s = status::page_status(&app, &r.page).await?;
     let active = incidents::list(&app, &r.page, Filter::Active, Audience::Public, i64::MAX, 50).await?;
     let (url, domain) = canonical_url(&app, &r.page).await?;
-    let body = SummaryView {
+    let body = SummaryJson {
         page: PageLink { name: r.page.name.clone(), url_prefix: r.page.url_prefix.clone(), url, custom_domain: domain },
-        status: OverallView::of(&s),
+        status: OverallJson::of(&s),
         components: tree(&s),
-        active_incidents: incident_views(&app, &active, true, Audience::Public).await?,
+        active_incidents: incident_json(&app, &active, true, Audience::Public).await?,
         maintenances: summary_lists(&app, &r.page).await?,
-        statuses: s.statuses.iter().map(StatusView::of).collect(),
+        statuses: s.statuses.iter().map(StatusJson::of).collect(),
     };
     let rendered = Rendered::bytes(serde_json::to_vec(&body).expect("json serialises"));
     if ttl > 0 {
@@ -77,7 +77,7 @@ pub async fn components(State(app): State<App>, r: Reader, q: ListQuery, headers
         let (data, next) = by_position(tree(&s), &q);
         (Components::Tree(data), next)
     };
-    Ok(cacheable_view(&headers, &r.page, &ComponentsPage { status: OverallView::of(&s), data, next_cursor: next }))
+    Ok(cacheable_json(&headers, &r.page, &ComponentsPage { status: OverallJson::of(&s), data, next_cursor: next }))
 }
 
 /// `GET /api/v1/incidents?status=active|resolved|all`: public incidents, newest first.
@@ -85,8 +85,8 @@ pub async fn incidents(State(app): State<App>, r: Reader, q: ListQuery, headers:
     let rows = incidents::list(&app, &r.page, filter(&q)?, Audience::Public, q.cursor.unwrap_or(i64::MAX), q.limit + 1)
         .await?;
     let (rows, next) = page_of(rows, q.limit, |r| r.id);
-    let data = incident_views(&app, &rows, q.full, Audience::Public).await?;
-    Ok(cacheable_view(&headers, &r.page, &Listed { data, next_cursor: next }))
+    let data = incident_json(&app, &rows, q.full, Audience::Public).await?;
+    Ok(cacheable_json(&headers, &r.page, &Listed { data, next_cursor: next }))
 }
 
 /// `GET /api/v1/incidents/{id}`: one public incident with its updates.
@@ -98,7 +98,7 @@ pub async fn incident(
 ) -> ApiResult<Response> {
     let id: i64 = raw.parse().map_err(|_| ApiError::not_found())?;
     let row = incidents::one(&app, &r.page, id, Audience::Public).await?;
-    Ok(cacheable_view(&headers, &r.page, &one(&app, &row, Audience::Public).await?))
+    Ok(cacheable_json(&headers, &r.page, &one(&app, &row, Audience::Public).await?))
 }
 
 /// One component's uptime as the API shows it.

@@ -6,7 +6,7 @@ use super::error::{ApiError, ApiResult};
 use super::json::StrictJson;
 use super::list::{page_of, ListQuery};
 use super::presenters::status_model::Listed;
-use super::presenters::subscribers::{DeliveryView, SubscriberView};
+use super::presenters::subscribers::{DeliveryJson, SubscriberJson};
 use super::principal::Caller;
 use crate::app::App;
 use crate::auth::policy::Access;
@@ -46,13 +46,13 @@ pub async fn list_subscribers(
     State(app): State<App>,
     caller: Caller,
     q: ListQuery,
-) -> ApiResult<Json<Listed<SubscriberView>>> {
+) -> ApiResult<Json<Listed<SubscriberJson>>> {
     let a = caller.page(&app, Access::Operate).await?;
     let f = filter(&q)?;
     let rows = admin::list(&app, &a.page, &f, q.cursor.unwrap_or(i64::MAX), q.limit + 1).await?;
     let (rows, next) = page_of(rows, q.limit, |r| r.id);
     let scopes = if q.full { admin::scopes(&app, &a.page).await? } else { HashMap::new() };
-    let data = rows.iter().map(|s| SubscriberView::of(s, q.full, &scopes)).collect();
+    let data = rows.iter().map(|s| SubscriberJson::of(s, q.full, &scopes)).collect();
     Ok(Json(Listed { data, next_cursor: next }))
 }
 
@@ -67,11 +67,11 @@ pub async fn get_subscriber(
     State(app): State<App>,
     caller: Caller,
     Path(raw): Path<String>,
-) -> ApiResult<Json<SubscriberView>> {
+) -> ApiResult<Json<SubscriberJson>> {
     let a = caller.page(&app, Access::Operate).await?;
     let s = admin::get(&app, &a.page, subscriber_id(&raw)?).await?;
     let scopes = admin::scopes(&app, &a.page).await?;
-    Ok(Json(SubscriberView::of(&s, true, &scopes)))
+    Ok(Json(SubscriberJson::of(&s, true, &scopes)))
 }
 
 /// `DELETE /api/v1/admin/subscribers/{id}`: hard delete.
@@ -149,10 +149,10 @@ pub async fn subscriber_deliveries(
     caller: Caller,
     Path(id): Path<String>,
     q: ListQuery,
-) -> ApiResult<Json<Listed<DeliveryView>>> {
+) -> ApiResult<Json<Listed<DeliveryJson>>> {
     let a = caller.page(&app, Access::Operate).await?;
     let rows = admin::deliveries(&app, &a.page, subscriber_id(&id)?, q.cursor.unwrap_or(i64::MAX), q.limit + 1).await?;
     let (rows, next) = page_of(rows, q.limit, |r| r.0.id);
-    let data = rows.iter().map(|(d, attempts)| DeliveryView::of(d, attempts)).collect();
+    let data = rows.iter().map(|(d, attempts)| DeliveryJson::of(d, attempts)).collect();
     Ok(Json(Listed { data, next_cursor: next }))
 }

@@ -4,7 +4,7 @@
 use super::error::{ApiError, ApiResult};
 use super::json::{OptionalJson, StrictJson};
 use super::list::{envelope, ListQuery};
-use super::presenters::people::{AuditEntry, TokenStats, TokenView, TokenWithSecret};
+use super::presenters::people::{AuditEntry, TokenJson, TokenStats, TokenWithSecret};
 use super::presenters::status_model::Listed;
 use super::principal::Caller;
 use crate::app::App;
@@ -55,7 +55,7 @@ async fn scope<const ORG: bool>(app: &App, caller: &Caller) -> ApiResult<(TokenS
 }
 
 fn with_secret(t: &ApiTokenRow, now: i64, secret: &str) -> TokenWithSecret {
-    TokenWithSecret { view: TokenView::of(t, now, true), token: secret.to_string() }
+    TokenWithSecret { view: TokenJson::of(t, now, true), token: secret.to_string() }
 }
 
 fn parse_id(raw: &str) -> ApiResult<i64> {
@@ -66,11 +66,11 @@ pub async fn list_tokens<const ORG: bool>(
     State(app): State<App>,
     caller: Caller,
     q: ListQuery,
-) -> ApiResult<Json<Listed<TokenView>>> {
+) -> ApiResult<Json<Listed<TokenJson>>> {
     let (scope, _, _) = scope::<ORG>(&app, &caller).await?;
     let rows = tokens::list(&app, scope, q.cursor.unwrap_or(0), q.limit + 1).await?;
     let now = app.now();
-    Ok(Json(envelope(rows, q.limit, |t| t.id, |t| TokenView::of(t, now, q.full))))
+    Ok(Json(envelope(rows, q.limit, |t| t.id, |t| TokenJson::of(t, now, q.full))))
 }
 
 pub async fn create_token<const ORG: bool>(
@@ -100,20 +100,20 @@ pub async fn get_token<const ORG: bool>(
     State(app): State<App>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<TokenView>> {
+) -> ApiResult<Json<TokenJson>> {
     let (scope, _, _) = scope::<ORG>(&app, &caller).await?;
     let row = tokens::get(&app, scope, parse_id(&id)?).await?;
-    Ok(Json(TokenView::of(&row, app.now(), true)))
+    Ok(Json(TokenJson::of(&row, app.now(), true)))
 }
 
 pub async fn revoke_token<const ORG: bool>(
     State(app): State<App>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<TokenView>> {
+) -> ApiResult<Json<TokenJson>> {
     let (scope, actor, _) = scope::<ORG>(&app, &caller).await?;
     let row = tokens::revoke(&app, &actor, scope, parse_id(&id)?).await?;
-    Ok(Json(TokenView::of(&row, app.now(), true)))
+    Ok(Json(TokenJson::of(&row, app.now(), true)))
 }
 
 pub async fn delete_token<const ORG: bool>(

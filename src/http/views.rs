@@ -7,7 +7,7 @@ use super::json::{nullable, StrictJson};
 use super::list::{page_of, ListQuery};
 use super::manage::Magic;
 use super::presenters::status_model::Listed;
-use super::presenters::views::ViewView;
+use super::presenters::views::CustomViewJson;
 use super::principal::Caller;
 use crate::app::App;
 use crate::auth::policy::Access;
@@ -26,14 +26,14 @@ pub async fn view_url(app: &App, page: &PageRow, d: &ViewDoc) -> ApiResult<Strin
     Ok(format!("{url}/v/{}", d.view.short_code))
 }
 
-async fn views_json(app: &App, page: &PageRow, docs: &[ViewDoc], full: bool) -> ApiResult<Vec<ViewView>> {
+async fn views_json(app: &App, page: &PageRow, docs: &[ViewDoc], full: bool) -> ApiResult<Vec<CustomViewJson>> {
     let (base, _) = super::public::canonical_url(app, page).await?;
-    Ok(docs.iter().map(|d| ViewView::of(d, full.then(|| format!("{base}/v/{}", d.view.short_code)))).collect())
+    Ok(docs.iter().map(|d| CustomViewJson::of(d, full.then(|| format!("{base}/v/{}", d.view.short_code)))).collect())
 }
 
 /// A view in full, with where it opens.
-async fn full_view(app: &App, page: &PageRow, d: &ViewDoc) -> ApiResult<ViewView> {
-    Ok(ViewView::of(d, Some(view_url(app, page, d).await?)))
+async fn full_view(app: &App, page: &PageRow, d: &ViewDoc) -> ApiResult<CustomViewJson> {
+    Ok(CustomViewJson::of(d, Some(view_url(app, page, d).await?)))
 }
 
 fn view_id(raw: &str) -> ApiResult<i64> {
@@ -71,7 +71,7 @@ impl From<ViewBody> for ViewInput {
 
 /// `GET /api/v1/manage/views`: views the session's address owns or co-manages (full by default:
 /// they are the reader's own).
-pub async fn list_managed(State(app): State<App>, m: Magic, q: ListQuery) -> ApiResult<Json<Listed<ViewView>>> {
+pub async fn list_managed(State(app): State<App>, m: Magic, q: ListQuery) -> ApiResult<Json<Listed<CustomViewJson>>> {
     let docs = views::list_managed(&app, &m.page, &m.who, q.cursor.unwrap_or(i64::MAX), q.limit + 1).await?;
     let (docs, next) = page_of(docs, q.limit, |d| d.view.id);
     Ok(Json(Listed { data: views_json(&app, &m.page, &docs, true).await?, next_cursor: next }))
@@ -88,7 +88,7 @@ pub async fn create_managed(
     Ok((StatusCode::CREATED, Json(full_view(&app, &m.page, &d).await?)).into_response())
 }
 
-pub async fn get_managed(State(app): State<App>, m: Magic, Path(id): Path<String>) -> ApiResult<Json<ViewView>> {
+pub async fn get_managed(State(app): State<App>, m: Magic, Path(id): Path<String>) -> ApiResult<Json<CustomViewJson>> {
     let d = views::get_managed(&app, &m.page, &m.who, view_id(&id)?).await?;
     Ok(Json(full_view(&app, &m.page, &d).await?))
 }
@@ -99,7 +99,7 @@ pub async fn patch_managed(
     ctx: RequestCtx,
     Path(id): Path<String>,
     StrictJson(b): StrictJson<ViewBody>,
-) -> ApiResult<Json<ViewView>> {
+) -> ApiResult<Json<CustomViewJson>> {
     let d = views::update(&app, &m.page, &m.who, &ctx.ip, view_id(&id)?, b.into()).await?;
     Ok(Json(full_view(&app, &m.page, &d).await?))
 }
@@ -132,7 +132,11 @@ fn mode_filter(q: &ListQuery) -> ApiResult<Option<String>> {
 }
 
 /// `GET /api/v1/admin/views` (`access_mode`, `limit`, `cursor`, `view=full`).
-pub async fn list_views(State(app): State<App>, caller: Caller, q: ListQuery) -> ApiResult<Json<Listed<ViewView>>> {
+pub async fn list_views(
+    State(app): State<App>,
+    caller: Caller,
+    q: ListQuery,
+) -> ApiResult<Json<Listed<CustomViewJson>>> {
     let a = caller.page(&app, Access::Operate).await?;
     let mode = mode_filter(&q)?;
     let docs = admin::list(&app, &a.page, mode.as_deref(), q.cursor.unwrap_or(i64::MAX), q.limit + 1).await?;
@@ -147,7 +151,11 @@ pub async fn view_stats(State(app): State<App>, caller: Caller) -> ApiResult<Jso
 }
 
 /// `GET /api/v1/admin/views/{id}`: the full view; another page's is 404.
-pub async fn get_view(State(app): State<App>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<ViewView>> {
+pub async fn get_view(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<CustomViewJson>> {
     let a = caller.page(&app, Access::Operate).await?;
     let d = admin::get(&app, &a.page, view_id(&id)?).await?;
     Ok(Json(full_view(&app, &a.page, &d).await?))

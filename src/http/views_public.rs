@@ -4,12 +4,12 @@
 //! needs a viewer token for that view in `X-Magic-Token`. Decision 0006.
 
 use super::error::{ApiError, ApiResult};
-use super::incidents::{incident_views, Audience};
+use super::incidents::{incident_json, Audience};
 use super::json::StrictJson;
 use super::presenters::readers::Accepted;
-use super::presenters::status_model::StatusView;
+use super::presenters::status_model::StatusJson;
 use super::presenters::views::{
-    AccessStatus, MaintenanceGroups, OverallStatus, PublicView, ViewDataView, ViewerToken, WarningView,
+    AccessStatus, CustomViewDataJson, CustomViewPublicJson, MaintenanceGroups, OverallStatus, ViewerToken, WarningJson,
 };
 use super::principal::Reader;
 use super::public::cacheable;
@@ -69,15 +69,15 @@ pub async fn get_view(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let (d, a) = admitted(&app, &r, &code, &headers).await?;
-    Ok(respond(&headers, &r.page, &a, &PublicView::of(&d)))
+    Ok(respond(&headers, &r.page, &a, &CustomViewPublicJson::of(&d)))
 }
 
 /// The answer of `/views/{code}/data` (also what `/v/{code}` renders).
-pub async fn data_json(app: &App, d: &ViewDoc, v: &ViewData) -> ApiResult<ViewDataView> {
+pub async fn data_json(app: &App, d: &ViewDoc, v: &ViewData) -> ApiResult<CustomViewDataJson> {
     let status_def = v.status.statuses.iter().find(|s| s.key == v.status.overall);
-    let maint = |rows| super::maintenances_public::views(app, rows, true, Audience::Public);
-    Ok(ViewDataView {
-        view: PublicView::of(d),
+    let maint = |rows| super::maintenances_public::maintenance_json(app, rows, true, Audience::Public);
+    Ok(CustomViewDataJson {
+        view: CustomViewPublicJson::of(d),
         status: OverallStatus {
             key: v.status.overall.clone(),
             name: status_def.map(|s| s.name.clone()),
@@ -85,15 +85,15 @@ pub async fn data_json(app: &App, d: &ViewDoc, v: &ViewData) -> ApiResult<ViewDa
         },
         component_count: v.status.items.iter().filter(|i| i.item.visible).count(),
         components: tree(&v.status),
-        active_incidents: incident_views(app, &v.active_incidents, true, Audience::Public).await?,
-        recent_incidents: incident_views(app, &v.recent_incidents, true, Audience::Public).await?,
+        active_incidents: incident_json(app, &v.active_incidents, true, Audience::Public).await?,
+        recent_incidents: incident_json(app, &v.recent_incidents, true, Audience::Public).await?,
         maintenances: MaintenanceGroups {
             active: maint(&v.active_maintenances).await?,
             upcoming: maint(&v.upcoming_maintenances).await?,
             recent: maint(&v.recent_maintenances).await?,
         },
-        warnings: v.warnings.iter().map(WarningView::of).collect(),
-        statuses: v.status.statuses.iter().map(StatusView::of).collect(),
+        warnings: v.warnings.iter().map(WarningJson::of).collect(),
+        statuses: v.status.statuses.iter().map(StatusJson::of).collect(),
     })
 }
 
@@ -140,8 +140,11 @@ pub async fn exchange(
         ApiError::new(StatusCode::UNAUTHORIZED, "magic_token_required", "send the emailed link token in X-Magic-Token")
     })?;
     let (token, expires_at) = access::exchange(&app, &r.page, &d, &raw, &r.ctx.ip).await?;
-    let body =
-        ViewerToken { token: token.expose().to_string(), expires_at: rfc3339(expires_at), view: PublicView::of(&d) };
+    let body = ViewerToken {
+        token: token.expose().to_string(),
+        expires_at: rfc3339(expires_at),
+        view: CustomViewPublicJson::of(&d),
+    };
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response())
 }
 

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 /// An invitation as the org's or page's admins see it (never its link).
 #[derive(Serialize)]
-pub struct InvitationView {
+pub struct InvitationJson {
     pub id: i64,
     pub email: String,
     pub role: String,
@@ -20,9 +20,9 @@ pub struct InvitationView {
     pub expires_at: String,
 }
 
-impl InvitationView {
-    pub fn of(i: &InvitationRow, now: i64) -> InvitationView {
-        InvitationView {
+impl InvitationJson {
+    pub fn of(i: &InvitationRow, now: i64) -> InvitationJson {
+        InvitationJson {
             id: i.id,
             email: i.email.clone(),
             role: i.role.clone(),
@@ -37,7 +37,7 @@ impl InvitationView {
 
 /// What the link's holder is invited to.
 #[derive(Serialize)]
-pub struct InviteeView {
+pub struct InviteeJson {
     pub email: String,
     pub org: String,
     pub page: Option<String>,
@@ -48,9 +48,9 @@ pub struct InviteeView {
     pub account_exists: bool,
 }
 
-impl InviteeView {
-    pub fn of(i: &Invitee) -> InviteeView {
-        InviteeView {
+impl InviteeJson {
+    pub fn of(i: &Invitee) -> InviteeJson {
+        InviteeJson {
             email: i.invitation.email.clone(),
             org: i.org_name.clone(),
             page: i.page_name.clone(),
@@ -63,7 +63,7 @@ impl InviteeView {
 
 /// The answer to accepting.
 #[derive(Serialize)]
-pub struct AcceptedView {
+pub struct AcceptedJson {
     pub email: String,
     pub org: String,
     pub page: Option<String>,
@@ -73,9 +73,9 @@ pub struct AcceptedView {
     pub account_created: bool,
 }
 
-impl AcceptedView {
-    pub fn of(x: &Accepted) -> AcceptedView {
-        AcceptedView {
+impl AcceptedJson {
+    pub fn of(x: &Accepted) -> AcceptedJson {
+        AcceptedJson {
             email: x.user.email.clone(),
             org: x.invitee.org_name.clone(),
             page: x.invitee.page_name.clone(),

@@ -47,7 +47,7 @@ impl AffectedView {
 
 /// An update of an incident or window.
 #[derive(Serialize)]
-pub struct UpdateView {
+pub struct UpdateJson {
     pub id: i64,
     pub message: String,
     pub stage: String,
@@ -60,13 +60,13 @@ pub struct UpdateView {
     pub notify: Option<bool>,
 }
 
-impl UpdateView {
+impl UpdateJson {
     /// The views of the updates of notice `id`, newest first.
-    fn all(updates: &[UpdateRow], id: i64, who: Audience) -> Vec<UpdateView> {
+    fn all(updates: &[UpdateRow], id: i64, who: Audience) -> Vec<UpdateJson> {
         updates
             .iter()
             .filter(|u| u.notice_id == id)
-            .map(|u| UpdateView {
+            .map(|u| UpdateJson {
                 id: u.id,
                 message: u.message.clone(),
                 stage: u.stage.clone(),
@@ -80,7 +80,7 @@ impl UpdateView {
 
 /// An incident.
 #[derive(Serialize)]
-pub struct IncidentView {
+pub struct IncidentJson {
     pub id: i64,
     pub title: String,
     pub status: String,
@@ -112,14 +112,14 @@ pub struct IncidentDetail {
     pub acknowledged_at: Option<String>,
     pub resolution_message: String,
     pub created_at: String,
-    pub updates: Vec<UpdateView>,
+    pub updates: Vec<UpdateJson>,
     /// Null when there is none (or, for the public, none published on a resolved incident).
-    pub report: Option<ReportView>,
+    pub report: Option<ReportJson>,
 }
 
 /// A post-incident report.
 #[derive(Serialize)]
-pub struct ReportView {
+pub struct ReportJson {
     /// Admins only: `draft` or `published`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
@@ -127,13 +127,13 @@ pub struct ReportView {
     pub published_at: Option<String>,
 }
 
-impl ReportView {
-    fn of(r: &IncidentRow, who: Audience) -> Option<ReportView> {
+impl ReportJson {
+    fn of(r: &IncidentRow, who: Audience) -> Option<ReportJson> {
         let shown = match who {
             Audience::Admin => r.report_state != "none",
             Audience::Public => r.report_state == "published" && r.resolved_at.is_some(),
         };
-        shown.then(|| ReportView {
+        shown.then(|| ReportJson {
             state: (who == Audience::Admin).then(|| r.report_state.clone()),
             body: r.report_body.clone(),
             published_at: r.report_published_at.map(rfc3339),
@@ -141,10 +141,10 @@ impl ReportView {
     }
 }
 
-impl IncidentView {
+impl IncidentJson {
     /// Incident `r` with its items (and, when `full`, updates) out of those loaded for a list.
-    pub fn of(r: &IncidentRow, items: &[ItemRow], updates: &[UpdateRow], full: bool, who: Audience) -> IncidentView {
-        IncidentView {
+    pub fn of(r: &IncidentRow, items: &[ItemRow], updates: &[UpdateRow], full: bool, who: Audience) -> IncidentJson {
+        IncidentJson {
             id: r.id,
             title: r.title.clone(),
             status: r.status.clone(),
@@ -162,8 +162,8 @@ impl IncidentView {
                 acknowledged_at: r.acknowledged_at.map(rfc3339),
                 resolution_message: r.resolution_message.clone(),
                 created_at: rfc3339(r.created_at),
-                updates: UpdateView::all(updates, r.id, who),
-                report: ReportView::of(r, who),
+                updates: UpdateJson::all(updates, r.id, who),
+                report: ReportJson::of(r, who),
             }),
         }
     }
@@ -172,7 +172,7 @@ impl IncidentView {
 /// A maintenance window. Times are UTC; `time_zone` with `starts_at_local`/`ends_at_local` show
 /// the window in its zone.
 #[derive(Serialize)]
-pub struct MaintenanceView {
+pub struct MaintenanceJson {
     pub id: i64,
     pub title: String,
     /// `scheduled`, `in_progress`, `completed` or `cancelled`.
@@ -212,10 +212,10 @@ pub struct MaintenanceDetail {
     pub description: String,
     pub affected_items_freetext: String,
     pub created_at: String,
-    pub updates: Vec<UpdateView>,
+    pub updates: Vec<UpdateJson>,
 }
 
-impl MaintenanceView {
+impl MaintenanceJson {
     /// Window `m` with its items (and, when `full`, updates) out of those loaded for a list.
     pub fn of(
         m: &MaintenanceRow,
@@ -223,9 +223,9 @@ impl MaintenanceView {
         updates: &[UpdateRow],
         full: bool,
         who: Audience,
-    ) -> MaintenanceView {
+    ) -> MaintenanceJson {
         let zone = zone_of(m);
-        MaintenanceView {
+        MaintenanceJson {
             id: m.id,
             title: m.title.clone(),
             state: State::of(m.started_at, m.completed_at, m.cancelled_at).key(),
@@ -253,7 +253,7 @@ impl MaintenanceView {
                 description: m.description.clone(),
                 affected_items_freetext: m.affected_items_freetext.clone(),
                 created_at: rfc3339(m.created_at),
-                updates: UpdateView::all(updates, m.id, who),
+                updates: UpdateJson::all(updates, m.id, who),
             }),
         }
     }
@@ -262,6 +262,6 @@ impl MaintenanceView {
 /// The summary's windows: those in progress and those to come.
 #[derive(Serialize)]
 pub struct MaintenanceLists {
-    pub active: Vec<MaintenanceView>,
-    pub upcoming: Vec<MaintenanceView>,
+    pub active: Vec<MaintenanceJson>,
+    pub upcoming: Vec<MaintenanceJson>,
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 /// The caller's org, with the access the caller holds in it.
 #[derive(Serialize)]
-pub struct OrgView {
+pub struct OrgJson {
     pub id: i64,
     pub name: String,
     pub slug: String,
@@ -17,16 +17,16 @@ pub struct OrgView {
     pub your_access: String,
 }
 
-impl OrgView {
-    pub fn of(o: &OrgRow, your_access: String) -> OrgView {
-        OrgView { id: o.id, name: o.name.clone(), slug: o.slug.clone(), created_at: rfc3339(o.created_at), your_access }
+impl OrgJson {
+    pub fn of(o: &OrgRow, your_access: String) -> OrgJson {
+        OrgJson { id: o.id, name: o.name.clone(), slug: o.slug.clone(), created_at: rfc3339(o.created_at), your_access }
     }
 }
 
 /// A page as org admins see it: compact in lists, with the detail in `?view=full`, the trash and
 /// single reads.
 #[derive(Serialize)]
-pub struct PageAdminView {
+pub struct PageAdminJson {
     pub id: i64,
     pub name: String,
     pub url_prefix: String,
@@ -50,10 +50,10 @@ pub struct PageAdminDetail {
     pub restore_until: Option<String>,
 }
 
-impl PageAdminView {
+impl PageAdminJson {
     /// `canonical`: the page's public URL and verified custom domain, for the full form.
-    pub fn of(p: &PageRow, canonical: Option<(String, Option<String>)>) -> PageAdminView {
-        PageAdminView {
+    pub fn of(p: &PageRow, canonical: Option<(String, Option<String>)>) -> PageAdminJson {
+        PageAdminJson {
             id: p.id,
             name: p.name.clone(),
             url_prefix: p.url_prefix.clone(),
@@ -74,7 +74,7 @@ impl PageAdminView {
 
 /// A page as anyone who may read it sees it.
 #[derive(Serialize)]
-pub struct PagePublicView {
+pub struct PagePublicJson {
     pub id: i64,
     pub name: String,
     pub url_prefix: String,
@@ -106,7 +106,7 @@ pub struct ViewerAccess {
 
 /// A page's custom domain and the DNS record that proves it.
 #[derive(Serialize)]
-pub struct DomainView {
+pub struct DomainJson {
     pub domain: String,
     /// `verified` or `pending`.
     pub status: &'static str,
@@ -124,9 +124,9 @@ pub struct Challenge {
     pub value: String,
 }
 
-impl DomainView {
-    pub fn of(d: &DomainRow) -> DomainView {
-        DomainView {
+impl DomainJson {
+    pub fn of(d: &DomainRow) -> DomainJson {
+        DomainJson {
             domain: d.domain.clone(),
             status: if d.verified_at.is_some() { "verified" } else { "pending" },
             challenge: Challenge {

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 /// An API token as lists and reads show it: never the secret, only its last four characters.
 #[derive(Serialize)]
-pub struct TokenView {
+pub struct TokenJson {
     pub id: i64,
     pub name: String,
     pub permission: String,
@@ -53,14 +53,14 @@ pub struct Creator {
 #[derive(Serialize)]
 pub struct TokenWithSecret {
     #[serde(flatten)]
-    pub view: TokenView,
+    pub view: TokenJson,
     /// The secret, shown this once.
     pub token: String,
 }
 
-impl TokenView {
-    pub fn of(t: &ApiTokenRow, now: i64, full: bool) -> TokenView {
-        TokenView {
+impl TokenJson {
+    pub fn of(t: &ApiTokenRow, now: i64, full: bool) -> TokenJson {
+        TokenJson {
             id: t.id,
             name: t.name.clone(),
             permission: t.permission.clone(),
@@ -140,7 +140,7 @@ impl AuditEntry {
 
 /// A member of an org or page.
 #[derive(Serialize)]
-pub struct MemberView {
+pub struct MemberJson {
     pub user_id: i64,
     pub email: String,
     pub name: String,
@@ -148,9 +148,9 @@ pub struct MemberView {
     pub since: String,
 }
 
-impl MemberView {
-    pub fn of(m: &MemberRow) -> MemberView {
-        MemberView {
+impl MemberJson {
+    pub fn of(m: &MemberRow) -> MemberJson {
+        MemberJson {
             user_id: m.user_id,
             email: m.email.clone(),
             name: m.name.clone(),

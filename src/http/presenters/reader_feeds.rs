@@ -28,7 +28,7 @@ fn components(f: &Feed) -> Option<Vec<String>> {
 
 /// A feed as its owner and co-managers see it.
 #[derive(Serialize)]
-pub struct FeedView {
+pub struct FeedJson {
     pub id: i64,
     pub name: String,
     pub short_code: String,
@@ -51,12 +51,12 @@ pub struct FeedView {
     pub role: &'static str,
 }
 
-impl FeedView {
+impl FeedJson {
     /// `base`: the page's canonical URL; `me`: the reader's address.
-    pub fn of(f: &Feed, base: &str, me: &str) -> FeedView {
+    pub fn of(f: &Feed, base: &str, me: &str) -> FeedJson {
         let r = &f.row;
         let urls = FeedUrls::of(base, &r.short_code);
-        FeedView {
+        FeedJson {
             id: r.id,
             name: r.name.clone(),
             short_code: r.short_code.clone(),
@@ -82,7 +82,7 @@ impl FeedView {
 #[derive(Serialize)]
 pub struct FeedWithCapability {
     #[serde(flatten)]
-    pub feed: FeedView,
+    pub feed: FeedJson,
     pub capability: String,
     /// The feed's addresses under its capability.
     pub capability_urls: FeedUrls,
@@ -91,7 +91,7 @@ pub struct FeedWithCapability {
 /// A feed as page admins see it: compact in lists, with the detail in `?view=full` and single
 /// reads.
 #[derive(Serialize)]
-pub struct FeedAdminView {
+pub struct FeedAdminJson {
     pub id: i64,
     pub name: String,
     pub short_code: String,
@@ -118,11 +118,11 @@ pub struct FeedAdminDetail {
     pub updated_at: String,
 }
 
-impl FeedAdminView {
+impl FeedAdminJson {
     /// `base`: the page's canonical URL, for the full form.
-    pub fn of(f: &Feed, base: Option<&str>) -> FeedAdminView {
+    pub fn of(f: &Feed, base: Option<&str>) -> FeedAdminJson {
         let r = &f.row;
-        FeedAdminView {
+        FeedAdminJson {
             id: r.id,
             name: r.name.clone(),
             short_code: r.short_code.clone(),

@@ -21,7 +21,7 @@ pub struct MagicSession {
     pub expires_at: String,
     pub idle_timeout_seconds: i64,
     /// Null for an address that only manages views or feeds.
-    pub subscription: Option<SubscriptionView>,
+    pub subscription: Option<SubscriptionJson>,
     /// A webhook's signing secret, present the one time it is issued (on confirmation).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook_secret: Option<String>,
@@ -29,7 +29,7 @@ pub struct MagicSession {
 
 /// The subscription as its reader sees it.
 #[derive(Serialize)]
-pub struct SubscriptionView {
+pub struct SubscriptionJson {
     pub email: Option<String>,
     pub channel: String,
     pub webhook_url: Option<String>,
@@ -41,10 +41,10 @@ pub struct SubscriptionView {
     pub confirmed_at: Option<String>,
 }
 
-impl SubscriptionView {
+impl SubscriptionJson {
     /// `components`: the followed identifiers (ignored when the whole page is followed).
-    pub fn of(s: &SubscriberRow, components: &[String]) -> SubscriptionView {
-        SubscriptionView {
+    pub fn of(s: &SubscriberRow, components: &[String]) -> SubscriptionJson {
+        SubscriptionJson {
             email: s.email.clone(),
             channel: s.channel.clone(),
             webhook_url: s.webhook_url.clone(),
@@ -61,7 +61,7 @@ impl SubscriptionView {
 #[derive(Serialize)]
 pub struct SubscriptionUpdated {
     #[serde(flatten)]
-    pub subscription: SubscriptionView,
+    pub subscription: SubscriptionJson,
     /// The signing secret, present when the change issued one (a switch to webhook delivery).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook_secret: Option<String>,

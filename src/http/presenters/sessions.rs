@@ -6,22 +6,22 @@ use serde::Serialize;
 
 /// The signed-in person.
 #[derive(Serialize)]
-pub struct UserView {
+pub struct UserJson {
     pub id: i64,
     pub email: String,
     pub name: String,
 }
 
-impl UserView {
-    pub fn of(s: &SessionPrincipal) -> UserView {
-        UserView { id: s.user_id, email: s.email.clone(), name: s.name.clone() }
+impl UserJson {
+    pub fn of(s: &SessionPrincipal) -> UserJson {
+        UserJson { id: s.user_id, email: s.email.clone(), name: s.name.clone() }
     }
 }
 
 /// `POST /api/v1/auth/login`: the person, and the CSRF token non-browser clients send back.
 #[derive(Serialize)]
 pub struct SignedIn {
-    pub user: UserView,
+    pub user: UserJson,
     pub csrf_token: String,
 }
 
@@ -34,9 +34,9 @@ pub struct PasswordChanged {
 /// `GET /api/v1/auth/me`.
 #[derive(Serialize)]
 pub struct Me {
-    pub user: UserView,
+    pub user: UserJson,
     pub orgs: Vec<OrgMembership>,
-    pub page_roles: Vec<PageRoleView>,
+    pub page_roles: Vec<PageRoleJson>,
     pub csrf_token: Option<String>,
 }
 
@@ -55,7 +55,7 @@ impl OrgMembership {
 }
 
 #[derive(Serialize)]
-pub struct PageRoleView {
+pub struct PageRoleJson {
     pub org_id: i64,
     pub page_id: i64,
     pub role: String,

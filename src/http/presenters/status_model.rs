@@ -14,21 +14,21 @@ pub struct Listed<T> {
 
 /// A hierarchy level.
 #[derive(Serialize)]
-pub struct LevelView {
+pub struct LevelJson {
     pub depth: i64,
     pub singular: String,
     pub plural: String,
 }
 
-impl LevelView {
-    pub fn of(l: &LevelRow) -> LevelView {
-        LevelView { depth: l.depth, singular: l.singular.clone(), plural: l.plural.clone() }
+impl LevelJson {
+    pub fn of(l: &LevelRow) -> LevelJson {
+        LevelJson { depth: l.depth, singular: l.singular.clone(), plural: l.plural.clone() }
     }
 }
 
 /// A component as admins see it (with metadata), with its computed status when known.
 #[derive(Serialize)]
-pub struct ItemView {
+pub struct ItemJson {
     pub id: i64,
     pub identifier: String,
     pub name: String,
@@ -51,9 +51,9 @@ pub struct ParentRef {
     pub identifier: String,
 }
 
-impl ItemView {
-    pub fn of(i: &ItemRow, parent: Option<&ItemRow>, status: Option<&str>) -> ItemView {
-        ItemView {
+impl ItemJson {
+    pub fn of(i: &ItemRow, parent: Option<&ItemRow>, status: Option<&str>) -> ItemJson {
+        ItemJson {
             id: i.id,
             identifier: i.identifier.clone(),
             name: i.name.clone(),
@@ -73,7 +73,7 @@ impl ItemView {
 
 /// A status definition.
 #[derive(Serialize)]
-pub struct StatusView {
+pub struct StatusJson {
     pub key: String,
     pub name: String,
     pub severity: i64,
@@ -83,9 +83,9 @@ pub struct StatusView {
     pub reserved: bool,
 }
 
-impl StatusView {
-    pub fn of(s: &StatusRow) -> StatusView {
-        StatusView {
+impl StatusJson {
+    pub fn of(s: &StatusRow) -> StatusJson {
+        StatusJson {
             key: s.key.clone(),
             name: s.name.clone(),
             severity: s.severity,
@@ -98,14 +98,14 @@ impl StatusView {
 
 /// A lifecycle stage.
 #[derive(Serialize)]
-pub struct StageView {
+pub struct StageJson {
     pub key: String,
     pub name: String,
     pub position: i64,
 }
 
-impl StageView {
-    pub fn of(s: &StageRow) -> StageView {
-        StageView { key: s.key.clone(), name: s.name.clone(), position: s.position }
+impl StageJson {
+    pub fn of(s: &StageRow) -> StageJson {
+        StageJson { key: s.key.clone(), name: s.name.clone(), position: s.position }
     }
 }

@@ -1,24 +1,24 @@
 //! The public status reads: the page's overall status, its components (a tree, or a flat list)
 //! and the summary a widget needs in one call.
 
-use super::notices::{IncidentView, MaintenanceLists};
-use super::status_model::StatusView;
+use super::notices::{IncidentJson, MaintenanceLists};
+use super::status_model::StatusJson;
 use crate::service::status::{ItemStatus, PageStatus};
 use serde::Serialize;
 use std::collections::HashMap;
 
 /// The page's overall status, with its definition's name and colour (null if undefined).
 #[derive(Serialize)]
-pub struct OverallView {
+pub struct OverallJson {
     pub key: String,
     pub name: Option<String>,
     pub color: Option<String>,
 }
 
-impl OverallView {
-    pub fn of(s: &PageStatus) -> OverallView {
+impl OverallJson {
+    pub fn of(s: &PageStatus) -> OverallJson {
         let def = s.statuses.iter().find(|d| d.key == s.overall);
-        OverallView { key: s.overall.clone(), name: def.map(|d| d.name.clone()), color: def.map(|d| d.color.clone()) }
+        OverallJson { key: s.overall.clone(), name: def.map(|d| d.name.clone()), color: def.map(|d| d.color.clone()) }
     }
 }
 
@@ -90,7 +90,7 @@ impl ComponentRow {
 /// `GET /api/v1/components`: the tree, or the flat list.
 #[derive(Serialize)]
 pub struct ComponentsPage {
-    pub status: OverallView,
+    pub status: OverallJson,
     pub data: Components,
     pub next_cursor: Option<String>,
 }
@@ -104,13 +104,13 @@ pub enum Components {
 
 /// `GET /api/v1/summary`.
 #[derive(Serialize)]
-pub struct SummaryView {
+pub struct SummaryJson {
     pub page: PageLink,
-    pub status: OverallView,
+    pub status: OverallJson,
     pub components: Vec<ComponentNode>,
-    pub active_incidents: Vec<IncidentView>,
+    pub active_incidents: Vec<IncidentJson>,
     pub maintenances: MaintenanceLists,
-    pub statuses: Vec<StatusView>,
+    pub statuses: Vec<StatusJson>,
 }
 
 /// The page a summary is of, and where it is published.

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 /// A subscriber: compact in lists, with the detail in `?view=full` and single reads.
 #[derive(Serialize)]
-pub struct SubscriberView {
+pub struct SubscriberJson {
     pub id: i64,
     pub email: Option<String>,
     pub state: String,
@@ -32,10 +32,10 @@ pub struct SubscriberDetail {
     pub updated_at: String,
 }
 
-impl SubscriberView {
+impl SubscriberJson {
     /// `scopes`: the followed components of subscribers who do not follow the whole page.
-    pub fn of(s: &SubscriberRow, full: bool, scopes: &HashMap<i64, Vec<String>>) -> SubscriberView {
-        SubscriberView {
+    pub fn of(s: &SubscriberRow, full: bool, scopes: &HashMap<i64, Vec<String>>) -> SubscriberJson {
+        SubscriberJson {
             id: s.id,
             email: s.email.clone(),
             state: s.state.clone(),
@@ -57,7 +57,7 @@ impl SubscriberView {
 
 /// One notification to a subscriber, with its failed attempts.
 #[derive(Serialize)]
-pub struct DeliveryView {
+pub struct DeliveryJson {
     pub id: i64,
     pub channel: String,
     pub recipient: String,
@@ -70,11 +70,11 @@ pub struct DeliveryView {
     /// When the next attempt is due, while one is pending.
     pub next_attempt_at: Option<String>,
     pub sent_at: Option<String>,
-    pub failed_attempts: Vec<AttemptView>,
+    pub failed_attempts: Vec<AttemptJson>,
 }
 
 #[derive(Serialize)]
-pub struct AttemptView {
+pub struct AttemptJson {
     pub at: String,
     pub status_code: Option<i64>,
     pub error_code: &'static str,
@@ -84,9 +84,9 @@ pub struct AttemptView {
     pub r#final: bool,
 }
 
-impl DeliveryView {
-    pub fn of(d: &Delivery, attempts: &[FailedAttempt]) -> DeliveryView {
-        DeliveryView {
+impl DeliveryJson {
+    pub fn of(d: &Delivery, attempts: &[FailedAttempt]) -> DeliveryJson {
+        DeliveryJson {
             id: d.id,
             channel: d.channel.clone(),
             recipient: d.recipient.clone(),
@@ -99,7 +99,7 @@ impl DeliveryView {
             sent_at: d.sent_at.map(rfc3339),
             failed_attempts: attempts
                 .iter()
-                .map(|a| AttemptView {
+                .map(|a| AttemptJson {
                     at: rfc3339(a.at),
                     status_code: a.status_code,
                     error_code: a.error_code,

@@ -1,7 +1,7 @@
 //! Custom views: as their owners, co-managers and page admins see them, and as their readers do.
 
-use super::notices::{IncidentView, MaintenanceView};
-use super::status_model::StatusView;
+use super::notices::{IncidentJson, MaintenanceJson};
+use super::status_model::StatusJson;
 use super::status_public::ComponentNode;
 use crate::clock::rfc3339;
 use crate::service::views::data::Warning;
@@ -11,7 +11,7 @@ use serde::Serialize;
 /// A view as its owner, co-managers and page admins see it. Admin lists show the compact form
 /// (with `component_count`); `?view=full`, the owner's lists and single reads show the detail.
 #[derive(Serialize)]
-pub struct ViewView {
+pub struct CustomViewJson {
     pub id: i64,
     pub short_code: String,
     pub alias: Option<String>,
@@ -41,11 +41,11 @@ pub struct ViewDetail {
     pub updated_at: String,
 }
 
-impl ViewView {
+impl CustomViewJson {
     /// `url`: where the view opens, for the full form; the compact form has none.
-    pub fn of(d: &ViewDoc, url: Option<String>) -> ViewView {
+    pub fn of(d: &ViewDoc, url: Option<String>) -> CustomViewJson {
         let v = &d.view;
-        ViewView {
+        CustomViewJson {
             id: v.id,
             short_code: v.short_code.clone(),
             alias: v.alias.clone(),
@@ -69,7 +69,7 @@ impl ViewView {
 
 /// What anyone allowed to open a view may know of it (no owner or manager addresses).
 #[derive(Serialize)]
-pub struct PublicView {
+pub struct CustomViewPublicJson {
     pub short_code: String,
     pub alias: Option<String>,
     pub name: String,
@@ -78,10 +78,10 @@ pub struct PublicView {
     pub access_mode: String,
 }
 
-impl PublicView {
-    pub fn of(d: &ViewDoc) -> PublicView {
+impl CustomViewPublicJson {
+    pub fn of(d: &ViewDoc) -> CustomViewPublicJson {
         let v = &d.view;
-        PublicView {
+        CustomViewPublicJson {
             short_code: v.short_code.clone(),
             alias: v.alias.clone(),
             name: v.name.clone(),
@@ -94,19 +94,19 @@ impl PublicView {
 
 /// `/views/{code}/data`: the view's scoped status, components, incidents and maintenance.
 #[derive(Serialize)]
-pub struct ViewDataView {
-    pub view: PublicView,
+pub struct CustomViewDataJson {
+    pub view: CustomViewPublicJson,
     pub status: OverallStatus,
     /// Visible components in scope.
     pub component_count: usize,
     /// The component tree, as the status page's `/components` shows it.
     pub components: Vec<ComponentNode>,
     /// Incidents as the public incident list shows them (full form).
-    pub active_incidents: Vec<IncidentView>,
-    pub recent_incidents: Vec<IncidentView>,
+    pub active_incidents: Vec<IncidentJson>,
+    pub recent_incidents: Vec<IncidentJson>,
     pub maintenances: MaintenanceGroups,
-    pub warnings: Vec<WarningView>,
-    pub statuses: Vec<StatusView>,
+    pub warnings: Vec<WarningJson>,
+    pub statuses: Vec<StatusJson>,
 }
 
 /// The worst status in scope, named and coloured when it is a defined status.
@@ -120,23 +120,23 @@ pub struct OverallStatus {
 /// Windows as the public maintenance list shows them (full form).
 #[derive(Serialize)]
 pub struct MaintenanceGroups {
-    pub active: Vec<MaintenanceView>,
-    pub upcoming: Vec<MaintenanceView>,
-    pub recent: Vec<MaintenanceView>,
+    pub active: Vec<MaintenanceJson>,
+    pub upcoming: Vec<MaintenanceJson>,
+    pub recent: Vec<MaintenanceJson>,
 }
 
 /// A selected component the view can no longer show.
 #[derive(Serialize)]
-pub struct WarningView {
+pub struct WarningJson {
     pub component: String,
     /// `deleted` or `hidden`.
     pub problem: &'static str,
     pub message: String,
 }
 
-impl WarningView {
-    pub fn of(w: &Warning) -> WarningView {
-        WarningView {
+impl WarningJson {
+    pub fn of(w: &Warning) -> WarningJson {
+        WarningJson {
             component: w.identifier.clone(),
             problem: w.problem,
             message: format!("the selected component '{}' is {} and no longer shown", w.identifier, w.problem),
@@ -149,7 +149,7 @@ impl WarningView {
 pub struct ViewerToken {
     pub token: String,
     pub expires_at: String,
-    pub view: PublicView,
+    pub view: CustomViewPublicJson,
 }
 
 /// Whether the presented viewer token (if any) opens the view.
