@@ -10,7 +10,7 @@ use crate::domain::host::{self, HostClass};
 use crate::service::access;
 use crate::service::directory;
 use crate::service::throttle::{RateDecision, Tier};
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::Next;

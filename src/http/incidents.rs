@@ -12,7 +12,7 @@ use crate::service::incidents::{
     self, AffectedInput, BackfillUpdate, IncidentInput, IncidentPatch, ReportAction, UpdateInput,
 };
 use crate::store::incidents::{self as isql, Filter, IncidentRow};
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

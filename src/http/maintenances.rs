@@ -14,7 +14,7 @@ use crate::domain::maintenance::DEFAULT_REMINDER_MINUTES;
 use crate::service::hierarchy::ItemRef;
 use crate::service::maintenances::{self, BackfillUpdate, MaintenanceInput, MaintenancePatch, Transition, UpdateInput};
 use crate::store::maintenances::MaintenanceRow;
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

@@ -11,7 +11,7 @@ use crate::clock::rfc3339;
 use crate::domain::maintenance::State;
 use crate::service::maintenances::{self, Filter};
 use crate::store::maintenances::MaintenanceRow;
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 use axum::extract::{Path, State as AppState};
 use axum::http::HeaderMap;
 use axum::response::Response;

@@ -14,7 +14,7 @@ use crate::service::directory;
 use crate::service::domains;
 use crate::service::pages::{self, PageSettingsPatch, SiteSettings};
 use crate::store::audit::AuditFilter;
-use crate::store::tenancy::DomainRow;
+use crate::store::domains::DomainRow;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;

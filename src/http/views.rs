@@ -12,7 +12,7 @@ use crate::auth::policy::Action;
 use crate::clock::rfc3339;
 use crate::domain::views::AccessMode;
 use crate::service::views::{self, admin, ViewDoc, ViewInput};
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

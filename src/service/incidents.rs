@@ -10,7 +10,7 @@ use crate::clock::parse_rfc3339;
 use crate::domain::types;
 use crate::store::hierarchy::{StageRow, StatusRow};
 use crate::store::incidents::{self as sql, IncidentFields, IncidentRow, NewUpdate};
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 use crate::store::Tx;
 
 mod history;

@@ -21,7 +21,7 @@ use crate::domain::maintenance::{self as rules, Stages, State, Zone};
 use crate::domain::types;
 use crate::store::incidents::insert_event;
 use crate::store::maintenances::{self as sql, Lifecycle, MaintenanceFields, MaintenanceRow, MaintenanceUpdateRow};
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 use crate::store::Tx;
 
 /// What a caller sends to schedule (or backfill) a window. Times are RFC 3339, or local

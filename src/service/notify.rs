@@ -15,9 +15,10 @@ use super::error::{Error, Result};
 use crate::app::App;
 use crate::auth::token::{PlainToken, TokenKind};
 use crate::clock::{DAY, MINUTE};
+use crate::store;
 use crate::store::notify::{self as sql, PendingEvent, Recipient};
+use crate::store::pages::PageRow;
 use crate::store::subscribers as subs;
-use crate::store::tenancy::PageRow;
 use crate::store::{hierarchy, Tx};
 use std::collections::HashMap;
 
@@ -54,7 +55,7 @@ async fn fan_out(app: &App, ev: &PendingEvent) -> Result<usize> {
     if !sql::lease_event(&app.db.pool, ev.id, now, now + FAN_OUT_LEASE).await? {
         return Ok(0);
     }
-    let page = crate::store::tenancy::page_by_id(&app.db.pool, ev.page_id).await?;
+    let page = store::pages::page_by_id(&app.db.pool, ev.page_id).await?;
     let (page, url) = match page {
         Some(p) if p.deleted_at.is_none() => {
             let url = super::directory::canonical_page_url(app, &p).await?.0;

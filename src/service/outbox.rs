@@ -87,7 +87,7 @@ pub async fn record_failure(app: &App, row: &Claimed, f: &FailedAttempt<'_>) -> 
         crate::store::subscribers::drop_pending_notifications(&mut *tx, sub, now).await?;
         // Filed under the page's org, so the tenant's audit log shows it (in generic words).
         let org_id = match row.page_id {
-            Some(page) => crate::store::tenancy::page_by_id(&mut *tx, page).await?.map(|p| p.org_id),
+            Some(page) => crate::store::pages::page_by_id(&mut *tx, page).await?.map(|p| p.org_id),
             None => None,
         };
         let actor = Actor { kind: "system", id: None, name: "delivery".into(), ip: String::new() };

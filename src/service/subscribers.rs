@@ -12,8 +12,8 @@ use crate::app::App;
 use crate::auth::token::{PlainToken, TokenKind};
 use crate::clock::{DAY, HOUR, MINUTE};
 use crate::domain::types::Email;
+use crate::store::pages::PageRow;
 use crate::store::subscribers::{self as sql, NewMagic, NewMessage, Preferences, SubscriberRow};
-use crate::store::tenancy::PageRow;
 use crate::store::Tx;
 
 /// How long an emailed link can be exchanged.

@@ -4,20 +4,26 @@
 //! 0/1 integers for booleans, so the same statement runs on both. Migrations are written once in
 //! `migrations/`; the one DDL difference (identity columns) is translated by [`dialect`].
 
+pub mod api_tokens;
 pub mod audit;
 pub mod co_managers;
-pub mod credentials;
+pub mod domains;
 pub mod hierarchy;
 pub mod incidents;
 pub mod invitations;
 pub mod limits;
 pub mod maintenance_claims;
 pub mod maintenances;
+pub mod members;
 pub mod notify;
+pub mod orgs;
 pub mod outbox;
+pub mod pages;
 pub mod reader_feeds;
+pub mod sessions;
 pub mod subscribers;
-pub mod tenancy;
+pub mod users;
+pub mod viewer_grants;
 pub mod views;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -243,6 +249,32 @@ impl Db {
     /// True when the database answers a trivial query.
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").fetch_one(&self.pool).await.is_ok()
+    }
+}
+
+/// A 0/1 integer column read into a `bool` field: booleans are integers on both engines, and
+/// sqlx's `Any` decodes `bool` only from a real boolean. Used as `#[sqlx(try_from = "Flag")]`.
+pub struct Flag(i64);
+
+impl sqlx::Type<Any> for Flag {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <i64 as sqlx::Type<Any>>::type_info()
+    }
+
+    fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+        <i64 as sqlx::Type<Any>>::compatible(ty)
+    }
+}
+
+impl<'r> sqlx::Decode<'r, Any> for Flag {
+    fn decode(value: sqlx::any::AnyValueRef<'r>) -> std::result::Result<Self, sqlx::error::BoxDynError> {
+        Ok(Flag(<i64 as sqlx::Decode<Any>>::decode(value)?))
+    }
+}
+
+impl From<Flag> for bool {
+    fn from(f: Flag) -> bool {
+        f.0 != 0
     }
 }
 

@@ -9,7 +9,7 @@ use crate::domain::types;
 use crate::service::audit::{self, Actor};
 use crate::service::error::{Error, Result};
 use crate::store::incidents::{self as sql, IncidentFields, IncidentRow, NewUpdate};
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 
 /// One step of a backfilled timeline.
 #[derive(Debug, Clone)]

@@ -7,7 +7,7 @@ use crate::domain::types;
 use crate::service::audit::{self, Actor};
 use crate::service::error::{Error, Result};
 use crate::store::incidents::{self as sql, IncidentFields, IncidentRow, NewUpdate};
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 
 /// When the incident's status changes and no items are given, the items that carried the old
 /// status (the default) follow it to the new one; items given their own status keep it.

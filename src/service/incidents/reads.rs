@@ -4,7 +4,7 @@
 use crate::app::App;
 use crate::service::error::{Error, Result};
 use crate::store::incidents::{self as sql, Filter, IncidentItemRow, IncidentRow, UpdateRow};
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 
 /// Who reads: admins see everything; the public sees public incidents and visible components only.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -7,7 +7,7 @@ use crate::domain::types;
 use crate::service::audit::{self, Actor};
 use crate::service::error::{Error, Result};
 use crate::store::maintenances::{self as sql, Lifecycle, MaintenanceFields, MaintenanceRow};
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 
 /// One update of a backfilled window's timeline.
 #[derive(Debug, Clone)]

@@ -8,9 +8,10 @@ use crate::app::App;
 use crate::domain::maintenance as rules;
 use crate::service::audit::Actor;
 use crate::service::error::{Error, Result};
+use crate::store;
 use crate::store::maintenance_claims::{self as claims, Due};
 use crate::store::maintenances::MaintenanceRow;
-use crate::store::tenancy::{self, PageRow};
+use crate::store::pages::PageRow;
 
 /// Who the audit log names for automatic transitions.
 fn scheduler() -> Actor {
@@ -18,7 +19,7 @@ fn scheduler() -> Actor {
 }
 
 async fn page_of(app: &App, m: &MaintenanceRow) -> Result<PageRow> {
-    tenancy::page_by_id(&app.db.pool, m.page_id).await?.ok_or(Error::NotFound("page"))
+    store::pages::page_by_id(&app.db.pool, m.page_id).await?.ok_or(Error::NotFound("page"))
 }
 
 /// Up to `limit` windows (of live pages) due for `what` at `now`, the longest overdue first.

@@ -11,8 +11,8 @@ use crate::domain::delivery::FailureClass;
 use crate::domain::types::Email;
 use crate::service::audit::{self, Actor, Event};
 use crate::service::error::{Error, Result};
+use crate::store::pages::PageRow;
 use crate::store::subscribers::{self as sql, AdminFilter, Imported, Preferences, SubscriberRow};
-use crate::store::tenancy::PageRow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Lifecycle states, in order.

@@ -11,8 +11,8 @@ use crate::domain::types::Email;
 use crate::domain::views::{plausible_code, AccessMode};
 use crate::service::access::{refuse, Refusal};
 use crate::service::error::{Error, Result};
+use crate::store::pages::PageRow;
 use crate::store::subscribers::{self as subs, NewMessage};
-use crate::store::tenancy::PageRow;
 use crate::store::views::{self as sql, NewViewToken};
 
 /// `magic_tokens.kind` of an emailed viewer-access link.

@@ -15,7 +15,7 @@ use crate::service::status::{self, ItemStatus, PageStatus};
 use crate::store::hierarchy::StatusRow;
 use crate::store::incidents::{self as isql, IncidentRow};
 use crate::store::maintenances::{self as msql, MaintenanceRow};
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 use crate::store::views as sql;
 use std::collections::{HashMap, HashSet};
 
