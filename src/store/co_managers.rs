@@ -4,7 +4,6 @@
 //! with it. Which tables a statement names comes from [`Managed`], never from a request.
 
 use super::Result;
-use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
 
 /// What co-managers manage.
@@ -39,13 +38,11 @@ impl Managed {
     }
 }
 
-/// A resource row a store decodes: views and feeds list what an address manages through
-/// [`managed_by`].
-pub trait ManagedRow: Sized {
+/// A resource row: views and feeds list what an address manages through [`managed_by`].
+pub trait ManagedRow: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin {
     const OF: Managed;
-    /// The columns [`ManagedRow::decode`] reads.
+    /// The columns the row is read from.
     const COLS: &'static str;
-    fn decode(r: &AnyRow) -> Self;
 }
 
 /// Resources of the page that `email` owns or co-manages, newest first, before the cursor id.
@@ -62,8 +59,7 @@ pub async fn managed_by<'c, E: Executor<'c, Database = Any>, T: ManagedRow>(
         T::OF.resources(),
         T::OF.owned_or_managed_by("r", "$2")
     );
-    let rows = sqlx::query(&sql).bind(page_id).bind(email).bind(before).bind(limit).fetch_all(e).await?;
-    Ok(rows.iter().map(T::decode).collect())
+    Ok(sqlx::query_as(&sql).bind(page_id).bind(email).bind(before).bind(limit).fetch_all(e).await?)
 }
 
 /// The owner of resource `id` of the page; `None` when the page has no such resource.

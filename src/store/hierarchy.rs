@@ -1,10 +1,9 @@
 //! SQL for hierarchy levels and items, status definitions and lifecycle stages.
 
-use super::{opt_i64, Result};
-use sqlx::any::AnyRow;
+use super::{Flag, Result};
 use sqlx::{Any, Executor, Row};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LevelRow {
     pub id: i64,
     pub page_id: i64,
@@ -13,7 +12,7 @@ pub struct LevelRow {
     pub plural: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ItemRow {
     pub id: i64,
     pub page_id: i64,
@@ -25,12 +24,13 @@ pub struct ItemRow {
     pub description: String,
     pub display_order: i64,
     pub metadata: String,
+    #[sqlx(try_from = "Flag")]
     pub visible: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StatusRow {
     pub id: i64,
     pub key: String,
@@ -38,10 +38,11 @@ pub struct StatusRow {
     pub severity: i64,
     pub color: String,
     pub downtime_permille: i64,
+    #[sqlx(try_from = "Flag")]
     pub reserved: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StageRow {
     pub id: i64,
     pub kind: String,
@@ -53,44 +54,15 @@ pub struct StageRow {
 const ITEM_COLS: &str = "id, page_id, depth, parent_id, identifier, name, abbreviation, description, display_order, \
     metadata, visible, created_at, updated_at";
 
-fn item(r: &AnyRow) -> ItemRow {
-    ItemRow {
-        id: r.get("id"),
-        page_id: r.get("page_id"),
-        depth: r.get("depth"),
-        parent_id: opt_i64(r, "parent_id"),
-        identifier: r.get("identifier"),
-        name: r.get("name"),
-        abbreviation: r.get("abbreviation"),
-        description: r.get("description"),
-        display_order: r.get("display_order"),
-        metadata: r.get("metadata"),
-        visible: r.get::<i64, _>("visible") != 0,
-        created_at: r.get("created_at"),
-        updated_at: r.get("updated_at"),
-    }
-}
-
-fn level(r: &AnyRow) -> LevelRow {
-    LevelRow {
-        id: r.get("id"),
-        page_id: r.get("page_id"),
-        depth: r.get("depth"),
-        singular: r.get("singular"),
-        plural: r.get("plural"),
-    }
-}
-
 // ---- levels -----------------------------------------------------------------------------------
 
 pub async fn levels<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64) -> Result<Vec<LevelRow>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT id, page_id, depth, singular, plural FROM hierarchy_levels WHERE page_id = $1 ORDER BY depth",
     )
     .bind(page_id)
     .fetch_all(e)
-    .await?;
-    Ok(rows.iter().map(level).collect())
+    .await?)
 }
 
 pub async fn insert_level<'c, E: Executor<'c, Database = Any>>(
@@ -141,22 +113,20 @@ pub async fn delete_level<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i6
 // ---- items ------------------------------------------------------------------------------------
 
 pub async fn items<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64) -> Result<Vec<ItemRow>> {
-    let rows = sqlx::query(&format!(
+    Ok(sqlx::query_as(&format!(
         "SELECT {ITEM_COLS} FROM hierarchy_items WHERE page_id = $1 ORDER BY depth, display_order, id"
     ))
     .bind(page_id)
     .fetch_all(e)
-    .await?;
-    Ok(rows.iter().map(item).collect())
+    .await?)
 }
 
 pub async fn item_by_id<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, id: i64) -> Result<Option<ItemRow>> {
-    let r = sqlx::query(&format!("SELECT {ITEM_COLS} FROM hierarchy_items WHERE page_id = $1 AND id = $2"))
+    Ok(sqlx::query_as(&format!("SELECT {ITEM_COLS} FROM hierarchy_items WHERE page_id = $1 AND id = $2"))
         .bind(page_id)
         .bind(id)
         .fetch_optional(e)
-        .await?;
-    Ok(r.as_ref().map(item))
+        .await?)
 }
 
 pub async fn item_by_identifier<'c, E: Executor<'c, Database = Any>>(
@@ -164,12 +134,11 @@ pub async fn item_by_identifier<'c, E: Executor<'c, Database = Any>>(
     page_id: i64,
     identifier: &str,
 ) -> Result<Option<ItemRow>> {
-    let r = sqlx::query(&format!("SELECT {ITEM_COLS} FROM hierarchy_items WHERE page_id = $1 AND identifier = $2"))
+    Ok(sqlx::query_as(&format!("SELECT {ITEM_COLS} FROM hierarchy_items WHERE page_id = $1 AND identifier = $2"))
         .bind(page_id)
         .bind(identifier)
         .fetch_optional(e)
-        .await?;
-    Ok(r.as_ref().map(item))
+        .await?)
 }
 
 /// Fields of an item as written.
@@ -259,25 +228,13 @@ pub async fn count_items_at_depth<'c, E: Executor<'c, Database = Any>>(e: E, pag
 // ---- status definitions -----------------------------------------------------------------------
 
 pub async fn statuses<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64) -> Result<Vec<StatusRow>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT id, key, name, severity, color, downtime_permille, reserved FROM status_definitions \
          WHERE page_id = $1 ORDER BY reserved, severity",
     )
     .bind(page_id)
     .fetch_all(e)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| StatusRow {
-            id: r.get("id"),
-            key: r.get("key"),
-            name: r.get("name"),
-            severity: r.get("severity"),
-            color: r.get("color"),
-            downtime_permille: r.get("downtime_permille"),
-            reserved: r.get::<i64, _>("reserved") != 0,
-        })
-        .collect())
+    .await?)
 }
 
 /// Replaces a page's status definitions (the service validated the whole set).
@@ -304,23 +261,13 @@ pub async fn replace_statuses(tx: &mut sqlx::AnyConnection, page_id: i64, defs: 
 // ---- lifecycle stages -------------------------------------------------------------------------
 
 pub async fn stages<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, kind: &str) -> Result<Vec<StageRow>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT id, kind, key, name, position FROM lifecycle_stages WHERE page_id = $1 AND kind = $2 ORDER BY position",
     )
     .bind(page_id)
     .bind(kind)
     .fetch_all(e)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| StageRow {
-            id: r.get("id"),
-            kind: r.get("kind"),
-            key: r.get("key"),
-            name: r.get("name"),
-            position: r.get("position"),
-        })
-        .collect())
+    .await?)
 }
 
 /// Replaces a page's stages of one kind, in the given order.

@@ -1,11 +1,10 @@
 //! SQL for invitations: the emailed, single-use links through which people join an org or page.
 
-use super::{opt_i64, Result};
-use sqlx::any::AnyRow;
+use super::Result;
 use sqlx::{Any, Executor, Row};
 
 /// An invitation, pending or ended. The token itself is never stored, only its SHA-256.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct InvitationRow {
     pub id: i64,
     pub org_id: i64,
@@ -34,21 +33,6 @@ impl InvitationRow {
 
 const COLS: &str = "id, org_id, page_id, email, role, invited_by, created_at, expires_at, accepted_at, revoked_at";
 
-fn invitation(r: &AnyRow) -> InvitationRow {
-    InvitationRow {
-        id: r.get("id"),
-        org_id: r.get("org_id"),
-        page_id: opt_i64(r, "page_id"),
-        email: r.get("email"),
-        role: r.get("role"),
-        invited_by: r.get("invited_by"),
-        created_at: r.get("created_at"),
-        expires_at: r.get("expires_at"),
-        accepted_at: opt_i64(r, "accepted_at"),
-        revoked_at: opt_i64(r, "revoked_at"),
-    }
-}
-
 /// A new invitation.
 pub struct NewInvitation<'a> {
     pub org_id: i64,
@@ -65,7 +49,7 @@ pub async fn insert<'c, E: Executor<'c, Database = Any>>(
     n: &NewInvitation<'_>,
     now: i64,
 ) -> Result<InvitationRow> {
-    let r = sqlx::query(&format!(
+    Ok(sqlx::query_as(&format!(
         "INSERT INTO invitations (org_id, page_id, email, role, token_hash, invited_by, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {COLS}"
     ))
@@ -78,8 +62,7 @@ pub async fn insert<'c, E: Executor<'c, Database = Any>>(
     .bind(now)
     .bind(n.expires_at)
     .fetch_one(e)
-    .await?;
-    Ok(invitation(&r))
+    .await?)
 }
 
 /// Ends every pending invitation of `email` to the same org and page (a new one replaces them);
@@ -130,7 +113,7 @@ pub async fn count_made_since<'c, E: Executor<'c, Database = Any>>(
     email: Option<&str>,
     since: i64,
 ) -> Result<(i64, Option<i64>)> {
-    let r = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM invitations \
          WHERE org_id = $1 AND created_at > $2 AND ($3 IS NULL OR email = $3)",
     )
@@ -138,8 +121,7 @@ pub async fn count_made_since<'c, E: Executor<'c, Database = Any>>(
     .bind(since)
     .bind(email)
     .fetch_one(e)
-    .await?;
-    Ok((r.get("n"), opt_i64(&r, "oldest")))
+    .await?)
 }
 
 /// Invitations of the org still waiting for an answer at `now`.
@@ -163,7 +145,7 @@ pub async fn list<'c, E: Executor<'c, Database = Any>>(
     before: i64,
     limit: i64,
 ) -> Result<Vec<InvitationRow>> {
-    let rows = sqlx::query(&format!(
+    Ok(sqlx::query_as(&format!(
         "SELECT {COLS} FROM invitations WHERE org_id = $1 AND ($2 IS NULL OR page_id = $2) AND id < $3 \
          ORDER BY id DESC LIMIT $4"
     ))
@@ -172,25 +154,22 @@ pub async fn list<'c, E: Executor<'c, Database = Any>>(
     .bind(before)
     .bind(limit)
     .fetch_all(e)
-    .await?;
-    Ok(rows.iter().map(invitation).collect())
+    .await?)
 }
 
 pub async fn by_id<'c, E: Executor<'c, Database = Any>>(e: E, org_id: i64, id: i64) -> Result<Option<InvitationRow>> {
-    let r = sqlx::query(&format!("SELECT {COLS} FROM invitations WHERE org_id = $1 AND id = $2"))
+    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM invitations WHERE org_id = $1 AND id = $2"))
         .bind(org_id)
         .bind(id)
         .fetch_optional(e)
-        .await?;
-    Ok(r.as_ref().map(invitation))
+        .await?)
 }
 
 pub async fn by_hash<'c, E: Executor<'c, Database = Any>>(e: E, token_hash: &str) -> Result<Option<InvitationRow>> {
-    let r = sqlx::query(&format!("SELECT {COLS} FROM invitations WHERE token_hash = $1"))
+    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM invitations WHERE token_hash = $1"))
         .bind(token_hash)
         .fetch_optional(e)
-        .await?;
-    Ok(r.as_ref().map(invitation))
+        .await?)
 }
 
 /// Revokes one pending invitation; false when it had already ended.

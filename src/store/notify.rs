@@ -5,7 +5,7 @@ use super::Result;
 use sqlx::{Any, Executor, Row};
 
 /// An event not yet fanned out.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PendingEvent {
     pub id: i64,
     pub page_id: i64,
@@ -20,24 +20,14 @@ pub async fn pending_events<'c, E: Executor<'c, Database = Any>>(
     now: i64,
     limit: i64,
 ) -> Result<Vec<PendingEvent>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT id, page_id, kind, subject_kind, subject_id FROM events \
          WHERE fanned_out_at IS NULL AND fan_out_lease <= $1 ORDER BY id LIMIT $2",
     )
     .bind(now)
     .bind(limit)
     .fetch_all(e)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| PendingEvent {
-            id: r.get("id"),
-            page_id: r.get("page_id"),
-            kind: r.get("kind"),
-            subject_kind: r.get("subject_kind"),
-            subject_id: r.get("subject_id"),
-        })
-        .collect())
+    .await?)
 }
 
 /// Takes an event for fan-out until `lease_until`: false when it is done or another worker holds it.

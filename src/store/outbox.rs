@@ -6,11 +6,10 @@
 //! SQLite serialises writers. Either way each row has one owner until its lease runs out.
 
 use super::Result;
-use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
 
 /// A claimed message (an email, or a webhook call), everything needed to send it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Claimed {
     pub id: i64,
     /// The page the message is about; none for mail about an org (an invitation).
@@ -30,23 +29,6 @@ pub struct Claimed {
     pub created_at: i64,
 }
 
-fn claimed(r: &AnyRow) -> Claimed {
-    Claimed {
-        id: r.get("id"),
-        page_id: super::opt_i64(r, "page_id"),
-        channel: r.get("channel"),
-        subscriber_id: r.try_get::<Option<i64>, _>("subscriber_id").ok().flatten(),
-        dedupe_key: r.get("dedupe_key"),
-        recipient: r.get("recipient"),
-        subject: r.get("subject"),
-        body_text: r.get("body_text"),
-        body_html: r.get("body_html"),
-        headers: r.get("headers"),
-        attempts: r.get("attempts"),
-        created_at: r.get("created_at"),
-    }
-}
-
 /// Leases up to `limit` pending messages due at `now` until `lease_until`; rows another worker
 /// holds are skipped. Without `with_email` only webhook calls are taken (no SMTP relay set).
 pub async fn claim_due<'c, E: Executor<'c, Database = Any>>(
@@ -58,7 +40,7 @@ pub async fn claim_due<'c, E: Executor<'c, Database = Any>>(
 ) -> Result<Vec<Claimed>> {
     // A closed set of two filters, never input.
     let channels = if with_email { "channel IN ('email', 'webhook')" } else { "channel = 'webhook'" };
-    let rows = sqlx::query(&format!(
+    let mut out: Vec<Claimed> = sqlx::query_as(&format!(
         "UPDATE outbox SET locked_until = $2 \
          WHERE id IN (SELECT id FROM outbox WHERE {channels} AND state = 'pending' \
            AND next_attempt_at <= $1 AND locked_until <= $1 ORDER BY next_attempt_at, id LIMIT $3) \
@@ -71,7 +53,6 @@ pub async fn claim_due<'c, E: Executor<'c, Database = Any>>(
     .bind(limit)
     .fetch_all(e)
     .await?;
-    let mut out: Vec<Claimed> = rows.iter().map(claimed).collect();
     out.sort_by_key(|c| c.id);
     Ok(out)
 }
@@ -201,7 +182,7 @@ pub async fn mark_attempt_failed<'c, E: Executor<'c, Database = Any>>(
 }
 
 /// One notification sent (or being sent) to a subscriber, for the admin's delivery log.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Delivery {
     pub id: i64,
     pub channel: String,
@@ -222,7 +203,7 @@ pub async fn deliveries_of<'c, E: Executor<'c, Database = Any>>(
     before: i64,
     limit: i64,
 ) -> Result<Vec<Delivery>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT id, channel, recipient, subject, state, attempts, last_error, created_at, next_attempt_at, sent_at \
          FROM outbox WHERE subscriber_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
     )
@@ -230,26 +211,11 @@ pub async fn deliveries_of<'c, E: Executor<'c, Database = Any>>(
     .bind(before)
     .bind(limit)
     .fetch_all(e)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| Delivery {
-            id: r.get("id"),
-            channel: r.get("channel"),
-            recipient: r.get("recipient"),
-            subject: r.get("subject"),
-            state: r.get("state"),
-            attempts: r.get("attempts"),
-            last_error: r.get("last_error"),
-            created_at: r.get("created_at"),
-            next_attempt_at: r.get("next_attempt_at"),
-            sent_at: super::opt_i64(r, "sent_at"),
-        })
-        .collect())
+    .await?)
 }
 
 /// A recorded failed attempt.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AttemptRow {
     pub outbox_id: i64,
     pub at: i64,
@@ -264,22 +230,11 @@ pub async fn attempts_of<'c, E: Executor<'c, Database = Any>>(e: E, outbox_ids: 
     if outbox_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = sqlx::query(&format!(
+    Ok(sqlx::query_as(&format!(
         "SELECT outbox_id, attempted_at, status_code, error, duration_ms, final FROM outbox_attempts \
          WHERE outbox_id IN ({}) ORDER BY id",
         super::id_list(outbox_ids)
     ))
     .fetch_all(e)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| AttemptRow {
-            outbox_id: r.get("outbox_id"),
-            at: r.get("attempted_at"),
-            status_code: super::opt_i64(r, "status_code"),
-            error: r.get("error"),
-            duration_ms: r.get("duration_ms"),
-            last: r.get::<i64, _>("final") != 0,
-        })
-        .collect())
+    .await?)
 }

@@ -1,11 +1,10 @@
 //! SQL for readers' feeds and their component scope (co-managers: `store::co_managers`).
 
 use super::co_managers::{Managed, ManagedRow};
-use super::{opt_i64, opt_str, Result};
-use sqlx::any::AnyRow;
+use super::{Flag, Result};
 use sqlx::{Any, Executor, Row};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct FeedRow {
     pub id: i64,
     pub page_id: i64,
@@ -13,8 +12,11 @@ pub struct FeedRow {
     pub short_code: String,
     pub capability_hash: Option<String>,
     pub owner_email: String,
+    #[sqlx(try_from = "Flag")]
     pub all_components: bool,
+    #[sqlx(try_from = "Flag")]
     pub incidents: bool,
+    #[sqlx(try_from = "Flag")]
     pub maintenances: bool,
     pub max_items: i64,
     pub max_age_days: Option<i64>,
@@ -32,35 +34,9 @@ const COLS: &str = "id, page_id, name, short_code, capability_hash, owner_email,
     maintenances, max_items, max_age_days, format, cache_version, fetch_count, last_fetched_at, created_at, \
     updated_at, view_id";
 
-fn feed(r: &AnyRow) -> FeedRow {
-    FeedRow {
-        id: r.get("id"),
-        page_id: r.get("page_id"),
-        name: r.get("name"),
-        short_code: r.get("short_code"),
-        capability_hash: opt_str(r, "capability_hash"),
-        owner_email: r.get("owner_email"),
-        all_components: r.get::<i64, _>("all_components") != 0,
-        incidents: r.get::<i64, _>("incidents") != 0,
-        maintenances: r.get::<i64, _>("maintenances") != 0,
-        max_items: r.get("max_items"),
-        max_age_days: opt_i64(r, "max_age_days"),
-        format: r.get("format"),
-        cache_version: r.get("cache_version"),
-        fetch_count: r.get("fetch_count"),
-        last_fetched_at: opt_i64(r, "last_fetched_at"),
-        created_at: r.get("created_at"),
-        updated_at: r.get("updated_at"),
-        view_id: opt_i64(r, "view_id"),
-    }
-}
-
 impl ManagedRow for FeedRow {
     const OF: Managed = Managed::Feed;
     const COLS: &'static str = COLS;
-    fn decode(r: &AnyRow) -> Self {
-        feed(r)
-    }
 }
 
 /// Makes a feed follow a view (set once, at creation).
@@ -132,12 +108,11 @@ pub async fn update<'c, E: Executor<'c, Database = Any>>(e: E, id: i64, s: &Sett
 }
 
 pub async fn by_id<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, id: i64) -> Result<Option<FeedRow>> {
-    let r = sqlx::query(&format!("SELECT {COLS} FROM reader_feeds WHERE page_id = $1 AND id = $2"))
+    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM reader_feeds WHERE page_id = $1 AND id = $2"))
         .bind(page_id)
         .bind(id)
         .fetch_optional(e)
-        .await?;
-    Ok(r.as_ref().map(feed))
+        .await?)
 }
 
 pub async fn by_short_code<'c, E: Executor<'c, Database = Any>>(
@@ -145,21 +120,19 @@ pub async fn by_short_code<'c, E: Executor<'c, Database = Any>>(
     page_id: i64,
     code: &str,
 ) -> Result<Option<FeedRow>> {
-    let r = sqlx::query(&format!("SELECT {COLS} FROM reader_feeds WHERE page_id = $1 AND short_code = $2"))
+    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM reader_feeds WHERE page_id = $1 AND short_code = $2"))
         .bind(page_id)
         .bind(code)
         .fetch_optional(e)
-        .await?;
-    Ok(r.as_ref().map(feed))
+        .await?)
 }
 
 /// A feed by its capability hash, on any page (the caller checks the page).
 pub async fn by_capability<'c, E: Executor<'c, Database = Any>>(e: E, hash: &str) -> Result<Option<FeedRow>> {
-    let r = sqlx::query(&format!("SELECT {COLS} FROM reader_feeds WHERE capability_hash = $1"))
+    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM reader_feeds WHERE capability_hash = $1"))
         .bind(hash)
         .fetch_optional(e)
-        .await?;
-    Ok(r.as_ref().map(feed))
+        .await?)
 }
 
 pub async fn count_owned<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, email: &str) -> Result<i64> {
@@ -178,15 +151,14 @@ pub async fn list<'c, E: Executor<'c, Database = Any>>(
     before: i64,
     limit: i64,
 ) -> Result<Vec<FeedRow>> {
-    let rows = sqlx::query(&format!(
+    Ok(sqlx::query_as(&format!(
         "SELECT {COLS} FROM reader_feeds WHERE page_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
     ))
     .bind(page_id)
     .bind(before)
     .bind(limit)
     .fetch_all(e)
-    .await?;
-    Ok(rows.iter().map(feed).collect())
+    .await?)
 }
 
 /// Every feed of a page (for statistics; pages hold few).

@@ -1,10 +1,9 @@
 //! SQL for subscribers, their component scope, magic tokens and the outbox.
 
-use super::{opt_i64, opt_str, Result};
-use sqlx::any::AnyRow;
+use super::{Flag, Result};
 use sqlx::{Any, Executor, Row};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SubscriberRow {
     pub id: i64,
     pub page_id: i64,
@@ -13,8 +12,11 @@ pub struct SubscriberRow {
     pub webhook_url: Option<String>,
     pub state: String,
     pub hygiene: String,
+    #[sqlx(try_from = "Flag")]
     pub incidents: bool,
+    #[sqlx(try_from = "Flag")]
     pub maintenances: bool,
+    #[sqlx(try_from = "Flag")]
     pub all_components: bool,
     pub created_at: i64,
     pub updated_at: i64,
@@ -25,25 +27,6 @@ pub struct SubscriberRow {
 const COLS: &str =
     "id, page_id, channel, email, webhook_url, state, hygiene, incidents, maintenances, all_components, \
     created_at, updated_at, confirmed_at, unsubscribed_at";
-
-fn subscriber(r: &AnyRow) -> SubscriberRow {
-    SubscriberRow {
-        id: r.get("id"),
-        page_id: r.get("page_id"),
-        channel: r.get("channel"),
-        email: opt_str(r, "email"),
-        webhook_url: opt_str(r, "webhook_url"),
-        state: r.get("state"),
-        hygiene: r.get("hygiene"),
-        incidents: r.get::<i64, _>("incidents") != 0,
-        maintenances: r.get::<i64, _>("maintenances") != 0,
-        all_components: r.get::<i64, _>("all_components") != 0,
-        created_at: r.get("created_at"),
-        updated_at: r.get("updated_at"),
-        confirmed_at: opt_i64(r, "confirmed_at"),
-        unsubscribed_at: opt_i64(r, "unsubscribed_at"),
-    }
-}
 
 /// Sets how a subscriber is notified: `email`, or `webhook` to `webhook_url`. A new URL clears
 /// the signing secret (a new one is issued with it).
@@ -77,8 +60,9 @@ pub async fn set_webhook_secret<'c, E: Executor<'c, Database = Any>>(e: E, id: i
 
 /// Whether a webhook subscriber has a signing secret.
 pub async fn has_webhook_secret<'c, E: Executor<'c, Database = Any>>(e: E, id: i64) -> Result<bool> {
-    let r = sqlx::query("SELECT webhook_secret FROM subscribers WHERE id = $1").bind(id).fetch_optional(e).await?;
-    Ok(r.is_some_and(|r| opt_str(&r, "webhook_secret").is_some()))
+    let secret: Option<Option<String>> =
+        sqlx::query_scalar("SELECT webhook_secret FROM subscribers WHERE id = $1").bind(id).fetch_optional(e).await?;
+    Ok(secret.flatten().is_some())
 }
 
 /// The subscriber (of any address) that already posts to this URL on the page.
@@ -87,12 +71,11 @@ pub async fn by_webhook_url<'c, E: Executor<'c, Database = Any>>(
     page_id: i64,
     url: &str,
 ) -> Result<Option<SubscriberRow>> {
-    let r = sqlx::query(&format!("SELECT {COLS} FROM subscribers WHERE page_id = $1 AND webhook_url = $2"))
+    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM subscribers WHERE page_id = $1 AND webhook_url = $2"))
         .bind(page_id)
         .bind(url)
         .fetch_optional(e)
-        .await?;
-    Ok(r.as_ref().map(subscriber))
+        .await?)
 }
 
 /// What a subscriber wants to hear about.
@@ -107,21 +90,19 @@ pub async fn by_email<'c, E: Executor<'c, Database = Any>>(
     page_id: i64,
     email: &str,
 ) -> Result<Option<SubscriberRow>> {
-    let r = sqlx::query(&format!("SELECT {COLS} FROM subscribers WHERE page_id = $1 AND email = $2"))
+    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM subscribers WHERE page_id = $1 AND email = $2"))
         .bind(page_id)
         .bind(email)
         .fetch_optional(e)
-        .await?;
-    Ok(r.as_ref().map(subscriber))
+        .await?)
 }
 
 pub async fn by_id<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, id: i64) -> Result<Option<SubscriberRow>> {
-    let r = sqlx::query(&format!("SELECT {COLS} FROM subscribers WHERE page_id = $1 AND id = $2"))
+    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM subscribers WHERE page_id = $1 AND id = $2"))
         .bind(page_id)
         .bind(id)
         .fetch_optional(e)
-        .await?;
-    Ok(r.as_ref().map(subscriber))
+        .await?)
 }
 
 pub async fn insert_email<'c, E: Executor<'c, Database = Any>>(
@@ -205,7 +186,7 @@ pub async fn set_items(tx: &mut sqlx::AnyConnection, subscriber_id: i64, items: 
 
 // ---- magic tokens -----------------------------------------------------------------------------
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MagicRow {
     pub id: i64,
     pub page_id: i64,
@@ -244,21 +225,12 @@ pub async fn insert_magic<'c, E: Executor<'c, Database = Any>>(e: E, m: &NewMagi
 }
 
 pub async fn magic_by_hash<'c, E: Executor<'c, Database = Any>>(e: E, hash: &str) -> Result<Option<MagicRow>> {
-    let r = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT id, page_id, kind, email, expires_at, idle_until, used_at FROM magic_tokens WHERE token_hash = $1",
     )
     .bind(hash)
     .fetch_optional(e)
-    .await?;
-    Ok(r.map(|r| MagicRow {
-        id: r.get("id"),
-        page_id: r.get("page_id"),
-        kind: r.get("kind"),
-        email: r.get("email"),
-        expires_at: r.get("expires_at"),
-        idle_until: opt_i64(&r, "idle_until"),
-        used_at: opt_i64(&r, "used_at"),
-    }))
+    .await?)
 }
 
 /// Marks a link token used, once: false when it was already used (a second exchange loses).
@@ -299,7 +271,7 @@ pub async fn revoke_magic<'c, E: Executor<'c, Database = Any>>(
 // ---- outbox -----------------------------------------------------------------------------------
 
 /// A message waiting in (or sent from) the outbox.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OutboxRow {
     pub id: i64,
     pub page_id: Option<i64>,
@@ -401,7 +373,7 @@ pub async fn enqueue_many(
              ON CONFLICT (dedupe_key) DO NOTHING RETURNING subscriber_id",
             values.join(", ")
         );
-        let mut q = sqlx::query(&sql).bind(page_id);
+        let mut q = sqlx::query_scalar(&sql).bind(page_id);
         for m in chunk {
             q = q
                 .bind(m.channel)
@@ -414,38 +386,21 @@ pub async fn enqueue_many(
                 .bind(now)
                 .bind(m.subscriber_id);
         }
-        for r in q.fetch_all(&mut *tx).await? {
-            queued.push(opt_i64(&r, "subscriber_id"));
-        }
+        let subscribers: Vec<Option<i64>> = q.fetch_all(&mut *tx).await?;
+        queued.extend(subscribers);
     }
     Ok(queued)
 }
 
 /// The newest messages first (for `statibeat mail list` and tests).
 pub async fn recent<'c, E: Executor<'c, Database = Any>>(e: E, limit: i64) -> Result<Vec<OutboxRow>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT id, page_id, channel, recipient, subject, body_text, state, attempts, last_error, created_at, sent_at \
          FROM outbox ORDER BY id DESC LIMIT $1",
     )
     .bind(limit)
     .fetch_all(e)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| OutboxRow {
-            id: r.get("id"),
-            page_id: opt_i64(r, "page_id"),
-            channel: r.get("channel"),
-            recipient: r.get("recipient"),
-            subject: r.get("subject"),
-            body_text: r.get("body_text"),
-            state: r.get("state"),
-            attempts: r.get("attempts"),
-            last_error: r.get("last_error"),
-            created_at: r.get("created_at"),
-            sent_at: opt_i64(r, "sent_at"),
-        })
-        .collect())
+    .await?)
 }
 
 // ---- administration ---------------------------------------------------------------------------
@@ -496,7 +451,7 @@ pub async fn list_admin<'c, E: Executor<'c, Database = Any>>(
         sql.push_str(&next(" AND hygiene = ?"));
     }
     sql.push_str(&next(" ORDER BY id DESC LIMIT ?"));
-    let mut query = sqlx::query(&sql).bind(page_id).bind(before);
+    let mut query = sqlx::query_as(&sql).bind(page_id).bind(before);
     if let Some(q) = &f.q {
         query = query.bind(contains_pattern(q));
     }
@@ -506,18 +461,15 @@ pub async fn list_admin<'c, E: Executor<'c, Database = Any>>(
     if let Some(h) = &f.hygiene {
         query = query.bind(h.clone());
     }
-    let rows = query.bind(limit).fetch_all(e).await?;
-    Ok(rows.iter().map(subscriber).collect())
+    Ok(query.bind(limit).fetch_all(e).await?)
 }
 
 /// Every email subscriber of a page, oldest first (export; webhook subscriptions are not exported).
 pub async fn all_of_page<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64) -> Result<Vec<SubscriberRow>> {
-    let rows =
-        sqlx::query(&format!("SELECT {COLS} FROM subscribers WHERE page_id = $1 AND channel = 'email' ORDER BY id"))
-            .bind(page_id)
-            .fetch_all(e)
-            .await?;
-    Ok(rows.iter().map(subscriber).collect())
+    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM subscribers WHERE page_id = $1 AND channel = 'email' ORDER BY id"))
+        .bind(page_id)
+        .fetch_all(e)
+        .await?)
 }
 
 /// (subscriber id, component identifier) of a page's scoped subscribers, in display order.

@@ -3,11 +3,10 @@
 //! `store::co_managers`).
 
 use super::co_managers::{Managed, ManagedRow};
-use super::{opt_i64, opt_str, Result};
-use sqlx::any::AnyRow;
+use super::Result;
 use sqlx::{Any, Executor, Row};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ViewRow {
     pub id: i64,
     pub page_id: i64,
@@ -16,7 +15,9 @@ pub struct ViewRow {
     pub name: String,
     pub description: String,
     pub access_mode: String,
+    #[sqlx(try_from = "JsonList")]
     pub allowed_domains: Vec<String>,
+    #[sqlx(try_from = "JsonList")]
     pub allowed_emails: Vec<String>,
     pub owner_email: String,
     pub created_at: i64,
@@ -26,33 +27,35 @@ pub struct ViewRow {
 const COLS: &str = "id, page_id, short_code, alias, name, description, access_mode, allowed_domains, \
     allowed_emails, owner_email, created_at, updated_at";
 
-fn list_of(r: &AnyRow, col: &str) -> Vec<String> {
-    serde_json::from_str(&r.get::<String, _>(col)).unwrap_or_default()
+/// A JSON array of strings in a text column; text that is not one reads as an empty list.
+struct JsonList(Vec<String>);
+
+impl sqlx::Type<Any> for JsonList {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <String as sqlx::Type<Any>>::type_info()
+    }
+
+    fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+        <String as sqlx::Type<Any>>::compatible(ty)
+    }
 }
 
-fn view(r: &AnyRow) -> ViewRow {
-    ViewRow {
-        id: r.get("id"),
-        page_id: r.get("page_id"),
-        short_code: r.get("short_code"),
-        alias: opt_str(r, "alias"),
-        name: r.get("name"),
-        description: r.get("description"),
-        access_mode: r.get("access_mode"),
-        allowed_domains: list_of(r, "allowed_domains"),
-        allowed_emails: list_of(r, "allowed_emails"),
-        owner_email: r.get("owner_email"),
-        created_at: r.get("created_at"),
-        updated_at: r.get("updated_at"),
+impl<'r> sqlx::Decode<'r, Any> for JsonList {
+    fn decode(value: sqlx::any::AnyValueRef<'r>) -> std::result::Result<Self, sqlx::error::BoxDynError> {
+        let text = <String as sqlx::Decode<Any>>::decode(value)?;
+        Ok(JsonList(serde_json::from_str(&text).unwrap_or_default()))
+    }
+}
+
+impl From<JsonList> for Vec<String> {
+    fn from(l: JsonList) -> Vec<String> {
+        l.0
     }
 }
 
 impl ManagedRow for ViewRow {
     const OF: Managed = Managed::View;
     const COLS: &'static str = COLS;
-    fn decode(r: &AnyRow) -> Self {
-        view(r)
-    }
 }
 
 /// The editable fields of a view, already validated.
@@ -121,24 +124,22 @@ pub async fn delete<'c, E: Executor<'c, Database = Any>>(e: E, id: i64) -> Resul
 }
 
 pub async fn by_id<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, id: i64) -> Result<Option<ViewRow>> {
-    let r = sqlx::query(&format!("SELECT {COLS} FROM custom_views WHERE page_id = $1 AND id = $2"))
+    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM custom_views WHERE page_id = $1 AND id = $2"))
         .bind(page_id)
         .bind(id)
         .fetch_optional(e)
-        .await?;
-    Ok(r.as_ref().map(view))
+        .await?)
 }
 
 /// A view of the page by short code or alias (the two never collide: codes hold upper case).
 pub async fn by_code<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, code: &str) -> Result<Option<ViewRow>> {
-    let r = sqlx::query(&format!(
+    Ok(sqlx::query_as(&format!(
         "SELECT {COLS} FROM custom_views WHERE page_id = $1 AND (short_code = $2 OR alias = $2) ORDER BY id LIMIT 1"
     ))
     .bind(page_id)
     .bind(code)
     .fetch_optional(e)
-    .await?;
-    Ok(r.as_ref().map(view))
+    .await?)
 }
 
 /// Whether a short code exists anywhere in the deployment (codes are unique across pages).
@@ -164,7 +165,7 @@ pub async fn list_admin<'c, E: Executor<'c, Database = Any>>(
     before: i64,
     limit: i64,
 ) -> Result<Vec<ViewRow>> {
-    let rows = sqlx::query(&format!(
+    Ok(sqlx::query_as(&format!(
         "SELECT {COLS} FROM custom_views WHERE page_id = $1 AND id < $2 AND ($3 = '' OR access_mode = $3) \
          ORDER BY id DESC LIMIT $4"
     ))
@@ -173,8 +174,7 @@ pub async fn list_admin<'c, E: Executor<'c, Database = Any>>(
     .bind(mode.unwrap_or(""))
     .bind(limit)
     .fetch_all(e)
-    .await?;
-    Ok(rows.iter().map(view).collect())
+    .await?)
 }
 
 /// (access mode, count) of the page's views.
@@ -227,7 +227,7 @@ pub async fn set_components(tx: &mut sqlx::AnyConnection, view_id: i64, identifi
 // ---- viewer-access tokens ----------------------------------------------------------------------
 
 /// A magic token bound to a view (`view_link` or `view_session`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ViewTokenRow {
     pub id: i64,
     pub page_id: i64,
@@ -266,21 +266,12 @@ pub async fn insert_token<'c, E: Executor<'c, Database = Any>>(e: E, t: &NewView
 }
 
 pub async fn token_by_hash<'c, E: Executor<'c, Database = Any>>(e: E, hash: &str) -> Result<Option<ViewTokenRow>> {
-    let r = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT id, page_id, view_id, kind, email, expires_at, used_at FROM magic_tokens WHERE token_hash = $1",
     )
     .bind(hash)
     .fetch_optional(e)
-    .await?;
-    Ok(r.map(|r| ViewTokenRow {
-        id: r.get("id"),
-        page_id: r.get("page_id"),
-        view_id: opt_i64(&r, "view_id"),
-        kind: r.get("kind"),
-        email: r.get("email"),
-        expires_at: r.get("expires_at"),
-        used_at: opt_i64(&r, "used_at"),
-    }))
+    .await?)
 }
 
 /// Ends the view's outstanding tokens of `kind`, of one address or (`None`) of everyone.
