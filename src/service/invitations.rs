@@ -19,7 +19,7 @@ use crate::domain::html::esc;
 use crate::domain::types::{self, Email};
 use crate::store;
 use crate::store::invitations::{self as sql, InvitationRow, NewInvitation};
-use crate::store::subscribers::{enqueue_mail, NewMessage};
+use crate::store::outbox::{enqueue_mail, NewMessage};
 use crate::store::users::UserRow;
 use crate::store::Tx;
 

@@ -276,8 +276,8 @@ pub async fn update(
         sql::set_components(&mut tx, id, components).await?;
     }
     if access_changed {
-        sql::revoke_tokens(&mut *tx, id, access::LINK_KIND, None, now).await?;
-        sql::revoke_tokens(&mut *tx, id, access::SESSION_KIND, None, now).await?;
+        crate::store::magic_tokens::revoke_tokens(&mut *tx, id, access::LINK_KIND, None, now).await?;
+        crate::store::magic_tokens::revoke_tokens(&mut *tx, id, access::SESSION_KIND, None, now).await?;
     }
     let detail = serde_json::json!({"access_changed": access_changed, "alias": c.alias, "access_mode": c.mode.key()});
     audit::record(&mut tx, &actor(who, ip), event(page, "view.updated", id, detail), now).await?;

@@ -1,7 +1,7 @@
 //! SQL for the `api_tokens` table. Only SHA-256 hashes (hex) of secrets are stored.
 
 use super::{Flag, Result};
-use sqlx::{Any, Executor, Row};
+use sqlx::{Any, Executor};
 
 /// An API token as stored (no secret).
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -59,7 +59,7 @@ pub struct NewApiToken<'a> {
 }
 
 pub async fn insert_api_token<'c, E: Executor<'c, Database = Any>>(e: E, t: &NewApiToken<'_>, now: i64) -> Result<i64> {
-    let r = sqlx::query(
+    Ok(sqlx::query_scalar(
         "INSERT INTO api_tokens (org_id, page_id, name, description, notes, permission, role_key, terraform_managed, \
          token_hash, token_hint, created_by_kind, created_by_id, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
@@ -79,8 +79,7 @@ pub async fn insert_api_token<'c, E: Executor<'c, Database = Any>>(e: E, t: &New
     .bind(now)
     .bind(t.expires_at)
     .fetch_one(e)
-    .await?;
-    Ok(r.get(0))
+    .await?)
 }
 
 /// Looks a presented token up by hash: the current secret, or the previous one within its grace

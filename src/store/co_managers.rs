@@ -4,7 +4,7 @@
 //! with it. Which tables a statement names comes from [`Managed`], never from a request.
 
 use super::Result;
-use sqlx::{Any, Executor, Row};
+use sqlx::{Any, Executor};
 
 /// What co-managers manage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,8 +70,7 @@ pub async fn owner<'c, E: Executor<'c, Database = Any>>(
     id: i64,
 ) -> Result<Option<String>> {
     let sql = format!("SELECT owner_email FROM {} WHERE page_id = $1 AND id = $2", of.resources());
-    let r = sqlx::query(&sql).bind(page_id).bind(id).fetch_optional(e).await?;
-    Ok(r.map(|r| r.get(0)))
+    Ok(sqlx::query_scalar(&sql).bind(page_id).bind(id).fetch_optional(e).await?)
 }
 
 /// The co-managers of the given resources: (resource id, email), in the order they were added.
@@ -98,7 +97,7 @@ pub async fn is_manager<'c, E: Executor<'c, Database = Any>>(e: E, of: Managed, 
 pub async fn count<'c, E: Executor<'c, Database = Any>>(e: E, of: Managed, id: i64) -> Result<i64> {
     let (table, key) = of.table();
     let sql = format!("SELECT COUNT(*) FROM {table} WHERE {key} = $1");
-    Ok(sqlx::query(&sql).bind(id).fetch_one(e).await?.get(0))
+    Ok(sqlx::query_scalar(&sql).bind(id).fetch_one(e).await?)
 }
 
 /// Adds a co-manager; false when the address already was one.

@@ -1,7 +1,8 @@
 //! SQL for hierarchy levels and items, status definitions and lifecycle stages.
 
 use super::{Flag, Result};
-use sqlx::{Any, Executor, Row};
+use sqlx::any::AnyArguments;
+use sqlx::{Any, Arguments, Executor};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LevelRow {
@@ -72,7 +73,7 @@ pub async fn insert_level<'c, E: Executor<'c, Database = Any>>(
     singular: &str,
     plural: &str,
 ) -> Result<i64> {
-    let r = sqlx::query(
+    Ok(sqlx::query_scalar(
         "INSERT INTO hierarchy_levels (page_id, depth, singular, plural) VALUES ($1, $2, $3, $4) RETURNING id",
     )
     .bind(page_id)
@@ -80,8 +81,7 @@ pub async fn insert_level<'c, E: Executor<'c, Database = Any>>(
     .bind(singular)
     .bind(plural)
     .fetch_one(e)
-    .await?;
-    Ok(r.get(0))
+    .await?)
 }
 
 pub async fn update_level<'c, E: Executor<'c, Database = Any>>(
@@ -154,31 +154,38 @@ pub struct ItemFields<'a> {
     pub visible: bool,
 }
 
+/// An item's fields as `$2` to `$10` after `key` (`$1`: the page of a new item, or the item
+/// updated), and `now` as `$11`.
+fn item_args<'q>(key: i64, f: &ItemFields<'q>, now: i64) -> Result<AnyArguments<'q>> {
+    super::args(|a| {
+        a.add(key)?;
+        a.add(f.depth)?;
+        a.add(f.parent_id)?;
+        a.add(f.identifier)?;
+        a.add(f.name)?;
+        a.add(f.abbreviation)?;
+        a.add(f.description)?;
+        a.add(f.display_order)?;
+        a.add(f.metadata)?;
+        a.add(f.visible as i64)?;
+        a.add(now)
+    })
+}
+
 pub async fn insert_item<'c, E: Executor<'c, Database = Any>>(
     e: E,
     page_id: i64,
     f: &ItemFields<'_>,
     now: i64,
 ) -> Result<i64> {
-    let r = sqlx::query(
+    Ok(sqlx::query_scalar_with(
         "INSERT INTO hierarchy_items (page_id, depth, parent_id, identifier, name, abbreviation, description, \
          display_order, metadata, visible, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
+        item_args(page_id, f, now)?,
     )
-    .bind(page_id)
-    .bind(f.depth)
-    .bind(f.parent_id)
-    .bind(f.identifier)
-    .bind(f.name)
-    .bind(f.abbreviation)
-    .bind(f.description)
-    .bind(f.display_order)
-    .bind(f.metadata)
-    .bind(f.visible as i64)
-    .bind(now)
     .fetch_one(e)
-    .await?;
-    Ok(r.get(0))
+    .await?)
 }
 
 pub async fn update_item<'c, E: Executor<'c, Database = Any>>(
@@ -187,21 +194,11 @@ pub async fn update_item<'c, E: Executor<'c, Database = Any>>(
     f: &ItemFields<'_>,
     now: i64,
 ) -> Result<()> {
-    sqlx::query(
+    sqlx::query_with(
         "UPDATE hierarchy_items SET depth = $2, parent_id = $3, identifier = $4, name = $5, abbreviation = $6, \
          description = $7, display_order = $8, metadata = $9, visible = $10, updated_at = $11 WHERE id = $1",
+        item_args(id, f, now)?,
     )
-    .bind(id)
-    .bind(f.depth)
-    .bind(f.parent_id)
-    .bind(f.identifier)
-    .bind(f.name)
-    .bind(f.abbreviation)
-    .bind(f.description)
-    .bind(f.display_order)
-    .bind(f.metadata)
-    .bind(f.visible as i64)
-    .bind(now)
     .execute(e)
     .await?;
     Ok(())
@@ -213,16 +210,15 @@ pub async fn delete_item<'c, E: Executor<'c, Database = Any>>(e: E, id: i64) -> 
 }
 
 pub async fn count_children<'c, E: Executor<'c, Database = Any>>(e: E, id: i64) -> Result<i64> {
-    Ok(sqlx::query("SELECT COUNT(*) FROM hierarchy_items WHERE parent_id = $1").bind(id).fetch_one(e).await?.get(0))
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM hierarchy_items WHERE parent_id = $1").bind(id).fetch_one(e).await?)
 }
 
 pub async fn count_items_at_depth<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, depth: i64) -> Result<i64> {
-    Ok(sqlx::query("SELECT COUNT(*) FROM hierarchy_items WHERE page_id = $1 AND depth = $2")
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM hierarchy_items WHERE page_id = $1 AND depth = $2")
         .bind(page_id)
         .bind(depth)
         .fetch_one(e)
-        .await?
-        .get(0))
+        .await?)
 }
 
 // ---- status definitions -----------------------------------------------------------------------

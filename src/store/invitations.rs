@@ -1,7 +1,7 @@
 //! SQL for invitations: the emailed, single-use links through which people join an org or page.
 
 use super::Result;
-use sqlx::{Any, Executor, Row};
+use sqlx::{Any, Executor};
 
 /// An invitation, pending or ended. The token itself is never stored, only its SHA-256.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -74,7 +74,7 @@ pub async fn revoke_pending_for<'c, E: Executor<'c, Database = Any>>(
     email: &str,
     now: i64,
 ) -> Result<Vec<i64>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_scalar(
         "UPDATE invitations SET revoked_at = $4 WHERE org_id = $1 AND email = $3 \
          AND ((page_id IS NULL AND $2 IS NULL) OR page_id = $2) AND accepted_at IS NULL AND revoked_at IS NULL \
          RETURNING id",
@@ -84,8 +84,7 @@ pub async fn revoke_pending_for<'c, E: Executor<'c, Database = Any>>(
     .bind(email)
     .bind(now)
     .fetch_all(e)
-    .await?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+    .await?)
 }
 
 /// Takes the not yet sent mail of these invitations out of the outbox: a withdrawn link is
@@ -126,15 +125,14 @@ pub async fn count_made_since<'c, E: Executor<'c, Database = Any>>(
 
 /// Invitations of the org still waiting for an answer at `now`.
 pub async fn count_pending<'c, E: Executor<'c, Database = Any>>(e: E, org_id: i64, now: i64) -> Result<i64> {
-    Ok(sqlx::query(
+    Ok(sqlx::query_scalar(
         "SELECT COUNT(*) FROM invitations WHERE org_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL \
          AND expires_at > $2",
     )
     .bind(org_id)
     .bind(now)
     .fetch_one(e)
-    .await?
-    .get(0))
+    .await?)
 }
 
 /// The org's invitations (all of them, or one page's with `page_id`), newest first, below `before`.

@@ -2,7 +2,7 @@
 //! counts read inside the same transaction.
 
 use super::Result;
-use sqlx::{Any, Executor, Row};
+use sqlx::{Any, Executor};
 
 /// A row whose lock serialises checks: a page for its bounds, an org for "the last org admin".
 #[derive(Debug, Clone, Copy)]
@@ -26,7 +26,7 @@ pub async fn lock<'c, E: Executor<'c, Database = Any>>(e: E, row: Locked) -> Res
 /// Counts the rows of one of the page-scoped tables this module knows (never caller input).
 pub async fn count_on_page<'c, E: Executor<'c, Database = Any>>(e: E, table: Counted, page_id: i64) -> Result<i64> {
     let sql = format!("SELECT COUNT(*) FROM {} WHERE page_id = $1", table.name());
-    Ok(sqlx::query(&sql).bind(page_id).fetch_one(e).await?.get(0))
+    Ok(sqlx::query_scalar(&sql).bind(page_id).fetch_one(e).await?)
 }
 
 /// Tables whose rows per page are bounded.

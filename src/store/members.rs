@@ -4,7 +4,7 @@
 
 use super::orgs::OrgRow;
 use super::Result;
-use sqlx::{Any, Executor, Row};
+use sqlx::{Any, Executor};
 
 /// What a membership is of: an org or a page, by id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,12 +58,11 @@ pub async fn upsert<'c, E: Executor<'c, Database = Any>>(
 /// The role a user holds in the group, if any.
 pub async fn role<'c, E: Executor<'c, Database = Any>>(e: E, group: Group, user_id: i64) -> Result<Option<String>> {
     let (table, key, id) = group.parts();
-    let r = sqlx::query(&format!("SELECT role FROM {table} WHERE {key} = $1 AND user_id = $2"))
+    Ok(sqlx::query_scalar(&format!("SELECT role FROM {table} WHERE {key} = $1 AND user_id = $2"))
         .bind(id)
         .bind(user_id)
         .fetch_optional(e)
-        .await?;
-    Ok(r.map(|r| r.get(0)))
+        .await?)
 }
 
 /// Members of the group in user id order after a cursor.
@@ -117,11 +116,10 @@ pub async fn orgs_of_user<'c, E: Executor<'c, Database = Any>>(e: E, user_id: i6
 }
 
 pub async fn count_org_admins<'c, E: Executor<'c, Database = Any>>(e: E, org_id: i64) -> Result<i64> {
-    Ok(sqlx::query("SELECT COUNT(*) FROM org_members WHERE org_id = $1 AND role = 'org_admin'")
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM org_members WHERE org_id = $1 AND role = 'org_admin'")
         .bind(org_id)
         .fetch_one(e)
-        .await?
-        .get(0))
+        .await?)
 }
 
 /// Removes a user's page memberships on every page of one org (when they leave the org).

@@ -8,14 +8,15 @@ pub mod api_tokens;
 pub mod audit;
 pub mod co_managers;
 pub mod domains;
+pub mod events;
 pub mod hierarchy;
 pub mod incidents;
 pub mod invitations;
 pub mod limits;
+pub mod magic_tokens;
 pub mod maintenance_claims;
 pub mod maintenances;
 pub mod members;
-pub mod notify;
 pub mod orgs;
 pub mod outbox;
 pub mod pages;
@@ -26,7 +27,7 @@ pub mod users;
 pub mod viewer_grants;
 pub mod views;
 
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::any::{AnyArguments, AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 use std::str::FromStr;
 use std::time::Duration;
@@ -102,8 +103,17 @@ pub async fn id_text_pairs<'c, E: Executor<'c, Database = Any>>(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = sqlx::query(&sql(&id_list(ids))).fetch_all(e).await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    Ok(sqlx::query_as(&sql(&id_list(ids))).fetch_all(e).await?)
+}
+
+/// Arguments that `add` binds in order, for the binds two statements share (an insert and an
+/// update of the same fields); an encoding failure is a store error.
+pub(crate) fn args<'q>(
+    add: impl FnOnce(&mut AnyArguments<'q>) -> std::result::Result<(), sqlx::error::BoxDynError>,
+) -> Result<AnyArguments<'q>> {
+    let mut a = AnyArguments::default();
+    add(&mut a).map_err(sqlx::Error::Encode)?;
+    Ok(a)
 }
 
 /// Every migration, written once in the SQL both engines share (`migrations/`); the one dialect

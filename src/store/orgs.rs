@@ -1,7 +1,7 @@
 //! SQL for the `orgs` table (tenants).
 
 use super::Result;
-use sqlx::{Any, Executor, Row};
+use sqlx::{Any, Executor};
 
 /// An organization (tenant).
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -13,13 +13,12 @@ pub struct OrgRow {
 }
 
 pub async fn insert_org<'c, E: Executor<'c, Database = Any>>(e: E, name: &str, slug: &str, now: i64) -> Result<i64> {
-    let r = sqlx::query("INSERT INTO orgs (name, slug, created_at) VALUES ($1, $2, $3) RETURNING id")
+    Ok(sqlx::query_scalar("INSERT INTO orgs (name, slug, created_at) VALUES ($1, $2, $3) RETURNING id")
         .bind(name)
         .bind(slug)
         .bind(now)
         .fetch_one(e)
-        .await?;
-    Ok(r.get(0))
+        .await?)
 }
 
 pub async fn org_by_id<'c, E: Executor<'c, Database = Any>>(e: E, id: i64) -> Result<Option<OrgRow>> {
@@ -34,5 +33,5 @@ pub async fn org_by_slug<'c, E: Executor<'c, Database = Any>>(e: E, slug: &str) 
 }
 
 pub async fn count_orgs<'c, E: Executor<'c, Database = Any>>(e: E) -> Result<i64> {
-    Ok(sqlx::query("SELECT COUNT(*) FROM orgs").fetch_one(e).await?.get(0))
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM orgs").fetch_one(e).await?)
 }

@@ -1,12 +1,177 @@
-//! SQL for delivering the outbox: claiming due rows under a lease, then recording the outcome.
+//! SQL for the `outbox` table (and its `outbox_attempts`): queueing messages, claiming due rows
+//! under a lease, then recording the outcome.
 //!
 //! A claim is one conditional `UPDATE ... RETURNING`: a row is taken only while it is pending,
 //! due and not leased, and taking it moves `locked_until` forward. On PostgreSQL a second worker
 //! racing for the same row waits for the first's row lock, re-checks the condition and skips it;
 //! SQLite serialises writers. Either way each row has one owner until its lease runs out.
 
-use super::Result;
-use sqlx::{Any, Executor, Row};
+use super::{Flag, Result};
+use sqlx::{Any, Executor};
+
+// ---- queueing ---------------------------------------------------------------------------------
+
+/// A message waiting in (or sent from) the outbox.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub page_id: Option<i64>,
+    pub channel: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body_text: String,
+    pub state: String,
+    pub attempts: i64,
+    /// The last failure in full (for operators; tenants see its class, `domain::delivery`).
+    pub last_error: String,
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
+}
+
+/// A message to queue.
+pub struct NewMessage<'a> {
+    pub dedupe_key: &'a str,
+    pub recipient: &'a str,
+    pub subject: &'a str,
+    pub body_text: &'a str,
+    pub body_html: &'a str,
+    pub headers: &'a str,
+}
+
+/// Queues an email about a page (or, with `None`, about an org: an invitation); a message with the
+/// same de-duplication key is never queued twice.
+pub async fn enqueue_mail<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    page_id: Option<i64>,
+    m: &NewMessage<'_>,
+    now: i64,
+) -> Result<bool> {
+    let r = sqlx::query(
+        "INSERT INTO outbox (page_id, channel, dedupe_key, recipient, subject, body_text, body_html, headers, state, \
+         attempts, next_attempt_at, last_error, created_at, subscriber_id) \
+         VALUES ($1, 'email', $2, $3, $4, $5, $6, $7, 'pending', 0, $8, '', $8, NULL) ON CONFLICT (dedupe_key) DO NOTHING",
+    )
+    .bind(page_id)
+    .bind(m.dedupe_key)
+    .bind(m.recipient)
+    .bind(m.subject)
+    .bind(m.body_text)
+    .bind(m.body_html)
+    .bind(m.headers)
+    .bind(now)
+    .execute(e)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// A message to queue, owned (for [`enqueue_many`]).
+#[derive(Debug, Clone)]
+pub struct Queued {
+    pub channel: &'static str,
+    pub subscriber_id: Option<i64>,
+    pub dedupe_key: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub headers: String,
+}
+
+/// Rows per multi-row INSERT: 10 parameters each stays far below SQLite's and PostgreSQL's limits.
+const INSERT_CHUNK: usize = 200;
+
+/// Queues many messages with multi-row INSERTs; keys already queued are skipped. Returns the
+/// subscriber of every message queued now.
+pub async fn enqueue_many(
+    tx: &mut sqlx::AnyConnection,
+    page_id: i64,
+    rows: &[Queued],
+    now: i64,
+) -> Result<Vec<Option<i64>>> {
+    let mut queued = Vec::new();
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let p = |k: usize| format!("${}", i * 9 + k + 2);
+                format!(
+                    "($1, {}, {}, {}, {}, {}, {}, {}, 'pending', 0, {}, '', {}, {})",
+                    p(0),
+                    p(1),
+                    p(2),
+                    p(3),
+                    p(4),
+                    p(5),
+                    p(6),
+                    p(7),
+                    p(7),
+                    p(8)
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO outbox (page_id, channel, dedupe_key, recipient, subject, body_text, body_html, headers, \
+             state, attempts, next_attempt_at, last_error, created_at, subscriber_id) VALUES {} \
+             ON CONFLICT (dedupe_key) DO NOTHING RETURNING subscriber_id",
+            values.join(", ")
+        );
+        let mut q = sqlx::query_scalar(&sql).bind(page_id);
+        for m in chunk {
+            q = q
+                .bind(m.channel)
+                .bind(&m.dedupe_key)
+                .bind(&m.recipient)
+                .bind(&m.subject)
+                .bind(&m.body_text)
+                .bind(&m.body_html)
+                .bind(&m.headers)
+                .bind(now)
+                .bind(m.subscriber_id);
+        }
+        let subscribers: Vec<Option<i64>> = q.fetch_all(&mut *tx).await?;
+        queued.extend(subscribers);
+    }
+    Ok(queued)
+}
+
+/// The newest messages first (for `statibeat mail list` and tests).
+pub async fn recent<'c, E: Executor<'c, Database = Any>>(e: E, limit: i64) -> Result<Vec<OutboxRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, page_id, channel, recipient, subject, body_text, state, attempts, last_error, created_at, sent_at \
+         FROM outbox ORDER BY id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(e)
+    .await?)
+}
+
+/// Drops the notifications still waiting for a subscriber (it unsubscribed or stopped being
+/// deliverable): they are not sent. Rows a delivery worker holds right now are left to it (they
+/// may still go out; a webhook call checks its subscriber first), so this never waits on, or
+/// deadlocks with, a worker.
+pub async fn drop_pending_notifications<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    subscriber_id: i64,
+    now: i64,
+) -> Result<()> {
+    sqlx::query("DELETE FROM outbox WHERE subscriber_id = $1 AND state = 'pending' AND locked_until <= $2")
+        .bind(subscriber_id)
+        .bind(now)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
+/// Drops mail still waiting in the outbox for an address of a page.
+pub async fn drop_pending_mail<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, email: &str) -> Result<()> {
+    sqlx::query("DELETE FROM outbox WHERE page_id = $1 AND recipient = $2 AND state = 'pending'")
+        .bind(page_id)
+        .bind(email)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
+// ---- delivery ---------------------------------------------------------------------------------
 
 /// A claimed message (an email, or a webhook call), everything needed to send it.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -75,14 +240,13 @@ pub async fn webhook_target<'c, E: Executor<'c, Database = Any>>(
     e: E,
     subscriber_id: i64,
 ) -> Result<Option<(String, String)>> {
-    let r = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT webhook_url, webhook_secret FROM subscribers WHERE id = $1 AND state = 'active' AND hygiene = 'ok' \
          AND channel = 'webhook' AND webhook_url IS NOT NULL AND webhook_secret IS NOT NULL",
     )
     .bind(subscriber_id)
     .fetch_optional(e)
-    .await?;
-    Ok(r.map(|r| (r.get(0), r.get(1))))
+    .await?)
 }
 
 /// One failed attempt, for the delivery record.
@@ -218,10 +382,13 @@ pub async fn deliveries_of<'c, E: Executor<'c, Database = Any>>(
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AttemptRow {
     pub outbox_id: i64,
+    #[sqlx(rename = "attempted_at")]
     pub at: i64,
     pub status_code: Option<i64>,
     pub error: String,
     pub duration_ms: i64,
+    /// Whether this attempt ended the message (column `final`, a keyword in Rust).
+    #[sqlx(rename = "final", try_from = "Flag")]
     pub last: bool,
 }
 

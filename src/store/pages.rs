@@ -1,7 +1,7 @@
 //! SQL for the `pages` table (status pages, live or trashed).
 
 use super::Result;
-use sqlx::{Any, Executor, Row};
+use sqlx::{Any, Executor};
 
 /// A status page.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -32,7 +32,7 @@ pub struct NewPage<'a> {
 }
 
 pub async fn insert_page<'c, E: Executor<'c, Database = Any>>(e: E, p: &NewPage<'_>, now: i64) -> Result<i64> {
-    let r = sqlx::query(
+    Ok(sqlx::query_scalar(
         "INSERT INTO pages (org_id, name, internal_key, url_prefix, visibility, viewer_password_hash, settings, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
@@ -45,8 +45,7 @@ pub async fn insert_page<'c, E: Executor<'c, Database = Any>>(e: E, p: &NewPage<
     .bind(p.settings)
     .bind(now)
     .fetch_one(e)
-    .await?;
-    Ok(r.get(0))
+    .await?)
 }
 
 /// A live (not trashed) page by URL prefix.
@@ -108,11 +107,10 @@ pub async fn set_page_deleted<'c, E: Executor<'c, Database = Any>>(
 
 /// Hard-deletes pages trashed before `cutoff`; returns their ids.
 pub async fn purge_pages<'c, E: Executor<'c, Database = Any>>(e: E, cutoff: i64) -> Result<Vec<i64>> {
-    let rows = sqlx::query("DELETE FROM pages WHERE deleted_at IS NOT NULL AND deleted_at < $1 RETURNING id")
+    Ok(sqlx::query_scalar("DELETE FROM pages WHERE deleted_at IS NOT NULL AND deleted_at < $1 RETURNING id")
         .bind(cutoff)
         .fetch_all(e)
-        .await?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+        .await?)
 }
 
 /// A patch of a page's identity and access; `None` leaves a column as it is. Only the named
@@ -150,6 +148,7 @@ pub async fn set_page_settings<'c, E: Executor<'c, Database = Any>>(e: E, id: i6
 
 /// True when any page, live or trashed, holds this prefix (trashed pages keep theirs to be restorable).
 pub async fn page_prefix_taken<'c, E: Executor<'c, Database = Any>>(e: E, prefix: &str) -> Result<bool> {
-    let r = sqlx::query("SELECT COUNT(*) FROM pages WHERE url_prefix = $1").bind(prefix).fetch_one(e).await?;
-    Ok(r.get::<i64, _>(0) > 0)
+    let n: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM pages WHERE url_prefix = $1").bind(prefix).fetch_one(e).await?;
+    Ok(n > 0)
 }

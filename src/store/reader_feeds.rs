@@ -2,7 +2,8 @@
 
 use super::co_managers::{Managed, ManagedRow};
 use super::{Flag, Result};
-use sqlx::{Any, Executor, Row};
+use sqlx::any::AnyArguments;
+use sqlx::{Any, Arguments, Executor};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct FeedRow {
@@ -57,6 +58,22 @@ pub struct Settings {
     pub format: String,
 }
 
+/// The settings as `$2` to `$8` after `key` (`$1`: the page of a new feed, or the feed updated),
+/// and `now` as `$9`.
+fn settings_args<'q>(key: i64, s: &'q Settings, now: i64) -> Result<AnyArguments<'q>> {
+    super::args(|a| {
+        a.add(key)?;
+        a.add(&s.name)?;
+        a.add(s.all_components as i64)?;
+        a.add(s.incidents as i64)?;
+        a.add(s.maintenances as i64)?;
+        a.add(s.max_items)?;
+        a.add(s.max_age_days)?;
+        a.add(&s.format)?;
+        a.add(now)
+    })
+}
+
 pub async fn insert<'c, E: Executor<'c, Database = Any>>(
     e: E,
     page_id: i64,
@@ -66,42 +83,25 @@ pub async fn insert<'c, E: Executor<'c, Database = Any>>(
     s: &Settings,
     now: i64,
 ) -> Result<i64> {
-    let r = sqlx::query(
-        "INSERT INTO reader_feeds (page_id, name, short_code, capability_hash, owner_email, all_components, \
-         incidents, maintenances, max_items, max_age_days, format, cache_version, fetch_count, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, 0, $12, $12) RETURNING id",
+    Ok(sqlx::query_scalar_with(
+        "INSERT INTO reader_feeds (page_id, name, all_components, incidents, maintenances, max_items, max_age_days, \
+         format, created_at, updated_at, short_code, capability_hash, owner_email, cache_version, fetch_count) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, 0, 0) RETURNING id",
+        settings_args(page_id, s, now)?,
     )
-    .bind(page_id)
-    .bind(&s.name)
     .bind(short_code)
     .bind(capability_hash)
     .bind(owner_email)
-    .bind(s.all_components as i64)
-    .bind(s.incidents as i64)
-    .bind(s.maintenances as i64)
-    .bind(s.max_items)
-    .bind(s.max_age_days)
-    .bind(&s.format)
-    .bind(now)
     .fetch_one(e)
-    .await?;
-    Ok(r.get(0))
+    .await?)
 }
 
 pub async fn update<'c, E: Executor<'c, Database = Any>>(e: E, id: i64, s: &Settings, now: i64) -> Result<()> {
-    sqlx::query(
+    sqlx::query_with(
         "UPDATE reader_feeds SET name = $2, all_components = $3, incidents = $4, maintenances = $5, max_items = $6, \
          max_age_days = $7, format = $8, updated_at = $9 WHERE id = $1",
+        settings_args(id, s, now)?,
     )
-    .bind(id)
-    .bind(&s.name)
-    .bind(s.all_components as i64)
-    .bind(s.incidents as i64)
-    .bind(s.maintenances as i64)
-    .bind(s.max_items)
-    .bind(s.max_age_days)
-    .bind(&s.format)
-    .bind(now)
     .execute(e)
     .await?;
     Ok(())
@@ -136,12 +136,11 @@ pub async fn by_capability<'c, E: Executor<'c, Database = Any>>(e: E, hash: &str
 }
 
 pub async fn count_owned<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, email: &str) -> Result<i64> {
-    let r = sqlx::query("SELECT COUNT(*) FROM reader_feeds WHERE page_id = $1 AND owner_email = $2")
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM reader_feeds WHERE page_id = $1 AND owner_email = $2")
         .bind(page_id)
         .bind(email)
         .fetch_one(e)
-        .await?;
-    Ok(r.get(0))
+        .await?)
 }
 
 /// Feeds of a page for the admin list, newest first, before the cursor id.
@@ -227,11 +226,10 @@ pub async fn items_of<'c, E: Executor<'c, Database = Any>>(e: E, feed_ids: &[i64
     }
     // Ids are integers we produced; inlining them keeps one statement for any number.
     let list = super::id_list(feed_ids);
-    let rows = sqlx::query(&format!(
+    Ok(sqlx::query_as(&format!(
         "SELECT fi.feed_id, h.id, h.identifier FROM reader_feed_items fi JOIN hierarchy_items h ON h.id = fi.item_id \
          WHERE fi.feed_id IN ({list}) ORDER BY h.display_order, h.id"
     ))
     .fetch_all(e)
-    .await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+    .await?)
 }

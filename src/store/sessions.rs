@@ -1,7 +1,7 @@
 //! SQL for the `sessions` table (web sign-ins). Only SHA-256 hashes (hex) of secrets are stored.
 
 use super::Result;
-use sqlx::{Any, Executor, Row};
+use sqlx::{Any, Executor};
 
 /// A web session as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -22,7 +22,7 @@ pub async fn insert_session<'c, E: Executor<'c, Database = Any>>(
     expires_at: i64,
     ip: &str,
 ) -> Result<i64> {
-    let r = sqlx::query(
+    Ok(sqlx::query_scalar(
         "INSERT INTO sessions (user_id, token_hash, created_at, last_seen_at, expires_at, ip) \
          VALUES ($1, $2, $3, $3, $4, $5) RETURNING id",
     )
@@ -32,8 +32,7 @@ pub async fn insert_session<'c, E: Executor<'c, Database = Any>>(
     .bind(expires_at)
     .bind(ip)
     .fetch_one(e)
-    .await?;
-    Ok(r.get(0))
+    .await?)
 }
 
 pub async fn session_by_hash<'c, E: Executor<'c, Database = Any>>(e: E, hash: &str) -> Result<Option<SessionRow>> {

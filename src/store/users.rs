@@ -1,7 +1,7 @@
 //! SQL for the `users` table (people who can sign in).
 
 use super::Result;
-use sqlx::{Any, Executor, Row};
+use sqlx::{Any, Executor};
 
 /// A person who can sign in.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -23,7 +23,7 @@ pub async fn insert_user<'c, E: Executor<'c, Database = Any>>(
     password_hash: &str,
     now: i64,
 ) -> Result<i64> {
-    let r = sqlx::query(
+    Ok(sqlx::query_scalar(
         "INSERT INTO users (email, name, password_hash, created_at, password_changed_at) \
          VALUES ($1, $2, $3, $4, $4) RETURNING id",
     )
@@ -32,8 +32,7 @@ pub async fn insert_user<'c, E: Executor<'c, Database = Any>>(
     .bind(password_hash)
     .bind(now)
     .fetch_one(e)
-    .await?;
-    Ok(r.get(0))
+    .await?)
 }
 
 pub async fn user_by_email<'c, E: Executor<'c, Database = Any>>(e: E, email: &str) -> Result<Option<UserRow>> {

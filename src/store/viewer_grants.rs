@@ -2,7 +2,7 @@
 //! Only SHA-256 hashes (hex) of secrets are stored.
 
 use super::Result;
-use sqlx::{Any, Executor, Row};
+use sqlx::{Any, Executor};
 
 pub async fn insert_viewer_grant<'c, E: Executor<'c, Database = Any>>(
     e: E,
@@ -23,12 +23,11 @@ pub async fn insert_viewer_grant<'c, E: Executor<'c, Database = Any>>(
 
 /// The page a live viewer grant opens.
 pub async fn viewer_grant_page<'c, E: Executor<'c, Database = Any>>(e: E, hash: &str, now: i64) -> Result<Option<i64>> {
-    let r = sqlx::query("SELECT page_id FROM viewer_grants WHERE token_hash = $1 AND expires_at > $2")
+    Ok(sqlx::query_scalar("SELECT page_id FROM viewer_grants WHERE token_hash = $1 AND expires_at > $2")
         .bind(hash)
         .bind(now)
         .fetch_optional(e)
-        .await?;
-    Ok(r.map(|r| r.get(0)))
+        .await?)
 }
 
 /// Ends all viewer grants of a page (password changed or cleared).

@@ -4,7 +4,7 @@
 
 use super::co_managers::{Managed, ManagedRow};
 use super::Result;
-use sqlx::{Any, Executor, Row};
+use sqlx::{Any, Executor};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ViewRow {
@@ -80,7 +80,7 @@ pub async fn insert<'c, E: Executor<'c, Database = Any>>(
     f: &ViewFields<'_>,
     now: i64,
 ) -> Result<i64> {
-    let r = sqlx::query(
+    Ok(sqlx::query_scalar(
         "INSERT INTO custom_views (page_id, short_code, alias, name, description, access_mode, allowed_domains, \
          allowed_emails, owner_email, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) \
          RETURNING id",
@@ -96,8 +96,7 @@ pub async fn insert<'c, E: Executor<'c, Database = Any>>(
     .bind(owner)
     .bind(now)
     .fetch_one(e)
-    .await?;
-    Ok(r.get(0))
+    .await?)
 }
 
 pub async fn update<'c, E: Executor<'c, Database = Any>>(e: E, id: i64, f: &ViewFields<'_>, now: i64) -> Result<()> {
@@ -149,12 +148,11 @@ pub async fn code_taken<'c, E: Executor<'c, Database = Any>>(e: E, code: &str) -
 }
 
 pub async fn count_owned<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, email: &str) -> Result<i64> {
-    let r = sqlx::query("SELECT COUNT(*) FROM custom_views WHERE page_id = $1 AND owner_email = $2")
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM custom_views WHERE page_id = $1 AND owner_email = $2")
         .bind(page_id)
         .bind(email)
         .fetch_one(e)
-        .await?;
-    Ok(r.get(0))
+        .await?)
 }
 
 /// Admin list: views of the page, newest first, before the cursor id; `mode` filters.
@@ -179,24 +177,22 @@ pub async fn list_admin<'c, E: Executor<'c, Database = Any>>(
 
 /// (access mode, count) of the page's views.
 pub async fn counts_by_mode<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64) -> Result<Vec<(String, i64)>> {
-    let rows = sqlx::query("SELECT access_mode, COUNT(*) FROM custom_views WHERE page_id = $1 GROUP BY access_mode")
+    Ok(sqlx::query_as("SELECT access_mode, COUNT(*) FROM custom_views WHERE page_id = $1 GROUP BY access_mode")
         .bind(page_id)
         .fetch_all(e)
-        .await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        .await?)
 }
 
 /// How many of the page's views select a component that no longer exists.
 pub async fn count_with_deleted_components<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64) -> Result<i64> {
-    let r = sqlx::query(
+    Ok(sqlx::query_scalar(
         "SELECT COUNT(*) FROM custom_views v WHERE v.page_id = $1 AND EXISTS (SELECT 1 FROM custom_view_components c \
          WHERE c.view_id = v.id AND NOT EXISTS (SELECT 1 FROM hierarchy_items h WHERE h.page_id = v.page_id \
          AND h.identifier = c.identifier))",
     )
     .bind(page_id)
     .fetch_one(e)
-    .await?;
-    Ok(r.get(0))
+    .await?)
 }
 
 // ---- components ---------------------------------------------------------------------------
@@ -249,7 +245,7 @@ pub struct NewViewToken<'a> {
 }
 
 pub async fn insert_token<'c, E: Executor<'c, Database = Any>>(e: E, t: &NewViewToken<'_>, now: i64) -> Result<i64> {
-    let r = sqlx::query(
+    Ok(sqlx::query_scalar(
         "INSERT INTO magic_tokens (page_id, kind, token_hash, email, created_at, expires_at, view_id) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
@@ -261,8 +257,7 @@ pub async fn insert_token<'c, E: Executor<'c, Database = Any>>(e: E, t: &NewView
     .bind(t.expires_at)
     .bind(t.view_id)
     .fetch_one(e)
-    .await?;
-    Ok(r.get(0))
+    .await?)
 }
 
 pub async fn token_by_hash<'c, E: Executor<'c, Database = Any>>(e: E, hash: &str) -> Result<Option<ViewTokenRow>> {
@@ -297,52 +292,57 @@ pub async fn revoke_tokens<'c, E: Executor<'c, Database = Any>>(
 
 // ---- what a view's data touches ----------------------------------------------------------------
 
-/// Public incidents of the page that are open, or resolved since `since`, and name one of
-/// `items` or no component at all (page-wide): newest first, at most `limit`.
-pub async fn incidents_touching<'c, E: Executor<'c, Database = Any>>(
-    e: E,
-    page_id: i64,
-    items: &[i64],
-    since: i64,
-    limit: i64,
-) -> Result<Vec<i64>> {
-    let list = super::id_list(items);
-    let rows = sqlx::query(&format!(
-        "SELECT i.id FROM incidents i WHERE i.page_id = $1 AND i.visibility = 'public' \
-         AND (i.resolved_at IS NULL OR i.resolved_at >= $2) \
-         AND (EXISTS (SELECT 1 FROM incident_items x WHERE x.incident_id = i.id AND x.item_id IN ({list})) \
-              OR NOT EXISTS (SELECT 1 FROM incident_items y WHERE y.incident_id = i.id)) \
-         ORDER BY i.id DESC LIMIT $3"
-    ))
-    .bind(page_id)
-    .bind(since)
-    .bind(limit)
-    .fetch_all(e)
-    .await?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+/// What a view lists besides its components' status.
+#[derive(Debug, Clone, Copy)]
+pub enum Listed {
+    /// Public incidents that are open, or resolved since `since`.
+    Incidents,
+    /// Maintenance windows upcoming, in progress, or finished since `since`.
+    Maintenances,
 }
 
-/// Maintenance windows of the page that are upcoming, in progress, or finished since `since`,
-/// and name one of `items` or no component at all: newest first, at most `limit`.
-pub async fn maintenances_touching<'c, E: Executor<'c, Database = Any>>(
+impl Listed {
+    /// The table, its component table with the key column there, and the condition on a row `s`
+    /// (with `since` as `$2`).
+    fn parts(self) -> (&'static str, &'static str, &'static str, &'static str) {
+        match self {
+            Listed::Incidents => (
+                "incidents",
+                "incident_items",
+                "incident_id",
+                "s.visibility = 'public' AND (s.resolved_at IS NULL OR s.resolved_at >= $2)",
+            ),
+            Listed::Maintenances => (
+                "maintenances",
+                "maintenance_items",
+                "maintenance_id",
+                "COALESCE(s.completed_at, s.cancelled_at, $2) >= $2",
+            ),
+        }
+    }
+}
+
+/// Ids of the page's incidents or maintenance windows ([`Listed`]) that name one of `items` or no
+/// component at all (page-wide): newest first, at most `limit`.
+pub async fn touching<'c, E: Executor<'c, Database = Any>>(
     e: E,
+    listed: Listed,
     page_id: i64,
     items: &[i64],
     since: i64,
     limit: i64,
 ) -> Result<Vec<i64>> {
+    let (table, item_table, key, cond) = listed.parts();
     let list = super::id_list(items);
-    let rows = sqlx::query(&format!(
-        "SELECT m.id FROM maintenances m WHERE m.page_id = $1 \
-         AND COALESCE(m.completed_at, m.cancelled_at, $2) >= $2 \
-         AND (EXISTS (SELECT 1 FROM maintenance_items x WHERE x.maintenance_id = m.id AND x.item_id IN ({list})) \
-              OR NOT EXISTS (SELECT 1 FROM maintenance_items y WHERE y.maintenance_id = m.id)) \
-         ORDER BY m.id DESC LIMIT $3"
+    Ok(sqlx::query_scalar(&format!(
+        "SELECT s.id FROM {table} s WHERE s.page_id = $1 AND {cond} \
+         AND (EXISTS (SELECT 1 FROM {item_table} x WHERE x.{key} = s.id AND x.item_id IN ({list})) \
+              OR NOT EXISTS (SELECT 1 FROM {item_table} y WHERE y.{key} = s.id)) \
+         ORDER BY s.id DESC LIMIT $3"
     ))
     .bind(page_id)
     .bind(since)
     .bind(limit)
     .fetch_all(e)
-    .await?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+    .await?)
 }

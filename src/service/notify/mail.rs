@@ -3,7 +3,7 @@
 
 use crate::clock::rfc3339;
 use crate::domain::html::esc;
-use crate::store::notify::PendingEvent;
+use crate::store::events::PendingEvent;
 use crate::store::pages::PageRow;
 use crate::store::{hierarchy, incidents, maintenances, Result, Tx};
 

@@ -115,13 +115,13 @@ pub async fn load(app: &App, page: &PageRow, d: &ViewDoc) -> Result<ViewData> {
     let pool = &app.db.pool;
     let since = app.now() - RECENT;
     let mut incidents = Vec::new();
-    for id in sql::incidents_touching(pool, page.id, &touching, since, MAX_ROWS).await? {
+    for id in sql::touching(pool, sql::Listed::Incidents, page.id, &touching, since, MAX_ROWS).await? {
         if let Some(row) = isql::by_id(pool, page.id, id).await? {
             incidents.push(row);
         }
     }
     let mut windows = Vec::new();
-    for id in sql::maintenances_touching(pool, page.id, &touching, since, MAX_ROWS).await? {
+    for id in sql::touching(pool, sql::Listed::Maintenances, page.id, &touching, since, MAX_ROWS).await? {
         if let Some(row) = msql::by_id(pool, page.id, id).await? {
             windows.push(row);
         }
