@@ -1,10 +1,11 @@
-//! SQL for custom views: the view rows, their selected components (by identifier), the
-//! viewer-access tokens bound to a view, and what a view's data needs (co-managers:
-//! `store::co_managers`).
+//! SQL for custom views: the `custom_views` rows, their selected components (by identifier), and
+//! what a view's data needs (co-managers: `store::co_managers`; the tokens of view access:
+//! `store::magic_tokens`).
 
 use super::co_managers::{Managed, ManagedRow};
 use super::Result;
-use sqlx::{Any, Executor};
+use sqlx::any::AnyArguments;
+use sqlx::{Any, Arguments, Executor};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ViewRow {
@@ -72,6 +73,21 @@ fn json_list(l: &[String]) -> String {
     serde_json::to_string(l).expect("strings serialise")
 }
 
+/// A view's fields as `$2` to `$7` after `key` (`$1`: the page of a new view, or the view
+/// updated), and `now` as `$8`.
+fn fields_args<'q>(key: i64, f: &ViewFields<'q>, now: i64) -> Result<AnyArguments<'q>> {
+    super::args(|a| {
+        a.add(key)?;
+        a.add(f.alias)?;
+        a.add(f.name)?;
+        a.add(f.description)?;
+        a.add(f.access_mode)?;
+        a.add(json_list(f.allowed_domains))?;
+        a.add(json_list(f.allowed_emails))?;
+        a.add(now)
+    })
+}
+
 pub async fn insert<'c, E: Executor<'c, Database = Any>>(
     e: E,
     page_id: i64,
@@ -80,38 +96,24 @@ pub async fn insert<'c, E: Executor<'c, Database = Any>>(
     f: &ViewFields<'_>,
     now: i64,
 ) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "INSERT INTO custom_views (page_id, short_code, alias, name, description, access_mode, allowed_domains, \
-         allowed_emails, owner_email, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) \
+    Ok(sqlx::query_scalar_with(
+        "INSERT INTO custom_views (page_id, alias, name, description, access_mode, allowed_domains, allowed_emails, \
+         created_at, updated_at, short_code, owner_email) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10) \
          RETURNING id",
+        fields_args(page_id, f, now)?,
     )
-    .bind(page_id)
     .bind(short_code)
-    .bind(f.alias)
-    .bind(f.name)
-    .bind(f.description)
-    .bind(f.access_mode)
-    .bind(json_list(f.allowed_domains))
-    .bind(json_list(f.allowed_emails))
     .bind(owner)
-    .bind(now)
     .fetch_one(e)
     .await?)
 }
 
 pub async fn update<'c, E: Executor<'c, Database = Any>>(e: E, id: i64, f: &ViewFields<'_>, now: i64) -> Result<()> {
-    sqlx::query(
+    sqlx::query_with(
         "UPDATE custom_views SET alias = $2, name = $3, description = $4, access_mode = $5, allowed_domains = $6, \
          allowed_emails = $7, updated_at = $8 WHERE id = $1",
+        fields_args(id, f, now)?,
     )
-    .bind(id)
-    .bind(f.alias)
-    .bind(f.name)
-    .bind(f.description)
-    .bind(f.access_mode)
-    .bind(json_list(f.allowed_domains))
-    .bind(json_list(f.allowed_emails))
-    .bind(now)
     .execute(e)
     .await?;
     Ok(())
@@ -217,76 +219,6 @@ pub async fn set_components(tx: &mut sqlx::AnyConnection, view_id: i64, identifi
             .execute(&mut *tx)
             .await?;
     }
-    Ok(())
-}
-
-// ---- viewer-access tokens ----------------------------------------------------------------------
-
-/// A magic token bound to a view (`view_link` or `view_session`).
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct ViewTokenRow {
-    pub id: i64,
-    pub page_id: i64,
-    pub view_id: Option<i64>,
-    pub kind: String,
-    pub email: String,
-    pub expires_at: i64,
-    pub used_at: Option<i64>,
-}
-
-/// A view-bound magic token to store (its hash only).
-pub struct NewViewToken<'a> {
-    pub page_id: i64,
-    pub view_id: i64,
-    pub kind: &'a str,
-    pub hash: &'a str,
-    pub email: &'a str,
-    pub expires_at: i64,
-}
-
-pub async fn insert_token<'c, E: Executor<'c, Database = Any>>(e: E, t: &NewViewToken<'_>, now: i64) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "INSERT INTO magic_tokens (page_id, kind, token_hash, email, created_at, expires_at, view_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-    )
-    .bind(t.page_id)
-    .bind(t.kind)
-    .bind(t.hash)
-    .bind(t.email)
-    .bind(now)
-    .bind(t.expires_at)
-    .bind(t.view_id)
-    .fetch_one(e)
-    .await?)
-}
-
-pub async fn token_by_hash<'c, E: Executor<'c, Database = Any>>(e: E, hash: &str) -> Result<Option<ViewTokenRow>> {
-    Ok(sqlx::query_as(
-        "SELECT id, page_id, view_id, kind, email, expires_at, used_at FROM magic_tokens WHERE token_hash = $1",
-    )
-    .bind(hash)
-    .fetch_optional(e)
-    .await?)
-}
-
-/// Ends the view's outstanding tokens of `kind`, of one address or (`None`) of everyone.
-pub async fn revoke_tokens<'c, E: Executor<'c, Database = Any>>(
-    e: E,
-    view_id: i64,
-    kind: &str,
-    email: Option<&str>,
-    now: i64,
-) -> Result<()> {
-    sqlx::query(
-        "UPDATE magic_tokens SET expires_at = $3 WHERE view_id = $1 AND kind = $2 AND expires_at > $3 \
-         AND ($4 = '' OR email = $4)",
-    )
-    .bind(view_id)
-    .bind(kind)
-    .bind(now)
-    .bind(email.unwrap_or(""))
-    .execute(e)
-    .await?;
     Ok(())
 }
 
