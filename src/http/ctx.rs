@@ -11,7 +11,7 @@ use crate::domain::host::{self, HostClass};
 use crate::limits::{RateDecision, Tier};
 use crate::service::access;
 use crate::service::directory;
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::Next;

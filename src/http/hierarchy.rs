@@ -147,7 +147,7 @@ impl ItemBody {
     }
 }
 
-async fn item_with_status(app: &App, page: &crate::store::tenancy::PageRow, item: &ItemRow) -> ApiResult<ItemJson> {
+async fn item_with_status(app: &App, page: &crate::store::pages::PageRow, item: &ItemRow) -> ApiResult<ItemJson> {
     let s = status::page_status(app, page).await?;
     let parent = s.items.iter().find(|i| Some(i.item.id) == item.parent_id).map(|i| &i.item);
     let st = s.items.iter().find(|i| i.item.id == item.id).map(|i| i.status.as_str());

@@ -11,7 +11,7 @@ use super::principal::Reader;
 use crate::app::App;
 use crate::service::maintenances::{self, Filter};
 use crate::store::maintenances::MaintenanceRow;
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 use axum::extract::{Path, State as AppState};
 use axum::http::HeaderMap;
 use axum::response::Response;

@@ -8,7 +8,7 @@ use super::principal::{ctx_of, Reader};
 use crate::app::App;
 use crate::clock::rfc3339;
 use crate::service::subscribers::{self, MagicPrincipal, PreferencesPatch, SubscribeInput};
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};

@@ -9,7 +9,7 @@ use crate::service::hierarchy::ItemRef;
 use crate::service::incidents::AffectedInput;
 use crate::service::notices;
 use crate::store::notices::Notice;
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;

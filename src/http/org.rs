@@ -15,7 +15,7 @@ use crate::service::members::{self, Scope};
 use crate::service::pages::{self, NewPageInput};
 use crate::service::{access, directory};
 use crate::store::audit::AuditFilter;
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;

@@ -9,7 +9,7 @@ use crate::service::access::{self, Principal, Refusal};
 use crate::service::audit::Actor;
 use crate::service::directory;
 use crate::service::{sessions, viewer};
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method, StatusCode};

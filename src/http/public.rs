@@ -9,7 +9,7 @@ use super::principal::{ctx_of, Reader};
 use crate::app::App;
 use crate::service::directory;
 use crate::service::{pages, viewer};
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};

@@ -76,7 +76,7 @@ if(r.ok)location.reload();else m.textContent='Wrong password';});
 }
 
 /// The status part of the public page: overall banner, component tree, active incidents.
-async fn status_html(app: &App, page: &crate::store::tenancy::PageRow) -> crate::service::Result<String> {
+async fn status_html(app: &App, page: &crate::store::pages::PageRow) -> crate::service::Result<String> {
     use crate::service::status::{self, ItemStatus};
     let st = status::page_status(app, page).await?;
     let color = |key: &str| st.statuses.iter().find(|d| d.key == key).map(|d| d.color.clone()).unwrap_or_default();

@@ -12,7 +12,7 @@ use crate::auth::policy::Access;
 use crate::service::access::Principal;
 use crate::service::audit::Actor;
 use crate::service::tokens::{self, Holder, NewToken, TokenScope};
-use crate::store::credentials::ApiTokenRow;
+use crate::store::api_tokens::ApiTokenRow;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;

@@ -13,7 +13,7 @@ use crate::app::App;
 use crate::auth::policy::Access;
 use crate::domain::views::AccessMode;
 use crate::service::views::{self, admin, ViewDoc, ViewInput};
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

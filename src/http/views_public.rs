@@ -19,7 +19,7 @@ use crate::clock::rfc3339;
 use crate::service::views::access::{self, Admission};
 use crate::service::views::data::{self, ViewData};
 use crate::service::views::ViewDoc;
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};

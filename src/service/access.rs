@@ -6,8 +6,8 @@ use crate::app::App;
 use crate::auth::policy::{self, Access, OrgRole, PageRole, Permission, RoleKey};
 use crate::auth::token::PlainToken;
 use crate::clock::{DAY, HOUR};
-use crate::store::credentials as creds;
-use crate::store::tenancy::{self, PageRow};
+use crate::store;
+use crate::store::pages::PageRow;
 
 /// Session idle timeout.
 pub const SESSION_IDLE: i64 = 12 * HOUR;
@@ -133,7 +133,7 @@ pub async fn authenticate_token(app: &App, raw: &str, page: Option<&PageRow>, ip
     let token = PlainToken::parse_kind(raw, crate::auth::token::TokenKind::Api)
         .map_err(|_| refuse(app, Refusal::Malformed, "bearer", page, ip))?;
     let now = app.now();
-    let (row, via_previous) = creds::api_token_by_hash(&app.db.pool, &token.hash().to_hex(), now)
+    let (row, via_previous) = store::api_tokens::api_token_by_hash(&app.db.pool, &token.hash().to_hex(), now)
         .await?
         .ok_or_else(|| refuse(app, Refusal::Unknown, "bearer", page, ip))?;
     if row.revoked_at.is_some() {
@@ -154,7 +154,7 @@ pub async fn authenticate_token(app: &App, raw: &str, page: Option<&PageRow>, ip
         return Err(Error::Internal(format!("token {} has an unknown permission or role", row.id)));
     };
     if app.should_touch(0, row.id, row.last_used_at) {
-        creds::touch_api_token(&app.db.pool, row.id, now, ip).await?;
+        store::api_tokens::touch_api_token(&app.db.pool, row.id, now, ip).await?;
     }
     Ok(TokenPrincipal {
         id: row.id,
@@ -173,7 +173,7 @@ pub async fn authenticate_session(app: &App, raw: &str, page: Option<&PageRow>, 
     let token = PlainToken::parse_kind(raw, crate::auth::token::TokenKind::Session)
         .map_err(|_| refuse(app, Refusal::Malformed, "session", page, ip))?;
     let now = app.now();
-    let s = creds::session_by_hash(&app.db.pool, &token.hash().to_hex())
+    let s = store::sessions::session_by_hash(&app.db.pool, &token.hash().to_hex())
         .await?
         .ok_or_else(|| refuse(app, Refusal::Unknown, "session", page, ip))?;
     if s.revoked_at.is_some() {
@@ -182,9 +182,9 @@ pub async fn authenticate_session(app: &App, raw: &str, page: Option<&PageRow>, 
     if s.expires_at <= now || s.last_seen_at + SESSION_IDLE <= now {
         return Err(refuse(app, Refusal::Expired, "session", page, ip));
     }
-    let user = tenancy::user_by_id(&app.db.pool, s.user_id).await?.ok_or(Error::Unauthorized)?;
+    let user = store::users::user_by_id(&app.db.pool, s.user_id).await?.ok_or(Error::Unauthorized)?;
     if app.should_touch(1, s.id, Some(s.last_seen_at)) {
-        creds::touch_session(&app.db.pool, s.id, now).await?;
+        store::sessions::touch_session(&app.db.pool, s.id, now).await?;
     }
     Ok(SessionPrincipal { session_id: s.id, user_id: user.id, email: user.email, name: user.name })
 }
@@ -201,14 +201,17 @@ pub async fn page_grant(app: &App, principal: &Principal, page: &PageRow) -> Res
             role_ceiling.map(|c| t.cap(policy::token_grant(t.permission, c)))
         }
         Principal::Session(s) => {
-            let org_role = tenancy::org_role(&app.db.pool, page.org_id, s.user_id).await?;
+            let org_role =
+                store::members::role(&app.db.pool, store::members::Group::Org(page.org_id), s.user_id).await?;
             match org_role.as_deref().and_then(OrgRole::parse) {
                 Some(OrgRole::OrgAdmin) => Some(Access::ManageAccess),
-                Some(OrgRole::OrgMember) => tenancy::page_role(&app.db.pool, page.id, s.user_id)
-                    .await?
-                    .as_deref()
-                    .and_then(PageRole::parse)
-                    .map(PageRole::ceiling),
+                Some(OrgRole::OrgMember) => {
+                    store::members::role(&app.db.pool, store::members::Group::Page(page.id), s.user_id)
+                        .await?
+                        .as_deref()
+                        .and_then(PageRole::parse)
+                        .map(PageRole::ceiling)
+                }
                 None => None,
             }
         }
@@ -229,9 +232,10 @@ pub enum PageScope {
 pub async fn page_scope(app: &App, principal: &Principal, org_id: i64) -> Result<PageScope> {
     Ok(match principal {
         Principal::ApiToken(_) => PageScope::Every,
-        Principal::Session(s) => {
-            scope_for_org_role(tenancy::org_role(&app.db.pool, org_id, s.user_id).await?.as_deref(), s.user_id)
-        }
+        Principal::Session(s) => scope_for_org_role(
+            store::members::role(&app.db.pool, store::members::Group::Org(org_id), s.user_id).await?.as_deref(),
+            s.user_id,
+        ),
     })
 }
 
@@ -252,7 +256,7 @@ pub async fn org_grant(app: &App, principal: &Principal, org_id: i64) -> Result<
             // Page tokens are valid in their org but carry no org-level access.
             RoleKey::Page(_) => Some(Access::Nothing),
         },
-        Principal::Session(s) => tenancy::org_role(&app.db.pool, org_id, s.user_id)
+        Principal::Session(s) => store::members::role(&app.db.pool, store::members::Group::Org(org_id), s.user_id)
             .await?
             .as_deref()
             .and_then(OrgRole::parse)

@@ -14,7 +14,7 @@ use crate::domain::types::Email;
 use crate::store::co_managers as sql;
 pub use crate::store::co_managers::{Managed, ManagedRow};
 use crate::store::limits;
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 use std::collections::HashMap;
 
 /// Most co-managers of one view or one feed (decision 0011).
@@ -173,7 +173,7 @@ pub async fn add(app: &App, page: &PageRow, who: &MagicPrincipal, ip: &str, r: R
     }
     let now = app.now();
     let mut tx = app.db.begin().await?;
-    limits::lock_page(&mut *tx, page.id).await?;
+    limits::lock(&mut *tx, limits::Locked::Page(page.id)).await?;
     if sql::is_manager(&mut *tx, of, id, email.as_str()).await? {
         return Ok(());
     }

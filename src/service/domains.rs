@@ -6,7 +6,9 @@ use crate::app::App;
 use crate::auth::token::TokenKind;
 use crate::dns::{self, DnsError};
 use crate::domain::types::DomainName;
-use crate::store::tenancy::{self, DomainRow, PageRow};
+use crate::store;
+use crate::store::domains::DomainRow;
+use crate::store::pages::PageRow;
 use std::time::Duration;
 
 /// The TXT record name that proves control of `domain`.
@@ -22,22 +24,22 @@ pub async fn set(app: &App, actor: &Actor, page: &PageRow, raw: &str) -> Result<
     if d == base || d.ends_with(&format!(".{base}")) || d == app.config.admin_host {
         return Err(Error::field("domain", "must not be the platform's own domain"));
     }
-    if let Some(current) = tenancy::domain_of_page(&app.db.pool, page.id).await? {
+    if let Some(current) = store::domains::domain_of_page(&app.db.pool, page.id).await? {
         if current.domain == d {
             return Ok(current);
         }
     }
     // Pending claims do not block anyone (a squatter cannot hold a domain hostage, and nothing
     // reveals another tenant's pending claim); only a verified one does.
-    if tenancy::verified_domain(&app.db.pool, d).await?.is_some() {
+    if store::domains::verified_domain(&app.db.pool, d).await?.is_some() {
         return Err(taken());
     }
     // A fresh challenge per attempt: only the random part of a token is used as the TXT value.
     let challenge = app.new_token(TokenKind::Ingest).expose()[4..].to_string();
     let now = app.now();
     let mut tx = app.db.begin().await?;
-    tenancy::delete_domain(&mut *tx, page.id).await?;
-    tenancy::insert_domain(&mut *tx, page.id, d, &challenge, now).await.map_err(|e| match e {
+    store::domains::delete_domain(&mut *tx, page.id).await?;
+    store::domains::insert_domain(&mut *tx, page.id, d, &challenge, now).await.map_err(|e| match e {
         crate::store::StoreError::Conflict(_) => {
             Error::Conflict { code: "domain_taken", message: "this domain is already attached to another page".into() }
         }
@@ -65,7 +67,7 @@ fn event<'a>(page: &PageRow, action: &'a str, detail: serde_json::Value) -> Even
 
 /// The page's custom domain, or 404.
 pub async fn get(app: &App, page: &PageRow) -> Result<DomainRow> {
-    tenancy::domain_of_page(&app.db.pool, page.id).await?.ok_or(Error::NotFound("custom domain"))
+    store::domains::domain_of_page(&app.db.pool, page.id).await?.ok_or(Error::NotFound("custom domain"))
 }
 
 /// Looks up the challenge record and marks the domain verified when it matches.
@@ -87,11 +89,11 @@ pub async fn verify(app: &App, actor: &Actor, page: &PageRow) -> Result<DomainRo
     };
     let now = app.now();
     let mut tx = app.db.begin().await?;
-    if found && tenancy::verified_domain(&mut *tx, &d.domain).await?.is_some_and(|v| v.page_id != page.id) {
+    if found && store::domains::verified_domain(&mut *tx, &d.domain).await?.is_some_and(|v| v.page_id != page.id) {
         return Err(taken());
     }
     let still_claimed =
-        tenancy::mark_domain_checked(&mut *tx, &d, found.then_some(now), now).await.map_err(|e| match e {
+        store::domains::mark_domain_checked(&mut *tx, &d, found.then_some(now), now).await.map_err(|e| match e {
             crate::store::StoreError::Conflict(_) => taken(),
             e => e.into(),
         })?;
@@ -120,7 +122,7 @@ pub async fn remove(app: &App, actor: &Actor, page: &PageRow) -> Result<()> {
     let d = get(app, page).await?;
     let now = app.now();
     let mut tx = app.db.begin().await?;
-    tenancy::delete_domain(&mut *tx, page.id).await?;
+    store::domains::delete_domain(&mut *tx, page.id).await?;
     audit::record(&mut tx, actor, event(page, "domain.removed", serde_json::json!({"domain": d.domain})), now).await?;
     tx.commit().await?;
     Ok(())
@@ -129,5 +131,5 @@ pub async fn remove(app: &App, actor: &Actor, page: &PageRow) -> Result<()> {
 /// For on-demand TLS: is this a verified domain of a live page?
 pub async fn is_servable(app: &App, raw: &str) -> Result<bool> {
     let Ok(d) = DomainName::parse(raw) else { return Ok(false) };
-    Ok(tenancy::live_page_by_domain(&app.db.pool, d.as_str()).await?.is_some())
+    Ok(store::pages::live_page_by_domain(&app.db.pool, d.as_str()).await?.is_some())
 }

@@ -6,7 +6,7 @@ use crate::app::App;
 use crate::domain::types;
 use crate::store::hierarchy::{self as sql, ItemFields, ItemRow, LevelRow};
 use crate::store::limits::{self, Counted};
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 use crate::store::Tx;
 
 mod vocabulary;
@@ -237,7 +237,7 @@ fn identifier_taken(e: crate::store::StoreError) -> Error {
 /// Refuses a component past [`MAX_COMPONENTS`]. Counted under the page's lock, inside the
 /// creating transaction, so concurrent creates cannot overshoot.
 async fn require_room_for_component(tx: &mut Tx, page: &PageRow) -> Result<()> {
-    limits::lock_page(&mut **tx, page.id).await?;
+    limits::lock(&mut **tx, limits::Locked::Page(page.id)).await?;
     if limits::count_on_page(&mut **tx, Counted::Components, page.id).await? >= MAX_COMPONENTS {
         return Err(Error::limit(None, format!("a page has at most {MAX_COMPONENTS} components")));
     }

@@ -12,7 +12,7 @@ use crate::domain::types;
 use crate::store::hierarchy::{StageRow, StatusRow};
 use crate::store::incidents::{self as sql, IncidentFields, IncidentRow};
 use crate::store::notices::{self as nsql, Kind, NewUpdate};
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 use crate::store::Tx;
 
 mod history;

@@ -17,9 +17,10 @@ use crate::auth::token::{PlainToken, TokenKind};
 use crate::clock::DAY;
 use crate::domain::html::esc;
 use crate::domain::types::{self, Email};
+use crate::store;
 use crate::store::invitations::{self as sql, InvitationRow, NewInvitation};
-use crate::store::subscribers::{enqueue_mail, NewMessage};
-use crate::store::tenancy::{self, UserRow};
+use crate::store::outbox::{enqueue_mail, NewMessage};
+use crate::store::users::UserRow;
 use crate::store::Tx;
 
 /// How long an invitation link stays valid.
@@ -73,7 +74,7 @@ pub(super) async fn issue(
         expires_at: now + INVITATION_LIFETIME,
     };
     let row = sql::insert(&mut **tx, &new, now).await?;
-    let org = tenancy::org_by_id(&mut **tx, org_id).await?.ok_or(Error::NotFound("org"))?;
+    let org = store::orgs::org_by_id(&mut **tx, org_id).await?.ok_or(Error::NotFound("org"))?;
     queue_mail(tx, app, &row, &org.name, scope, &secret, now).await?;
     let detail = serde_json::json!({"email": email.as_str(), "role": role, "invitation_id": row.id});
     audit::record(tx, actor, scope.event("member.invited", None, detail), now).await?;
@@ -179,12 +180,12 @@ pub async fn lookup(app: &App, raw: &str, ip: &str) -> Result<Invitee> {
 
 async fn describe(app: &App, invitation: InvitationRow) -> Result<Invitee> {
     let pool = &app.db.pool;
-    let org_name = tenancy::org_by_id(pool, invitation.org_id).await?.ok_or(Error::NotFound("org"))?.name;
+    let org_name = store::orgs::org_by_id(pool, invitation.org_id).await?.ok_or(Error::NotFound("org"))?.name;
     let page_name = match invitation.page_id {
-        Some(id) => Some(tenancy::page_by_id(pool, id).await?.ok_or(Error::NotFound("page"))?.name),
+        Some(id) => Some(store::pages::page_by_id(pool, id).await?.ok_or(Error::NotFound("page"))?.name),
         None => None,
     };
-    let account_exists = tenancy::user_by_email(pool, &invitation.email).await?.is_some();
+    let account_exists = store::users::user_by_email(pool, &invitation.email).await?.is_some();
     Ok(Invitee { invitation, org_name, page_name, account_exists })
 }
 
@@ -236,7 +237,7 @@ pub async fn accept(app: &App, raw: &str, ip: &str, account: Option<NewAccount>)
     if !sql::claim(&mut *tx, row.id, now).await? {
         return Err(access::refuse(app, Refusal::Revoked, "invitation", None, ip));
     }
-    let existing = tenancy::user_by_email(&mut *tx, &row.email).await?;
+    let existing = store::users::user_by_email(&mut *tx, &row.email).await?;
     let (user_id, created) = match (existing, new_account) {
         (Some(u), None) => (u.id, false),
         (Some(_), Some(_)) => {
@@ -245,7 +246,7 @@ pub async fn accept(app: &App, raw: &str, ip: &str, account: Option<NewAccount>)
                 message: "this address already has an account: accept without a name and password".into(),
             })
         }
-        (None, Some((name, hash))) => (tenancy::insert_user(&mut *tx, &row.email, &name, &hash, now).await?, true),
+        (None, Some((name, hash))) => (store::users::insert_user(&mut *tx, &row.email, &name, &hash, now).await?, true),
         (None, None) => return Err(Error::field("password", "choose a name and a password for your new account")),
     };
     let role = join(&mut tx, &row, user_id, now).await?;
@@ -260,7 +261,7 @@ pub async fn accept(app: &App, raw: &str, ip: &str, account: Option<NewAccount>)
     };
     audit::record(&mut tx, &actor, event, now).await?;
     tx.commit().await?;
-    let user = tenancy::user_by_id(&app.db.pool, user_id).await?.ok_or(Error::NotFound("user"))?;
+    let user = store::users::user_by_id(&app.db.pool, user_id).await?.ok_or(Error::NotFound("user"))?;
     let invitee = describe(app, sql::by_id(&app.db.pool, row.org_id, row.id).await?.unwrap_or(row)).await?;
     Ok(Accepted { invitee, user, role, account_created: created })
 }
@@ -268,25 +269,33 @@ pub async fn accept(app: &App, raw: &str, ip: &str, account: Option<NewAccount>)
 /// Gives the invited role, or keeps a higher one the user holds already (accepting never lowers
 /// a role); a page invitation also makes the user an org member if needed. Returns the role held.
 async fn join(tx: &mut Tx, row: &InvitationRow, user_id: i64, now: i64) -> Result<String> {
-    let org_role = tenancy::org_role(&mut **tx, row.org_id, user_id).await?;
+    let org_role = store::members::role(&mut **tx, store::members::Group::Org(row.org_id), user_id).await?;
     let Some(page_id) = row.page_id else {
         let held = org_role.as_deref().and_then(OrgRole::parse);
         return match (held, OrgRole::parse(&row.role)) {
             (Some(held), Some(invited)) if held >= invited => Ok(held.as_str().to_string()),
             _ => {
-                tenancy::upsert_org_member(&mut **tx, row.org_id, user_id, &row.role, now).await?;
+                store::members::upsert(&mut **tx, store::members::Group::Org(row.org_id), user_id, &row.role, now)
+                    .await?;
                 Ok(row.role.clone())
             }
         };
     };
     if org_role.is_none() {
-        tenancy::upsert_org_member(&mut **tx, row.org_id, user_id, OrgRole::OrgMember.as_str(), now).await?;
+        store::members::upsert(
+            &mut **tx,
+            store::members::Group::Org(row.org_id),
+            user_id,
+            OrgRole::OrgMember.as_str(),
+            now,
+        )
+        .await?;
     }
-    let held = tenancy::page_role(&mut **tx, page_id, user_id).await?;
+    let held = store::members::role(&mut **tx, store::members::Group::Page(page_id), user_id).await?;
     match (held.as_deref().and_then(PageRole::parse), PageRole::parse(&row.role)) {
         (Some(held), Some(invited)) if held >= invited => Ok(held.as_str().to_string()),
         _ => {
-            tenancy::upsert_page_member(&mut **tx, page_id, user_id, &row.role, now).await?;
+            store::members::upsert(&mut **tx, store::members::Group::Page(page_id), user_id, &row.role, now).await?;
             Ok(row.role.clone())
         }
     }

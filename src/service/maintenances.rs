@@ -22,7 +22,7 @@ use crate::domain::maintenance::{self as rules, Stages, State, Zone};
 use crate::domain::types;
 use crate::store::maintenances::{self as sql, Lifecycle, MaintenanceFields, MaintenanceRow};
 use crate::store::notices::{self as nsql, ItemRow, Kind, NewUpdate, UpdateRow};
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 use crate::store::Tx;
 
 /// What a caller sends to schedule (or backfill) a window. Times are RFC 3339, or local

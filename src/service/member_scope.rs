@@ -4,7 +4,7 @@
 use super::audit::Event;
 use super::error::{Error, Result};
 use crate::auth::policy::{OrgRole, PageRole};
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 
 /// Which membership list a change applies to.
 #[derive(Clone, Copy)]

@@ -5,8 +5,9 @@ use super::error::{Error, Result};
 use crate::app::App;
 
 use crate::domain::types::Email;
+use crate::store;
 use crate::store::invitations::InvitationRow;
-use crate::store::tenancy::{self, MemberRow};
+use crate::store::members::MemberRow;
 
 /// What adding someone did: a member of the org joined the page at once, or an invitation went out.
 pub enum Added {
@@ -19,8 +20,10 @@ pub use super::member_scope::Scope;
 /// Members of the scope in user-id order after `after`.
 pub async fn list(app: &App, scope: Scope<'_>, after: i64, limit: i64) -> Result<Vec<MemberRow>> {
     Ok(match scope {
-        Scope::Org(org_id) => tenancy::org_members(&app.db.pool, org_id, after, limit).await?,
-        Scope::Page(p) => tenancy::page_members(&app.db.pool, p.id, after, limit).await?,
+        Scope::Org(org_id) => {
+            store::members::list(&app.db.pool, store::members::Group::Org(org_id), after, limit).await?
+        }
+        Scope::Page(p) => store::members::list(&app.db.pool, store::members::Group::Page(p.id), after, limit).await?,
     })
 }
 
@@ -39,17 +42,18 @@ pub async fn add(app: &App, actor: &Actor, scope: Scope<'_>, email: &str, role: 
     scope.check_role(role)?;
     let now = app.now();
     let mut tx = app.db.begin().await?;
-    tenancy::lock_org(&mut *tx, scope.org_id()).await?;
-    let user = tenancy::user_by_email(&mut *tx, email.as_str()).await?;
+    store::limits::lock(&mut *tx, store::limits::Locked::Org(scope.org_id())).await?;
+    let user = store::users::user_by_email(&mut *tx, email.as_str()).await?;
     // The same queries whether or not the address has an account (no timing difference).
     let user_id = user.as_ref().map_or(-1, |u| u.id);
-    let org_member = tenancy::org_role(&mut *tx, scope.org_id(), user_id).await?.is_some();
+    let org_member =
+        store::members::role(&mut *tx, store::members::Group::Org(scope.org_id()), user_id).await?.is_some();
     let user_id = match (scope, user) {
         (Scope::Page(p), Some(u)) if org_member => {
-            if tenancy::page_role(&mut *tx, p.id, u.id).await?.is_some() {
+            if store::members::role(&mut *tx, store::members::Group::Page(p.id), u.id).await?.is_some() {
                 return Err(already_member());
             }
-            tenancy::upsert_page_member(&mut *tx, p.id, u.id, role, now).await?;
+            store::members::upsert(&mut *tx, store::members::Group::Page(p.id), u.id, role, now).await?;
             u.id
         }
         (Scope::Org(_), Some(_)) if org_member => return Err(already_member()),
@@ -77,19 +81,21 @@ pub async fn change_role(app: &App, actor: &Actor, scope: Scope<'_>, user_id: i6
     let mut tx = app.db.begin().await?;
     match scope {
         Scope::Org(org_id) => {
-            tenancy::lock_org(&mut *tx, org_id).await?;
+            store::limits::lock(&mut *tx, store::limits::Locked::Org(org_id)).await?;
             if current.role == "org_admin"
                 && role != "org_admin"
-                && tenancy::count_org_admins(&mut *tx, org_id).await? <= 1
+                && store::members::count_org_admins(&mut *tx, org_id).await? <= 1
             {
                 return Err(Error::Conflict {
                     code: "last_org_admin",
                     message: "an org needs at least one org_admin".into(),
                 });
             }
-            tenancy::upsert_org_member(&mut *tx, org_id, user_id, role, now).await?;
+            store::members::upsert(&mut *tx, store::members::Group::Org(org_id), user_id, role, now).await?;
         }
-        Scope::Page(p) => tenancy::upsert_page_member(&mut *tx, p.id, user_id, role, now).await?,
+        Scope::Page(p) => {
+            store::members::upsert(&mut *tx, store::members::Group::Page(p.id), user_id, role, now).await?
+        }
     }
     audit::record(
         &mut tx,
@@ -109,18 +115,18 @@ pub async fn remove(app: &App, actor: &Actor, scope: Scope<'_>, user_id: i64) ->
     let mut tx = app.db.begin().await?;
     match scope {
         Scope::Org(org_id) => {
-            tenancy::lock_org(&mut *tx, org_id).await?;
-            if current.role == "org_admin" && tenancy::count_org_admins(&mut *tx, org_id).await? <= 1 {
+            store::limits::lock(&mut *tx, store::limits::Locked::Org(org_id)).await?;
+            if current.role == "org_admin" && store::members::count_org_admins(&mut *tx, org_id).await? <= 1 {
                 return Err(Error::Conflict {
                     code: "last_org_admin",
                     message: "an org needs at least one org_admin".into(),
                 });
             }
-            tenancy::delete_page_members_in_org(&mut *tx, org_id, user_id).await?;
-            tenancy::delete_org_member(&mut *tx, org_id, user_id).await?;
+            store::members::delete_page_members_in_org(&mut *tx, org_id, user_id).await?;
+            store::members::delete(&mut *tx, store::members::Group::Org(org_id), user_id).await?;
         }
         Scope::Page(p) => {
-            tenancy::delete_page_member(&mut *tx, p.id, user_id).await?;
+            store::members::delete(&mut *tx, store::members::Group::Page(p.id), user_id).await?;
         }
     }
     audit::record(

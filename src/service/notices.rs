@@ -7,7 +7,7 @@ use super::error::{Error, Result};
 use super::hierarchy::{self, ItemRef};
 use crate::app::App;
 use crate::store::notices::{self as sql, Kind, Notice};
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 use crate::store::{StoreError, Tx};
 
 /// A notice of this page by id, or 404.

@@ -15,10 +15,13 @@ use super::error::{Error, Result};
 use crate::app::App;
 use crate::auth::token::{PlainToken, TokenKind};
 use crate::clock::{DAY, MINUTE};
-use crate::store::notify::{self as sql, PendingEvent, Recipient};
+use crate::store;
+use crate::store::events::{self as sql, PendingEvent};
+use crate::store::pages::PageRow;
 use crate::store::subscribers as subs;
-use crate::store::tenancy::PageRow;
+use crate::store::subscribers::Recipient;
 use crate::store::{hierarchy, Tx};
+use crate::store::{magic_tokens, outbox};
 use std::collections::HashMap;
 
 pub use mail::Notice;
@@ -54,7 +57,7 @@ async fn fan_out(app: &App, ev: &PendingEvent) -> Result<usize> {
     if !sql::lease_event(&app.db.pool, ev.id, now, now + FAN_OUT_LEASE).await? {
         return Ok(0);
     }
-    let page = crate::store::tenancy::page_by_id(&app.db.pool, ev.page_id).await?;
+    let page = store::pages::page_by_id(&app.db.pool, ev.page_id).await?;
     let (page, url) = match page {
         Some(p) if p.deleted_at.is_none() => {
             let url = super::directory::canonical_page_url(app, &p).await?.0;
@@ -73,7 +76,7 @@ async fn fan_out(app: &App, ev: &PendingEvent) -> Result<usize> {
     };
     let parents: HashMap<i64, i64> =
         hierarchy::items(&mut *tx, page.id).await?.into_iter().filter_map(|i| i.parent_id.map(|p| (i.id, p))).collect();
-    let recipients: Vec<Recipient> = sql::recipients(&mut tx, page.id, &ev.subject_kind)
+    let recipients: Vec<Recipient> = subs::recipients(&mut tx, page.id, &ev.subject_kind)
         .await?
         .into_iter()
         .filter(|r| wants(r, &notice.affected, &parents))
@@ -87,7 +90,7 @@ async fn fan_out(app: &App, ev: &PendingEvent) -> Result<usize> {
         for r in chunk {
             let dedupe_key = format!("event:{}:subscriber:{}", ev.id, r.id);
             if let (true, Some(hook)) = (r.channel == "webhook", &r.webhook_url) {
-                messages.push(subs::Queued {
+                messages.push(outbox::Queued {
                     channel: "webhook",
                     subscriber_id: Some(r.id),
                     dedupe_key,
@@ -108,7 +111,7 @@ async fn fan_out(app: &App, ev: &PendingEvent) -> Result<usize> {
                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             })
             .to_string();
-            messages.push(subs::Queued {
+            messages.push(outbox::Queued {
                 channel: "email",
                 subscriber_id: Some(r.id),
                 dedupe_key,
@@ -122,12 +125,12 @@ async fn fan_out(app: &App, ev: &PendingEvent) -> Result<usize> {
         let now = app.now();
         let mut tx = app.db.begin().await?;
         let ids: Vec<i64> = chunk.iter().map(|r| r.id).collect();
-        let live = sql::still_deliverable(&mut tx, app.db.engine, &ids).await?;
+        let live = subs::still_deliverable(&mut tx, app.db.engine, &ids).await?;
         messages.retain(|m| m.subscriber_id.is_some_and(|id| live.contains(&id)));
-        let inserted = subs::enqueue_many(&mut tx, page.id, &messages, now).await?;
+        let inserted = outbox::enqueue_many(&mut tx, page.id, &messages, now).await?;
         let stored: Vec<(i64, String)> =
             inserted.iter().flatten().filter_map(|id| tokens.remove(id).map(|hash| (*id, hash))).collect();
-        sql::insert_unsubscribe_tokens(&mut tx, page.id, &stored, now, now + UNSUBSCRIBE_LIFETIME).await?;
+        subs::insert_unsubscribe_tokens(&mut tx, page.id, &stored, now, now + UNSUBSCRIBE_LIFETIME).await?;
         sql::renew_event(&mut *tx, ev.id, now + FAN_OUT_LEASE).await?;
         tx.commit().await?;
         queued += inserted.len();
@@ -151,7 +154,7 @@ async fn subscriber_of(app: &App, page: &PageRow, raw: &str, ip: &str) -> Result
         Error::NotFound("unsubscribe link")
     };
     let token = PlainToken::parse_kind(raw, TokenKind::Unsubscribe).map_err(|_| not_found(Refusal::Malformed))?;
-    let (page_id, sub_id, expires_at) = sql::unsubscribe_token(&app.db.pool, &token.hash().to_hex())
+    let (page_id, sub_id, expires_at) = subs::unsubscribe_token(&app.db.pool, &token.hash().to_hex())
         .await?
         .ok_or_else(|| not_found(Refusal::Unknown))?;
     if page_id != page.id {
@@ -194,10 +197,10 @@ pub async fn unsubscribe(app: &App, page: &PageRow, raw: &str, ip: &str) -> Resu
 /// Marks a subscriber unsubscribed and ends the magic tokens of its address.
 pub async fn end_subscription(tx: &mut Tx, page: &PageRow, sub: &subs::SubscriberRow, now: i64) -> Result<()> {
     subs::set_state(&mut **tx, sub.id, "unsubscribed", now).await?;
-    subs::drop_pending_notifications(&mut **tx, sub.id, now).await?;
+    outbox::drop_pending_notifications(&mut **tx, sub.id, now).await?;
     if let Some(email) = &sub.email {
-        subs::revoke_magic(&mut **tx, page.id, email, "link", now).await?;
-        subs::revoke_magic(&mut **tx, page.id, email, "session", now).await?;
+        magic_tokens::revoke_magic(&mut **tx, page.id, email, "link", now).await?;
+        magic_tokens::revoke_magic(&mut **tx, page.id, email, "session", now).await?;
     }
     Ok(())
 }

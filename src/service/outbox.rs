@@ -37,8 +37,8 @@ pub async fn mark_sent(app: &App, ids: &[i64], blank: &[i64]) -> Result<()> {
 }
 
 /// The newest messages of the outbox, for the operator's `statibeat mail list`.
-pub async fn recent(app: &App, limit: i64) -> Result<Vec<crate::store::subscribers::OutboxRow>> {
-    Ok(crate::store::subscribers::recent(&app.db.pool, limit).await?)
+pub async fn recent(app: &App, limit: i64) -> Result<Vec<crate::store::outbox::OutboxRow>> {
+    Ok(crate::store::outbox::recent(&app.db.pool, limit).await?)
 }
 
 /// Where a webhook subscriber's notifications go now (URL and signing secret), if anywhere.
@@ -84,10 +84,10 @@ pub async fn record_failure(app: &App, row: &Claimed, f: &FailedAttempt<'_>) -> 
     };
     sql::record_attempt(&mut *tx, &attempt).await?;
     if let (true, Some(hygiene), Some(sub)) = (hygiene_changed, f.hygiene, row.subscriber_id) {
-        crate::store::subscribers::drop_pending_notifications(&mut *tx, sub, now).await?;
+        crate::store::outbox::drop_pending_notifications(&mut *tx, sub, now).await?;
         // Filed under the page's org, so the tenant's audit log shows it (in generic words).
         let org_id = match row.page_id {
-            Some(page) => crate::store::tenancy::page_by_id(&mut *tx, page).await?.map(|p| p.org_id),
+            Some(page) => crate::store::pages::page_by_id(&mut *tx, page).await?.map(|p| p.org_id),
             None => None,
         };
         let actor = Actor { kind: "system", id: None, name: "delivery".into(), ip: String::new() };

@@ -6,7 +6,8 @@ use crate::app::App;
 use crate::auth::password;
 use crate::clock::DAY;
 use crate::domain::types::{self, Key, UrlPrefix};
-use crate::store::tenancy::{self, NewPage, PageIdentityPatch, PageRow};
+use crate::store;
+use crate::store::pages::{NewPage, PageIdentityPatch, PageRow};
 use crate::store::Tx;
 use serde::{Deserialize, Serialize};
 
@@ -134,7 +135,7 @@ pub async fn prepare(input: NewPageInput) -> Result<PreparedPage> {
 /// Inserts a prepared page (with its audit entry) inside the caller's transaction.
 pub async fn insert_prepared(tx: &mut Tx, actor: &Actor, org_id: i64, p: &PreparedPage, now: i64) -> Result<i64> {
     let prefix_taken = || Error::Conflict { code: "url_prefix_taken", message: "url_prefix is already in use".into() };
-    if tenancy::page_prefix_taken(&mut **tx, p.prefix.as_str()).await? {
+    if store::pages::page_prefix_taken(&mut **tx, p.prefix.as_str()).await? {
         return Err(prefix_taken());
     }
     let new = NewPage {
@@ -146,7 +147,7 @@ pub async fn insert_prepared(tx: &mut Tx, actor: &Actor, org_id: i64, p: &Prepar
         viewer_password_hash: p.viewer_password_hash.as_deref(),
         settings: &p.settings,
     };
-    let id = tenancy::insert_page(&mut **tx, &new, now).await.map_err(|e| match e {
+    let id = store::pages::insert_page(&mut **tx, &new, now).await.map_err(|e| match e {
         // A concurrent create of the same prefix can get past the check above.
         crate::store::StoreError::Conflict(what) if what.contains("url_prefix") => prefix_taken(),
         crate::store::StoreError::Conflict(_) => {
@@ -174,12 +175,12 @@ pub async fn create(app: &App, actor: &Actor, org_id: i64, input: NewPageInput) 
     let mut tx = app.db.begin().await?;
     let id = insert_prepared(&mut tx, actor, org_id, &prepared, now).await?;
     tx.commit().await?;
-    tenancy::page_by_id(&app.db.pool, id).await?.ok_or(Error::NotFound("page"))
+    store::pages::page_by_id(&app.db.pool, id).await?.ok_or(Error::NotFound("page"))
 }
 
 /// A page of this org by id (live or trashed), else 404.
 pub async fn get_in_org(app: &App, org_id: i64, id: i64) -> Result<PageRow> {
-    match tenancy::page_by_id(&app.db.pool, id).await? {
+    match store::pages::page_by_id(&app.db.pool, id).await? {
         Some(p) if p.org_id == org_id => Ok(p),
         _ => Err(Error::NotFound("page")),
     }
@@ -206,10 +207,10 @@ pub async fn restore(app: &App, actor: &Actor, org_id: i64, id: i64) -> Result<P
 async fn set_deleted(app: &App, actor: &Actor, page: &PageRow, at: Option<i64>, action: &str) -> Result<PageRow> {
     let now = app.now();
     let mut tx = app.db.begin().await?;
-    tenancy::set_page_deleted(&mut *tx, page.id, at).await?;
+    store::pages::set_page_deleted(&mut *tx, page.id, at).await?;
     audit::record(&mut tx, actor, page_event(page, action, serde_json::json!({})), now).await?;
     tx.commit().await?;
-    tenancy::page_by_id(&app.db.pool, page.id).await?.ok_or(Error::NotFound("page"))
+    store::pages::page_by_id(&app.db.pool, page.id).await?.ok_or(Error::NotFound("page"))
 }
 
 fn page_event<'a>(page: &PageRow, action: &'a str, detail: serde_json::Value) -> Event<'a> {
@@ -226,7 +227,7 @@ fn page_event<'a>(page: &PageRow, action: &'a str, detail: serde_json::Value) ->
 /// Deletes pages whose trash window has passed. Run by the scheduler.
 pub async fn purge_expired(app: &App) -> Result<Vec<i64>> {
     let mut tx = app.db.begin().await?;
-    let ids = tenancy::purge_pages(&mut *tx, app.now() - TRASH_RETENTION).await?;
+    let ids = store::pages::purge_pages(&mut *tx, app.now() - TRASH_RETENTION).await?;
     tx.commit().await?;
     Ok(ids)
 }
@@ -270,14 +271,14 @@ pub async fn update_page_settings(
         visibility: vis,
         viewer_password_hash: pw_hash.as_ref().map(|h| h.as_deref()),
     };
-    tenancy::patch_page_identity(&mut *tx, page.id, &identity).await?;
+    store::pages::patch_page_identity(&mut *tx, page.id, &identity).await?;
     if access_changed {
-        crate::store::credentials::delete_viewer_grants(&mut *tx, page.id).await?;
+        store::viewer_grants::delete_viewer_grants(&mut *tx, page.id).await?;
     }
     let detail = serde_json::json!({"name": name, "visibility": vis, "viewer_password_changed": pw_hash.is_some()});
     audit::record(&mut tx, actor, page_event(page, "page.settings_updated", detail), now).await?;
     tx.commit().await?;
-    tenancy::page_by_id(&app.db.pool, page.id).await?.ok_or(Error::NotFound("page"))
+    store::pages::page_by_id(&app.db.pool, page.id).await?.ok_or(Error::NotFound("page"))
 }
 
 /// Replaces the public site settings (and nothing else of the page).
@@ -286,8 +287,8 @@ pub async fn update_site_settings(app: &App, actor: &Actor, page: &PageRow, sett
     let json = serde_json::to_string(&settings).expect("settings serialise");
     let now = app.now();
     let mut tx = app.db.begin().await?;
-    tenancy::set_page_settings(&mut *tx, page.id, &json).await?;
+    store::pages::set_page_settings(&mut *tx, page.id, &json).await?;
     audit::record(&mut tx, actor, page_event(page, "page.site_settings_updated", serde_json::json!({})), now).await?;
     tx.commit().await?;
-    tenancy::page_by_id(&app.db.pool, page.id).await?.ok_or(Error::NotFound("page"))
+    store::pages::page_by_id(&app.db.pool, page.id).await?.ok_or(Error::NotFound("page"))
 }

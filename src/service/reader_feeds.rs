@@ -17,8 +17,8 @@ use crate::app::App;
 use crate::auth::token::{PlainToken, TokenKind};
 use crate::domain::types::Email;
 use crate::store::limits::{self, Counted};
+use crate::store::pages::PageRow;
 use crate::store::reader_feeds::{self as sql, FeedRow, Settings};
-use crate::store::tenancy::PageRow;
 use crate::store::Tx;
 
 /// `max_items` bounds and default.
@@ -238,7 +238,7 @@ pub async fn create(
 /// Refuses a feed past [`MAX_FEEDS_PER_OWNER`] or [`MAX_FEEDS_PER_PAGE`], counted under the
 /// page's lock inside the creating transaction so concurrent creates cannot overshoot.
 async fn require_room_for_feed(tx: &mut Tx, page: &PageRow, owner: &str) -> Result<()> {
-    limits::lock_page(&mut **tx, page.id).await?;
+    limits::lock(&mut **tx, limits::Locked::Page(page.id)).await?;
     if sql::count_owned(&mut **tx, page.id, owner).await? >= MAX_FEEDS_PER_OWNER {
         return Err(Error::limit(None, format!("an address may own at most {MAX_FEEDS_PER_OWNER} feeds on a page")));
     }

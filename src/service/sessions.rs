@@ -8,8 +8,9 @@ use crate::auth::password;
 use crate::auth::token::{PlainToken, TokenKind};
 use crate::domain::host::client_bucket;
 use crate::domain::types::Email;
-use crate::store::credentials as creds;
-use crate::store::tenancy::{self, OrgRow, UserRow};
+use crate::store;
+use crate::store::orgs::OrgRow;
+use crate::store::users::UserRow;
 
 /// The CSRF token of a session: derived from the session secret, so nothing extra is stored and
 /// it changes with every new session.
@@ -35,7 +36,7 @@ pub async fn login(app: &App, email: &str, password_in: &str, ip: &str) -> Resul
         Ok(e) => e.as_str().to_string(),
         Err(_) => email.trim().to_ascii_lowercase(),
     };
-    let user = if lookup.len() <= 254 { tenancy::user_by_email(&app.db.pool, &lookup).await? } else { None };
+    let user = if lookup.len() <= 254 { store::users::user_by_email(&app.db.pool, &lookup).await? } else { None };
     let ok = password_in.len() <= password::MAX_PASSWORD_BYTES
         && password::verify(password_in.to_string(), user.as_ref().map(|u| u.password_hash.clone())).await;
     let Some(user) = user.filter(|_| ok) else {
@@ -52,7 +53,8 @@ pub async fn open_session(app: &App, user: &UserRow, ip: &str) -> Result<(Sessio
     let secret = app.new_token(TokenKind::Session);
     let mut tx = app.db.begin().await?;
     let sid =
-        creds::insert_session(&mut *tx, user.id, &secret.hash().to_hex(), now, now + SESSION_ABSOLUTE, ip).await?;
+        store::sessions::insert_session(&mut *tx, user.id, &secret.hash().to_hex(), now, now + SESSION_ABSOLUTE, ip)
+            .await?;
     let actor = Actor { kind: "session", id: Some(user.id), name: user.email.clone(), ip: ip.to_string() };
     audit::record(
         &mut tx,
@@ -91,7 +93,7 @@ fn login_failed(app: &App, actor: &Actor, now: i64, reason: &str) {
 pub async fn logout(app: &App, s: &SessionPrincipal, ip: &str) -> Result<()> {
     let now = app.now();
     let mut tx = app.db.begin().await?;
-    creds::revoke_session(&mut *tx, s.session_id, now).await?;
+    store::sessions::revoke_session(&mut *tx, s.session_id, now).await?;
     let actor = Actor { kind: "session", id: Some(s.user_id), name: s.email.clone(), ip: ip.to_string() };
     audit::record(
         &mut tx,
@@ -131,7 +133,7 @@ pub async fn change_password(
     ip: &str,
 ) -> Result<PlainToken> {
     check_new_password(new)?;
-    let user = tenancy::user_by_id(&app.db.pool, s.user_id).await?.ok_or(Error::Unauthorized)?;
+    let user = store::users::user_by_id(&app.db.pool, s.user_id).await?.ok_or(Error::Unauthorized)?;
     // A stolen session must not become an unlimited password oracle.
     let (account, address) = (format!("password:{}", user.id), format!("login-ip:{}", client_bucket(ip)));
     if let Err(retry_after) = app.login_throttle.attempt(&account, &address, app.now()) {
@@ -147,10 +149,11 @@ pub async fn change_password(
     let now = app.now();
     let secret = app.new_token(TokenKind::Session);
     let mut tx = app.db.begin().await?;
-    tenancy::set_password(&mut *tx, user.id, &hash, now).await?;
-    let revoked = creds::revoke_user_sessions(&mut *tx, user.id, now).await?;
+    store::users::set_password(&mut *tx, user.id, &hash, now).await?;
+    let revoked = store::sessions::revoke_user_sessions(&mut *tx, user.id, now).await?;
     let sid =
-        creds::insert_session(&mut *tx, user.id, &secret.hash().to_hex(), now, now + SESSION_ABSOLUTE, ip).await?;
+        store::sessions::insert_session(&mut *tx, user.id, &secret.hash().to_hex(), now, now + SESSION_ABSOLUTE, ip)
+            .await?;
     let actor = Actor { kind: "session", id: Some(user.id), name: user.email.clone(), ip: ip.to_string() };
     audit::record(
         &mut tx,
@@ -172,7 +175,7 @@ pub async fn change_password(
 
 /// What `/auth/me` shows: the orgs (with role) and page roles of the user.
 pub async fn memberships(app: &App, user_id: i64) -> Result<(Vec<(OrgRow, String)>, Vec<(i64, i64, String)>)> {
-    let orgs = tenancy::orgs_of_user(&app.db.pool, user_id).await?;
-    let pages = tenancy::page_roles_of_user(&app.db.pool, user_id).await?;
+    let orgs = store::members::orgs_of_user(&app.db.pool, user_id).await?;
+    let pages = store::members::page_roles_of_user(&app.db.pool, user_id).await?;
     Ok((orgs, pages))
 }

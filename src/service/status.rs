@@ -8,7 +8,7 @@ use crate::clock::DAY;
 use crate::domain::status::{self, Direct, Impact, Level, Node};
 use crate::store::hierarchy::{self as hsql, ItemRow, StatusRow};
 use crate::store::incidents as isql;
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 use std::collections::{HashMap, HashSet};
 
 /// A component with its computed status.

@@ -12,8 +12,10 @@ use crate::app::App;
 use crate::auth::token::{PlainToken, TokenKind};
 use crate::clock::{DAY, HOUR, MINUTE};
 use crate::domain::types::Email;
-use crate::store::subscribers::{self as sql, NewMagic, NewMessage, Preferences, SubscriberRow};
-use crate::store::tenancy::PageRow;
+use crate::store::magic_tokens::{self, NewMagic};
+use crate::store::outbox::{enqueue_mail, NewMessage};
+use crate::store::pages::PageRow;
+use crate::store::subscribers::{self as sql, Preferences, SubscriberRow};
 use crate::store::Tx;
 
 /// How long an emailed link can be exchanged.
@@ -172,7 +174,7 @@ async fn mail_link(
     purpose: Purpose,
     now: i64,
 ) -> Result<()> {
-    sql::revoke_magic(&mut **tx, page.id, email, "link", now).await?;
+    magic_tokens::revoke_magic(&mut **tx, page.id, email, "link", now).await?;
     let hash = secret.hash().to_hex();
     let new = NewMagic {
         page_id: page.id,
@@ -182,7 +184,7 @@ async fn mail_link(
         expires_at: now + LINK_LIFETIME,
         idle_until: None,
     };
-    let id = sql::insert_magic(&mut **tx, &new, now).await?;
+    let id = magic_tokens::insert_magic(&mut **tx, &new, now).await?;
     let link = format!("{url}/manage#token={}", secret.expose());
     // A webhook subscription says where its notifications will go, so the owner confirms that.
     let hook = match purpose {
@@ -225,7 +227,7 @@ async fn mail_link(
         body_html: &html,
         headers: "{}",
     };
-    sql::enqueue_mail(&mut **tx, Some(page.id), &message, now).await?;
+    enqueue_mail(&mut **tx, Some(page.id), &message, now).await?;
     Ok(())
 }
 
@@ -245,7 +247,7 @@ pub async fn exchange(app: &App, page: &PageRow, raw: &str, ip: &str) -> Result<
     let token =
         PlainToken::parse_kind(raw, TokenKind::MagicLink).map_err(|_| refuse(super::access::Refusal::Malformed))?;
     let now = app.now();
-    let row = sql::magic_by_hash(&app.db.pool, &token.hash().to_hex())
+    let row = magic_tokens::magic_by_hash(&app.db.pool, &token.hash().to_hex())
         .await?
         .filter(|r| r.kind == "link" && r.page_id == page.id)
         .ok_or_else(|| refuse(super::access::Refusal::Unknown))?;
@@ -254,7 +256,7 @@ pub async fn exchange(app: &App, page: &PageRow, raw: &str, ip: &str) -> Result<
     }
     let session = app.new_token(TokenKind::MagicSession);
     let mut tx = app.db.begin().await?;
-    if !sql::consume_magic(&mut *tx, row.id, now).await? {
+    if !magic_tokens::consume_magic(&mut *tx, row.id, now).await? {
         return Err(refuse(super::access::Refusal::Revoked));
     }
     let sub = sql::by_email(&mut *tx, page.id, &row.email).await?;
@@ -279,7 +281,7 @@ pub async fn exchange(app: &App, page: &PageRow, raw: &str, ip: &str) -> Result<
         expires_at: expires,
         idle_until: Some(now + SESSION_IDLE),
     };
-    sql::insert_magic(&mut *tx, &new, now).await?;
+    magic_tokens::insert_magic(&mut *tx, &new, now).await?;
     tx.commit().await?;
     let subscription = match sub {
         Some(s) => sql::by_id(&app.db.pool, page.id, s.id).await?,
@@ -294,7 +296,7 @@ pub async fn authenticate(app: &App, page: &PageRow, raw: &str, ip: &str) -> Res
     let refuse = |why| super::access::refuse(app, why, "magic", Some(page), ip);
     let token = PlainToken::parse_kind(raw, TokenKind::MagicSession).map_err(|_| refuse(Refusal::Malformed))?;
     let now = app.now();
-    let row = sql::magic_by_hash(&app.db.pool, &token.hash().to_hex())
+    let row = magic_tokens::magic_by_hash(&app.db.pool, &token.hash().to_hex())
         .await?
         .filter(|r| r.kind == "session")
         .ok_or_else(|| refuse(Refusal::Unknown))?;
@@ -305,7 +307,7 @@ pub async fn authenticate(app: &App, page: &PageRow, raw: &str, ip: &str) -> Res
         return Err(refuse(Refusal::Expired));
     }
     if app.should_touch(2, row.id, row.idle_until.map(|i| i - SESSION_IDLE)) {
-        sql::touch_magic(&app.db.pool, row.id, now + SESSION_IDLE).await?;
+        magic_tokens::touch_magic(&app.db.pool, row.id, now + SESSION_IDLE).await?;
     }
     Ok(MagicPrincipal { token_id: row.id, page_id: row.page_id, email: row.email })
 }

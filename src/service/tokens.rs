@@ -7,8 +7,9 @@ use crate::auth::policy::{self, Access, Permission, RoleKey};
 use crate::auth::token::{PlainToken, TokenKind};
 use crate::clock::{DAY, SECOND};
 use crate::domain::types;
+use crate::store;
+use crate::store::api_tokens::{ApiTokenRow, NewApiToken};
 use crate::store::audit::{self as audit_sql, AuditFilter, AuditRow};
-use crate::store::credentials::{self as creds, ApiTokenRow, NewApiToken};
 
 /// Longest lifetime a token may be given.
 pub const MAX_LIFETIME: i64 = 366 * DAY;
@@ -126,7 +127,7 @@ pub async fn create(
     };
     let secret = app.new_token(TokenKind::Api);
     let mut tx = app.db.begin().await?;
-    let id = creds::insert_api_token(
+    let id = store::api_tokens::insert_api_token(
         &mut *tx,
         &NewApiToken {
             org_id: scope.org_id(),
@@ -159,7 +160,7 @@ pub async fn create(
     )
     .await?;
     tx.commit().await?;
-    let row = creds::api_token_by_id(&app.db.pool, id).await?.ok_or(Error::NotFound("token"))?;
+    let row = store::api_tokens::api_token_by_id(&app.db.pool, id).await?.ok_or(Error::NotFound("token"))?;
     Ok((row, secret))
 }
 
@@ -176,7 +177,7 @@ fn event(scope: TokenScope, action: &str, id: i64, detail: serde_json::Value) ->
 
 /// A token of this scope, or 404 (tokens of other scopes do not exist from here).
 pub async fn get(app: &App, scope: TokenScope, id: i64) -> Result<ApiTokenRow> {
-    match creds::api_token_by_id(&app.db.pool, id).await? {
+    match store::api_tokens::api_token_by_id(&app.db.pool, id).await? {
         Some(t) if t.org_id == scope.org_id() && t.page_id == scope.page_id() => Ok(t),
         _ => Err(Error::NotFound("token")),
     }
@@ -184,7 +185,7 @@ pub async fn get(app: &App, scope: TokenScope, id: i64) -> Result<ApiTokenRow> {
 
 /// Tokens of the scope in id order after `after`.
 pub async fn list(app: &App, scope: TokenScope, after: i64, limit: i64) -> Result<Vec<ApiTokenRow>> {
-    Ok(creds::api_tokens_in_scope(&app.db.pool, scope.org_id(), scope.page_id(), after, limit).await?)
+    Ok(store::api_tokens::api_tokens_in_scope(&app.db.pool, scope.org_id(), scope.page_id(), after, limit).await?)
 }
 
 /// Revokes a token at once (idempotent).
@@ -193,7 +194,7 @@ pub async fn revoke(app: &App, actor: &Actor, scope: TokenScope, id: i64) -> Res
     let now = app.now();
     if t.revoked_at.is_none() {
         let mut tx = app.db.begin().await?;
-        creds::revoke_api_token(&mut *tx, id, now).await?;
+        store::api_tokens::revoke_api_token(&mut *tx, id, now).await?;
         audit::record(&mut tx, actor, event(scope, "token.revoked", id, serde_json::json!({"name": t.name})), now)
             .await?;
         tx.commit().await?;
@@ -206,7 +207,7 @@ pub async fn delete(app: &App, actor: &Actor, scope: TokenScope, id: i64) -> Res
     let t = get(app, scope, id).await?;
     let now = app.now();
     let mut tx = app.db.begin().await?;
-    creds::delete_api_token(&mut *tx, id).await?;
+    store::api_tokens::delete_api_token(&mut *tx, id).await?;
     audit::record(&mut tx, actor, event(scope, "token.deleted", id, serde_json::json!({"name": t.name})), now).await?;
     tx.commit().await?;
     Ok(())
@@ -234,9 +235,16 @@ pub async fn rotate(
     }
     let secret = app.new_token(TokenKind::Api);
     let mut tx = app.db.begin().await?;
-    let swapped =
-        creds::rotate_api_token(&mut *tx, id, t.rotated_at, &secret.hash().to_hex(), &secret.hint(), now + grace, now)
-            .await?;
+    let swapped = store::api_tokens::rotate_api_token(
+        &mut *tx,
+        id,
+        t.rotated_at,
+        &secret.hash().to_hex(),
+        &secret.hint(),
+        now + grace,
+        now,
+    )
+    .await?;
     if !swapped {
         return Err(Error::Conflict {
             code: "token_changed",
@@ -256,7 +264,7 @@ pub async fn rotate(
 
 /// Counts by state: total, active, revoked, expired.
 pub async fn stats(app: &App, scope: TokenScope) -> Result<(i64, i64, i64, i64)> {
-    Ok(creds::api_token_stats(&app.db.pool, scope.org_id(), scope.page_id(), app.now()).await?)
+    Ok(store::api_tokens::api_token_stats(&app.db.pool, scope.org_id(), scope.page_id(), app.now()).await?)
 }
 
 /// The audit trail of one token, newest first.

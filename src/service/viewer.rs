@@ -7,8 +7,8 @@ use crate::auth::password;
 use crate::auth::token::{PlainToken, TokenKind};
 use crate::clock::DAY;
 use crate::domain::host::client_bucket;
-use crate::store::credentials as creds;
-use crate::store::tenancy::PageRow;
+use crate::store;
+use crate::store::pages::PageRow;
 
 /// How long a viewer stays let in.
 pub const VIEWER_GRANT_LIFETIME: i64 = 7 * DAY;
@@ -32,7 +32,14 @@ pub async fn grant(app: &App, page: &PageRow, password_in: &str, ip: &str) -> Re
     app.login_throttle.succeeded(&account, &address);
     let secret = app.new_token(TokenKind::Viewer);
     let mut tx = app.db.begin().await?;
-    creds::insert_viewer_grant(&mut *tx, page.id, &secret.hash().to_hex(), now, now + VIEWER_GRANT_LIFETIME).await?;
+    store::viewer_grants::insert_viewer_grant(
+        &mut *tx,
+        page.id,
+        &secret.hash().to_hex(),
+        now,
+        now + VIEWER_GRANT_LIFETIME,
+    )
+    .await?;
     tx.commit().await?;
     Ok(secret)
 }
@@ -56,5 +63,5 @@ pub async fn admits(app: &App, page: &PageRow, raw: &str) -> Result<bool> {
     let Ok(token) = PlainToken::parse_kind(raw, TokenKind::Viewer) else {
         return Ok(false);
     };
-    Ok(creds::viewer_grant_page(&app.db.pool, &token.hash().to_hex(), app.now()).await? == Some(page.id))
+    Ok(store::viewer_grants::viewer_grant_page(&app.db.pool, &token.hash().to_hex(), app.now()).await? == Some(page.id))
 }

@@ -14,7 +14,7 @@ use crate::app::App;
 use crate::domain::types;
 use crate::domain::views::{self as rules, AccessMode, Alias};
 use crate::store::limits::{self, Counted};
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 use crate::store::views::{self as sql, ViewFields, ViewRow};
 use crate::store::Tx;
 use std::collections::HashMap;
@@ -190,7 +190,7 @@ impl Checked {
 /// Refuses a view past [`MAX_VIEWS_PER_OWNER`] or [`MAX_VIEWS_PER_PAGE`], counted under the
 /// page's lock inside the creating transaction so concurrent creates cannot overshoot.
 async fn require_room_for_view(tx: &mut Tx, page: &PageRow, owner: &str) -> Result<()> {
-    limits::lock_page(&mut **tx, page.id).await?;
+    limits::lock(&mut **tx, limits::Locked::Page(page.id)).await?;
     if sql::count_owned(&mut **tx, page.id, owner).await? >= MAX_VIEWS_PER_OWNER {
         return Err(Error::limit(None, format!("an address owns at most {MAX_VIEWS_PER_OWNER} views on a page")));
     }
@@ -276,8 +276,8 @@ pub async fn update(
         sql::set_components(&mut tx, id, components).await?;
     }
     if access_changed {
-        sql::revoke_tokens(&mut *tx, id, access::LINK_KIND, None, now).await?;
-        sql::revoke_tokens(&mut *tx, id, access::SESSION_KIND, None, now).await?;
+        crate::store::magic_tokens::revoke_tokens(&mut *tx, id, access::LINK_KIND, None, now).await?;
+        crate::store::magic_tokens::revoke_tokens(&mut *tx, id, access::SESSION_KIND, None, now).await?;
     }
     let detail = serde_json::json!({"access_changed": access_changed, "alias": c.alias, "access_mode": c.mode.key()});
     audit::record(&mut tx, &actor(who, ip), event(page, "view.updated", id, detail), now).await?;

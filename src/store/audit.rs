@@ -1,10 +1,10 @@
 //! SQL for the audit log: who did what, when, from where. Never a secret.
 
-use super::{opt_i64, Result};
-use sqlx::{Any, Executor, Row};
+use super::Result;
+use sqlx::{Any, Executor};
 
 /// One audit entry.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
 pub struct AuditRow {
     pub id: i64,
     pub at: i64,
@@ -68,7 +68,7 @@ pub async fn list<'c, E: Executor<'c, Database = Any>>(e: E, f: &AuditFilter<'_>
     }
     sql.push_str(" ORDER BY id DESC LIMIT $6");
     let (tk, tid) = f.target.unwrap_or(("", 0));
-    let rows = sqlx::query(&sql)
+    Ok(sqlx::query_as(&sql)
         .bind(f.org_id)
         .bind(f.before)
         .bind(f.page_id.unwrap_or(0))
@@ -76,22 +76,5 @@ pub async fn list<'c, E: Executor<'c, Database = Any>>(e: E, f: &AuditFilter<'_>
         .bind(tid)
         .bind(f.limit)
         .fetch_all(e)
-        .await?;
-    Ok(rows
-        .iter()
-        .map(|r| AuditRow {
-            id: r.get("id"),
-            at: r.get("at"),
-            org_id: opt_i64(r, "org_id"),
-            page_id: opt_i64(r, "page_id"),
-            actor_kind: r.get("actor_kind"),
-            actor_id: opt_i64(r, "actor_id"),
-            actor_name: r.get("actor_name"),
-            action: r.get("action"),
-            target_kind: r.get("target_kind"),
-            target_id: opt_i64(r, "target_id"),
-            ip: r.get("ip"),
-            detail: r.get("detail"),
-        })
-        .collect())
+        .await?)
 }

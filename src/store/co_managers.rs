@@ -4,8 +4,7 @@
 //! with it. Which tables a statement names comes from [`Managed`], never from a request.
 
 use super::Result;
-use sqlx::any::AnyRow;
-use sqlx::{Any, Executor, Row};
+use sqlx::{Any, Executor};
 
 /// What co-managers manage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,13 +38,11 @@ impl Managed {
     }
 }
 
-/// A resource row a store decodes: views and feeds list what an address manages through
-/// [`managed_by`].
-pub trait ManagedRow: Sized {
+/// A resource row: views and feeds list what an address manages through [`managed_by`].
+pub trait ManagedRow: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin {
     const OF: Managed;
-    /// The columns [`ManagedRow::decode`] reads.
+    /// The columns the row is read from.
     const COLS: &'static str;
-    fn decode(r: &AnyRow) -> Self;
 }
 
 /// Resources of the page that `email` owns or co-manages, newest first, before the cursor id.
@@ -62,8 +59,7 @@ pub async fn managed_by<'c, E: Executor<'c, Database = Any>, T: ManagedRow>(
         T::OF.resources(),
         T::OF.owned_or_managed_by("r", "$2")
     );
-    let rows = sqlx::query(&sql).bind(page_id).bind(email).bind(before).bind(limit).fetch_all(e).await?;
-    Ok(rows.iter().map(T::decode).collect())
+    Ok(sqlx::query_as(&sql).bind(page_id).bind(email).bind(before).bind(limit).fetch_all(e).await?)
 }
 
 /// The owner of resource `id` of the page; `None` when the page has no such resource.
@@ -74,8 +70,7 @@ pub async fn owner<'c, E: Executor<'c, Database = Any>>(
     id: i64,
 ) -> Result<Option<String>> {
     let sql = format!("SELECT owner_email FROM {} WHERE page_id = $1 AND id = $2", of.resources());
-    let r = sqlx::query(&sql).bind(page_id).bind(id).fetch_optional(e).await?;
-    Ok(r.map(|r| r.get(0)))
+    Ok(sqlx::query_scalar(&sql).bind(page_id).bind(id).fetch_optional(e).await?)
 }
 
 /// The co-managers of the given resources: (resource id, email), in the order they were added.
@@ -102,7 +97,7 @@ pub async fn is_manager<'c, E: Executor<'c, Database = Any>>(e: E, of: Managed, 
 pub async fn count<'c, E: Executor<'c, Database = Any>>(e: E, of: Managed, id: i64) -> Result<i64> {
     let (table, key) = of.table();
     let sql = format!("SELECT COUNT(*) FROM {table} WHERE {key} = $1");
-    Ok(sqlx::query(&sql).bind(id).fetch_one(e).await?.get(0))
+    Ok(sqlx::query_scalar(&sql).bind(id).fetch_one(e).await?)
 }
 
 /// Adds a co-manager; false when the address already was one.

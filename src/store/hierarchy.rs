@@ -1,10 +1,10 @@
 //! SQL for hierarchy levels and items, status definitions and lifecycle stages.
 
-use super::{opt_i64, Result};
-use sqlx::any::AnyRow;
-use sqlx::{Any, Executor, Row};
+use super::{Flag, Result};
+use sqlx::any::AnyArguments;
+use sqlx::{Any, Arguments, Executor};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LevelRow {
     pub id: i64,
     pub page_id: i64,
@@ -13,7 +13,7 @@ pub struct LevelRow {
     pub plural: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ItemRow {
     pub id: i64,
     pub page_id: i64,
@@ -25,12 +25,13 @@ pub struct ItemRow {
     pub description: String,
     pub display_order: i64,
     pub metadata: String,
+    #[sqlx(try_from = "Flag")]
     pub visible: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StatusRow {
     pub id: i64,
     pub key: String,
@@ -38,10 +39,11 @@ pub struct StatusRow {
     pub severity: i64,
     pub color: String,
     pub downtime_permille: i64,
+    #[sqlx(try_from = "Flag")]
     pub reserved: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StageRow {
     pub id: i64,
     pub kind: String,
@@ -53,44 +55,15 @@ pub struct StageRow {
 const ITEM_COLS: &str = "id, page_id, depth, parent_id, identifier, name, abbreviation, description, display_order, \
     metadata, visible, created_at, updated_at";
 
-fn item(r: &AnyRow) -> ItemRow {
-    ItemRow {
-        id: r.get("id"),
-        page_id: r.get("page_id"),
-        depth: r.get("depth"),
-        parent_id: opt_i64(r, "parent_id"),
-        identifier: r.get("identifier"),
-        name: r.get("name"),
-        abbreviation: r.get("abbreviation"),
-        description: r.get("description"),
-        display_order: r.get("display_order"),
-        metadata: r.get("metadata"),
-        visible: r.get::<i64, _>("visible") != 0,
-        created_at: r.get("created_at"),
-        updated_at: r.get("updated_at"),
-    }
-}
-
-fn level(r: &AnyRow) -> LevelRow {
-    LevelRow {
-        id: r.get("id"),
-        page_id: r.get("page_id"),
-        depth: r.get("depth"),
-        singular: r.get("singular"),
-        plural: r.get("plural"),
-    }
-}
-
 // ---- levels -----------------------------------------------------------------------------------
 
 pub async fn levels<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64) -> Result<Vec<LevelRow>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT id, page_id, depth, singular, plural FROM hierarchy_levels WHERE page_id = $1 ORDER BY depth",
     )
     .bind(page_id)
     .fetch_all(e)
-    .await?;
-    Ok(rows.iter().map(level).collect())
+    .await?)
 }
 
 pub async fn insert_level<'c, E: Executor<'c, Database = Any>>(
@@ -100,7 +73,7 @@ pub async fn insert_level<'c, E: Executor<'c, Database = Any>>(
     singular: &str,
     plural: &str,
 ) -> Result<i64> {
-    let r = sqlx::query(
+    Ok(sqlx::query_scalar(
         "INSERT INTO hierarchy_levels (page_id, depth, singular, plural) VALUES ($1, $2, $3, $4) RETURNING id",
     )
     .bind(page_id)
@@ -108,8 +81,7 @@ pub async fn insert_level<'c, E: Executor<'c, Database = Any>>(
     .bind(singular)
     .bind(plural)
     .fetch_one(e)
-    .await?;
-    Ok(r.get(0))
+    .await?)
 }
 
 pub async fn update_level<'c, E: Executor<'c, Database = Any>>(
@@ -141,22 +113,20 @@ pub async fn delete_level<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i6
 // ---- items ------------------------------------------------------------------------------------
 
 pub async fn items<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64) -> Result<Vec<ItemRow>> {
-    let rows = sqlx::query(&format!(
+    Ok(sqlx::query_as(&format!(
         "SELECT {ITEM_COLS} FROM hierarchy_items WHERE page_id = $1 ORDER BY depth, display_order, id"
     ))
     .bind(page_id)
     .fetch_all(e)
-    .await?;
-    Ok(rows.iter().map(item).collect())
+    .await?)
 }
 
 pub async fn item_by_id<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, id: i64) -> Result<Option<ItemRow>> {
-    let r = sqlx::query(&format!("SELECT {ITEM_COLS} FROM hierarchy_items WHERE page_id = $1 AND id = $2"))
+    Ok(sqlx::query_as(&format!("SELECT {ITEM_COLS} FROM hierarchy_items WHERE page_id = $1 AND id = $2"))
         .bind(page_id)
         .bind(id)
         .fetch_optional(e)
-        .await?;
-    Ok(r.as_ref().map(item))
+        .await?)
 }
 
 pub async fn item_by_identifier<'c, E: Executor<'c, Database = Any>>(
@@ -164,12 +134,11 @@ pub async fn item_by_identifier<'c, E: Executor<'c, Database = Any>>(
     page_id: i64,
     identifier: &str,
 ) -> Result<Option<ItemRow>> {
-    let r = sqlx::query(&format!("SELECT {ITEM_COLS} FROM hierarchy_items WHERE page_id = $1 AND identifier = $2"))
+    Ok(sqlx::query_as(&format!("SELECT {ITEM_COLS} FROM hierarchy_items WHERE page_id = $1 AND identifier = $2"))
         .bind(page_id)
         .bind(identifier)
         .fetch_optional(e)
-        .await?;
-    Ok(r.as_ref().map(item))
+        .await?)
 }
 
 /// Fields of an item as written.
@@ -185,31 +154,38 @@ pub struct ItemFields<'a> {
     pub visible: bool,
 }
 
+/// An item's fields as `$2` to `$10` after `key` (`$1`: the page of a new item, or the item
+/// updated), and `now` as `$11`.
+fn item_args<'q>(key: i64, f: &ItemFields<'q>, now: i64) -> Result<AnyArguments<'q>> {
+    super::args(|a| {
+        a.add(key)?;
+        a.add(f.depth)?;
+        a.add(f.parent_id)?;
+        a.add(f.identifier)?;
+        a.add(f.name)?;
+        a.add(f.abbreviation)?;
+        a.add(f.description)?;
+        a.add(f.display_order)?;
+        a.add(f.metadata)?;
+        a.add(f.visible as i64)?;
+        a.add(now)
+    })
+}
+
 pub async fn insert_item<'c, E: Executor<'c, Database = Any>>(
     e: E,
     page_id: i64,
     f: &ItemFields<'_>,
     now: i64,
 ) -> Result<i64> {
-    let r = sqlx::query(
+    Ok(sqlx::query_scalar_with(
         "INSERT INTO hierarchy_items (page_id, depth, parent_id, identifier, name, abbreviation, description, \
          display_order, metadata, visible, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
+        item_args(page_id, f, now)?,
     )
-    .bind(page_id)
-    .bind(f.depth)
-    .bind(f.parent_id)
-    .bind(f.identifier)
-    .bind(f.name)
-    .bind(f.abbreviation)
-    .bind(f.description)
-    .bind(f.display_order)
-    .bind(f.metadata)
-    .bind(f.visible as i64)
-    .bind(now)
     .fetch_one(e)
-    .await?;
-    Ok(r.get(0))
+    .await?)
 }
 
 pub async fn update_item<'c, E: Executor<'c, Database = Any>>(
@@ -218,21 +194,11 @@ pub async fn update_item<'c, E: Executor<'c, Database = Any>>(
     f: &ItemFields<'_>,
     now: i64,
 ) -> Result<()> {
-    sqlx::query(
+    sqlx::query_with(
         "UPDATE hierarchy_items SET depth = $2, parent_id = $3, identifier = $4, name = $5, abbreviation = $6, \
          description = $7, display_order = $8, metadata = $9, visible = $10, updated_at = $11 WHERE id = $1",
+        item_args(id, f, now)?,
     )
-    .bind(id)
-    .bind(f.depth)
-    .bind(f.parent_id)
-    .bind(f.identifier)
-    .bind(f.name)
-    .bind(f.abbreviation)
-    .bind(f.description)
-    .bind(f.display_order)
-    .bind(f.metadata)
-    .bind(f.visible as i64)
-    .bind(now)
     .execute(e)
     .await?;
     Ok(())
@@ -244,40 +210,27 @@ pub async fn delete_item<'c, E: Executor<'c, Database = Any>>(e: E, id: i64) -> 
 }
 
 pub async fn count_children<'c, E: Executor<'c, Database = Any>>(e: E, id: i64) -> Result<i64> {
-    Ok(sqlx::query("SELECT COUNT(*) FROM hierarchy_items WHERE parent_id = $1").bind(id).fetch_one(e).await?.get(0))
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM hierarchy_items WHERE parent_id = $1").bind(id).fetch_one(e).await?)
 }
 
 pub async fn count_items_at_depth<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, depth: i64) -> Result<i64> {
-    Ok(sqlx::query("SELECT COUNT(*) FROM hierarchy_items WHERE page_id = $1 AND depth = $2")
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM hierarchy_items WHERE page_id = $1 AND depth = $2")
         .bind(page_id)
         .bind(depth)
         .fetch_one(e)
-        .await?
-        .get(0))
+        .await?)
 }
 
 // ---- status definitions -----------------------------------------------------------------------
 
 pub async fn statuses<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64) -> Result<Vec<StatusRow>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT id, key, name, severity, color, downtime_permille, reserved FROM status_definitions \
          WHERE page_id = $1 ORDER BY reserved, severity",
     )
     .bind(page_id)
     .fetch_all(e)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| StatusRow {
-            id: r.get("id"),
-            key: r.get("key"),
-            name: r.get("name"),
-            severity: r.get("severity"),
-            color: r.get("color"),
-            downtime_permille: r.get("downtime_permille"),
-            reserved: r.get::<i64, _>("reserved") != 0,
-        })
-        .collect())
+    .await?)
 }
 
 /// Replaces a page's status definitions (the service validated the whole set).
@@ -304,23 +257,13 @@ pub async fn replace_statuses(tx: &mut sqlx::AnyConnection, page_id: i64, defs: 
 // ---- lifecycle stages -------------------------------------------------------------------------
 
 pub async fn stages<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, kind: &str) -> Result<Vec<StageRow>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT id, kind, key, name, position FROM lifecycle_stages WHERE page_id = $1 AND kind = $2 ORDER BY position",
     )
     .bind(page_id)
     .bind(kind)
     .fetch_all(e)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| StageRow {
-            id: r.get("id"),
-            kind: r.get("kind"),
-            key: r.get("key"),
-            name: r.get("name"),
-            position: r.get("position"),
-        })
-        .collect())
+    .await?)
 }
 
 /// Replaces a page's stages of one kind, in the given order.

@@ -1,11 +1,10 @@
 //! SQL for invitations: the emailed, single-use links through which people join an org or page.
 
-use super::{opt_i64, Result};
-use sqlx::any::AnyRow;
-use sqlx::{Any, Executor, Row};
+use super::Result;
+use sqlx::{Any, Executor};
 
 /// An invitation, pending or ended. The token itself is never stored, only its SHA-256.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct InvitationRow {
     pub id: i64,
     pub org_id: i64,
@@ -34,21 +33,6 @@ impl InvitationRow {
 
 const COLS: &str = "id, org_id, page_id, email, role, invited_by, created_at, expires_at, accepted_at, revoked_at";
 
-fn invitation(r: &AnyRow) -> InvitationRow {
-    InvitationRow {
-        id: r.get("id"),
-        org_id: r.get("org_id"),
-        page_id: opt_i64(r, "page_id"),
-        email: r.get("email"),
-        role: r.get("role"),
-        invited_by: r.get("invited_by"),
-        created_at: r.get("created_at"),
-        expires_at: r.get("expires_at"),
-        accepted_at: opt_i64(r, "accepted_at"),
-        revoked_at: opt_i64(r, "revoked_at"),
-    }
-}
-
 /// A new invitation.
 pub struct NewInvitation<'a> {
     pub org_id: i64,
@@ -65,7 +49,7 @@ pub async fn insert<'c, E: Executor<'c, Database = Any>>(
     n: &NewInvitation<'_>,
     now: i64,
 ) -> Result<InvitationRow> {
-    let r = sqlx::query(&format!(
+    Ok(sqlx::query_as(&format!(
         "INSERT INTO invitations (org_id, page_id, email, role, token_hash, invited_by, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {COLS}"
     ))
@@ -78,8 +62,7 @@ pub async fn insert<'c, E: Executor<'c, Database = Any>>(
     .bind(now)
     .bind(n.expires_at)
     .fetch_one(e)
-    .await?;
-    Ok(invitation(&r))
+    .await?)
 }
 
 /// Ends every pending invitation of `email` to the same org and page (a new one replaces them);
@@ -91,7 +74,7 @@ pub async fn revoke_pending_for<'c, E: Executor<'c, Database = Any>>(
     email: &str,
     now: i64,
 ) -> Result<Vec<i64>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_scalar(
         "UPDATE invitations SET revoked_at = $4 WHERE org_id = $1 AND email = $3 \
          AND ((page_id IS NULL AND $2 IS NULL) OR page_id = $2) AND accepted_at IS NULL AND revoked_at IS NULL \
          RETURNING id",
@@ -101,8 +84,7 @@ pub async fn revoke_pending_for<'c, E: Executor<'c, Database = Any>>(
     .bind(email)
     .bind(now)
     .fetch_all(e)
-    .await?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+    .await?)
 }
 
 /// Takes the not yet sent mail of these invitations out of the outbox: a withdrawn link is
@@ -130,7 +112,7 @@ pub async fn count_made_since<'c, E: Executor<'c, Database = Any>>(
     email: Option<&str>,
     since: i64,
 ) -> Result<(i64, Option<i64>)> {
-    let r = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM invitations \
          WHERE org_id = $1 AND created_at > $2 AND ($3 IS NULL OR email = $3)",
     )
@@ -138,21 +120,19 @@ pub async fn count_made_since<'c, E: Executor<'c, Database = Any>>(
     .bind(since)
     .bind(email)
     .fetch_one(e)
-    .await?;
-    Ok((r.get("n"), opt_i64(&r, "oldest")))
+    .await?)
 }
 
 /// Invitations of the org still waiting for an answer at `now`.
 pub async fn count_pending<'c, E: Executor<'c, Database = Any>>(e: E, org_id: i64, now: i64) -> Result<i64> {
-    Ok(sqlx::query(
+    Ok(sqlx::query_scalar(
         "SELECT COUNT(*) FROM invitations WHERE org_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL \
          AND expires_at > $2",
     )
     .bind(org_id)
     .bind(now)
     .fetch_one(e)
-    .await?
-    .get(0))
+    .await?)
 }
 
 /// The org's invitations (all of them, or one page's with `page_id`), newest first, below `before`.
@@ -163,7 +143,7 @@ pub async fn list<'c, E: Executor<'c, Database = Any>>(
     before: i64,
     limit: i64,
 ) -> Result<Vec<InvitationRow>> {
-    let rows = sqlx::query(&format!(
+    Ok(sqlx::query_as(&format!(
         "SELECT {COLS} FROM invitations WHERE org_id = $1 AND ($2 IS NULL OR page_id = $2) AND id < $3 \
          ORDER BY id DESC LIMIT $4"
     ))
@@ -172,25 +152,22 @@ pub async fn list<'c, E: Executor<'c, Database = Any>>(
     .bind(before)
     .bind(limit)
     .fetch_all(e)
-    .await?;
-    Ok(rows.iter().map(invitation).collect())
+    .await?)
 }
 
 pub async fn by_id<'c, E: Executor<'c, Database = Any>>(e: E, org_id: i64, id: i64) -> Result<Option<InvitationRow>> {
-    let r = sqlx::query(&format!("SELECT {COLS} FROM invitations WHERE org_id = $1 AND id = $2"))
+    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM invitations WHERE org_id = $1 AND id = $2"))
         .bind(org_id)
         .bind(id)
         .fetch_optional(e)
-        .await?;
-    Ok(r.as_ref().map(invitation))
+        .await?)
 }
 
 pub async fn by_hash<'c, E: Executor<'c, Database = Any>>(e: E, token_hash: &str) -> Result<Option<InvitationRow>> {
-    let r = sqlx::query(&format!("SELECT {COLS} FROM invitations WHERE token_hash = $1"))
+    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM invitations WHERE token_hash = $1"))
         .bind(token_hash)
         .fetch_optional(e)
-        .await?;
-    Ok(r.as_ref().map(invitation))
+        .await?)
 }
 
 /// Revokes one pending invitation; false when it had already ended.

@@ -2,7 +2,8 @@
 //! are in `maintenance_claims`; reads by id, items, updates and events are shared with incidents
 //! in `notices`.
 
-use super::notices::{Flag, Kind, Notice};
+use super::notices::{Kind, Notice};
+use super::Flag;
 use super::Result;
 use sqlx::{Any, Executor, FromRow};
 

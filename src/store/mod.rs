@@ -4,25 +4,32 @@
 //! 0/1 integers for booleans, so the same statement runs on both. Migrations are written once in
 //! `migrations/`; the one DDL difference (identity columns) is translated by [`dialect`].
 
+pub mod api_tokens;
 pub mod audit;
 pub mod co_managers;
-pub mod credentials;
+pub mod domains;
+pub mod events;
 pub mod hierarchy;
 pub mod incidents;
 pub mod invitations;
 pub mod limits;
+pub mod magic_tokens;
 pub mod maintenance_claims;
 pub mod maintenances;
+pub mod members;
 pub mod notices;
-pub mod notify;
+pub mod orgs;
 pub mod outbox;
+pub mod pages;
 pub mod reader_feeds;
+pub mod sessions;
 pub mod subscribers;
-pub mod tenancy;
+pub mod users;
+pub mod viewer_grants;
 pub mod views;
 
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyPool, Executor, Row, Transaction};
+use sqlx::any::{AnyArguments, AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, Executor, Transaction};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -97,8 +104,17 @@ pub async fn id_text_pairs<'c, E: Executor<'c, Database = Any>>(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = sqlx::query(&sql(&id_list(ids))).fetch_all(e).await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    Ok(sqlx::query_as(&sql(&id_list(ids))).fetch_all(e).await?)
+}
+
+/// Arguments that `add` binds in order, for the binds two statements share (an insert and an
+/// update of the same fields); an encoding failure is a store error.
+pub(crate) fn args<'q>(
+    add: impl FnOnce(&mut AnyArguments<'q>) -> std::result::Result<(), sqlx::error::BoxDynError>,
+) -> Result<AnyArguments<'q>> {
+    let mut a = AnyArguments::default();
+    add(&mut a).map_err(sqlx::Error::Encode)?;
+    Ok(a)
 }
 
 /// Every migration, written once in the SQL both engines share (`migrations/`); the one dialect
@@ -247,14 +263,16 @@ impl Db {
     }
 }
 
-/// Reads an optional i64 column.
-pub fn opt_i64(row: &sqlx::any::AnyRow, col: &str) -> Option<i64> {
-    row.try_get::<Option<i64>, _>(col).ok().flatten()
-}
+/// A 0/1 integer column read into a `bool` field: booleans are integers on both engines, and
+/// sqlx's `Any` decodes `bool` only from a real boolean. Used as `#[sqlx(try_from = "Flag")]`.
+#[derive(sqlx::Type)]
+#[sqlx(transparent)]
+pub struct Flag(i64);
 
-/// Reads an optional text column.
-pub fn opt_str(row: &sqlx::any::AnyRow, col: &str) -> Option<String> {
-    row.try_get::<Option<String>, _>(col).ok().flatten()
+impl From<Flag> for bool {
+    fn from(f: Flag) -> bool {
+        f.0 != 0
+    }
 }
 
 #[cfg(test)]

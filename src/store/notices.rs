@@ -3,7 +3,7 @@
 //! is named by a [`Kind`]; what only one kind has (an incident's impact history, a window's
 //! schedule) stays in `incidents` and `maintenances`.
 
-use super::Result;
+use super::{Flag, Result};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, FromRow};
 
@@ -59,18 +59,6 @@ pub trait Notice: for<'r> FromRow<'r, AnyRow> + Send + Unpin {
     const KIND: Kind;
     const COLS: &'static str;
     fn request_hash(&self) -> &str;
-}
-
-/// A 0/1 integer column read as a bool: booleans are stored as integers on both engines, and
-/// sqlx's `Any` driver decodes a bool only from a native boolean.
-#[derive(sqlx::Type)]
-#[sqlx(transparent)]
-pub struct Flag(i64);
-
-impl From<Flag> for bool {
-    fn from(f: Flag) -> bool {
-        f.0 != 0
-    }
 }
 
 pub async fn by_id<'c, N: Notice, E: Executor<'c, Database = Any>>(e: E, page_id: i64, id: i64) -> Result<Option<N>> {

@@ -1,16 +1,180 @@
-//! SQL for delivering the outbox: claiming due rows under a lease, then recording the outcome.
+//! SQL for the `outbox` table (and its `outbox_attempts`): queueing messages, claiming due rows
+//! under a lease, then recording the outcome.
 //!
 //! A claim is one conditional `UPDATE ... RETURNING`: a row is taken only while it is pending,
 //! due and not leased, and taking it moves `locked_until` forward. On PostgreSQL a second worker
 //! racing for the same row waits for the first's row lock, re-checks the condition and skips it;
 //! SQLite serialises writers. Either way each row has one owner until its lease runs out.
 
-use super::Result;
-use sqlx::any::AnyRow;
-use sqlx::{Any, Executor, Row};
+use super::{Flag, Result};
+use sqlx::{Any, Executor};
+
+// ---- queueing ---------------------------------------------------------------------------------
+
+/// A message waiting in (or sent from) the outbox.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub page_id: Option<i64>,
+    pub channel: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body_text: String,
+    pub state: String,
+    pub attempts: i64,
+    /// The last failure in full (for operators; tenants see its class, `domain::delivery`).
+    pub last_error: String,
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
+}
+
+/// A message to queue.
+pub struct NewMessage<'a> {
+    pub dedupe_key: &'a str,
+    pub recipient: &'a str,
+    pub subject: &'a str,
+    pub body_text: &'a str,
+    pub body_html: &'a str,
+    pub headers: &'a str,
+}
+
+/// Queues an email about a page (or, with `None`, about an org: an invitation); a message with the
+/// same de-duplication key is never queued twice.
+pub async fn enqueue_mail<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    page_id: Option<i64>,
+    m: &NewMessage<'_>,
+    now: i64,
+) -> Result<bool> {
+    let r = sqlx::query(
+        "INSERT INTO outbox (page_id, channel, dedupe_key, recipient, subject, body_text, body_html, headers, state, \
+         attempts, next_attempt_at, last_error, created_at, subscriber_id) \
+         VALUES ($1, 'email', $2, $3, $4, $5, $6, $7, 'pending', 0, $8, '', $8, NULL) ON CONFLICT (dedupe_key) DO NOTHING",
+    )
+    .bind(page_id)
+    .bind(m.dedupe_key)
+    .bind(m.recipient)
+    .bind(m.subject)
+    .bind(m.body_text)
+    .bind(m.body_html)
+    .bind(m.headers)
+    .bind(now)
+    .execute(e)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// A message to queue, owned (for [`enqueue_many`]).
+#[derive(Debug, Clone)]
+pub struct Queued {
+    pub channel: &'static str,
+    pub subscriber_id: Option<i64>,
+    pub dedupe_key: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub headers: String,
+}
+
+/// Rows per multi-row INSERT: 10 parameters each stays far below SQLite's and PostgreSQL's limits.
+const INSERT_CHUNK: usize = 200;
+
+/// Queues many messages with multi-row INSERTs; keys already queued are skipped. Returns the
+/// subscriber of every message queued now.
+pub async fn enqueue_many(
+    tx: &mut sqlx::AnyConnection,
+    page_id: i64,
+    rows: &[Queued],
+    now: i64,
+) -> Result<Vec<Option<i64>>> {
+    let mut queued = Vec::new();
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let p = |k: usize| format!("${}", i * 9 + k + 2);
+                format!(
+                    "($1, {}, {}, {}, {}, {}, {}, {}, 'pending', 0, {}, '', {}, {})",
+                    p(0),
+                    p(1),
+                    p(2),
+                    p(3),
+                    p(4),
+                    p(5),
+                    p(6),
+                    p(7),
+                    p(7),
+                    p(8)
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO outbox (page_id, channel, dedupe_key, recipient, subject, body_text, body_html, headers, \
+             state, attempts, next_attempt_at, last_error, created_at, subscriber_id) VALUES {} \
+             ON CONFLICT (dedupe_key) DO NOTHING RETURNING subscriber_id",
+            values.join(", ")
+        );
+        let mut q = sqlx::query_scalar(&sql).bind(page_id);
+        for m in chunk {
+            q = q
+                .bind(m.channel)
+                .bind(&m.dedupe_key)
+                .bind(&m.recipient)
+                .bind(&m.subject)
+                .bind(&m.body_text)
+                .bind(&m.body_html)
+                .bind(&m.headers)
+                .bind(now)
+                .bind(m.subscriber_id);
+        }
+        let subscribers: Vec<Option<i64>> = q.fetch_all(&mut *tx).await?;
+        queued.extend(subscribers);
+    }
+    Ok(queued)
+}
+
+/// The newest messages first (for `statibeat mail list` and tests).
+pub async fn recent<'c, E: Executor<'c, Database = Any>>(e: E, limit: i64) -> Result<Vec<OutboxRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, page_id, channel, recipient, subject, body_text, state, attempts, last_error, created_at, sent_at \
+         FROM outbox ORDER BY id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(e)
+    .await?)
+}
+
+/// Drops the notifications still waiting for a subscriber (it unsubscribed or stopped being
+/// deliverable): they are not sent. Rows a delivery worker holds right now are left to it (they
+/// may still go out; a webhook call checks its subscriber first), so this never waits on, or
+/// deadlocks with, a worker.
+pub async fn drop_pending_notifications<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    subscriber_id: i64,
+    now: i64,
+) -> Result<()> {
+    sqlx::query("DELETE FROM outbox WHERE subscriber_id = $1 AND state = 'pending' AND locked_until <= $2")
+        .bind(subscriber_id)
+        .bind(now)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
+/// Drops mail still waiting in the outbox for an address of a page.
+pub async fn drop_pending_mail<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, email: &str) -> Result<()> {
+    sqlx::query("DELETE FROM outbox WHERE page_id = $1 AND recipient = $2 AND state = 'pending'")
+        .bind(page_id)
+        .bind(email)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
+// ---- delivery ---------------------------------------------------------------------------------
 
 /// A claimed message (an email, or a webhook call), everything needed to send it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Claimed {
     pub id: i64,
     /// The page the message is about; none for mail about an org (an invitation).
@@ -30,23 +194,6 @@ pub struct Claimed {
     pub created_at: i64,
 }
 
-fn claimed(r: &AnyRow) -> Claimed {
-    Claimed {
-        id: r.get("id"),
-        page_id: super::opt_i64(r, "page_id"),
-        channel: r.get("channel"),
-        subscriber_id: r.try_get::<Option<i64>, _>("subscriber_id").ok().flatten(),
-        dedupe_key: r.get("dedupe_key"),
-        recipient: r.get("recipient"),
-        subject: r.get("subject"),
-        body_text: r.get("body_text"),
-        body_html: r.get("body_html"),
-        headers: r.get("headers"),
-        attempts: r.get("attempts"),
-        created_at: r.get("created_at"),
-    }
-}
-
 /// Leases up to `limit` pending messages due at `now` until `lease_until`; rows another worker
 /// holds are skipped. Without `with_email` only webhook calls are taken (no SMTP relay set).
 pub async fn claim_due<'c, E: Executor<'c, Database = Any>>(
@@ -58,7 +205,7 @@ pub async fn claim_due<'c, E: Executor<'c, Database = Any>>(
 ) -> Result<Vec<Claimed>> {
     // A closed set of two filters, never input.
     let channels = if with_email { "channel IN ('email', 'webhook')" } else { "channel = 'webhook'" };
-    let rows = sqlx::query(&format!(
+    let mut out: Vec<Claimed> = sqlx::query_as(&format!(
         "UPDATE outbox SET locked_until = $2 \
          WHERE id IN (SELECT id FROM outbox WHERE {channels} AND state = 'pending' \
            AND next_attempt_at <= $1 AND locked_until <= $1 ORDER BY next_attempt_at, id LIMIT $3) \
@@ -71,7 +218,6 @@ pub async fn claim_due<'c, E: Executor<'c, Database = Any>>(
     .bind(limit)
     .fetch_all(e)
     .await?;
-    let mut out: Vec<Claimed> = rows.iter().map(claimed).collect();
     out.sort_by_key(|c| c.id);
     Ok(out)
 }
@@ -94,14 +240,13 @@ pub async fn webhook_target<'c, E: Executor<'c, Database = Any>>(
     e: E,
     subscriber_id: i64,
 ) -> Result<Option<(String, String)>> {
-    let r = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT webhook_url, webhook_secret FROM subscribers WHERE id = $1 AND state = 'active' AND hygiene = 'ok' \
          AND channel = 'webhook' AND webhook_url IS NOT NULL AND webhook_secret IS NOT NULL",
     )
     .bind(subscriber_id)
     .fetch_optional(e)
-    .await?;
-    Ok(r.map(|r| (r.get(0), r.get(1))))
+    .await?)
 }
 
 /// One failed attempt, for the delivery record.
@@ -201,7 +346,7 @@ pub async fn mark_attempt_failed<'c, E: Executor<'c, Database = Any>>(
 }
 
 /// One notification sent (or being sent) to a subscriber, for the admin's delivery log.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Delivery {
     pub id: i64,
     pub channel: String,
@@ -222,7 +367,7 @@ pub async fn deliveries_of<'c, E: Executor<'c, Database = Any>>(
     before: i64,
     limit: i64,
 ) -> Result<Vec<Delivery>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT id, channel, recipient, subject, state, attempts, last_error, created_at, next_attempt_at, sent_at \
          FROM outbox WHERE subscriber_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
     )
@@ -230,32 +375,20 @@ pub async fn deliveries_of<'c, E: Executor<'c, Database = Any>>(
     .bind(before)
     .bind(limit)
     .fetch_all(e)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| Delivery {
-            id: r.get("id"),
-            channel: r.get("channel"),
-            recipient: r.get("recipient"),
-            subject: r.get("subject"),
-            state: r.get("state"),
-            attempts: r.get("attempts"),
-            last_error: r.get("last_error"),
-            created_at: r.get("created_at"),
-            next_attempt_at: r.get("next_attempt_at"),
-            sent_at: super::opt_i64(r, "sent_at"),
-        })
-        .collect())
+    .await?)
 }
 
 /// A recorded failed attempt.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AttemptRow {
     pub outbox_id: i64,
+    #[sqlx(rename = "attempted_at")]
     pub at: i64,
     pub status_code: Option<i64>,
     pub error: String,
     pub duration_ms: i64,
+    /// Whether this attempt ended the message (column `final`, a keyword in Rust).
+    #[sqlx(rename = "final", try_from = "Flag")]
     pub last: bool,
 }
 
@@ -264,22 +397,11 @@ pub async fn attempts_of<'c, E: Executor<'c, Database = Any>>(e: E, outbox_ids: 
     if outbox_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = sqlx::query(&format!(
+    Ok(sqlx::query_as(&format!(
         "SELECT outbox_id, attempted_at, status_code, error, duration_ms, final FROM outbox_attempts \
          WHERE outbox_id IN ({}) ORDER BY id",
         super::id_list(outbox_ids)
     ))
     .fetch_all(e)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| AttemptRow {
-            outbox_id: r.get("outbox_id"),
-            at: r.get("attempted_at"),
-            status_code: super::opt_i64(r, "status_code"),
-            error: r.get("error"),
-            duration_ms: r.get("duration_ms"),
-            last: r.get::<i64, _>("final") != 0,
-        })
-        .collect())
+    .await?)
 }

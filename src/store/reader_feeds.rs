@@ -1,11 +1,11 @@
 //! SQL for readers' feeds and their component scope (co-managers: `store::co_managers`).
 
 use super::co_managers::{Managed, ManagedRow};
-use super::{opt_i64, opt_str, Result};
-use sqlx::any::AnyRow;
-use sqlx::{Any, Executor, Row};
+use super::{Flag, Result};
+use sqlx::any::AnyArguments;
+use sqlx::{Any, Arguments, Executor};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct FeedRow {
     pub id: i64,
     pub page_id: i64,
@@ -13,8 +13,11 @@ pub struct FeedRow {
     pub short_code: String,
     pub capability_hash: Option<String>,
     pub owner_email: String,
+    #[sqlx(try_from = "Flag")]
     pub all_components: bool,
+    #[sqlx(try_from = "Flag")]
     pub incidents: bool,
+    #[sqlx(try_from = "Flag")]
     pub maintenances: bool,
     pub max_items: i64,
     pub max_age_days: Option<i64>,
@@ -32,35 +35,9 @@ const COLS: &str = "id, page_id, name, short_code, capability_hash, owner_email,
     maintenances, max_items, max_age_days, format, cache_version, fetch_count, last_fetched_at, created_at, \
     updated_at, view_id";
 
-fn feed(r: &AnyRow) -> FeedRow {
-    FeedRow {
-        id: r.get("id"),
-        page_id: r.get("page_id"),
-        name: r.get("name"),
-        short_code: r.get("short_code"),
-        capability_hash: opt_str(r, "capability_hash"),
-        owner_email: r.get("owner_email"),
-        all_components: r.get::<i64, _>("all_components") != 0,
-        incidents: r.get::<i64, _>("incidents") != 0,
-        maintenances: r.get::<i64, _>("maintenances") != 0,
-        max_items: r.get("max_items"),
-        max_age_days: opt_i64(r, "max_age_days"),
-        format: r.get("format"),
-        cache_version: r.get("cache_version"),
-        fetch_count: r.get("fetch_count"),
-        last_fetched_at: opt_i64(r, "last_fetched_at"),
-        created_at: r.get("created_at"),
-        updated_at: r.get("updated_at"),
-        view_id: opt_i64(r, "view_id"),
-    }
-}
-
 impl ManagedRow for FeedRow {
     const OF: Managed = Managed::Feed;
     const COLS: &'static str = COLS;
-    fn decode(r: &AnyRow) -> Self {
-        feed(r)
-    }
 }
 
 /// Makes a feed follow a view (set once, at creation).
@@ -81,6 +58,22 @@ pub struct Settings {
     pub format: String,
 }
 
+/// The settings as `$2` to `$8` after `key` (`$1`: the page of a new feed, or the feed updated),
+/// and `now` as `$9`.
+fn settings_args<'q>(key: i64, s: &'q Settings, now: i64) -> Result<AnyArguments<'q>> {
+    super::args(|a| {
+        a.add(key)?;
+        a.add(&s.name)?;
+        a.add(s.all_components as i64)?;
+        a.add(s.incidents as i64)?;
+        a.add(s.maintenances as i64)?;
+        a.add(s.max_items)?;
+        a.add(s.max_age_days)?;
+        a.add(&s.format)?;
+        a.add(now)
+    })
+}
+
 pub async fn insert<'c, E: Executor<'c, Database = Any>>(
     e: E,
     page_id: i64,
@@ -90,54 +83,36 @@ pub async fn insert<'c, E: Executor<'c, Database = Any>>(
     s: &Settings,
     now: i64,
 ) -> Result<i64> {
-    let r = sqlx::query(
-        "INSERT INTO reader_feeds (page_id, name, short_code, capability_hash, owner_email, all_components, \
-         incidents, maintenances, max_items, max_age_days, format, cache_version, fetch_count, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, 0, $12, $12) RETURNING id",
+    Ok(sqlx::query_scalar_with(
+        "INSERT INTO reader_feeds (page_id, name, all_components, incidents, maintenances, max_items, max_age_days, \
+         format, created_at, updated_at, short_code, capability_hash, owner_email, cache_version, fetch_count) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, 0, 0) RETURNING id",
+        settings_args(page_id, s, now)?,
     )
-    .bind(page_id)
-    .bind(&s.name)
     .bind(short_code)
     .bind(capability_hash)
     .bind(owner_email)
-    .bind(s.all_components as i64)
-    .bind(s.incidents as i64)
-    .bind(s.maintenances as i64)
-    .bind(s.max_items)
-    .bind(s.max_age_days)
-    .bind(&s.format)
-    .bind(now)
     .fetch_one(e)
-    .await?;
-    Ok(r.get(0))
+    .await?)
 }
 
 pub async fn update<'c, E: Executor<'c, Database = Any>>(e: E, id: i64, s: &Settings, now: i64) -> Result<()> {
-    sqlx::query(
+    sqlx::query_with(
         "UPDATE reader_feeds SET name = $2, all_components = $3, incidents = $4, maintenances = $5, max_items = $6, \
          max_age_days = $7, format = $8, updated_at = $9 WHERE id = $1",
+        settings_args(id, s, now)?,
     )
-    .bind(id)
-    .bind(&s.name)
-    .bind(s.all_components as i64)
-    .bind(s.incidents as i64)
-    .bind(s.maintenances as i64)
-    .bind(s.max_items)
-    .bind(s.max_age_days)
-    .bind(&s.format)
-    .bind(now)
     .execute(e)
     .await?;
     Ok(())
 }
 
 pub async fn by_id<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, id: i64) -> Result<Option<FeedRow>> {
-    let r = sqlx::query(&format!("SELECT {COLS} FROM reader_feeds WHERE page_id = $1 AND id = $2"))
+    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM reader_feeds WHERE page_id = $1 AND id = $2"))
         .bind(page_id)
         .bind(id)
         .fetch_optional(e)
-        .await?;
-    Ok(r.as_ref().map(feed))
+        .await?)
 }
 
 pub async fn by_short_code<'c, E: Executor<'c, Database = Any>>(
@@ -145,30 +120,27 @@ pub async fn by_short_code<'c, E: Executor<'c, Database = Any>>(
     page_id: i64,
     code: &str,
 ) -> Result<Option<FeedRow>> {
-    let r = sqlx::query(&format!("SELECT {COLS} FROM reader_feeds WHERE page_id = $1 AND short_code = $2"))
+    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM reader_feeds WHERE page_id = $1 AND short_code = $2"))
         .bind(page_id)
         .bind(code)
         .fetch_optional(e)
-        .await?;
-    Ok(r.as_ref().map(feed))
+        .await?)
 }
 
 /// A feed by its capability hash, on any page (the caller checks the page).
 pub async fn by_capability<'c, E: Executor<'c, Database = Any>>(e: E, hash: &str) -> Result<Option<FeedRow>> {
-    let r = sqlx::query(&format!("SELECT {COLS} FROM reader_feeds WHERE capability_hash = $1"))
+    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM reader_feeds WHERE capability_hash = $1"))
         .bind(hash)
         .fetch_optional(e)
-        .await?;
-    Ok(r.as_ref().map(feed))
+        .await?)
 }
 
 pub async fn count_owned<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, email: &str) -> Result<i64> {
-    let r = sqlx::query("SELECT COUNT(*) FROM reader_feeds WHERE page_id = $1 AND owner_email = $2")
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM reader_feeds WHERE page_id = $1 AND owner_email = $2")
         .bind(page_id)
         .bind(email)
         .fetch_one(e)
-        .await?;
-    Ok(r.get(0))
+        .await?)
 }
 
 /// Feeds of a page for the admin list, newest first, before the cursor id.
@@ -178,15 +150,14 @@ pub async fn list<'c, E: Executor<'c, Database = Any>>(
     before: i64,
     limit: i64,
 ) -> Result<Vec<FeedRow>> {
-    let rows = sqlx::query(&format!(
+    Ok(sqlx::query_as(&format!(
         "SELECT {COLS} FROM reader_feeds WHERE page_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
     ))
     .bind(page_id)
     .bind(before)
     .bind(limit)
     .fetch_all(e)
-    .await?;
-    Ok(rows.iter().map(feed).collect())
+    .await?)
 }
 
 /// Every feed of a page (for statistics; pages hold few).
@@ -255,11 +226,10 @@ pub async fn items_of<'c, E: Executor<'c, Database = Any>>(e: E, feed_ids: &[i64
     }
     // Ids are integers we produced; inlining them keeps one statement for any number.
     let list = super::id_list(feed_ids);
-    let rows = sqlx::query(&format!(
+    Ok(sqlx::query_as(&format!(
         "SELECT fi.feed_id, h.id, h.identifier FROM reader_feed_items fi JOIN hierarchy_items h ON h.id = fi.item_id \
          WHERE fi.feed_id IN ({list}) ORDER BY h.display_order, h.id"
     ))
     .fetch_all(e)
-    .await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+    .await?)
 }

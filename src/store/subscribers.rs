@@ -1,10 +1,10 @@
-//! SQL for subscribers, their component scope, magic tokens and the outbox.
+//! SQL for the `subscribers` table, their component scope (`subscriber_items`), who of them an
+//! event reaches, and the one-click `unsubscribe_tokens` mailed with each message.
 
-use super::{opt_i64, opt_str, Result};
-use sqlx::any::AnyRow;
-use sqlx::{Any, Executor, Row};
+use super::{Flag, Result};
+use sqlx::{Any, Executor};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SubscriberRow {
     pub id: i64,
     pub page_id: i64,
@@ -13,8 +13,11 @@ pub struct SubscriberRow {
     pub webhook_url: Option<String>,
     pub state: String,
     pub hygiene: String,
+    #[sqlx(try_from = "Flag")]
     pub incidents: bool,
+    #[sqlx(try_from = "Flag")]
     pub maintenances: bool,
+    #[sqlx(try_from = "Flag")]
     pub all_components: bool,
     pub created_at: i64,
     pub updated_at: i64,
@@ -25,25 +28,6 @@ pub struct SubscriberRow {
 const COLS: &str =
     "id, page_id, channel, email, webhook_url, state, hygiene, incidents, maintenances, all_components, \
     created_at, updated_at, confirmed_at, unsubscribed_at";
-
-fn subscriber(r: &AnyRow) -> SubscriberRow {
-    SubscriberRow {
-        id: r.get("id"),
-        page_id: r.get("page_id"),
-        channel: r.get("channel"),
-        email: opt_str(r, "email"),
-        webhook_url: opt_str(r, "webhook_url"),
-        state: r.get("state"),
-        hygiene: r.get("hygiene"),
-        incidents: r.get::<i64, _>("incidents") != 0,
-        maintenances: r.get::<i64, _>("maintenances") != 0,
-        all_components: r.get::<i64, _>("all_components") != 0,
-        created_at: r.get("created_at"),
-        updated_at: r.get("updated_at"),
-        confirmed_at: opt_i64(r, "confirmed_at"),
-        unsubscribed_at: opt_i64(r, "unsubscribed_at"),
-    }
-}
 
 /// Sets how a subscriber is notified: `email`, or `webhook` to `webhook_url`. A new URL clears
 /// the signing secret (a new one is issued with it).
@@ -77,8 +61,9 @@ pub async fn set_webhook_secret<'c, E: Executor<'c, Database = Any>>(e: E, id: i
 
 /// Whether a webhook subscriber has a signing secret.
 pub async fn has_webhook_secret<'c, E: Executor<'c, Database = Any>>(e: E, id: i64) -> Result<bool> {
-    let r = sqlx::query("SELECT webhook_secret FROM subscribers WHERE id = $1").bind(id).fetch_optional(e).await?;
-    Ok(r.is_some_and(|r| opt_str(&r, "webhook_secret").is_some()))
+    let secret: Option<Option<String>> =
+        sqlx::query_scalar("SELECT webhook_secret FROM subscribers WHERE id = $1").bind(id).fetch_optional(e).await?;
+    Ok(secret.flatten().is_some())
 }
 
 /// The subscriber (of any address) that already posts to this URL on the page.
@@ -87,12 +72,11 @@ pub async fn by_webhook_url<'c, E: Executor<'c, Database = Any>>(
     page_id: i64,
     url: &str,
 ) -> Result<Option<SubscriberRow>> {
-    let r = sqlx::query(&format!("SELECT {COLS} FROM subscribers WHERE page_id = $1 AND webhook_url = $2"))
+    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM subscribers WHERE page_id = $1 AND webhook_url = $2"))
         .bind(page_id)
         .bind(url)
         .fetch_optional(e)
-        .await?;
-    Ok(r.as_ref().map(subscriber))
+        .await?)
 }
 
 /// What a subscriber wants to hear about.
@@ -107,21 +91,19 @@ pub async fn by_email<'c, E: Executor<'c, Database = Any>>(
     page_id: i64,
     email: &str,
 ) -> Result<Option<SubscriberRow>> {
-    let r = sqlx::query(&format!("SELECT {COLS} FROM subscribers WHERE page_id = $1 AND email = $2"))
+    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM subscribers WHERE page_id = $1 AND email = $2"))
         .bind(page_id)
         .bind(email)
         .fetch_optional(e)
-        .await?;
-    Ok(r.as_ref().map(subscriber))
+        .await?)
 }
 
 pub async fn by_id<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, id: i64) -> Result<Option<SubscriberRow>> {
-    let r = sqlx::query(&format!("SELECT {COLS} FROM subscribers WHERE page_id = $1 AND id = $2"))
+    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM subscribers WHERE page_id = $1 AND id = $2"))
         .bind(page_id)
         .bind(id)
         .fetch_optional(e)
-        .await?;
-    Ok(r.as_ref().map(subscriber))
+        .await?)
 }
 
 pub async fn insert_email<'c, E: Executor<'c, Database = Any>>(
@@ -131,7 +113,7 @@ pub async fn insert_email<'c, E: Executor<'c, Database = Any>>(
     p: &Preferences,
     now: i64,
 ) -> Result<i64> {
-    let r = sqlx::query(
+    Ok(sqlx::query_scalar(
         "INSERT INTO subscribers (page_id, channel, email, state, hygiene, incidents, maintenances, all_components, \
          created_at, updated_at) VALUES ($1, 'email', $2, 'unconfirmed', 'ok', $3, $4, $5, $6, $6) RETURNING id",
     )
@@ -142,8 +124,7 @@ pub async fn insert_email<'c, E: Executor<'c, Database = Any>>(
     .bind(p.all_components as i64)
     .bind(now)
     .fetch_one(e)
-    .await?;
-    Ok(r.get(0))
+    .await?)
 }
 
 pub async fn set_preferences<'c, E: Executor<'c, Database = Any>>(
@@ -181,14 +162,13 @@ pub async fn set_state<'c, E: Executor<'c, Database = Any>>(e: E, id: i64, state
 }
 
 pub async fn items<'c, E: Executor<'c, Database = Any>>(e: E, subscriber_id: i64) -> Result<Vec<String>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_scalar(
         "SELECT h.identifier FROM subscriber_items s JOIN hierarchy_items h ON h.id = s.item_id \
          WHERE s.subscriber_id = $1 ORDER BY h.display_order, h.id",
     )
     .bind(subscriber_id)
     .fetch_all(e)
-    .await?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+    .await?)
 }
 
 pub async fn set_items(tx: &mut sqlx::AnyConnection, subscriber_id: i64, items: &[i64]) -> Result<()> {
@@ -201,251 +181,6 @@ pub async fn set_items(tx: &mut sqlx::AnyConnection, subscriber_id: i64, items: 
             .await?;
     }
     Ok(())
-}
-
-// ---- magic tokens -----------------------------------------------------------------------------
-
-#[derive(Debug, Clone)]
-pub struct MagicRow {
-    pub id: i64,
-    pub page_id: i64,
-    pub kind: String,
-    pub email: String,
-    pub expires_at: i64,
-    pub idle_until: Option<i64>,
-    pub used_at: Option<i64>,
-}
-
-/// A magic token to store (its hash only).
-pub struct NewMagic<'a> {
-    pub page_id: i64,
-    pub kind: &'a str,
-    pub hash: &'a str,
-    pub email: &'a str,
-    pub expires_at: i64,
-    pub idle_until: Option<i64>,
-}
-
-pub async fn insert_magic<'c, E: Executor<'c, Database = Any>>(e: E, m: &NewMagic<'_>, now: i64) -> Result<i64> {
-    let r = sqlx::query(
-        "INSERT INTO magic_tokens (page_id, kind, token_hash, email, created_at, expires_at, idle_until) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-    )
-    .bind(m.page_id)
-    .bind(m.kind)
-    .bind(m.hash)
-    .bind(m.email)
-    .bind(now)
-    .bind(m.expires_at)
-    .bind(m.idle_until)
-    .fetch_one(e)
-    .await?;
-    Ok(r.get(0))
-}
-
-pub async fn magic_by_hash<'c, E: Executor<'c, Database = Any>>(e: E, hash: &str) -> Result<Option<MagicRow>> {
-    let r = sqlx::query(
-        "SELECT id, page_id, kind, email, expires_at, idle_until, used_at FROM magic_tokens WHERE token_hash = $1",
-    )
-    .bind(hash)
-    .fetch_optional(e)
-    .await?;
-    Ok(r.map(|r| MagicRow {
-        id: r.get("id"),
-        page_id: r.get("page_id"),
-        kind: r.get("kind"),
-        email: r.get("email"),
-        expires_at: r.get("expires_at"),
-        idle_until: opt_i64(&r, "idle_until"),
-        used_at: opt_i64(&r, "used_at"),
-    }))
-}
-
-/// Marks a link token used, once: false when it was already used (a second exchange loses).
-pub async fn consume_magic<'c, E: Executor<'c, Database = Any>>(e: E, id: i64, now: i64) -> Result<bool> {
-    let r = sqlx::query("UPDATE magic_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL")
-        .bind(id)
-        .bind(now)
-        .execute(e)
-        .await?;
-    Ok(r.rows_affected() == 1)
-}
-
-pub async fn touch_magic<'c, E: Executor<'c, Database = Any>>(e: E, id: i64, idle_until: i64) -> Result<()> {
-    sqlx::query("UPDATE magic_tokens SET idle_until = $2 WHERE id = $1").bind(id).bind(idle_until).execute(e).await?;
-    Ok(())
-}
-
-/// Ends every outstanding magic token of an address on a page (unsubscribe, a newer link).
-pub async fn revoke_magic<'c, E: Executor<'c, Database = Any>>(
-    e: E,
-    page_id: i64,
-    email: &str,
-    kind: &str,
-    now: i64,
-) -> Result<()> {
-    sqlx::query(
-        "UPDATE magic_tokens SET expires_at = $4 WHERE page_id = $1 AND email = $2 AND kind = $3 AND expires_at > $4",
-    )
-    .bind(page_id)
-    .bind(email)
-    .bind(kind)
-    .bind(now)
-    .execute(e)
-    .await?;
-    Ok(())
-}
-
-// ---- outbox -----------------------------------------------------------------------------------
-
-/// A message waiting in (or sent from) the outbox.
-#[derive(Debug, Clone)]
-pub struct OutboxRow {
-    pub id: i64,
-    pub page_id: Option<i64>,
-    pub channel: String,
-    pub recipient: String,
-    pub subject: String,
-    pub body_text: String,
-    pub state: String,
-    pub attempts: i64,
-    /// The last failure in full (for operators; tenants see its class, `domain::delivery`).
-    pub last_error: String,
-    pub created_at: i64,
-    pub sent_at: Option<i64>,
-}
-
-/// A message to queue.
-pub struct NewMessage<'a> {
-    pub dedupe_key: &'a str,
-    pub recipient: &'a str,
-    pub subject: &'a str,
-    pub body_text: &'a str,
-    pub body_html: &'a str,
-    pub headers: &'a str,
-}
-
-/// Queues an email about a page (or, with `None`, about an org: an invitation); a message with the
-/// same de-duplication key is never queued twice.
-pub async fn enqueue_mail<'c, E: Executor<'c, Database = Any>>(
-    e: E,
-    page_id: Option<i64>,
-    m: &NewMessage<'_>,
-    now: i64,
-) -> Result<bool> {
-    let r = sqlx::query(
-        "INSERT INTO outbox (page_id, channel, dedupe_key, recipient, subject, body_text, body_html, headers, state, \
-         attempts, next_attempt_at, last_error, created_at, subscriber_id) \
-         VALUES ($1, 'email', $2, $3, $4, $5, $6, $7, 'pending', 0, $8, '', $8, NULL) ON CONFLICT (dedupe_key) DO NOTHING",
-    )
-    .bind(page_id)
-    .bind(m.dedupe_key)
-    .bind(m.recipient)
-    .bind(m.subject)
-    .bind(m.body_text)
-    .bind(m.body_html)
-    .bind(m.headers)
-    .bind(now)
-    .execute(e)
-    .await?;
-    Ok(r.rows_affected() == 1)
-}
-
-/// A message to queue, owned (for [`enqueue_many`]).
-#[derive(Debug, Clone)]
-pub struct Queued {
-    pub channel: &'static str,
-    pub subscriber_id: Option<i64>,
-    pub dedupe_key: String,
-    pub recipient: String,
-    pub subject: String,
-    pub body_text: String,
-    pub body_html: String,
-    pub headers: String,
-}
-
-/// Rows per multi-row INSERT: 10 parameters each stays far below SQLite's and PostgreSQL's limits.
-const INSERT_CHUNK: usize = 200;
-
-/// Queues many messages with multi-row INSERTs; keys already queued are skipped. Returns the
-/// subscriber of every message queued now.
-pub async fn enqueue_many(
-    tx: &mut sqlx::AnyConnection,
-    page_id: i64,
-    rows: &[Queued],
-    now: i64,
-) -> Result<Vec<Option<i64>>> {
-    let mut queued = Vec::new();
-    for chunk in rows.chunks(INSERT_CHUNK) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let p = |k: usize| format!("${}", i * 9 + k + 2);
-                format!(
-                    "($1, {}, {}, {}, {}, {}, {}, {}, 'pending', 0, {}, '', {}, {})",
-                    p(0),
-                    p(1),
-                    p(2),
-                    p(3),
-                    p(4),
-                    p(5),
-                    p(6),
-                    p(7),
-                    p(7),
-                    p(8)
-                )
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO outbox (page_id, channel, dedupe_key, recipient, subject, body_text, body_html, headers, \
-             state, attempts, next_attempt_at, last_error, created_at, subscriber_id) VALUES {} \
-             ON CONFLICT (dedupe_key) DO NOTHING RETURNING subscriber_id",
-            values.join(", ")
-        );
-        let mut q = sqlx::query(&sql).bind(page_id);
-        for m in chunk {
-            q = q
-                .bind(m.channel)
-                .bind(&m.dedupe_key)
-                .bind(&m.recipient)
-                .bind(&m.subject)
-                .bind(&m.body_text)
-                .bind(&m.body_html)
-                .bind(&m.headers)
-                .bind(now)
-                .bind(m.subscriber_id);
-        }
-        for r in q.fetch_all(&mut *tx).await? {
-            queued.push(opt_i64(&r, "subscriber_id"));
-        }
-    }
-    Ok(queued)
-}
-
-/// The newest messages first (for `statibeat mail list` and tests).
-pub async fn recent<'c, E: Executor<'c, Database = Any>>(e: E, limit: i64) -> Result<Vec<OutboxRow>> {
-    let rows = sqlx::query(
-        "SELECT id, page_id, channel, recipient, subject, body_text, state, attempts, last_error, created_at, sent_at \
-         FROM outbox ORDER BY id DESC LIMIT $1",
-    )
-    .bind(limit)
-    .fetch_all(e)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| OutboxRow {
-            id: r.get("id"),
-            page_id: opt_i64(r, "page_id"),
-            channel: r.get("channel"),
-            recipient: r.get("recipient"),
-            subject: r.get("subject"),
-            body_text: r.get("body_text"),
-            state: r.get("state"),
-            attempts: r.get("attempts"),
-            last_error: r.get("last_error"),
-            created_at: r.get("created_at"),
-            sent_at: opt_i64(r, "sent_at"),
-        })
-        .collect())
 }
 
 // ---- administration ---------------------------------------------------------------------------
@@ -496,7 +231,7 @@ pub async fn list_admin<'c, E: Executor<'c, Database = Any>>(
         sql.push_str(&next(" AND hygiene = ?"));
     }
     sql.push_str(&next(" ORDER BY id DESC LIMIT ?"));
-    let mut query = sqlx::query(&sql).bind(page_id).bind(before);
+    let mut query = sqlx::query_as(&sql).bind(page_id).bind(before);
     if let Some(q) = &f.q {
         query = query.bind(contains_pattern(q));
     }
@@ -506,41 +241,37 @@ pub async fn list_admin<'c, E: Executor<'c, Database = Any>>(
     if let Some(h) = &f.hygiene {
         query = query.bind(h.clone());
     }
-    let rows = query.bind(limit).fetch_all(e).await?;
-    Ok(rows.iter().map(subscriber).collect())
+    Ok(query.bind(limit).fetch_all(e).await?)
 }
 
 /// Every email subscriber of a page, oldest first (export; webhook subscriptions are not exported).
 pub async fn all_of_page<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64) -> Result<Vec<SubscriberRow>> {
-    let rows =
-        sqlx::query(&format!("SELECT {COLS} FROM subscribers WHERE page_id = $1 AND channel = 'email' ORDER BY id"))
-            .bind(page_id)
-            .fetch_all(e)
-            .await?;
-    Ok(rows.iter().map(subscriber).collect())
+    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM subscribers WHERE page_id = $1 AND channel = 'email' ORDER BY id"))
+        .bind(page_id)
+        .fetch_all(e)
+        .await?)
 }
 
 /// (subscriber id, component identifier) of a page's scoped subscribers, in display order.
 pub async fn items_of_page<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64) -> Result<Vec<(i64, String)>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT s.subscriber_id, h.identifier FROM subscriber_items s JOIN hierarchy_items h ON h.id = s.item_id \
          JOIN subscribers sub ON sub.id = s.subscriber_id WHERE sub.page_id = $1 \
          ORDER BY h.display_order, h.id",
     )
     .bind(page_id)
     .fetch_all(e)
-    .await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    .await?)
 }
 
 /// Number of subscribers of a page by (state, hygiene).
 pub async fn counts<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64) -> Result<Vec<(String, String, i64)>> {
-    let rows =
-        sqlx::query("SELECT state, hygiene, COUNT(*) AS n FROM subscribers WHERE page_id = $1 GROUP BY state, hygiene")
-            .bind(page_id)
-            .fetch_all(e)
-            .await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+    Ok(sqlx::query_as(
+        "SELECT state, hygiene, COUNT(*) AS n FROM subscribers WHERE page_id = $1 GROUP BY state, hygiene",
+    )
+    .bind(page_id)
+    .fetch_all(e)
+    .await?)
 }
 
 /// Hard-deletes a subscriber (its scope and unsubscribe links go with it); false when absent.
@@ -548,33 +279,6 @@ pub async fn delete<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, id:
     let r =
         sqlx::query("DELETE FROM subscribers WHERE page_id = $1 AND id = $2").bind(page_id).bind(id).execute(e).await?;
     Ok(r.rows_affected() == 1)
-}
-
-/// Drops mail still waiting in the outbox for an address of a page.
-/// Drops the notifications still waiting for a subscriber (it unsubscribed or stopped being
-/// deliverable): they are not sent. Rows a delivery worker holds right now are left to it (they
-/// may still go out; a webhook call checks its subscriber first), so this never waits on, or
-/// deadlocks with, a worker.
-pub async fn drop_pending_notifications<'c, E: Executor<'c, Database = Any>>(
-    e: E,
-    subscriber_id: i64,
-    now: i64,
-) -> Result<()> {
-    sqlx::query("DELETE FROM outbox WHERE subscriber_id = $1 AND state = 'pending' AND locked_until <= $2")
-        .bind(subscriber_id)
-        .bind(now)
-        .execute(e)
-        .await?;
-    Ok(())
-}
-
-pub async fn drop_pending_mail<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, email: &str) -> Result<()> {
-    sqlx::query("DELETE FROM outbox WHERE page_id = $1 AND recipient = $2 AND state = 'pending'")
-        .bind(page_id)
-        .bind(email)
-        .execute(e)
-        .await?;
-    Ok(())
 }
 
 /// Sets the hygiene of one subscriber of a page; false when it was absent or already so.
@@ -604,11 +308,10 @@ pub async fn existing_ids<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i6
     }
     // The ids are integers: inlining them cannot inject anything.
     let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
-    let rows = sqlx::query(&format!("SELECT id FROM subscribers WHERE page_id = $1 AND id IN ({list})"))
+    Ok(sqlx::query_scalar(&format!("SELECT id FROM subscribers WHERE page_id = $1 AND id IN ({list})"))
         .bind(page_id)
         .fetch_all(e)
-        .await?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+        .await?)
 }
 
 /// An imported email subscriber, as the import decided it.
@@ -628,7 +331,7 @@ pub async fn insert_imported<'c, E: Executor<'c, Database = Any>>(
     s: &Imported<'_>,
     now: i64,
 ) -> Result<i64> {
-    let r = sqlx::query(
+    Ok(sqlx::query_scalar(
         "INSERT INTO subscribers (page_id, channel, email, state, hygiene, incidents, maintenances, all_components, \
          created_at, updated_at, confirmed_at, unsubscribed_at) \
          VALUES ($1, 'email', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
@@ -645,6 +348,106 @@ pub async fn insert_imported<'c, E: Executor<'c, Database = Any>>(
     .bind(s.confirmed_at)
     .bind(s.unsubscribed_at)
     .fetch_one(e)
+    .await?)
+}
+
+// ---- fan-out ----------------------------------------------------------------------------------
+
+/// A subscriber who may receive mail about a kind of subject, with the component scope.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Recipient {
+    pub id: i64,
+    pub email: String,
+    /// `email`, or `webhook` (then `webhook_url` is where the call goes).
+    pub channel: String,
+    pub webhook_url: Option<String>,
+    #[sqlx(try_from = "Flag")]
+    pub all_components: bool,
+    /// Filled from `subscriber_items` after the rows are read.
+    #[sqlx(skip)]
+    pub items: Vec<i64>,
+}
+
+/// Confirmed, deliverable subscribers (email and webhook) of a page who want this kind of subject
+/// (`incident` or `maintenance`), in id order.
+pub async fn recipients(tx: &mut sqlx::AnyConnection, page_id: i64, subject_kind: &str) -> Result<Vec<Recipient>> {
+    // The toggle column comes from a closed set, never from input.
+    let toggle = if subject_kind == "maintenance" { "maintenances" } else { "incidents" };
+    let mut out: Vec<Recipient> = sqlx::query_as(&format!(
+        "SELECT id, email, channel, webhook_url, all_components FROM subscribers WHERE page_id = $1 \
+         AND state = 'active' AND hygiene = 'ok' AND email IS NOT NULL AND {toggle} = 1 \
+         AND (channel = 'email' OR (channel = 'webhook' AND webhook_url IS NOT NULL)) ORDER BY id"
+    ))
+    .bind(page_id)
+    .fetch_all(&mut *tx)
     .await?;
-    Ok(r.get(0))
+    let scope: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT s.subscriber_id, s.item_id FROM subscriber_items s JOIN subscribers b ON b.id = s.subscriber_id \
+         WHERE b.page_id = $1",
+    )
+    .bind(page_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let index: std::collections::HashMap<i64, usize> = out.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
+    for (sub, item) in scope {
+        if let Some(&i) = index.get(&sub) {
+            out[i].items.push(item);
+        }
+    }
+    Ok(out)
+}
+
+/// Stores the hashes of many mailed unsubscribe tokens: (subscriber id, SHA-256 hex).
+pub async fn insert_unsubscribe_tokens(
+    tx: &mut sqlx::AnyConnection,
+    page_id: i64,
+    tokens: &[(i64, String)],
+    now: i64,
+    expires_at: i64,
+) -> Result<()> {
+    for chunk in tokens.chunks(400) {
+        let values: Vec<String> =
+            (0..chunk.len()).map(|i| format!("($1, ${}, ${}, $2, $3)", i * 2 + 4, i * 2 + 5)).collect();
+        let sql = format!(
+            "INSERT INTO unsubscribe_tokens (page_id, subscriber_id, token_hash, created_at, expires_at) VALUES {}",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(page_id).bind(now).bind(expires_at);
+        for (sub, hash) in chunk {
+            q = q.bind(*sub).bind(hash);
+        }
+        q.execute(&mut *tx).await?;
+    }
+    Ok(())
+}
+
+/// Of `ids`, the subscribers that may still be notified (active, hygiene `ok`): fan-out checks
+/// again in each chunk's transaction, so an address that left while an event was being fanned out
+/// gets nothing. On PostgreSQL the rows are locked against deletion until the transaction ends;
+/// SQLite's writer lock does that already.
+pub async fn still_deliverable(
+    tx: &mut sqlx::AnyConnection,
+    engine: super::Engine,
+    ids: &[i64],
+) -> Result<std::collections::HashSet<i64>> {
+    let lock = if engine == super::Engine::Postgres { " FOR SHARE" } else { "" };
+    Ok(sqlx::query_scalar(&format!(
+        "SELECT id FROM subscribers WHERE id IN ({}) AND state = 'active' AND hygiene = 'ok'{lock}",
+        super::id_list(ids)
+    ))
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .collect())
+}
+
+/// (page id, subscriber id, expires at) of an unsubscribe token.
+pub async fn unsubscribe_token<'c, E: Executor<'c, Database = Any>>(
+    e: E,
+    hash: &str,
+) -> Result<Option<(i64, i64, i64)>> {
+    Ok(sqlx::query_as("SELECT page_id, subscriber_id, expires_at FROM unsubscribe_tokens WHERE token_hash = $1")
+        .bind(hash)
+        .fetch_optional(e)
+        .await?)
 }

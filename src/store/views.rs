@@ -1,13 +1,13 @@
-//! SQL for custom views: the view rows, their selected components (by identifier), the
-//! viewer-access tokens bound to a view, and what a view's data needs (co-managers:
-//! `store::co_managers`).
+//! SQL for custom views: the `custom_views` rows, their selected components (by identifier), and
+//! what a view's data needs (co-managers: `store::co_managers`; the tokens of view access:
+//! `store::magic_tokens`).
 
 use super::co_managers::{Managed, ManagedRow};
-use super::{opt_i64, opt_str, Result};
-use sqlx::any::AnyRow;
-use sqlx::{Any, Executor, Row};
+use super::Result;
+use sqlx::any::AnyArguments;
+use sqlx::{Any, Arguments, Executor};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ViewRow {
     pub id: i64,
     pub page_id: i64,
@@ -16,7 +16,9 @@ pub struct ViewRow {
     pub name: String,
     pub description: String,
     pub access_mode: String,
+    #[sqlx(try_from = "JsonList")]
     pub allowed_domains: Vec<String>,
+    #[sqlx(try_from = "JsonList")]
     pub allowed_emails: Vec<String>,
     pub owner_email: String,
     pub created_at: i64,
@@ -26,33 +28,35 @@ pub struct ViewRow {
 const COLS: &str = "id, page_id, short_code, alias, name, description, access_mode, allowed_domains, \
     allowed_emails, owner_email, created_at, updated_at";
 
-fn list_of(r: &AnyRow, col: &str) -> Vec<String> {
-    serde_json::from_str(&r.get::<String, _>(col)).unwrap_or_default()
+/// A JSON array of strings in a text column; text that is not one reads as an empty list.
+struct JsonList(Vec<String>);
+
+impl sqlx::Type<Any> for JsonList {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <String as sqlx::Type<Any>>::type_info()
+    }
+
+    fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+        <String as sqlx::Type<Any>>::compatible(ty)
+    }
 }
 
-fn view(r: &AnyRow) -> ViewRow {
-    ViewRow {
-        id: r.get("id"),
-        page_id: r.get("page_id"),
-        short_code: r.get("short_code"),
-        alias: opt_str(r, "alias"),
-        name: r.get("name"),
-        description: r.get("description"),
-        access_mode: r.get("access_mode"),
-        allowed_domains: list_of(r, "allowed_domains"),
-        allowed_emails: list_of(r, "allowed_emails"),
-        owner_email: r.get("owner_email"),
-        created_at: r.get("created_at"),
-        updated_at: r.get("updated_at"),
+impl<'r> sqlx::Decode<'r, Any> for JsonList {
+    fn decode(value: sqlx::any::AnyValueRef<'r>) -> std::result::Result<Self, sqlx::error::BoxDynError> {
+        let text = <String as sqlx::Decode<Any>>::decode(value)?;
+        Ok(JsonList(serde_json::from_str(&text).unwrap_or_default()))
+    }
+}
+
+impl From<JsonList> for Vec<String> {
+    fn from(l: JsonList) -> Vec<String> {
+        l.0
     }
 }
 
 impl ManagedRow for ViewRow {
     const OF: Managed = Managed::View;
     const COLS: &'static str = COLS;
-    fn decode(r: &AnyRow) -> Self {
-        view(r)
-    }
 }
 
 /// The editable fields of a view, already validated.
@@ -69,6 +73,21 @@ fn json_list(l: &[String]) -> String {
     serde_json::to_string(l).expect("strings serialise")
 }
 
+/// A view's fields as `$2` to `$7` after `key` (`$1`: the page of a new view, or the view
+/// updated), and `now` as `$8`.
+fn fields_args<'q>(key: i64, f: &ViewFields<'q>, now: i64) -> Result<AnyArguments<'q>> {
+    super::args(|a| {
+        a.add(key)?;
+        a.add(f.alias)?;
+        a.add(f.name)?;
+        a.add(f.description)?;
+        a.add(f.access_mode)?;
+        a.add(json_list(f.allowed_domains))?;
+        a.add(json_list(f.allowed_emails))?;
+        a.add(now)
+    })
+}
+
 pub async fn insert<'c, E: Executor<'c, Database = Any>>(
     e: E,
     page_id: i64,
@@ -77,39 +96,24 @@ pub async fn insert<'c, E: Executor<'c, Database = Any>>(
     f: &ViewFields<'_>,
     now: i64,
 ) -> Result<i64> {
-    let r = sqlx::query(
-        "INSERT INTO custom_views (page_id, short_code, alias, name, description, access_mode, allowed_domains, \
-         allowed_emails, owner_email, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) \
+    Ok(sqlx::query_scalar_with(
+        "INSERT INTO custom_views (page_id, alias, name, description, access_mode, allowed_domains, allowed_emails, \
+         created_at, updated_at, short_code, owner_email) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10) \
          RETURNING id",
+        fields_args(page_id, f, now)?,
     )
-    .bind(page_id)
     .bind(short_code)
-    .bind(f.alias)
-    .bind(f.name)
-    .bind(f.description)
-    .bind(f.access_mode)
-    .bind(json_list(f.allowed_domains))
-    .bind(json_list(f.allowed_emails))
     .bind(owner)
-    .bind(now)
     .fetch_one(e)
-    .await?;
-    Ok(r.get(0))
+    .await?)
 }
 
 pub async fn update<'c, E: Executor<'c, Database = Any>>(e: E, id: i64, f: &ViewFields<'_>, now: i64) -> Result<()> {
-    sqlx::query(
+    sqlx::query_with(
         "UPDATE custom_views SET alias = $2, name = $3, description = $4, access_mode = $5, allowed_domains = $6, \
          allowed_emails = $7, updated_at = $8 WHERE id = $1",
+        fields_args(id, f, now)?,
     )
-    .bind(id)
-    .bind(f.alias)
-    .bind(f.name)
-    .bind(f.description)
-    .bind(f.access_mode)
-    .bind(json_list(f.allowed_domains))
-    .bind(json_list(f.allowed_emails))
-    .bind(now)
     .execute(e)
     .await?;
     Ok(())
@@ -121,24 +125,22 @@ pub async fn delete<'c, E: Executor<'c, Database = Any>>(e: E, id: i64) -> Resul
 }
 
 pub async fn by_id<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, id: i64) -> Result<Option<ViewRow>> {
-    let r = sqlx::query(&format!("SELECT {COLS} FROM custom_views WHERE page_id = $1 AND id = $2"))
+    Ok(sqlx::query_as(&format!("SELECT {COLS} FROM custom_views WHERE page_id = $1 AND id = $2"))
         .bind(page_id)
         .bind(id)
         .fetch_optional(e)
-        .await?;
-    Ok(r.as_ref().map(view))
+        .await?)
 }
 
 /// A view of the page by short code or alias (the two never collide: codes hold upper case).
 pub async fn by_code<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, code: &str) -> Result<Option<ViewRow>> {
-    let r = sqlx::query(&format!(
+    Ok(sqlx::query_as(&format!(
         "SELECT {COLS} FROM custom_views WHERE page_id = $1 AND (short_code = $2 OR alias = $2) ORDER BY id LIMIT 1"
     ))
     .bind(page_id)
     .bind(code)
     .fetch_optional(e)
-    .await?;
-    Ok(r.as_ref().map(view))
+    .await?)
 }
 
 /// Whether a short code exists anywhere in the deployment (codes are unique across pages).
@@ -148,12 +150,11 @@ pub async fn code_taken<'c, E: Executor<'c, Database = Any>>(e: E, code: &str) -
 }
 
 pub async fn count_owned<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64, email: &str) -> Result<i64> {
-    let r = sqlx::query("SELECT COUNT(*) FROM custom_views WHERE page_id = $1 AND owner_email = $2")
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM custom_views WHERE page_id = $1 AND owner_email = $2")
         .bind(page_id)
         .bind(email)
         .fetch_one(e)
-        .await?;
-    Ok(r.get(0))
+        .await?)
 }
 
 /// Admin list: views of the page, newest first, before the cursor id; `mode` filters.
@@ -164,7 +165,7 @@ pub async fn list_admin<'c, E: Executor<'c, Database = Any>>(
     before: i64,
     limit: i64,
 ) -> Result<Vec<ViewRow>> {
-    let rows = sqlx::query(&format!(
+    Ok(sqlx::query_as(&format!(
         "SELECT {COLS} FROM custom_views WHERE page_id = $1 AND id < $2 AND ($3 = '' OR access_mode = $3) \
          ORDER BY id DESC LIMIT $4"
     ))
@@ -173,30 +174,27 @@ pub async fn list_admin<'c, E: Executor<'c, Database = Any>>(
     .bind(mode.unwrap_or(""))
     .bind(limit)
     .fetch_all(e)
-    .await?;
-    Ok(rows.iter().map(view).collect())
+    .await?)
 }
 
 /// (access mode, count) of the page's views.
 pub async fn counts_by_mode<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64) -> Result<Vec<(String, i64)>> {
-    let rows = sqlx::query("SELECT access_mode, COUNT(*) FROM custom_views WHERE page_id = $1 GROUP BY access_mode")
+    Ok(sqlx::query_as("SELECT access_mode, COUNT(*) FROM custom_views WHERE page_id = $1 GROUP BY access_mode")
         .bind(page_id)
         .fetch_all(e)
-        .await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        .await?)
 }
 
 /// How many of the page's views select a component that no longer exists.
 pub async fn count_with_deleted_components<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64) -> Result<i64> {
-    let r = sqlx::query(
+    Ok(sqlx::query_scalar(
         "SELECT COUNT(*) FROM custom_views v WHERE v.page_id = $1 AND EXISTS (SELECT 1 FROM custom_view_components c \
          WHERE c.view_id = v.id AND NOT EXISTS (SELECT 1 FROM hierarchy_items h WHERE h.page_id = v.page_id \
          AND h.identifier = c.identifier))",
     )
     .bind(page_id)
     .fetch_one(e)
-    .await?;
-    Ok(r.get(0))
+    .await?)
 }
 
 // ---- components ---------------------------------------------------------------------------
@@ -224,134 +222,59 @@ pub async fn set_components(tx: &mut sqlx::AnyConnection, view_id: i64, identifi
     Ok(())
 }
 
-// ---- viewer-access tokens ----------------------------------------------------------------------
-
-/// A magic token bound to a view (`view_link` or `view_session`).
-#[derive(Debug, Clone)]
-pub struct ViewTokenRow {
-    pub id: i64,
-    pub page_id: i64,
-    pub view_id: Option<i64>,
-    pub kind: String,
-    pub email: String,
-    pub expires_at: i64,
-    pub used_at: Option<i64>,
-}
-
-/// A view-bound magic token to store (its hash only).
-pub struct NewViewToken<'a> {
-    pub page_id: i64,
-    pub view_id: i64,
-    pub kind: &'a str,
-    pub hash: &'a str,
-    pub email: &'a str,
-    pub expires_at: i64,
-}
-
-pub async fn insert_token<'c, E: Executor<'c, Database = Any>>(e: E, t: &NewViewToken<'_>, now: i64) -> Result<i64> {
-    let r = sqlx::query(
-        "INSERT INTO magic_tokens (page_id, kind, token_hash, email, created_at, expires_at, view_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-    )
-    .bind(t.page_id)
-    .bind(t.kind)
-    .bind(t.hash)
-    .bind(t.email)
-    .bind(now)
-    .bind(t.expires_at)
-    .bind(t.view_id)
-    .fetch_one(e)
-    .await?;
-    Ok(r.get(0))
-}
-
-pub async fn token_by_hash<'c, E: Executor<'c, Database = Any>>(e: E, hash: &str) -> Result<Option<ViewTokenRow>> {
-    let r = sqlx::query(
-        "SELECT id, page_id, view_id, kind, email, expires_at, used_at FROM magic_tokens WHERE token_hash = $1",
-    )
-    .bind(hash)
-    .fetch_optional(e)
-    .await?;
-    Ok(r.map(|r| ViewTokenRow {
-        id: r.get("id"),
-        page_id: r.get("page_id"),
-        view_id: opt_i64(&r, "view_id"),
-        kind: r.get("kind"),
-        email: r.get("email"),
-        expires_at: r.get("expires_at"),
-        used_at: opt_i64(&r, "used_at"),
-    }))
-}
-
-/// Ends the view's outstanding tokens of `kind`, of one address or (`None`) of everyone.
-pub async fn revoke_tokens<'c, E: Executor<'c, Database = Any>>(
-    e: E,
-    view_id: i64,
-    kind: &str,
-    email: Option<&str>,
-    now: i64,
-) -> Result<()> {
-    sqlx::query(
-        "UPDATE magic_tokens SET expires_at = $3 WHERE view_id = $1 AND kind = $2 AND expires_at > $3 \
-         AND ($4 = '' OR email = $4)",
-    )
-    .bind(view_id)
-    .bind(kind)
-    .bind(now)
-    .bind(email.unwrap_or(""))
-    .execute(e)
-    .await?;
-    Ok(())
-}
-
 // ---- what a view's data touches ----------------------------------------------------------------
 
-/// Public incidents of the page that are open, or resolved since `since`, and name one of
-/// `items` or no component at all (page-wide): newest first, at most `limit`.
-pub async fn incidents_touching<'c, E: Executor<'c, Database = Any>>(
-    e: E,
-    page_id: i64,
-    items: &[i64],
-    since: i64,
-    limit: i64,
-) -> Result<Vec<i64>> {
-    let list = super::id_list(items);
-    let rows = sqlx::query(&format!(
-        "SELECT i.id FROM incidents i WHERE i.page_id = $1 AND i.visibility = 'public' \
-         AND (i.resolved_at IS NULL OR i.resolved_at >= $2) \
-         AND (EXISTS (SELECT 1 FROM incident_items x WHERE x.incident_id = i.id AND x.item_id IN ({list})) \
-              OR NOT EXISTS (SELECT 1 FROM incident_items y WHERE y.incident_id = i.id)) \
-         ORDER BY i.id DESC LIMIT $3"
-    ))
-    .bind(page_id)
-    .bind(since)
-    .bind(limit)
-    .fetch_all(e)
-    .await?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+/// What a view lists besides its components' status.
+#[derive(Debug, Clone, Copy)]
+pub enum Listed {
+    /// Public incidents that are open, or resolved since `since`.
+    Incidents,
+    /// Maintenance windows upcoming, in progress, or finished since `since`.
+    Maintenances,
 }
 
-/// Maintenance windows of the page that are upcoming, in progress, or finished since `since`,
-/// and name one of `items` or no component at all: newest first, at most `limit`.
-pub async fn maintenances_touching<'c, E: Executor<'c, Database = Any>>(
+impl Listed {
+    /// The table, its component table with the key column there, and the condition on a row `s`
+    /// (with `since` as `$2`).
+    fn parts(self) -> (&'static str, &'static str, &'static str, &'static str) {
+        match self {
+            Listed::Incidents => (
+                "incidents",
+                "incident_items",
+                "incident_id",
+                "s.visibility = 'public' AND (s.resolved_at IS NULL OR s.resolved_at >= $2)",
+            ),
+            Listed::Maintenances => (
+                "maintenances",
+                "maintenance_items",
+                "maintenance_id",
+                "COALESCE(s.completed_at, s.cancelled_at, $2) >= $2",
+            ),
+        }
+    }
+}
+
+/// Ids of the page's incidents or maintenance windows ([`Listed`]) that name one of `items` or no
+/// component at all (page-wide): newest first, at most `limit`.
+pub async fn touching<'c, E: Executor<'c, Database = Any>>(
     e: E,
+    listed: Listed,
     page_id: i64,
     items: &[i64],
     since: i64,
     limit: i64,
 ) -> Result<Vec<i64>> {
+    let (table, item_table, key, cond) = listed.parts();
     let list = super::id_list(items);
-    let rows = sqlx::query(&format!(
-        "SELECT m.id FROM maintenances m WHERE m.page_id = $1 \
-         AND COALESCE(m.completed_at, m.cancelled_at, $2) >= $2 \
-         AND (EXISTS (SELECT 1 FROM maintenance_items x WHERE x.maintenance_id = m.id AND x.item_id IN ({list})) \
-              OR NOT EXISTS (SELECT 1 FROM maintenance_items y WHERE y.maintenance_id = m.id)) \
-         ORDER BY m.id DESC LIMIT $3"
+    Ok(sqlx::query_scalar(&format!(
+        "SELECT s.id FROM {table} s WHERE s.page_id = $1 AND {cond} \
+         AND (EXISTS (SELECT 1 FROM {item_table} x WHERE x.{key} = s.id AND x.item_id IN ({list})) \
+              OR NOT EXISTS (SELECT 1 FROM {item_table} y WHERE y.{key} = s.id)) \
+         ORDER BY s.id DESC LIMIT $3"
     ))
     .bind(page_id)
     .bind(since)
     .bind(limit)
     .fetch_all(e)
-    .await?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+    .await?)
 }

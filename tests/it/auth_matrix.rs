@@ -19,8 +19,8 @@ use statibeat::service::incidents::{self as incident_service, AffectedInput, Inc
 use statibeat::service::maintenances::{self as maintenance_service, MaintenanceInput, Transition};
 use statibeat::service::tokens::{self as token_service, NewToken, TokenScope};
 use statibeat::service::{domains, pages};
+use statibeat::store;
 use statibeat::store::invitations as invitations_sql;
-use statibeat::store::tenancy;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -1048,7 +1048,7 @@ impl World {
         .await
         .unwrap();
         let claim = domains::set(&t.app, &Actor::system("test"), &q, "status.quebec.example").await.unwrap();
-        tenancy::mark_domain_checked(&t.app.db.pool, &claim, Some(T0), T0).await.unwrap();
+        store::domains::mark_domain_checked(&t.app.db.pool, &claim, Some(T0), T0).await.unwrap();
         statibeat::service::bootstrap::create_user(&t.app, "login@people.example.com", "Login", PASSWORD)
             .await
             .unwrap();
@@ -1183,10 +1183,15 @@ impl World {
     /// A user who cannot sign in (the matrix never needs them to) and belongs to nothing.
     async fn bare_user(&self) -> (i64, String) {
         let email = format!("bystander{}@people.example.com", self.next());
-        let id =
-            tenancy::insert_user(&self.t.app.db.pool, &email, "Bystander", "not-a-password-hash", self.t.app.now())
-                .await
-                .unwrap();
+        let id = store::users::insert_user(
+            &self.t.app.db.pool,
+            &email,
+            "Bystander",
+            "not-a-password-hash",
+            self.t.app.now(),
+        )
+        .await
+        .unwrap();
         (id, email)
     }
 
@@ -1206,8 +1211,8 @@ impl World {
         invitations_sql::insert(&self.t.app.db.pool, &new, self.t.app.now()).await.unwrap().id
     }
 
-    async fn page_p(&self) -> tenancy::PageRow {
-        tenancy::page_by_id(&self.t.app.db.pool, self.a.page_id).await.unwrap().unwrap()
+    async fn page_p(&self) -> store::pages::PageRow {
+        store::pages::page_by_id(&self.t.app.db.pool, self.a.page_id).await.unwrap().unwrap()
     }
 
     async fn fresh_page(&self) -> i64 {
@@ -1352,13 +1357,19 @@ impl World {
             Target::FreshOrgInvitation => id(self.invitation(None, "org_member").await),
             Target::FreshPageMember => {
                 let (user, _) = self.bare_user().await;
-                tenancy::upsert_org_member(pool, self.a.org_id, user, "org_member", now).await.unwrap();
-                tenancy::upsert_page_member(pool, self.a.page_id, user, "page_manager", now).await.unwrap();
+                store::members::upsert(pool, store::members::Group::Org(self.a.org_id), user, "org_member", now)
+                    .await
+                    .unwrap();
+                store::members::upsert(pool, store::members::Group::Page(self.a.page_id), user, "page_manager", now)
+                    .await
+                    .unwrap();
                 id(user)
             }
             Target::FreshOrgMember => {
                 let (user, _) = self.bare_user().await;
-                tenancy::upsert_org_member(pool, self.a.org_id, user, "org_member", now).await.unwrap();
+                store::members::upsert(pool, store::members::Group::Org(self.a.org_id), user, "org_member", now)
+                    .await
+                    .unwrap();
                 id(user)
             }
             Target::FreshPage => id(self.fresh_page().await),
@@ -1378,7 +1389,7 @@ impl World {
                 .await
                 .unwrap();
                 if matches!(target, Target::DomainVerified) {
-                    tenancy::mark_domain_checked(pool, &claim, Some(now), now).await.unwrap();
+                    store::domains::mark_domain_checked(pool, &claim, Some(now), now).await.unwrap();
                 }
                 Fixture::default()
             }

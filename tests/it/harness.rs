@@ -13,7 +13,7 @@ use statibeat::config::{Config, ConfigArgs, RateLimits};
 use statibeat::service::audit::Actor;
 use statibeat::service::tokens::{self, NewToken, TokenScope};
 use statibeat::service::{bootstrap, pages};
-use statibeat::store::{tenancy, Db};
+use statibeat::store::{self, Db};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tower::ServiceExt;
@@ -191,7 +191,9 @@ impl TestApp {
             bootstrap::create_org(&self.app, &format!("Org {prefix}"), &format!("org-{prefix}")).await.unwrap();
         let email = format!("admin@{prefix}.example.com");
         let user = bootstrap::create_user(&self.app, &email, "Admin", "correct horse battery").await.unwrap();
-        tenancy::upsert_org_member(&self.app.db.pool, org_id, user, "org_admin", T0).await.unwrap();
+        store::members::upsert(&self.app.db.pool, store::members::Group::Org(org_id), user, "org_admin", T0)
+            .await
+            .unwrap();
         let page = pages::create(
             &self.app,
             &Actor::system("test"),
@@ -240,9 +242,13 @@ impl TestApp {
     pub async fn member(&self, org_id: i64, page_role: Option<(i64, &str)>, org_role: &str) -> (String, String) {
         let email = format!("{}@people.example.com", unique("u").to_lowercase());
         let user = bootstrap::create_user(&self.app, &email, "Member", "correct horse battery").await.unwrap();
-        tenancy::upsert_org_member(&self.app.db.pool, org_id, user, org_role, T0).await.unwrap();
+        store::members::upsert(&self.app.db.pool, store::members::Group::Org(org_id), user, org_role, T0)
+            .await
+            .unwrap();
         if let Some((page_id, role)) = page_role {
-            tenancy::upsert_page_member(&self.app.db.pool, page_id, user, role, T0).await.unwrap();
+            store::members::upsert(&self.app.db.pool, store::members::Group::Page(page_id), user, role, T0)
+                .await
+                .unwrap();
         }
         self.login(&email, "correct horse battery").await
     }

@@ -386,13 +386,8 @@ async fn the_outbox_migration_keeps_queued_mail_and_its_attempts(engine: Engine)
     // The newest mail (and with it its attempt) is gone before the migration: its ids stay used.
     run("DELETE FROM outbox WHERE id = 3").await.unwrap();
     assert_eq!(db.migrate_up_to(14).await.unwrap(), vec![14]);
-    let kept: Vec<(i64, String, Option<i64>)> = sqlx::query("SELECT id, dedupe_key, page_id FROM outbox ORDER BY id")
-        .fetch_all(&db.pool)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1), statibeat::store::opt_i64(r, "page_id")))
-        .collect();
+    let kept: Vec<(i64, String, Option<i64>)> =
+        sqlx::query_as("SELECT id, dedupe_key, page_id FROM outbox ORDER BY id").fetch_all(&db.pool).await.unwrap();
     assert_eq!(kept, vec![(1, "a".into(), Some(1)), (2, "b".into(), Some(1))]);
     let attempt = sqlx::query("SELECT outbox_id, error FROM outbox_attempts").fetch_one(&db.pool).await.unwrap();
     assert_eq!((attempt.get::<i64, _>(0), attempt.get::<String, _>(1)), (2, "timed out".to_string()));

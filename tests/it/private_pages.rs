@@ -387,7 +387,7 @@ both!(a_private_pages_html_stays_out_of_shared_caches);
 async fn a_branding_change_never_reopens_a_page_made_private_meanwhile(engine: Engine) {
     let t = TestApp::new(engine).await;
     let a = t.tenant("acme").await;
-    let stale = statibeat::store::tenancy::page_by_id(&t.app.db.pool, a.page_id).await.unwrap().unwrap();
+    let stale = statibeat::store::pages::page_by_id(&t.app.db.pool, a.page_id).await.unwrap().unwrap();
     let r = t
         .send(
             Req::new(Method::PATCH, &a.host, "/api/v1/admin/page-settings")
@@ -399,7 +399,7 @@ async fn a_branding_change_never_reopens_a_page_made_private_meanwhile(engine: E
     let settings = statibeat::service::pages::SiteSettings { subtitle: "Rebranded".into(), ..Default::default() };
     let actor = statibeat::service::audit::Actor::system("test");
     statibeat::service::pages::update_site_settings(&t.app, &actor, &stale, settings).await.unwrap();
-    let now = statibeat::store::tenancy::page_by_id(&t.app.db.pool, a.page_id).await.unwrap().unwrap();
+    let now = statibeat::store::pages::page_by_id(&t.app.db.pool, a.page_id).await.unwrap().unwrap();
     assert_eq!(now.visibility, "private");
     assert!(now.viewer_password_hash.is_some());
     assert!(now.settings.contains("Rebranded"));

@@ -10,7 +10,7 @@ use sqlx::Row;
 use statibeat::auth::token::{PlainToken, TokenKind};
 use statibeat::clock::{DAY, HOUR, MINUTE, SECOND};
 use statibeat::service::bootstrap;
-use statibeat::store::tenancy;
+use statibeat::store;
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -309,9 +309,11 @@ async fn me_describes_the_user_their_orgs_and_page_roles(engine: Engine) {
     let b = t.tenant("bolt").await;
     let email = "mia@people.example.com";
     let user = bootstrap::create_user(&t.app, email, "Mia Manager", PASSWORD).await.unwrap();
-    tenancy::upsert_org_member(&t.app.db.pool, a.org_id, user, "org_member", T0).await.unwrap();
-    tenancy::upsert_page_member(&t.app.db.pool, a.page_id, user, "page_manager", T0).await.unwrap();
-    tenancy::upsert_org_member(&t.app.db.pool, b.org_id, user, "org_admin", T0).await.unwrap();
+    store::members::upsert(&t.app.db.pool, store::members::Group::Org(a.org_id), user, "org_member", T0).await.unwrap();
+    store::members::upsert(&t.app.db.pool, store::members::Group::Page(a.page_id), user, "page_manager", T0)
+        .await
+        .unwrap();
+    store::members::upsert(&t.app.db.pool, store::members::Group::Org(b.org_id), user, "org_admin", T0).await.unwrap();
     let (cookie, csrf) = t.login(email, PASSWORD).await;
 
     let r = me(&t, ADMIN, &cookie).await;

@@ -777,11 +777,11 @@ async fn a_rotation_based_on_a_stale_read_changes_nothing(engine: Engine) {
     let t = TestApp::new(engine).await;
     let a = t.tenant("acme").await;
     let (id, _, _) = create(&t, &a, body("bot", "write", "page_manager")).await;
-    let seen = statibeat::store::credentials::api_token_by_id(&t.app.db.pool, id).await.unwrap().unwrap();
+    let seen = statibeat::store::api_tokens::api_token_by_id(&t.app.db.pool, id).await.unwrap().unwrap();
     let r = t.send(admin(&a, Method::POST, &format!("{TOKENS}/{id}/rotate"))).await;
     assert_eq!(r.status, StatusCode::OK);
     let winner = r.json["token"].as_str().unwrap().to_string();
-    let swapped = statibeat::store::credentials::rotate_api_token(
+    let swapped = statibeat::store::api_tokens::rotate_api_token(
         &t.app.db.pool,
         id,
         seen.rotated_at,

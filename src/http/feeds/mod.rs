@@ -18,7 +18,7 @@ use crate::service::maintenances::{self, Filter as MFilter};
 use crate::service::pages;
 use crate::store::incidents::Filter;
 use crate::store::maintenances::MaintenanceRow;
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;

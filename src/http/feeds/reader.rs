@@ -15,7 +15,7 @@ use crate::http::principal::{ctx_of, Reader};
 use crate::http::public::{cacheable_typed, canonical_url, Rendered};
 use crate::service::hierarchy;
 use crate::service::reader_feeds::{self, Feed, MAX_ITEMS};
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 use axum::extract::{FromRequestParts, Path, Request, State};
 use axum::response::Response;
 use std::collections::HashMap;

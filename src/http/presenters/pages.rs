@@ -3,7 +3,9 @@
 use crate::clock::rfc3339;
 use crate::service::domains;
 use crate::service::pages::{SiteSettings, TRASH_RETENTION};
-use crate::store::tenancy::{DomainRow, OrgRow, PageRow};
+use crate::store::domains::DomainRow;
+use crate::store::orgs::OrgRow;
+use crate::store::pages::PageRow;
 use serde::Serialize;
 
 /// The caller's org, with the access the caller holds in it.

@@ -2,9 +2,9 @@
 
 use crate::clock::rfc3339;
 use crate::service::tokens;
+use crate::store::api_tokens::ApiTokenRow;
 use crate::store::audit::AuditRow;
-use crate::store::credentials::ApiTokenRow;
-use crate::store::tenancy::MemberRow;
+use crate::store::members::MemberRow;
 use serde::Serialize;
 use serde_json::Value;
 

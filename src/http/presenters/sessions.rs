@@ -1,7 +1,7 @@
 //! Sign-in answers and the automation context.
 
 use crate::service::access::SessionPrincipal;
-use crate::store::tenancy::OrgRow;
+use crate::store::orgs::OrgRow;
 use serde::Serialize;
 
 /// The signed-in person.

@@ -7,7 +7,7 @@ use crate::domain::types;
 use crate::service::audit::{self, Actor};
 use crate::service::error::{Error, Result};
 use crate::store::hierarchy::{self as sql, StageRow, StatusRow};
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 use crate::store::Tx;
 
 /// The default status vocabulary: (key, name, severity, color, downtime weight ‰). `maintenance`

@@ -9,7 +9,7 @@ use crate::service::error::{Error, Result};
 use crate::service::notices::{request_hash, retried};
 use crate::store::incidents::{self as sql, IncidentFields, IncidentRow};
 use crate::store::notices::{self as nsql, Kind, NewUpdate};
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 
 /// One step of a backfilled timeline.
 #[derive(Debug, Clone)]

@@ -9,7 +9,7 @@ use crate::service::error::{Error, Result};
 use crate::service::notices;
 use crate::store::incidents::{self as sql, IncidentFields, IncidentRow};
 use crate::store::notices::{self as nsql, Kind, NewUpdate};
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 
 /// When the incident's status changes and no items are given, the items that carried the old
 /// status (the default) follow it to the new one; items given their own status keep it.

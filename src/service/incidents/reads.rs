@@ -5,7 +5,7 @@ use crate::app::App;
 use crate::service::error::{Error, Result};
 use crate::store::incidents::{self as sql, Filter, IncidentRow};
 use crate::store::notices::{self as nsql, ItemRow, Kind, UpdateRow};
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 
 /// Who reads: admins see everything; the public sees public incidents and visible components only.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

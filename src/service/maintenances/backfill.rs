@@ -10,7 +10,7 @@ use crate::service::audit::Actor;
 use crate::service::error::{Error, Result};
 use crate::store::maintenances::{Lifecycle, MaintenanceFields, MaintenanceRow};
 use crate::store::notices::{self as nsql, Kind};
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 
 /// One update of a backfilled window's timeline.
 #[derive(Debug, Clone)]

@@ -9,7 +9,7 @@ use crate::service::audit::Actor;
 use crate::service::error::{Error, Result};
 use crate::store::maintenance_claims as claims;
 use crate::store::maintenances::MaintenanceRow;
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 use crate::store::Tx;
 
 /// A progress update: a message, optionally a later in-progress stage.

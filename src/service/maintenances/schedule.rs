@@ -12,7 +12,7 @@ use crate::service::notices::notify_event;
 use crate::store::maintenance_claims::{self as claims, Due};
 use crate::store::maintenances::MaintenanceRow;
 use crate::store::notices::Kind;
-use crate::store::tenancy::{self, PageRow};
+use crate::store::pages::{self, PageRow};
 
 /// Who the audit log names for automatic transitions.
 fn scheduler() -> Actor {
@@ -20,7 +20,7 @@ fn scheduler() -> Actor {
 }
 
 async fn page_of(app: &App, m: &MaintenanceRow) -> Result<PageRow> {
-    tenancy::page_by_id(&app.db.pool, m.page_id).await?.ok_or(Error::NotFound("page"))
+    pages::page_by_id(&app.db.pool, m.page_id).await?.ok_or(Error::NotFound("page"))
 }
 
 /// Up to `limit` windows (of live pages) due for `what` at `now`, the longest overdue first.

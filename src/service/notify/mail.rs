@@ -3,9 +3,9 @@
 
 use crate::clock::rfc3339;
 use crate::domain::html::esc;
+use crate::store::events::PendingEvent;
 use crate::store::notices::{self, Kind};
-use crate::store::notify::PendingEvent;
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 use crate::store::{hierarchy, incidents, maintenances, Result, Tx};
 
 /// What a mail about one event says, before the per-recipient unsubscribe link.

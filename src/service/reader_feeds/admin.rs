@@ -6,8 +6,8 @@ use super::{with_details, Feed};
 use crate::app::App;
 use crate::service::audit::{self, Actor, Event};
 use crate::service::error::{Error, Result};
+use crate::store::pages::PageRow;
 use crate::store::reader_feeds as sql;
-use crate::store::tenancy::PageRow;
 use std::collections::BTreeMap;
 
 pub async fn list(app: &App, page: &PageRow, before: i64, limit: i64) -> Result<Vec<Feed>> {

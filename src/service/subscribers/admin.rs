@@ -11,8 +11,8 @@ use crate::domain::delivery::FailureClass;
 use crate::domain::types::Email;
 use crate::service::audit::{self, Actor, Event};
 use crate::service::error::{Error, Result};
+use crate::store::pages::PageRow;
 use crate::store::subscribers::{self as sql, AdminFilter, Imported, Preferences, SubscriberRow};
-use crate::store::tenancy::PageRow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Lifecycle states, in order.
@@ -141,9 +141,9 @@ pub async fn delete(app: &App, actor: &Actor, page: &PageRow, id: i64) -> Result
     let mut tx = app.db.begin().await?;
     let sub = sql::by_id(&mut *tx, page.id, id).await?.ok_or(Error::NotFound("subscriber"))?;
     if let Some(email) = &sub.email {
-        sql::revoke_magic(&mut *tx, page.id, email, "link", now).await?;
-        sql::revoke_magic(&mut *tx, page.id, email, "session", now).await?;
-        sql::drop_pending_mail(&mut *tx, page.id, email).await?;
+        crate::store::magic_tokens::revoke_magic(&mut *tx, page.id, email, "link", now).await?;
+        crate::store::magic_tokens::revoke_magic(&mut *tx, page.id, email, "session", now).await?;
+        crate::store::outbox::drop_pending_mail(&mut *tx, page.id, email).await?;
     }
     sql::delete(&mut *tx, page.id, id).await?;
     audit::record(&mut tx, actor, event(page, "subscriber.deleted", Some(id), serde_json::json!({})), now).await?;
@@ -193,7 +193,7 @@ pub async fn set_hygiene(
     for id in &found {
         if sql::set_hygiene(&mut *tx, page.id, *id, hygiene, now).await? {
             if hygiene != "ok" {
-                sql::drop_pending_notifications(&mut *tx, *id, now).await?;
+                crate::store::outbox::drop_pending_notifications(&mut *tx, *id, now).await?;
             }
             updated.push(*id);
         }

@@ -11,9 +11,10 @@ use crate::domain::types::Email;
 use crate::domain::views::{plausible_code, AccessMode};
 use crate::service::access::{refuse, Refusal};
 use crate::service::error::{Error, Result};
-use crate::store::subscribers::{self as subs, NewMessage};
-use crate::store::tenancy::PageRow;
-use crate::store::views::{self as sql, NewViewToken};
+use crate::store::magic_tokens::{self, NewViewToken};
+use crate::store::outbox::{enqueue_mail, NewMessage};
+use crate::store::pages::PageRow;
+use crate::store::views as sql;
 
 /// `magic_tokens.kind` of an emailed viewer-access link.
 pub const LINK_KIND: &str = "view_link";
@@ -52,8 +53,9 @@ pub async fn admission(app: &App, page: &PageRow, d: &ViewDoc, raw: Option<&str>
     };
     let refuse = |why| refuse(app, why, "magic", Some(page), ip);
     let token = PlainToken::parse_kind(raw, TokenKind::MagicSession).map_err(|_| refuse(Refusal::Malformed))?;
-    let row =
-        sql::token_by_hash(&app.db.pool, &token.hash().to_hex()).await?.ok_or_else(|| refuse(Refusal::Unknown))?;
+    let row = magic_tokens::token_by_hash(&app.db.pool, &token.hash().to_hex())
+        .await?
+        .ok_or_else(|| refuse(Refusal::Unknown))?;
     if row.kind != SESSION_KIND {
         return Err(refuse(Refusal::WrongKind));
     }
@@ -78,7 +80,7 @@ pub async fn request(app: &App, page: &PageRow, d: &ViewDoc, raw_email: &str) ->
     let (url, _) = crate::service::directory::canonical_page_url(app, page).await?;
     let secret = app.new_token(TokenKind::MagicLink);
     let mut tx = app.db.begin().await?;
-    sql::revoke_tokens(&mut *tx, d.view.id, LINK_KIND, Some(email.as_str()), now).await?;
+    magic_tokens::revoke_tokens(&mut *tx, d.view.id, LINK_KIND, Some(email.as_str()), now).await?;
     let hash = secret.hash().to_hex();
     let new = NewViewToken {
         page_id: page.id,
@@ -88,7 +90,7 @@ pub async fn request(app: &App, page: &PageRow, d: &ViewDoc, raw_email: &str) ->
         email: email.as_str(),
         expires_at: now + LINK_LIFETIME,
     };
-    let id = sql::insert_token(&mut *tx, &new, now).await?;
+    let id = magic_tokens::insert_token(&mut *tx, &new, now).await?;
     let link = format!("{url}/v/{}#token={}", d.view.short_code, secret.expose());
     let subject = format!("Your link to the status view {}", d.view.name);
     let intro = format!("Use this link within 30 minutes to open the status view {} of {}:", d.view.name, page.name);
@@ -108,7 +110,7 @@ pub async fn request(app: &App, page: &PageRow, d: &ViewDoc, raw_email: &str) ->
         body_html: &html,
         headers: "{}",
     };
-    subs::enqueue_mail(&mut *tx, Some(page.id), &message, now).await?;
+    enqueue_mail(&mut *tx, Some(page.id), &message, now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -118,7 +120,7 @@ pub async fn exchange(app: &App, page: &PageRow, d: &ViewDoc, raw: &str, ip: &st
     let refuse = |why| refuse(app, why, "magic", Some(page), ip);
     let token = PlainToken::parse_kind(raw, TokenKind::MagicLink).map_err(|_| refuse(Refusal::Malformed))?;
     let now = app.now();
-    let row = sql::token_by_hash(&app.db.pool, &token.hash().to_hex())
+    let row = magic_tokens::token_by_hash(&app.db.pool, &token.hash().to_hex())
         .await?
         .filter(|r| r.kind == LINK_KIND)
         .ok_or_else(|| refuse(Refusal::Unknown))?;
@@ -131,7 +133,7 @@ pub async fn exchange(app: &App, page: &PageRow, d: &ViewDoc, raw: &str, ip: &st
     let viewer = app.new_token(TokenKind::MagicSession);
     let expires_at = now + VIEWER_LIFETIME;
     let mut tx = app.db.begin().await?;
-    if !subs::consume_magic(&mut *tx, row.id, now).await? {
+    if !magic_tokens::consume_magic(&mut *tx, row.id, now).await? {
         return Err(refuse(Refusal::Revoked));
     }
     let hash = viewer.hash().to_hex();
@@ -143,7 +145,7 @@ pub async fn exchange(app: &App, page: &PageRow, d: &ViewDoc, raw: &str, ip: &st
         email: &row.email,
         expires_at,
     };
-    sql::insert_token(&mut *tx, &new, now).await?;
+    magic_tokens::insert_token(&mut *tx, &new, now).await?;
     tx.commit().await?;
     Ok((viewer, expires_at))
 }

@@ -6,7 +6,7 @@ use crate::app::App;
 use crate::domain::views::AccessMode;
 use crate::service::audit::{self, Actor, Event};
 use crate::service::error::{Error, Result};
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 use crate::store::views as sql;
 use std::collections::BTreeMap;
 

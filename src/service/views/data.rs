@@ -16,7 +16,7 @@ use crate::store::hierarchy::StatusRow;
 use crate::store::incidents::IncidentRow;
 use crate::store::maintenances::MaintenanceRow;
 use crate::store::notices::{self as nsql, Kind};
-use crate::store::tenancy::PageRow;
+use crate::store::pages::PageRow;
 use crate::store::views as sql;
 use std::collections::{HashMap, HashSet};
 
@@ -116,13 +116,13 @@ pub async fn load(app: &App, page: &PageRow, d: &ViewDoc) -> Result<ViewData> {
     let pool = &app.db.pool;
     let since = app.now() - RECENT;
     let mut incidents = Vec::new();
-    for id in sql::incidents_touching(pool, page.id, &touching, since, MAX_ROWS).await? {
+    for id in sql::touching(pool, sql::Listed::Incidents, page.id, &touching, since, MAX_ROWS).await? {
         if let Some(row) = nsql::by_id::<IncidentRow, _>(pool, page.id, id).await? {
             incidents.push(row);
         }
     }
     let mut windows = Vec::new();
-    for id in sql::maintenances_touching(pool, page.id, &touching, since, MAX_ROWS).await? {
+    for id in sql::touching(pool, sql::Listed::Maintenances, page.id, &touching, since, MAX_ROWS).await? {
         if let Some(row) = nsql::by_id::<MaintenanceRow, _>(pool, page.id, id).await? {
             windows.push(row);
         }

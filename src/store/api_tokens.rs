@@ -1,11 +1,10 @@
-//! SQL for API tokens, sessions and viewer grants. Only SHA-256 hashes (hex) are stored.
+//! SQL for the `api_tokens` table. Only SHA-256 hashes (hex) of secrets are stored.
 
-use super::{opt_i64, opt_str, Result};
-use sqlx::any::AnyRow;
-use sqlx::{Any, Executor, Row};
+use super::{Flag, Result};
+use sqlx::{Any, Executor};
 
 /// An API token as stored (no secret).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ApiTokenRow {
     pub id: i64,
     pub org_id: i64,
@@ -15,6 +14,7 @@ pub struct ApiTokenRow {
     pub notes: String,
     pub permission: String,
     pub role_key: String,
+    #[sqlx(try_from = "Flag")]
     pub terraform_managed: bool,
     pub token_hint: String,
     pub previous_valid_until: Option<i64>,
@@ -32,28 +32,13 @@ const TOKEN_COLS: &str = "id, org_id, page_id, name, description, notes, permiss
     token_hint, previous_valid_until, created_by_kind, created_by_id, created_at, expires_at, revoked_at, rotated_at, \
     last_used_at, last_used_ip";
 
-fn token(r: &AnyRow) -> ApiTokenRow {
-    ApiTokenRow {
-        id: r.get("id"),
-        org_id: r.get("org_id"),
-        page_id: opt_i64(r, "page_id"),
-        name: r.get("name"),
-        description: r.get("description"),
-        notes: r.get("notes"),
-        permission: r.get("permission"),
-        role_key: r.get("role_key"),
-        terraform_managed: r.get::<i64, _>("terraform_managed") != 0,
-        token_hint: r.get("token_hint"),
-        previous_valid_until: opt_i64(r, "previous_valid_until"),
-        created_by_kind: r.get("created_by_kind"),
-        created_by_id: opt_i64(r, "created_by_id"),
-        created_at: r.get("created_at"),
-        expires_at: opt_i64(r, "expires_at"),
-        revoked_at: opt_i64(r, "revoked_at"),
-        rotated_at: opt_i64(r, "rotated_at"),
-        last_used_at: opt_i64(r, "last_used_at"),
-        last_used_ip: opt_str(r, "last_used_ip"),
-    }
+/// A token found by hash, and whether the previous secret matched.
+#[derive(sqlx::FromRow)]
+struct ByHash {
+    #[sqlx(flatten)]
+    token: ApiTokenRow,
+    #[sqlx(try_from = "Flag")]
+    via_previous: bool,
 }
 
 /// Fields of a new token.
@@ -74,7 +59,7 @@ pub struct NewApiToken<'a> {
 }
 
 pub async fn insert_api_token<'c, E: Executor<'c, Database = Any>>(e: E, t: &NewApiToken<'_>, now: i64) -> Result<i64> {
-    let r = sqlx::query(
+    Ok(sqlx::query_scalar(
         "INSERT INTO api_tokens (org_id, page_id, name, description, notes, permission, role_key, terraform_managed, \
          token_hash, token_hint, created_by_kind, created_by_id, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
@@ -94,8 +79,7 @@ pub async fn insert_api_token<'c, E: Executor<'c, Database = Any>>(e: E, t: &New
     .bind(now)
     .bind(t.expires_at)
     .fetch_one(e)
-    .await?;
-    Ok(r.get(0))
+    .await?)
 }
 
 /// Looks a presented token up by hash: the current secret, or the previous one within its grace
@@ -106,7 +90,7 @@ pub async fn api_token_by_hash<'c, E: Executor<'c, Database = Any>>(
     hash: &str,
     now: i64,
 ) -> Result<Option<(ApiTokenRow, bool)>> {
-    let r = sqlx::query(&format!(
+    let r: Option<ByHash> = sqlx::query_as(&format!(
         "SELECT {TOKEN_COLS}, 0 AS via_previous FROM api_tokens WHERE token_hash = $1 \
          UNION ALL SELECT {TOKEN_COLS}, 1 AS via_previous FROM api_tokens \
          WHERE previous_hash = $1 AND previous_valid_until > $2 \
@@ -116,13 +100,11 @@ pub async fn api_token_by_hash<'c, E: Executor<'c, Database = Any>>(
     .bind(now)
     .fetch_optional(e)
     .await?;
-    Ok(r.as_ref().map(|r| (token(r), r.get::<i64, _>("via_previous") == 1)))
+    Ok(r.map(|r| (r.token, r.via_previous)))
 }
 
 pub async fn api_token_by_id<'c, E: Executor<'c, Database = Any>>(e: E, id: i64) -> Result<Option<ApiTokenRow>> {
-    let r =
-        sqlx::query(&format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE id = $1")).bind(id).fetch_optional(e).await?;
-    Ok(r.as_ref().map(token))
+    Ok(sqlx::query_as(&format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE id = $1")).bind(id).fetch_optional(e).await?)
 }
 
 /// Tokens of a page (`Some(page)`) or org-level tokens of an org (`None`).
@@ -134,7 +116,7 @@ pub async fn api_tokens_in_scope<'c, E: Executor<'c, Database = Any>>(
     limit: i64,
 ) -> Result<Vec<ApiTokenRow>> {
     let cond = if page_id.is_some() { "page_id = $2" } else { "page_id IS NULL AND $2 = 0" };
-    let rows = sqlx::query(&format!(
+    Ok(sqlx::query_as(&format!(
         "SELECT {TOKEN_COLS} FROM api_tokens WHERE org_id = $1 AND {cond} AND id > $3 ORDER BY id LIMIT $4"
     ))
     .bind(org_id)
@@ -142,8 +124,7 @@ pub async fn api_tokens_in_scope<'c, E: Executor<'c, Database = Any>>(
     .bind(after)
     .bind(limit)
     .fetch_all(e)
-    .await?;
-    Ok(rows.iter().map(token).collect())
+    .await?)
 }
 
 pub async fn revoke_api_token<'c, E: Executor<'c, Database = Any>>(e: E, id: i64, now: i64) -> Result<()> {
@@ -208,7 +189,7 @@ pub async fn api_token_stats<'c, E: Executor<'c, Database = Any>>(
     now: i64,
 ) -> Result<(i64, i64, i64, i64)> {
     let cond = if page_id.is_some() { "page_id = $2" } else { "page_id IS NULL AND $2 = 0" };
-    let r = sqlx::query(&format!(
+    Ok(sqlx::query_as(&format!(
         "SELECT COUNT(*), \
          COALESCE(SUM(CASE WHEN revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $3) THEN 1 ELSE 0 END), 0), \
          COALESCE(SUM(CASE WHEN revoked_at IS NOT NULL THEN 1 ELSE 0 END), 0), \
@@ -219,117 +200,5 @@ pub async fn api_token_stats<'c, E: Executor<'c, Database = Any>>(
     .bind(page_id.unwrap_or(0))
     .bind(now)
     .fetch_one(e)
-    .await?;
-    Ok((r.get(0), r.get(1), r.get(2), r.get(3)))
-}
-
-// ---- sessions ---------------------------------------------------------------------------------
-
-/// A web session as stored.
-#[derive(Debug, Clone)]
-pub struct SessionRow {
-    pub id: i64,
-    pub user_id: i64,
-    pub created_at: i64,
-    pub last_seen_at: i64,
-    pub expires_at: i64,
-    pub revoked_at: Option<i64>,
-}
-
-pub async fn insert_session<'c, E: Executor<'c, Database = Any>>(
-    e: E,
-    user_id: i64,
-    hash: &str,
-    now: i64,
-    expires_at: i64,
-    ip: &str,
-) -> Result<i64> {
-    let r = sqlx::query(
-        "INSERT INTO sessions (user_id, token_hash, created_at, last_seen_at, expires_at, ip) \
-         VALUES ($1, $2, $3, $3, $4, $5) RETURNING id",
-    )
-    .bind(user_id)
-    .bind(hash)
-    .bind(now)
-    .bind(expires_at)
-    .bind(ip)
-    .fetch_one(e)
-    .await?;
-    Ok(r.get(0))
-}
-
-pub async fn session_by_hash<'c, E: Executor<'c, Database = Any>>(e: E, hash: &str) -> Result<Option<SessionRow>> {
-    let r = sqlx::query(
-        "SELECT id, user_id, created_at, last_seen_at, expires_at, revoked_at FROM sessions WHERE token_hash = $1",
-    )
-    .bind(hash)
-    .fetch_optional(e)
-    .await?;
-    Ok(r.map(|r| SessionRow {
-        id: r.get("id"),
-        user_id: r.get("user_id"),
-        created_at: r.get("created_at"),
-        last_seen_at: r.get("last_seen_at"),
-        expires_at: r.get("expires_at"),
-        revoked_at: opt_i64(&r, "revoked_at"),
-    }))
-}
-
-pub async fn touch_session<'c, E: Executor<'c, Database = Any>>(e: E, id: i64, now: i64) -> Result<()> {
-    sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1").bind(id).bind(now).execute(e).await?;
-    Ok(())
-}
-
-pub async fn revoke_session<'c, E: Executor<'c, Database = Any>>(e: E, id: i64, now: i64) -> Result<()> {
-    sqlx::query("UPDATE sessions SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1")
-        .bind(id)
-        .bind(now)
-        .execute(e)
-        .await?;
-    Ok(())
-}
-
-/// Revokes every live session of a user (password change, removal).
-pub async fn revoke_user_sessions<'c, E: Executor<'c, Database = Any>>(e: E, user_id: i64, now: i64) -> Result<u64> {
-    let r = sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
-        .bind(user_id)
-        .bind(now)
-        .execute(e)
-        .await?;
-    Ok(r.rows_affected())
-}
-
-// ---- viewer grants ----------------------------------------------------------------------------
-
-pub async fn insert_viewer_grant<'c, E: Executor<'c, Database = Any>>(
-    e: E,
-    page_id: i64,
-    hash: &str,
-    now: i64,
-    expires_at: i64,
-) -> Result<()> {
-    sqlx::query("INSERT INTO viewer_grants (page_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-        .bind(page_id)
-        .bind(hash)
-        .bind(now)
-        .bind(expires_at)
-        .execute(e)
-        .await?;
-    Ok(())
-}
-
-/// The page a live viewer grant opens.
-pub async fn viewer_grant_page<'c, E: Executor<'c, Database = Any>>(e: E, hash: &str, now: i64) -> Result<Option<i64>> {
-    let r = sqlx::query("SELECT page_id FROM viewer_grants WHERE token_hash = $1 AND expires_at > $2")
-        .bind(hash)
-        .bind(now)
-        .fetch_optional(e)
-        .await?;
-    Ok(r.map(|r| r.get(0)))
-}
-
-/// Ends all viewer grants of a page (password changed or cleared).
-pub async fn delete_viewer_grants<'c, E: Executor<'c, Database = Any>>(e: E, page_id: i64) -> Result<()> {
-    sqlx::query("DELETE FROM viewer_grants WHERE page_id = $1").bind(page_id).execute(e).await?;
-    Ok(())
+    .await?)
 }
