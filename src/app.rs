@@ -5,7 +5,7 @@ use crate::changes::ChangeSignal;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::limits::{LoginThrottle, RateLimiter};
-use crate::service::audit::AuditSink;
+use crate::store::audit::AuditQueue;
 use crate::store::Db;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -24,7 +24,7 @@ pub struct AppInner {
     pub rng: Mutex<StdRng>,
     pub rate: RateLimiter,
     pub login_throttle: LoginThrottle,
-    pub audit: AuditSink,
+    pub audit: AuditQueue,
     /// When each API token / session last had its use recorded (writes at most once a minute).
     pub last_touch: Mutex<HashMap<(u8, i64), i64>>,
     /// Committed changes are announced here; caches listen (`crate::changes`).
@@ -41,7 +41,7 @@ impl std::ops::Deref for App {
 impl App {
     /// Builds the state and starts the audit writer. Call inside a Tokio runtime.
     pub fn new(config: Config, db: Db, clock: Clock) -> App {
-        let audit = AuditSink::start(db.clone());
+        let audit = AuditQueue::start(db.clone());
         let rate = RateLimiter::new(config.rate_limits);
         App(Arc::new(AppInner {
             config,

@@ -1,6 +1,6 @@
 //! Who is calling (a principal) and what they may do on a page or an org (a grant).
 
-use super::audit::{Actor, Event};
+use super::audit::{self, Actor, Event};
 use super::error::{Error, Result};
 use crate::app::App;
 use crate::auth::policy::{self, Access, OrgRole, PageRole, Permission, RoleKey};
@@ -108,7 +108,8 @@ impl Refusal {
 pub fn refuse(app: &App, why: Refusal, carrier: &str, page: Option<&PageRow>, ip: &str) -> Error {
     app.rate.check(crate::limits::Tier::Magic, &auth_failure_key(ip), app.now());
     let actor = Actor { kind: "anonymous", id: None, name: String::new(), ip: ip.to_string() };
-    app.audit.enqueue(
+    audit::enqueue(
+        &app.audit,
         &actor,
         Event {
             org_id: page.map(|p| p.org_id),

@@ -2,9 +2,8 @@
 //! authentications go through a bounded queue to a background writer, so turning away garbage
 //! credentials never waits on the database.
 
-use crate::store::audit::{self as sql, AuditRow};
-use crate::store::{Db, Tx};
-use tokio::sync::mpsc;
+use crate::store::audit::{self as sql, AuditQueue, AuditRow};
+use crate::store::Tx;
 
 /// Who did something, as the audit log records it (never a secret).
 #[derive(Debug, Clone)]
@@ -55,51 +54,8 @@ pub async fn record(tx: &mut Tx, actor: &Actor, e: Event<'_>, now: i64) -> crate
     sql::insert(&mut **tx, &row(actor, e, now)).await
 }
 
-/// A queue of audit rows written by a background task.
-#[derive(Clone)]
-pub struct AuditSink {
-    tx: mpsc::Sender<AuditRow>,
-    dropped: std::sync::Arc<std::sync::atomic::AtomicU64>,
-}
-
-impl AuditSink {
-    /// Starts the writer task on the current runtime.
-    pub fn start(db: Db) -> AuditSink {
-        let (tx, mut rx) = mpsc::channel::<AuditRow>(10_000);
-        tokio::spawn(async move {
-            while let Some(first) = rx.recv().await {
-                let mut batch = vec![first];
-                while batch.len() < 500 {
-                    match rx.try_recv() {
-                        Ok(r) => batch.push(r),
-                        Err(_) => break,
-                    }
-                }
-                if let Err(e) = write_batch(&db, &batch).await {
-                    tracing::error!(error = %e, lost = batch.len(), "audit batch not written");
-                }
-            }
-        });
-        AuditSink { tx, dropped: Default::default() }
-    }
-
-    /// Queues an event; if the queue is full the event is dropped and that is logged.
-    pub fn enqueue(&self, actor: &Actor, e: Event<'_>, now: i64) {
-        if self.tx.try_send(row(actor, e, now)).is_err() {
-            // Under a flood of garbage credentials: say so once per thousand, not per request.
-            let n = self.dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            if n.is_multiple_of(1000) {
-                tracing::warn!(dropped_total = n + 1, "audit queue full; authentication-failure events dropped");
-            }
-        }
-    }
-}
-
-async fn write_batch(db: &Db, batch: &[AuditRow]) -> crate::store::Result<()> {
-    let mut tx = db.begin().await?;
-    for r in batch {
-        sql::insert(&mut *tx, r).await?;
-    }
-    tx.commit().await?;
-    Ok(())
+/// Queues an event for the background writer: recording an authentication failure never waits
+/// on the database (a full queue drops the event, and says so in the log).
+pub fn enqueue(queue: &AuditQueue, actor: &Actor, e: Event<'_>, now: i64) {
+    queue.push(row(actor, e, now));
 }

@@ -86,7 +86,7 @@ fn login_failed(app: &App, actor: &Actor, now: i64, reason: &str) {
         target_id: None,
         detail,
     };
-    app.audit.enqueue(actor, event, now);
+    audit::enqueue(&app.audit, actor, event, now);
 }
 
 /// Ends one session server-side.

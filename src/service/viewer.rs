@@ -1,6 +1,6 @@
 //! The password gate of private pages: a viewer grant is a cookie for one host and one page.
 
-use super::audit::{Actor, Event};
+use super::audit::{self, Actor, Event};
 use super::error::{Error, Result};
 use crate::app::App;
 use crate::auth::password;
@@ -55,7 +55,7 @@ fn refused(app: &App, page: &PageRow, ip: &str, reason: &str) {
         target_id: Some(page.id),
         detail: serde_json::json!({ "reason": reason }),
     };
-    app.audit.enqueue(&actor, event, app.now());
+    audit::enqueue(&app.audit, &actor, event, app.now());
 }
 
 /// True when the cookie value is a live grant for this page.

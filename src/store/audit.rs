@@ -1,7 +1,8 @@
 //! SQL for the audit log: who did what, when, from where. Never a secret.
 
-use super::Result;
+use super::{Db, Result};
 use sqlx::{Any, Executor};
+use tokio::sync::mpsc;
 
 /// One audit entry.
 #[derive(Debug, Clone, Default, sqlx::FromRow)]
@@ -77,4 +78,54 @@ pub async fn list<'c, E: Executor<'c, Database = Any>>(e: E, f: &AuditFilter<'_>
         .bind(f.limit)
         .fetch_all(e)
         .await?)
+}
+
+/// A bounded queue of audit rows written in batches by a background task (the rows of
+/// authentication failures, which must never wait on the database).
+#[derive(Clone)]
+pub struct AuditQueue {
+    tx: mpsc::Sender<AuditRow>,
+    dropped: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl AuditQueue {
+    /// Starts the writer task on the current runtime.
+    pub fn start(db: Db) -> AuditQueue {
+        let (tx, mut rx) = mpsc::channel::<AuditRow>(10_000);
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < 500 {
+                    match rx.try_recv() {
+                        Ok(r) => batch.push(r),
+                        Err(_) => break,
+                    }
+                }
+                if let Err(e) = write_batch(&db, &batch).await {
+                    tracing::error!(error = %e, lost = batch.len(), "audit batch not written");
+                }
+            }
+        });
+        AuditQueue { tx, dropped: Default::default() }
+    }
+
+    /// Queues a row; if the queue is full the row is dropped and that is logged.
+    pub fn push(&self, row: AuditRow) {
+        if self.tx.try_send(row).is_err() {
+            // Under a flood of garbage credentials: say so once per thousand, not per request.
+            let n = self.dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if n.is_multiple_of(1000) {
+                tracing::warn!(dropped_total = n + 1, "audit queue full; authentication-failure events dropped");
+            }
+        }
+    }
+}
+
+async fn write_batch(db: &Db, batch: &[AuditRow]) -> Result<()> {
+    let mut tx = db.begin().await?;
+    for r in batch {
+        insert(&mut *tx, r).await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }

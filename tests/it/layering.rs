@@ -18,7 +18,7 @@ fn forbidden(layer: &str) -> &'static [&'static str] {
     match layer {
         "store" => &["app", "cli", "http", "jobs", "service"],
         "service" => &["cli", "http", "jobs"],
-        "app" => &["cli", "http", "jobs"],
+        "app" => &["cli", "http", "jobs", "service"],
         l if PURE.contains(&l) => IO,
         _ => &[],
     }
