@@ -5,8 +5,9 @@ use crate::auth::policy::Access;
 use crate::clock::Clock;
 use crate::config::{Config, ConfigArgs};
 use crate::service::audit::Actor;
-use crate::service::tokens::{self, Holder, NewToken, TokenScope};
-use crate::service::{bootstrap, directory, pages};
+use crate::service::credentials::tokens::{self, Holder, NewToken, TokenScope};
+use crate::service::directory;
+use crate::service::org::{bootstrap, pages};
 use crate::store::Db;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -196,7 +197,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             Ok(())
         }
         Command::Mail { cmd: MailCmd::List { limit } } => {
-            let rows = crate::service::outbox::recent(&app, limit.clamp(1, 1000)).await.map_err(svc)?;
+            let rows = crate::service::readers::outbox::recent(&app, limit.clamp(1, 1000)).await.map_err(svc)?;
             if rows.is_empty() {
                 println!("the outbox is empty");
             }
@@ -296,7 +297,7 @@ async fn serve(app: App) -> Result<(), String> {
     crate::jobs::start(app.clone());
     let limits = app.config.connections;
     let router = crate::http::router(app);
-    crate::http::server::serve(listener, router, limits, async {
+    crate::http::front::server::serve(listener, router, limits, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await;

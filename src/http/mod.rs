@@ -1,43 +1,20 @@
 //! HTTP: the route table, read top to bottom like the API reference; each route names its
 //! rate-limit family beside its path, and the router and the front door are both built from it.
 
-pub mod admin_web;
-pub mod auth;
-pub mod co_managers;
-pub mod cookies;
-pub mod ctx;
-pub mod error;
-pub mod feeds;
-pub mod headers;
-pub mod hierarchy;
-pub mod incidents;
-pub mod invitations;
-pub mod json;
-pub mod list;
-pub mod maintenances;
-pub mod maintenances_public;
-pub mod manage;
-pub mod members;
-pub mod notices;
-pub mod ops;
-pub mod org;
-pub mod page_admin;
+pub mod api;
+pub mod extract;
+pub mod front;
 pub mod presenters;
-pub mod principal;
-pub mod public;
-pub mod reader_feeds;
-pub mod reader_feeds_admin;
 pub mod routes;
-pub mod server;
 pub mod site;
-pub mod status_public;
-pub mod subscribers_admin;
-pub mod summary_cache;
-pub mod tokens;
-pub mod unsubscribe;
-pub mod views;
-pub mod views_page;
-pub mod views_public;
+
+use api::{
+    auth, co_managers, hierarchy, incidents, invitations, maintenances, maintenances_public, manage, members, ops, org,
+    page_admin, public, reader_feeds, reader_feeds_admin, status, subscribers, tokens, views, views_public,
+};
+use extract::{error, json};
+use front::{ctx, summary_cache};
+use site::{admin, custom_view, feeds, home, unsubscribe};
 
 use crate::app::App;
 use axum::Router;
@@ -77,11 +54,11 @@ pub fn table() -> Vec<Route> {
         route("/api/v1/pages/public/{url_prefix}", Public).get(public::page_by_prefix),
         route("/api/v1/viewer-access", Magic).post(public::viewer_access),
         // Public status of the page.
-        route("/api/v1/summary", Public).get(status_public::summary),
-        route("/api/v1/components", Public).get(status_public::components),
-        route("/api/v1/incidents", Public).get(status_public::incidents),
-        route("/api/v1/incidents/{id}", Public).get(status_public::incident),
-        route("/api/v1/uptime", Public).get(status_public::uptime),
+        route("/api/v1/summary", Public).get(status::summary),
+        route("/api/v1/components", Public).get(status::components),
+        route("/api/v1/incidents", Public).get(status::incidents),
+        route("/api/v1/incidents/{id}", Public).get(status::incident),
+        route("/api/v1/uptime", Public).get(status::uptime),
         // Feeds of the page's history and maintenance calendar.
         route("/history.rss", Public).get(feeds::history_rss),
         route("/history.atom", Public).get(feeds::history_atom),
@@ -166,15 +143,15 @@ pub fn table() -> Vec<Route> {
         route("/api/v1/admin/maintenances/external/{external_id}/cancel", Authenticated)
             .post(maintenances::cancel_maintenance::<true>),
         // Subscribers (personal data: reads and writes need operate).
-        route("/api/v1/admin/subscribers", Authenticated).get(subscribers_admin::list_subscribers),
-        route("/api/v1/admin/subscribers/counts", Authenticated).get(subscribers_admin::subscriber_counts),
-        route("/api/v1/admin/subscribers/export", Authenticated).get(subscribers_admin::export_subscribers),
-        route("/api/v1/admin/subscribers/import", Authenticated).post(subscribers_admin::import_subscribers),
-        route("/api/v1/admin/subscribers/hygiene", Authenticated).post(subscribers_admin::bulk_hygiene),
+        route("/api/v1/admin/subscribers", Authenticated).get(subscribers::list_subscribers),
+        route("/api/v1/admin/subscribers/counts", Authenticated).get(subscribers::subscriber_counts),
+        route("/api/v1/admin/subscribers/export", Authenticated).get(subscribers::export_subscribers),
+        route("/api/v1/admin/subscribers/import", Authenticated).post(subscribers::import_subscribers),
+        route("/api/v1/admin/subscribers/hygiene", Authenticated).post(subscribers::bulk_hygiene),
         route("/api/v1/admin/subscribers/{id}", Authenticated)
-            .get(subscribers_admin::get_subscriber)
-            .delete(subscribers_admin::delete_subscriber),
-        route("/api/v1/admin/subscribers/{id}/deliveries", Authenticated).get(subscribers_admin::subscriber_deliveries),
+            .get(subscribers::get_subscriber)
+            .delete(subscribers::delete_subscriber),
+        route("/api/v1/admin/subscribers/{id}/deliveries", Authenticated).get(subscribers::subscriber_deliveries),
         // Readers' feeds (owners' addresses are personal data: reads and writes need operate).
         route("/api/v1/admin/feeds", Authenticated).get(reader_feeds_admin::list_feeds),
         route("/api/v1/admin/feeds/stats", Authenticated).get(reader_feeds_admin::feed_stats),
@@ -269,16 +246,16 @@ pub fn table() -> Vec<Route> {
         route("/views/{code}/viewer-access/request", Subscribe).post(views_public::request_access),
         route("/views/{code}/viewer-access/exchange", Magic).post(views_public::exchange),
         route("/views/{code}/viewer-access/status", Public).get(views_public::access_status),
-        route("/v/{code}", Public).get(views_page::view_page),
-        route("/static/view.js", Public).get(views_page::view_script),
+        route("/v/{code}", Public).get(custom_view::view_page),
+        route("/static/view.js", Public).get(custom_view::view_script),
         // One-click unsubscribe (RFC 8058): the token in the path is a deliberate capability.
         route("/u/{token}", Subscribe).get(unsubscribe::unsubscribe_page).post(unsubscribe::unsubscribe),
         // Pages for people.
-        route("/", Public).get(site::home),
-        route("/static/gate.js", Public).get(site::gate_script),
-        route("/admin", Authenticated).get(admin_web::workspace),
-        route("/admin/login", Magic).get(admin_web::login_page).post(admin_web::login_submit),
-        route("/admin/logout", Authenticated).post(admin_web::logout_submit),
+        route("/", Public).get(home::home),
+        route("/static/gate.js", Public).get(home::gate_script),
+        route("/admin", Authenticated).get(admin::workspace),
+        route("/admin/login", Magic).get(admin::login_page).post(admin::login_submit),
+        route("/admin/logout", Authenticated).post(admin::logout_submit),
         // Invitations, the invitee's side (admin host; the `sbi_` link token in X-Magic-Token).
         route("/api/v1/invitations/current", Magic).get(invitations::current_invitation),
         route("/api/v1/invitations/accept", Magic).post(invitations::accept_invitation),

@@ -8,7 +8,7 @@
 //! happens once.
 
 use crate::app::App;
-use crate::service::maintenances::{self, Due};
+use crate::service::status::maintenances::{self, Due};
 use crate::service::Result;
 use std::time::Duration;
 

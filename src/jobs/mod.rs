@@ -21,7 +21,7 @@ pub fn start(app: App) {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            match crate::service::notify::fan_out_due(&fan_out).await {
+            match crate::service::readers::notify::fan_out_due(&fan_out).await {
                 Ok(n) if n > 0 => tracing::info!(count = n, "queued notification mails"),
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = ?e, "fanning out events failed"),
@@ -32,7 +32,7 @@ pub fn start(app: App) {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
         loop {
             tick.tick().await;
-            match crate::service::pages::purge_expired(&app).await {
+            match crate::service::org::pages::purge_expired(&app).await {
                 Ok(ids) if !ids.is_empty() => tracing::info!(count = ids.len(), "purged trashed pages"),
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = ?e, "purging trashed pages failed"),

@@ -20,7 +20,7 @@ use crate::delivery::smtp::{Connection, SmtpError, SmtpTarget};
 use crate::delivery::tls::TlsClient;
 use crate::delivery::webhook::{self, WebhookError};
 use crate::domain::delivery::FailureClass;
-use crate::service::outbox::{self as deliveries, FailedAttempt};
+use crate::service::readers::outbox::{self as deliveries, FailedAttempt};
 use crate::service::{Error, Result};
 use crate::store::outbox::Claimed;
 use std::time::{Duration, Instant};
@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 pub const INTERVAL: Duration = Duration::from_secs(2);
 /// Rows claimed per query; a pass keeps claiming while rows come back.
 const BATCH: i64 = 256;
-pub use crate::service::outbox::LEASE;
+pub use crate::service::readers::outbox::LEASE;
 /// How often the lease of the batch being worked on is renewed (well inside [`LEASE`]).
 const RENEW_EVERY: Duration = Duration::from_secs(10);
 /// Parallel SMTP connections per worker (and so the most messages a crash can send twice).

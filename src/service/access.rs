@@ -1,11 +1,11 @@
 //! Who is calling (a principal) and what they may do on a page or an org (a grant).
 
-use super::audit::{self, Actor, Event};
-use super::error::{Error, Result};
 use crate::app::App;
 use crate::auth::policy::{self, Access, OrgRole, PageRole, Permission, RoleKey};
 use crate::auth::token::PlainToken;
 use crate::clock::{DAY, HOUR};
+use crate::service::audit::{self, Actor, Event};
+use crate::service::error::{Error, Result};
 use crate::store;
 use crate::store::pages::PageRow;
 

@@ -2,9 +2,9 @@
 //! a page's verified custom domain, a user's orgs and roles. No authorisation here: callers check
 //! access first (or serve only public data).
 
-use super::access::PageScope;
-use super::error::Result;
 use crate::app::App;
+use crate::service::access::PageScope;
+use crate::service::error::Result;
 use crate::store;
 use crate::store::audit::{self as audit_sql, AuditFilter, AuditRow};
 use crate::store::orgs::OrgRow;

@@ -6,7 +6,7 @@ use crate::harness::*;
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
 use sqlx::Row;
-use statibeat::service::notify::fan_out_due;
+use statibeat::service::readers::notify::fan_out_due;
 
 const HEADER: &str = "email,state,hygiene,incidents,maintenances,components,created_at,confirmed_at";
 

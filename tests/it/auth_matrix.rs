@@ -14,11 +14,11 @@ use statibeat::auth::token::TokenKind;
 use statibeat::clock::rfc3339;
 use statibeat::http::routes::Limit;
 use statibeat::service::audit::Actor;
-use statibeat::service::hierarchy::{self as hierarchy_service, ItemInput, ItemRef};
-use statibeat::service::incidents::{self as incident_service, AffectedInput, IncidentInput, ReportAction};
-use statibeat::service::maintenances::{self as maintenance_service, MaintenanceInput, Transition};
-use statibeat::service::tokens::{self as token_service, NewToken, TokenScope};
-use statibeat::service::{domains, pages};
+use statibeat::service::credentials::tokens::{self as token_service, NewToken, TokenScope};
+use statibeat::service::org::{domains, pages};
+use statibeat::service::status::hierarchy::{self as hierarchy_service, ItemInput, ItemRef};
+use statibeat::service::status::incidents::{self as incident_service, AffectedInput, IncidentInput, ReportAction};
+use statibeat::service::status::maintenances::{self as maintenance_service, MaintenanceInput, Transition};
 use statibeat::store;
 use statibeat::store::invitations as invitations_sql;
 use std::collections::BTreeSet;
@@ -1049,7 +1049,7 @@ impl World {
         .unwrap();
         let claim = domains::set(&t.app, &Actor::system("test"), &q, "status.quebec.example").await.unwrap();
         store::domains::mark_domain_checked(&t.app.db.pool, &claim, Some(T0), T0).await.unwrap();
-        statibeat::service::bootstrap::create_user(&t.app, "login@people.example.com", "Login", PASSWORD)
+        statibeat::service::org::bootstrap::create_user(&t.app, "login@people.example.com", "Login", PASSWORD)
             .await
             .unwrap();
         let mut w = World {

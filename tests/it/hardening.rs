@@ -499,7 +499,7 @@ async fn tenants_read_delivery_failures_in_generic_words(engine: Engine) {
     let body = json!({"title": "Database down", "description": "Looking into it.", "status": "major_outage"});
     let r = t.send(Req::post(&a.host, "/api/v1/admin/incidents").bearer(&admin).json(body)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    statibeat::service::notify::fan_out_due(&t.app).await.unwrap();
+    statibeat::service::readers::notify::fan_out_due(&t.app).await.unwrap();
 
     // What the resolver said (the loopback address it gave, that a name has no address) is
     // nowhere a tenant looks; the class of failure is. (The URL itself is the tenant's own.)

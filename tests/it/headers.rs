@@ -77,7 +77,7 @@ async fn unsubscribe_path(t: &TestApp, a: &Tenant, admin: &str) -> String {
         json!({"title": "Logins fail", "status": "major_outage", "affected_items": [{"external_id": "auth"}]});
     let r = t.send(Req::post(&a.host, "/api/v1/admin/incidents").bearer(admin).json(incident)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    statibeat::service::notify::fan_out_due(&t.app).await.unwrap();
+    statibeat::service::readers::notify::fan_out_due(&t.app).await.unwrap();
     let url = crate::notifications::one_click_url(t, "reader@example.org", &a.host).await;
     url.split(a.host.as_str()).nth(1).unwrap().to_string()
 }

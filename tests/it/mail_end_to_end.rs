@@ -8,7 +8,7 @@ use crate::smtp_sink::Sink;
 use axum::http::StatusCode;
 use serde_json::json;
 use statibeat::jobs::deliver_due;
-use statibeat::service::notify::fan_out_due;
+use statibeat::service::readers::notify::fan_out_due;
 
 async fn deliver(t: &TestApp) {
     fan_out_due(&t.app).await.unwrap();

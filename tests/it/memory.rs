@@ -6,7 +6,7 @@
 use crate::harness::*;
 use crate::process::http_call;
 use statibeat::clock::{DAY, HOUR};
-use statibeat::service::hierarchy::MAX_COMPONENTS;
+use statibeat::service::status::hierarchy::MAX_COMPONENTS;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 

@@ -5,7 +5,7 @@ use crate::both;
 use crate::harness::*;
 use axum::http::StatusCode;
 use serde_json::{json, Value};
-use statibeat::service::notify::fan_out_due;
+use statibeat::service::readers::notify::fan_out_due;
 
 /// Notification mails in the outbox (not the confirmation links): (recipient, subject, text, headers).
 async fn notices(t: &TestApp) -> Vec<(String, String, String, Value)> {

@@ -5,7 +5,7 @@ use crate::harness::*;
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
 use statibeat::clock::SECOND;
-use statibeat::service::tokens::TokenScope;
+use statibeat::service::credentials::tokens::TokenScope;
 
 const PASSWORD: &str = "let me in please";
 
@@ -396,9 +396,9 @@ async fn a_branding_change_never_reopens_a_page_made_private_meanwhile(engine: E
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let settings = statibeat::service::pages::SiteSettings { subtitle: "Rebranded".into(), ..Default::default() };
+    let settings = statibeat::service::org::pages::SiteSettings { subtitle: "Rebranded".into(), ..Default::default() };
     let actor = statibeat::service::audit::Actor::system("test");
-    statibeat::service::pages::update_site_settings(&t.app, &actor, &stale, settings).await.unwrap();
+    statibeat::service::org::pages::update_site_settings(&t.app, &actor, &stale, settings).await.unwrap();
     let now = statibeat::store::pages::page_by_id(&t.app.db.pool, a.page_id).await.unwrap().unwrap();
     assert_eq!(now.visibility, "private");
     assert!(now.viewer_password_hash.is_some());

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use sqlx::Row;
 use statibeat::auth::token::{PlainToken, TokenKind};
 use statibeat::clock::{DAY, HOUR, MINUTE, SECOND};
-use statibeat::service::bootstrap;
+use statibeat::service::org::bootstrap;
 use statibeat::store;
 
 const PASSWORD: &str = "correct horse battery";

@@ -416,7 +416,12 @@ async fn views_of_a_private_page_need_the_page_gate_too(engine: Engine) {
     let a = t.tenant("acme").await;
     let (host, cookie, page_id) = t.private_staff_page(&a).await;
     let token = t
-        .token(statibeat::service::tokens::TokenScope::Page { org_id: a.org_id, page_id }, "admin", "page_admin", None)
+        .token(
+            statibeat::service::credentials::tokens::TokenScope::Page { org_id: a.org_id, page_id },
+            "admin",
+            "page_admin",
+            None,
+        )
         .await;
     for (path, body) in [
         ("/api/v1/admin/hierarchy/levels", json!({"depth": 1, "singular": "Service", "plural": "Services"})),

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use sqlx::Row;
 use statibeat::clock::{MINUTE, SECOND};
 use statibeat::jobs::{deliver_due, DeliveryReport};
-use statibeat::service::notify::fan_out_due;
+use statibeat::service::readers::notify::fan_out_due;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 

@@ -1,7 +1,7 @@
 //! Invitations: as the inviting admins see them, and as their invitee does.
 
 use crate::clock::rfc3339;
-use crate::service::invitations::{Accepted, Invitee};
+use crate::service::org::invitations::{Accepted, Invitee};
 use crate::store::invitations::InvitationRow;
 use serde::Serialize;
 

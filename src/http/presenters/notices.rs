@@ -4,8 +4,8 @@
 
 use crate::clock::rfc3339;
 use crate::domain::maintenance::State;
-use crate::service::incidents::Audience;
-use crate::service::maintenances::zone_of;
+use crate::service::status::incidents::Audience;
+use crate::service::status::maintenances::zone_of;
 use crate::store::incidents::IncidentRow;
 use crate::store::maintenances::MaintenanceRow;
 use crate::store::notices::{ItemRow, UpdateRow};

@@ -1,8 +1,8 @@
 //! Orgs, pages and their custom domains, as admins and (for pages) readers see them.
 
 use crate::clock::rfc3339;
-use crate::service::domains;
-use crate::service::pages::{SiteSettings, TRASH_RETENTION};
+use crate::service::org::domains;
+use crate::service::org::pages::{SiteSettings, TRASH_RETENTION};
 use crate::store::domains::DomainRow;
 use crate::store::orgs::OrgRow;
 use crate::store::pages::PageRow;

@@ -1,7 +1,7 @@
 //! Credentials and people: API tokens, audit entries, members.
 
 use crate::clock::rfc3339;
-use crate::service::tokens;
+use crate::service::credentials::tokens;
 use crate::store::api_tokens::ApiTokenRow;
 use crate::store::audit::AuditRow;
 use crate::store::members::MemberRow;

@@ -1,8 +1,8 @@
 //! Readers' feeds: as their owners and co-managers see them, and as page admins do.
 
 use crate::clock::rfc3339;
-use crate::http::feeds::reader::urls;
-use crate::service::reader_feeds::{admin, Feed};
+use crate::http::site::feeds::reader::urls;
+use crate::service::readers::reader_feeds::{admin, Feed};
 use serde::Serialize;
 use std::collections::BTreeMap;
 

@@ -3,7 +3,7 @@
 
 use super::notices::{IncidentJson, MaintenanceLists};
 use super::status_model::StatusJson;
-use crate::service::status::{ItemStatus, PageStatus};
+use crate::service::status::computed::{ItemStatus, PageStatus};
 use serde::Serialize;
 use std::collections::HashMap;
 

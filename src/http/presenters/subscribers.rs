@@ -1,7 +1,7 @@
 //! Subscribers as page admins see them, and their delivery log.
 
 use crate::clock::rfc3339;
-use crate::service::subscribers::admin::FailedAttempt;
+use crate::service::readers::subscribers::admin::FailedAttempt;
 use crate::store::outbox::Delivery;
 use crate::store::subscribers::SubscriberRow;
 use serde::Serialize;

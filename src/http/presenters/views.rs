@@ -4,8 +4,8 @@ use super::notices::{IncidentJson, MaintenanceJson};
 use super::status_model::StatusJson;
 use super::status_public::ComponentNode;
 use crate::clock::rfc3339;
-use crate::service::views::data::Warning;
-use crate::service::views::ViewDoc;
+use crate::service::readers::views::data::Warning;
+use crate::service::readers::views::ViewDoc;
 use serde::Serialize;
 
 /// A view as its owner, co-managers and page admins see it. Admin lists show the compact form

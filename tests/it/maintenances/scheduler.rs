@@ -7,7 +7,7 @@ use serde_json::json;
 use statibeat::app::App;
 use statibeat::clock::{HOUR, MINUTE};
 use statibeat::jobs::{run_due, DueReport};
-use statibeat::service::maintenances::{self, Due};
+use statibeat::service::status::maintenances::{self, Due};
 use statibeat::store::Db;
 
 /// A second server instance on the same database and clock.

@@ -1,0 +1,8 @@
+//! Pages and documents for people: the status page (`home`), the admin sign-in (`admin`), a
+//! custom view's page, one-click unsubscribe, and the RSS, Atom and iCalendar feeds.
+
+pub mod admin;
+pub mod custom_view;
+pub mod feeds;
+pub mod home;
+pub mod unsubscribe;
