@@ -18,7 +18,7 @@ use statibeat::service::credentials::tokens::{self as token_service, NewToken, T
 use statibeat::service::org::{domains, pages};
 use statibeat::service::status::hierarchy::{self as hierarchy_service, ItemInput, ItemRef};
 use statibeat::service::status::incidents::{self as incident_service, AffectedInput, IncidentInput, ReportAction};
-use statibeat::service::status::maintenances::{self as maintenance_service, MaintenanceInput, Transition};
+use statibeat::service::status::maintenances::{self as maintenance_service, MaintenanceInput, Move, Transition};
 use statibeat::store;
 use statibeat::store::invitations as invitations_sql;
 use std::collections::BTreeSet;
@@ -1442,7 +1442,9 @@ impl World {
                 let (id, text) = self.fresh_maintenance().await;
                 if matches!(target, Target::FreshStartedMaintenance) {
                     let (app, actor, page) = (&self.t.app, Actor::system("test"), self.page_p().await);
-                    maintenance_service::start(app, &actor, &page, id, Transition::default()).await.unwrap();
+                    maintenance_service::transition(app, &actor, &page, id, Move::Start, Transition::default())
+                        .await
+                        .unwrap();
                 }
                 Fixture { id, text }
             }

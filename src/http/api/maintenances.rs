@@ -14,7 +14,7 @@ use crate::http::extract::principal::Caller;
 use crate::http::presenters::notices::MaintenanceJson;
 use crate::http::presenters::status_model::Listed;
 use crate::service::status::maintenances::{
-    self, BackfillUpdate, MaintenanceInput, MaintenancePatch, Transition, UpdateInput,
+    self, BackfillUpdate, MaintenanceInput, MaintenancePatch, Move, Transition, UpdateInput,
 };
 use crate::store::maintenances::MaintenanceRow;
 use axum::extract::{Path, State};
@@ -194,14 +194,6 @@ impl TransitionBody {
     }
 }
 
-/// A lifecycle move made by hand.
-#[derive(Clone, Copy)]
-enum Move {
-    Start,
-    Complete,
-    Cancel,
-}
-
 /// `POST .../start`.
 pub async fn start_maintenance<const EXT: bool>(
     app: State<App>,
@@ -243,11 +235,7 @@ async fn transition<const EXT: bool>(
     let row = target::<MaintenanceRow, EXT>(&app, &a.page, &raw).await?;
     let t = b.unwrap_or_default().into_transition();
     let actor = caller.actor();
-    let row = match mv {
-        Move::Start => maintenances::start(&app, &actor, &a.page, row.id, t).await?,
-        Move::Complete => maintenances::complete(&app, &actor, &a.page, row.id, t).await?,
-        Move::Cancel => maintenances::cancel(&app, &actor, &a.page, row.id, t).await?,
-    };
+    let row = maintenances::transition(&app, &actor, &a.page, row.id, mv, t).await?;
     Ok(Json(one(&app, &row, Audience::Admin).await?))
 }
 

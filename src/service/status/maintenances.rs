@@ -10,7 +10,7 @@ mod schedule;
 pub use crate::store::maintenance_claims::Due;
 pub use crate::store::maintenances::Filter;
 pub use backfill::{backfill, BackfillUpdate};
-pub use lifecycle::{add_update, cancel, complete, extend, start, Transition, UpdateInput};
+pub use lifecycle::{add_update, extend, transition, Move, Transition, UpdateInput};
 pub use schedule::{complete_due, due, remind_due, start_due};
 
 use crate::app::App;

@@ -32,7 +32,7 @@ pub struct Transition {
 
 /// The three lifecycle moves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Move {
+pub enum Move {
     Start,
     Complete,
     Cancel,
@@ -105,8 +105,9 @@ fn message(given: Option<&str>, preset: &str) -> Result<String> {
     }
 }
 
-/// A person's start, completion or cancellation, effective now.
-async fn transition(
+/// A person's start, completion (early, or of a window that does not complete by itself) or
+/// cancellation (of a window that has not completed), effective now.
+pub async fn transition(
     app: &App,
     actor: &Actor,
     page: &PageRow,
@@ -145,21 +146,6 @@ async fn transition(
     }
     tx.commit().await?;
     get(app, page, id).await
-}
-
-/// Starts a scheduled window now (early, or one that does not start by itself).
-pub async fn start(app: &App, actor: &Actor, page: &PageRow, id: i64, t: Transition) -> Result<MaintenanceRow> {
-    transition(app, actor, page, id, Move::Start, t).await
-}
-
-/// Completes a window in progress now (early, or one that does not complete by itself).
-pub async fn complete(app: &App, actor: &Actor, page: &PageRow, id: i64, t: Transition) -> Result<MaintenanceRow> {
-    transition(app, actor, page, id, Move::Complete, t).await
-}
-
-/// Cancels a window that has not completed.
-pub async fn cancel(app: &App, actor: &Actor, page: &PageRow, id: i64, t: Transition) -> Result<MaintenanceRow> {
-    transition(app, actor, page, id, Move::Cancel, t).await
 }
 
 /// Posts an update on an unfinished window, optionally moving it to a later in-progress stage.
