@@ -14,7 +14,7 @@ use api::{
 };
 use extract::{error, json};
 use front::{ctx, summary_cache};
-use site::{admin, custom_view, feeds, home, unsubscribe};
+use site::{admin, assets, custom_view, feeds, home, unsubscribe};
 
 use crate::app::App;
 use axum::Router;
@@ -252,6 +252,7 @@ pub fn table() -> Vec<Route> {
         route("/u/{token}", Subscribe).get(unsubscribe::unsubscribe_page).post(unsubscribe::unsubscribe),
         // Pages for people.
         route("/", Public).get(home::home),
+        route("/assets/{file}", Public).get(assets::asset),
         route("/static/gate.js", Public).get(home::gate_script),
         route("/admin", Authenticated).get(admin::workspace),
         route("/admin/login", Magic).get(admin::login_page).post(admin::login_submit),

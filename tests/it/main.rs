@@ -26,6 +26,7 @@ mod memory;
 mod notifications;
 mod private_pages;
 mod process;
+mod public_page;
 mod reader_feeds;
 mod sessions;
 mod skips;

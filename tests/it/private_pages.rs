@@ -60,7 +60,7 @@ async fn readers_of_a_private_page_must_know_its_password(engine: Engine) {
     let r = t.send(Req::get(&host, "/")).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert!(r.header("content-type").unwrap().starts_with("text/html"), "{:?}", r.headers);
-    assert!(r.text.contains("<form") && r.text.contains("type=password"), "{}", r.text);
+    assert!(r.text.contains("<form") && r.text.contains("type=\"password\""), "{}", r.text);
     assert_eq!(r.header("cache-control"), Some("no-store"));
 
     // A wrong password is refused and sets nothing.

@@ -353,7 +353,7 @@ async fn the_public_page_shows_components_and_active_incidents(engine: Engine) {
     let r = t.send(Req::get(&a.host, "/")).await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.text.contains("Major outage"), "{}", r.text);
-    assert!(r.text.contains("Elevated &lt;API&gt; latency"), "titles are escaped: {}", r.text);
+    assert!(r.text.contains("Elevated &#60;API&#62; latency"), "titles are escaped: {}", r.text);
     assert!(!r.text.contains("All systems operational"));
 }
 both!(the_public_page_shows_components_and_active_incidents);

@@ -2,6 +2,7 @@
 //! custom view's page, one-click unsubscribe, and the RSS, Atom and iCalendar feeds.
 
 pub mod admin;
+pub mod assets;
 pub mod custom_view;
 pub mod feeds;
 pub mod home;
