@@ -14,7 +14,7 @@ use api::{
 };
 use extract::{error, json};
 use front::{ctx, summary_cache};
-use site::{admin, assets, custom_view, feeds, home, unsubscribe};
+use site::{admin, assets, custom_view, feeds, home, incident, unsubscribe};
 
 use crate::app::App;
 use axum::Router;
@@ -253,6 +253,7 @@ pub fn table() -> Vec<Route> {
         // Pages for people.
         route("/", Public).get(home::home),
         route("/assets/{file}", Public).get(assets::asset),
+        route("/incidents/{id}", Public).get(incident::incident_page),
         route("/static/gate.js", Public).get(home::gate_script),
         route("/admin", Authenticated).get(admin::workspace),
         route("/admin/login", Magic).get(admin::login_page).post(admin::login_submit),

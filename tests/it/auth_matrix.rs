@@ -961,7 +961,9 @@ fn routes() -> Vec<Route> {
         route(get.clone(), "/readyz", Public, 200),
         route(get.clone(), "/internal/domain-check", Public, 200).query("domain=status.quebec.example"),
         route(get.clone(), "/", Public, 200).via(&[Via::PageHost, Via::StatusPath]),
-        route(get, "/static/gate.js", Public, 200).via(&[Via::PageHost, Via::StatusPath]),
+        route(get.clone(), "/static/gate.js", Public, 200).via(&[Via::PageHost, Via::StatusPath]),
+        route(get.clone(), "/assets/{file}", Public, 200).via(&[Via::PageHost, Via::StatusPath]),
+        route(get, "/incidents/{id}", Public, 200).via(&[Via::PageHost, Via::StatusPath]).on(SharedIncident),
     ]);
     rows
 }
@@ -1482,7 +1484,8 @@ impl World {
             .replace("{identifier}", &f.text)
             .replace("{external_id}", &f.text)
             .replace("{kind}", "incident")
-            .replace("{url_prefix}", "alpha");
+            .replace("{url_prefix}", "alpha")
+            .replace("{file}", statibeat::http::site::assets::STYLESHEET.path.trim_start_matches("/assets/"));
         let (host, path) = match via {
             Via::PageHost => (self.a.host.clone(), path),
             Via::StatusPath => (BASE.to_string(), format!("/status/{}{}", self.a.prefix, path)),

@@ -11,6 +11,7 @@ use statibeat::clock::{rfc3339, HOUR};
 both!(the_home_page_shows_incidents_maintenance_and_components_in_the_pages_zone);
 both!(the_home_page_follows_the_section_order_of_its_settings);
 both!(the_stylesheet_is_served_under_its_fingerprint_only);
+both!(an_incident_has_its_own_page_with_its_timeline_and_published_report);
 
 async fn the_home_page_shows_incidents_maintenance_and_components_in_the_pages_zone(engine: Engine) {
     let t = TestApp::new(engine).await;
@@ -99,4 +100,122 @@ async fn the_stylesheet_is_served_under_its_fingerprint_only(engine: Engine) {
     // The name is the content's digest: another name is not this file.
     let stale = t.send(Req::get(&a.host, "/assets/site.0000000000000000.css")).await;
     assert_eq!(stale.status, StatusCode::NOT_FOUND);
+}
+
+async fn an_incident_has_its_own_page_with_its_timeline_and_published_report(engine: Engine) {
+    let t = TestApp::new(engine).await;
+    let a = t.tenant("acme").await;
+    let admin = components(&t, &a).await;
+    let (id, internal) =
+        (open_incident(&t, &a.host, &admin, "public").await, open_incident(&t, &a.host, &admin, "internal").await);
+    let post = |path: String, body: serde_json::Value| t.send(Req::post(&a.host, &path).bearer(&admin).json(body));
+    let r = post(
+        format!("/api/v1/admin/incidents/{id}/updates"),
+        json!({"message": "A fix is rolling out.", "notify": false}),
+    )
+    .await;
+    assert!(r.status.is_success(), "{}", r.text);
+    let r = t.send(Req::get(&a.host, &format!("/incidents/{id}"))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let (newer, older) = (r.text.find("A fix is rolling out."), r.text.find("</strong> — Checkout fails"));
+    assert!(newer.is_some() && older.is_some() && newer < older, "newest first:\n{}", r.text);
+    assert!(r.text.contains("Affected: API Gateway") && !r.text.contains("Post-incident report"), "{}", r.text);
+    // Resolved with a published report: the report shows, paragraph by paragraph.
+    let r = post(format!("/api/v1/admin/incidents/{id}/resolve"), json!({"resolution_message": "Fixed."})).await;
+    assert!(r.status.is_success(), "{}", r.text);
+    let report = json!({"body": "A bad deploy.\n\nWe added a canary."});
+    let r = t
+        .send(
+            Req::new(Method::PUT, &a.host, &format!("/api/v1/admin/incidents/{id}/report")).bearer(&admin).json(report),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text);
+    let r = post(format!("/api/v1/admin/incidents/{id}/report/publish"), json!({})).await;
+    assert!(r.status.is_success(), "{}", r.text);
+    let r = t.send(Req::get(&a.host, &format!("/incidents/{id}"))).await;
+    assert!(
+        r.text.contains("Post-incident report")
+            && r.text.contains("<p>A bad deploy.</p>")
+            && r.text.contains("<p>We added a canary.</p>"),
+        "{}",
+        r.text
+    );
+    assert!(r.text.contains("resolved <time"), "{}", r.text);
+    // An internal incident, an unknown id and a word are the same 404 page, in the page's layout.
+    for path in [format!("/incidents/{internal}"), "/incidents/999999".to_string(), "/incidents/abc".to_string()] {
+        let r = t.send(Req::get(&a.host, &path)).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(r.text.contains("There is no such incident") && r.text.contains("<title>Not found"), "{}", r.text);
+        assert!(!r.text.contains("Internal outage"), "{}", r.text);
+    }
+}
+
+async fn open_incident(t: &TestApp, host: &str, admin: &str, visibility: &str) -> i64 {
+    let title = if visibility == "public" { "Checkout fails" } else { "Internal outage" };
+    let body = json!({"title": title, "status": "major_outage", "visibility": visibility,
+        "affected_items": [{"external_id": "api-gateway"}], "notify": false});
+    let r = t.send(Req::post(host, "/api/v1/admin/incidents").bearer(admin).json(body)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    r.json["id"].as_i64().unwrap()
+}
+
+/// Every page type the server renders passes the Nu Html Checker with no error: the home page
+/// with an incident and a window, an incident page, the 404 page and a private page's gate.
+#[tokio::test]
+async fn the_pages_pass_the_nu_html_checker() {
+    let Some(jar) = vnu_jar() else { return };
+    let t = TestApp::new(Engine::Sqlite).await;
+    let a = t.tenant("acme").await;
+    let admin = components(&t, &a).await;
+    let id = open_incident(&t, &a.host, &admin, "public").await;
+    let starts = t.app.now() + HOUR;
+    let window = json!({"title": "Database upgrade", "affected_items": [{"external_id": "web"}],
+        "starts_at": rfc3339(starts), "ends_at": rfc3339(starts + HOUR), "time_zone": "UTC"});
+    let r = t.send(Req::post(&a.host, "/api/v1/admin/maintenances").bearer(&admin).json(window)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let r = t
+        .send(Req::post(ADMIN, "/api/v1/org/pages").session(&a.admin_cookie).json(json!({
+            "name": "Staff", "url_prefix": "staff", "visibility": "private", "viewer_password": "let me in please",
+        })))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let dir = std::env::temp_dir().join(format!("statibeat-vnu-{}-{}", std::process::id(), rand::random::<u32>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut files = Vec::new();
+    for (name, host, path) in [
+        ("home", a.host.clone(), "/".to_string()),
+        ("incident", a.host.clone(), format!("/incidents/{id}")),
+        ("not-found", a.host.clone(), "/incidents/999999".to_string()),
+        ("gate", format!("staff.{BASE}"), "/".to_string()),
+    ] {
+        let r = t.send(Req::get(&host, &path)).await;
+        assert!(r.text.starts_with("<!doctype html>"), "{name}: {}", r.text);
+        let file = dir.join(format!("{name}.html"));
+        std::fs::write(&file, &r.text).unwrap();
+        files.push(file);
+    }
+    let out = std::process::Command::new("java").arg("-jar").arg(&jar).arg("--errors-only").args(&files).output();
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = out.expect("run java");
+    assert!(out.status.success(), "the Nu Html Checker found errors:\n{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// The checker's jar: `STATIBEAT_TEST_VNU`, or where `npm install -g vnu-jar` puts it. Without
+/// it (or without `java`) the check is skipped and recorded (`crate::skips`), unless
+/// `STATIBEAT_REQUIRE_HTML_CHECKER=1` (CI) makes that a failure.
+fn vnu_jar() -> Option<std::path::PathBuf> {
+    let npm_root = std::process::Command::new("npm").args(["root", "-g"]).output().ok();
+    let candidates = std::env::var("STATIBEAT_TEST_VNU")
+        .ok()
+        .into_iter()
+        .chain(npm_root.map(|o| format!("{}/vnu-jar/build/dist/vnu.jar", String::from_utf8_lossy(&o.stdout).trim())));
+    let java = std::process::Command::new("java").arg("-version").output().is_ok_and(|o| o.status.success());
+    let found = candidates.map(std::path::PathBuf::from).find(|p| p.is_file()).filter(|_| java);
+    if found.is_none() {
+        if std::env::var("STATIBEAT_REQUIRE_HTML_CHECKER").is_ok_and(|v| v == "1") {
+            panic!("STATIBEAT_REQUIRE_HTML_CHECKER=1 but java or vnu.jar (npm install -g vnu-jar) is missing");
+        }
+        crate::skips::skipped(crate::skips::HTML_CHECKER, "HTML checker not installed (java, npm install -g vnu-jar)");
+    }
+    found
 }

@@ -15,6 +15,8 @@ pub const POSTGRES: &str = "PostgreSQL half";
 pub const FEED_PARSERS: &str = "feed parsers";
 /// The headless-chromium scenarios.
 pub const BROWSER: &str = "browser";
+/// Validation of the rendered pages by the Nu Html Checker (`vnu-jar`, run with `java`).
+pub const HTML_CHECKER: &str = "HTML checker";
 
 static ANNOUNCED: Mutex<Option<HashSet<&'static str>>> = Mutex::new(None);
 

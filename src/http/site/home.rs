@@ -2,67 +2,17 @@
 //! domain) and the private page's password gate, rendered from the templates in `templates/`
 //! (askama: checked at compile time, HTML-escaped by default; decision 0014).
 
+use super::layout::{icon, status_name, visit, Chrome, Shown, Visit};
 use crate::app::App;
-use crate::domain::maintenance::Zone;
-use crate::http::extract::principal::{ctx_of, Reader};
-use crate::http::front::ctx::{RequestCtx, Via};
-use crate::http::site::assets::STYLESHEET;
-use crate::service::org::pages::{self, SiteSettings};
 use crate::service::status::computed::{self, PageStatus};
 use crate::service::status::incidents::{self, Audience};
 use crate::service::status::maintenances;
-use crate::store::hierarchy::StatusRow;
-use crate::store::pages::PageRow;
 use askama::Template;
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 
 pub use crate::domain::html::esc;
-
-/// What every page of a status page shares: the layout's head, header and footer.
-pub struct Chrome {
-    pub locale: String,
-    pub title: String,
-    pub subtitle: String,
-    pub description: String,
-    /// `/status/<prefix>` when the page is served under the platform host, else empty.
-    pub base: String,
-    pub stylesheet: String,
-    pub time_zone: String,
-    /// Whether the head and footer link the page's feeds (not on the private page's gate).
-    pub feeds: bool,
-    pub noindex: bool,
-}
-
-impl Chrome {
-    fn of(page: &PageRow, s: &SiteSettings, base: &str) -> Chrome {
-        let title = if s.title.is_empty() { page.name.clone() } else { s.title.clone() };
-        Chrome {
-            locale: s.locale.clone(),
-            description: format!("Current status, incidents and scheduled maintenance of {title}."),
-            title,
-            subtitle: s.subtitle.clone(),
-            base: base.to_string(),
-            stylesheet: STYLESHEET.path.clone(),
-            time_zone: s.time_zone.clone(),
-            feeds: true,
-            noindex: page.visibility != "public",
-        }
-    }
-}
-
-/// An instant, machine-readable and as the page's readers see it (in the page's time zone).
-pub struct Shown {
-    pub iso: String,
-    pub shown: String,
-}
-
-impl Shown {
-    fn at(zone: &Zone, ms: i64) -> Shown {
-        Shown { iso: crate::clock::rfc3339(ms), shown: zone.human(ms) }
-    }
-}
 
 /// The sections of the home page, in the order the page's settings give.
 pub enum Section {
@@ -131,64 +81,15 @@ pub struct HomePage {
     pub components: Vec<Tree>,
 }
 
-#[derive(Template)]
-#[template(path = "gate.html")]
-pub struct GatePage {
-    pub page: Chrome,
-}
-
-/// The icon class of a status: never colour alone, the stylesheet adds a symbol, the template
-/// the status's name.
-fn icon(statuses: &[StatusRow], key: &str) -> &'static str {
-    match statuses.iter().find(|s| s.key == key) {
-        Some(s) if s.reserved => "i-maint",
-        Some(s) if s.severity == 0 => "i-ok",
-        Some(s) if s.downtime_permille >= 1000 => "i-major",
-        Some(_) => "i-minor",
-        None => "i-ok",
-    }
-}
-
-fn status_name(statuses: &[StatusRow], key: &str) -> String {
-    statuses.iter().find(|s| s.key == key).map(|s| s.name.clone()).unwrap_or_else(|| key.to_string())
-}
-
 pub async fn home(State(app): State<App>, req: Request) -> Response {
-    let (mut parts, _) = req.into_parts();
-    let Ok(ctx): Result<RequestCtx, _> = ctx_of(&parts) else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    let v = match visit(&app, req).await {
+        Ok(v) => v,
+        Err(r) => return r,
     };
-    let Some(page) = ctx.page else {
-        return axum::response::Redirect::to("/admin").into_response();
-    };
-    let admitted = <Reader as FromRequestParts<App>>::from_request_parts(&mut parts, &app).await.is_ok();
-    let base = match &ctx.via {
-        Via::StatusPath(prefix) => format!("/status/{prefix}"),
-        _ => String::new(),
-    };
-    let s = pages::settings_of(&page);
-    if !admitted {
-        // Nothing of the page shows before the password: not even its name.
-        let mut chrome = Chrome::of(&page, &s, &base);
-        chrome.title = "Private status page".into();
-        chrome.subtitle.clear();
-        chrome.description = "This status page is private.".into();
-        chrome.feeds = false;
-        let html = match (GatePage { page: chrome }).render() {
-            Ok(h) => h,
-            Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-        };
-        return (StatusCode::UNAUTHORIZED, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response();
+    match home_page(&app, &v).await {
+        Ok(p) => v.respond(StatusCode::OK, &p),
+        Err(e) => v.failed(e),
     }
-    let html = match home_page(&app, &page, &s, &base).await {
-        Ok(p) => p.render(),
-        Err(e) => return crate::http::extract::error::ApiError::from(e).into_response(),
-    };
-    let Ok(html) = html else { return StatusCode::INTERNAL_SERVER_ERROR.into_response() };
-    // A private page is only ever cached by the reader's own browser.
-    let cache =
-        if page.visibility == "public" { "public, max-age=15, stale-while-revalidate=60" } else { "private, no-store" };
-    ([(header::CACHE_CONTROL, cache), (header::VARY, "Cookie, Authorization")], Html(html)).into_response()
 }
 
 /// The private page's password form script: posts the password, reloads on success.
@@ -205,10 +106,8 @@ if(r.ok)location.reload();else m.textContent='Wrong password';});
 }
 
 /// Everything the home page shows, read through the services.
-async fn home_page(app: &App, page: &PageRow, s: &SiteSettings, base: &str) -> crate::service::Result<HomePage> {
-    let zone = Zone::parse(&s.time_zone)
-        .or_else(|_| Zone::parse("UTC"))
-        .map_err(|_| crate::service::Error::NotFound("zone"))?;
+async fn home_page(app: &App, v: &Visit) -> crate::service::Result<HomePage> {
+    let (page, s) = (&v.page, &v.settings);
     let st = computed::page_status(app, page).await?;
     let banner = Banner {
         text: if icon(&st.statuses, &st.overall) == "i-ok" {
@@ -237,8 +136,8 @@ async fn home_page(app: &App, page: &PageRow, s: &SiteSettings, base: &str) -> c
                 .filter(|u| u.notice_id == i.id)
                 .max_by_key(|u| (u.created_at, u.id))
                 .map(|u| UpdateLine { stage: u.stage.clone(), message: u.message.clone() }),
-            started: Shown::at(&zone, i.started_at),
-            updated: Shown::at(&zone, i.updated_at),
+            started: v.at(i.started_at),
+            updated: v.at(i.updated_at),
         })
         .collect();
     let mut windows = Vec::new();
@@ -251,8 +150,8 @@ async fn home_page(app: &App, page: &PageRow, s: &SiteSettings, base: &str) -> c
             title: m.title.clone(),
             in_progress,
             affected: names(items.iter().filter(|x| x.notice_id == m.id).map(|x| x.name.as_str())),
-            starts: Shown::at(&zone, m.starts_at),
-            ends: Shown::at(&zone, m.ends_at),
+            starts: v.at(m.starts_at),
+            ends: v.at(m.ends_at),
         }));
     }
     let sections = s
@@ -267,10 +166,10 @@ async fn home_page(app: &App, page: &PageRow, s: &SiteSettings, base: &str) -> c
         })
         .collect();
     Ok(HomePage {
-        page: Chrome::of(page, s, base),
+        page: v.chrome(),
         sections,
         banner,
-        updated: Shown::at(&zone, app.now()),
+        updated: v.at(app.now()),
         incidents,
         windows,
         components: tree(&st),

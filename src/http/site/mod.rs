@@ -6,4 +6,6 @@ pub mod assets;
 pub mod custom_view;
 pub mod feeds;
 pub mod home;
+pub mod incident;
+pub mod layout;
 pub mod unsubscribe;
