@@ -111,10 +111,85 @@ pub fn uptime(impacts: &[Impact], start: i64, end: i64) -> f64 {
     pct.clamp(0.0, 100.0)
 }
 
+/// The heaviest weight (per mille) of the impacts overlapping `[start, end)`, 0 when nothing
+/// happened. Given impacts weighted by their mark (0 baseline, 1000 fully down, between for
+/// any other status), it is what colours a day on an uptime bar.
+pub fn worst(impacts: &[Impact], start: i64, end: i64) -> i64 {
+    impacts
+        .iter()
+        .filter(|i| i.from < end && i.until.is_none_or(|u| u > start))
+        .map(|i| i.weight_permille.clamp(0, 1000))
+        .max()
+        .unwrap_or(0)
+}
+
+/// How one day reads on a component's uptime bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DayMark {
+    /// The component did not exist yet: not a day of 100 %.
+    NoData,
+    Operational,
+    /// Above the baseline at worst, but never fully down (e.g. degraded performance).
+    Degraded,
+    /// Fully down at some moment of the day.
+    Outage,
+}
+
+impl DayMark {
+    /// The mark of the day `[start, end)` whose worst weight is `worst`, for a component that
+    /// exists from `since`.
+    pub fn of(worst: i64, end: i64, since: i64) -> DayMark {
+        match worst {
+            _ if end <= since => DayMark::NoData,
+            0 => DayMark::Operational,
+            w if w >= 1000 => DayMark::Outage,
+            _ => DayMark::Degraded,
+        }
+    }
+}
+
+/// An uptime percentage as readers see it: two decimals, never rounded up to a perfect record
+/// (99.999 reads 99.99 %, only 100 reads 100 %).
+pub fn percent_label(pct: f64) -> String {
+    if pct >= 100.0 {
+        return "100%".to_string();
+    }
+    let floored = (pct.max(0.0) * 100.0).floor() / 100.0;
+    format!("{floored:.2}%")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_day_is_coloured_by_its_worst_impact_and_no_data_before_the_component_existed() {
+        let day = (1_000, 2_000);
+        let impacts = [
+            Impact { from: 500, until: Some(1_100), weight_permille: 300 },
+            Impact { from: 1_500, until: Some(1_600), weight_permille: 1000 },
+            Impact { from: 2_500, until: None, weight_permille: 700 },
+        ];
+        assert_eq!(worst(&impacts, day.0, day.1), 1000, "the outage at 1500 is the worst of the day");
+        assert_eq!(worst(&impacts[..1], day.0, day.1), 300);
+        assert_eq!(worst(&impacts[2..], day.0, day.1), 0, "an impact after the day does not count");
+        assert_eq!(DayMark::of(0, day.1, 0), DayMark::Operational);
+        assert_eq!(DayMark::of(300, day.1, 0), DayMark::Degraded);
+        assert_eq!(DayMark::of(1000, day.1, 0), DayMark::Outage);
+        assert_eq!(DayMark::of(0, day.1, 2_000), DayMark::NoData, "created at the day's end: no data");
+        assert_eq!(DayMark::of(0, day.1, 1_999), DayMark::Operational, "created during the day: data");
+    }
+
+    #[test]
+    fn percentages_never_round_up_to_a_perfect_record() {
+        assert_eq!(percent_label(100.0), "100%");
+        assert_eq!(percent_label(99.999), "99.99%");
+        assert_eq!(percent_label(99.995), "99.99%");
+        assert_eq!(percent_label(99.5), "99.50%");
+        assert_eq!(percent_label(0.0), "0.00%");
+        assert_eq!(percent_label(-1.0), "0.00%");
+    }
 
     fn tree() -> Vec<Node> {
         // api (1) ─ gateway (2), auth (3); web (4)

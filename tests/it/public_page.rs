@@ -12,6 +12,7 @@ both!(the_home_page_shows_incidents_maintenance_and_components_in_the_pages_zone
 both!(the_home_page_follows_the_section_order_of_its_settings);
 both!(the_stylesheet_is_served_under_its_fingerprint_only);
 both!(an_incident_has_its_own_page_with_its_timeline_and_published_report);
+both!(each_component_has_a_90_day_bar_with_no_data_before_it_existed);
 
 async fn the_home_page_shows_incidents_maintenance_and_components_in_the_pages_zone(engine: Engine) {
     let t = TestApp::new(engine).await;
@@ -218,4 +219,43 @@ fn vnu_jar() -> Option<std::path::PathBuf> {
         crate::skips::skipped(crate::skips::HTML_CHECKER, "HTML checker not installed (java, npm install -g vnu-jar)");
     }
     found
+}
+
+/// One segment a day, coloured by the day's worst impact; the days before the component existed
+/// are "no data", not 100 %, and the percentage counts only the days it existed.
+async fn each_component_has_a_90_day_bar_with_no_data_before_it_existed(engine: Engine) {
+    let t = TestApp::new(engine).await;
+    let a = t.tenant("acme").await;
+    let admin = components(&t, &a).await;
+    open_incident(&t, &a.host, &admin, "public").await;
+    // Degraded performance counts as up, but it still marks the day.
+    let body = json!({"title": "Slow logins", "status": "degraded", "affected_items": [{"external_id": "auth"}], "notify": false});
+    let r = t.send(Req::post(&a.host, "/api/v1/admin/incidents").bearer(&admin).json(body)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    t.clock.advance(HOUR);
+    let r = t.send(Req::get(&a.host, "/")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let bar_of = |name: &str| {
+        let start = r.text.find(&format!("aria-label=\"{name}: uptime over the last 90 days\"")).expect(name);
+        let end = start + r.text[start..].find("</ol>").unwrap();
+        r.text[start..end].to_string()
+    };
+    let (gateway, web) = (bar_of("API Gateway"), bar_of("Website"));
+    for bar in [&gateway, &web] {
+        assert_eq!(bar.matches("<li tabindex=\"0\"").count(), 90, "{bar}");
+        assert_eq!(bar.matches("class=\"d-none\"").count(), 89, "{bar}");
+        assert!(bar.contains(": no data"), "{bar}");
+    }
+    assert!(gateway.ends_with("uptime, outage</span></li>"), "today is an outage: {gateway}");
+    assert!(web.contains("class=\"d-ok\"") && web.ends_with("100% uptime</span></li>"), "{web}");
+    let auth = bar_of("Auth");
+    assert!(auth.contains("class=\"d-minor\"") && auth.ends_with("100% uptime, degraded</span></li>"), "{auth}");
+    assert!(r.text.contains("<span>100% uptime</span>"), "the website's 90 days: {}", r.text);
+    assert!(!r.text.contains("<span>no data uptime</span>"), "{}", r.text);
+    // Hidden from the page's sections, the bars go.
+    let settings = json!({"homepage_sections": ["banner", "components"]});
+    let r = t.send(Req::new(Method::PUT, &a.host, "/api/v1/admin/site-settings").bearer(&admin).json(settings)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = t.send(Req::get(&a.host, "/")).await;
+    assert!(r.text.contains("id=\"h-components\"") && !r.text.contains("class=\"bar\""), "{}", r.text);
 }

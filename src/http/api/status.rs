@@ -145,15 +145,15 @@ pub async fn uptime(State(app): State<App>, r: Reader, q: ListQuery, headers: He
     // Every component has the same days: format each date once.
     let dates: Vec<String> = rows
         .first()
-        .map(|(_, per_day)| per_day.iter().map(|(start, _)| rfc3339(*start)[..10].to_string()).collect())
+        .map(|(_, per_day)| per_day.iter().map(|d| rfc3339(d.start)[..10].to_string()).collect())
         .unwrap_or_default();
     let data = rows
         .iter()
         .map(|(item, per_day)| ComponentUptime {
             identifier: &item.identifier,
             name: &item.name,
-            uptime: round3(per_day.iter().map(|(_, u)| u).sum::<f64>() / per_day.len().max(1) as f64),
-            days: per_day.iter().zip(&dates).map(|((_, u), date)| DayUptime { date, uptime: round3(*u) }).collect(),
+            uptime: round3(per_day.iter().map(|d| d.percent).sum::<f64>() / per_day.len().max(1) as f64),
+            days: per_day.iter().zip(&dates).map(|(d, date)| DayUptime { date, uptime: round3(d.percent) }).collect(),
         })
         .collect();
     let body = Rendered::bytes(serde_json::to_vec(&UptimePage { days, data, next_cursor }).expect("json serialises"));

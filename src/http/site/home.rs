@@ -4,6 +4,7 @@
 
 use super::layout::{icon, status_name, visit, Chrome, Shown, Visit};
 use crate::app::App;
+use crate::domain::status::{percent_label, DayMark};
 use crate::service::status::computed::{self, PageStatus};
 use crate::service::status::incidents::{self, Audience};
 use crate::service::status::maintenances;
@@ -11,6 +12,7 @@ use askama::Template;
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
 
 pub use crate::domain::html::esc;
 
@@ -57,6 +59,21 @@ pub struct ComponentLine {
     pub name: String,
     pub status: String,
     pub icon: &'static str,
+    /// The 90-day bar, when the page shows uptime.
+    pub bar: Option<UptimeBar>,
+}
+
+/// A component's uptime over the last 90 days: one segment a day, oldest first.
+pub struct UptimeBar {
+    /// Over the days the component existed.
+    pub percent: String,
+    pub days: Vec<BarDay>,
+}
+
+pub struct BarDay {
+    pub class: &'static str,
+    /// Date and uptime, shown on hover and focus and read by screen readers.
+    pub tip: String,
 }
 
 /// The component tree as a sequence the template writes out: an item opens an `<li>`, `Down`
@@ -154,6 +171,8 @@ async fn home_page(app: &App, v: &Visit) -> crate::service::Result<HomePage> {
             ends: v.at(m.ends_at),
         }));
     }
+    let bars =
+        if s.homepage_sections.iter().any(|k| k == "uptime") { uptime_bars(app, v).await? } else { HashMap::new() };
     let sections = s
         .homepage_sections
         .iter()
@@ -172,7 +191,7 @@ async fn home_page(app: &App, v: &Visit) -> crate::service::Result<HomePage> {
         updated: v.at(app.now()),
         incidents,
         windows,
-        components: tree(&st),
+        components: tree(&st, bars),
     })
 }
 
@@ -180,17 +199,49 @@ fn names<'a>(it: impl Iterator<Item = &'a str>) -> String {
     it.collect::<Vec<_>>().join(", ")
 }
 
-/// The visible components in tree order (depth first, children after their parent).
-fn tree(st: &PageStatus) -> Vec<Tree> {
-    use std::collections::HashMap;
-    let mut kids: HashMap<Option<i64>, Vec<&computed::ItemStatus>> = HashMap::new();
-    for i in st.items.iter().filter(|i| i.item.visible) {
-        kids.entry(i.item.parent_id).or_default().push(i);
-    }
+/// Every visible component's 90-day bar, by component id.
+async fn uptime_bars(app: &App, v: &Visit) -> crate::service::Result<HashMap<i64, UptimeBar>> {
+    let days = computed::MAX_UPTIME_DAYS;
+    let rows = computed::uptime(app, &v.page, days, 0, i64::from(u16::MAX)).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(item, per_day)| {
+            let known: Vec<f64> = per_day.iter().filter(|d| d.mark != DayMark::NoData).map(|d| d.percent).collect();
+            let percent = if known.is_empty() {
+                "no data".to_string()
+            } else {
+                percent_label(known.iter().sum::<f64>() / known.len() as f64)
+            };
+            let days = per_day
+                .iter()
+                .map(|d| {
+                    let date = v.zone.human(d.start + 12 * crate::clock::HOUR);
+                    let date = date.get(..10).unwrap_or(&date).to_string();
+                    let (class, tip) = match d.mark {
+                        DayMark::NoData => ("d-none", format!("{date}: no data")),
+                        DayMark::Operational => ("d-ok", format!("{date}: {} uptime", percent_label(d.percent))),
+                        DayMark::Degraded => {
+                            ("d-minor", format!("{date}: {} uptime, degraded", percent_label(d.percent)))
+                        }
+                        DayMark::Outage => ("d-major", format!("{date}: {} uptime, outage", percent_label(d.percent))),
+                    };
+                    BarDay { class, tip }
+                })
+                .collect();
+            (item.id, UptimeBar { percent, days })
+        })
+        .collect())
+}
+
+/// The visible components in tree order (depth first, children after their parent), each
+/// with its bar when there is one.
+fn tree(st: &PageStatus, mut bars: HashMap<i64, UptimeBar>) -> Vec<Tree> {
+    type Kids<'a> = HashMap<Option<i64>, Vec<&'a computed::ItemStatus>>;
     fn walk(
         out: &mut Vec<Tree>,
-        kids: &HashMap<Option<i64>, Vec<&computed::ItemStatus>>,
+        kids: &Kids<'_>,
         st: &PageStatus,
+        bars: &mut HashMap<i64, UptimeBar>,
         parent: Option<i64>,
     ) {
         for i in kids.get(&parent).into_iter().flatten() {
@@ -198,16 +249,21 @@ fn tree(st: &PageStatus) -> Vec<Tree> {
                 name: i.item.name.clone(),
                 status: status_name(&st.statuses, &i.status),
                 icon: icon(&st.statuses, &i.status),
+                bar: bars.remove(&i.item.id),
             }));
             if kids.contains_key(&Some(i.item.id)) {
                 out.push(Tree::Down);
-                walk(out, kids, st, Some(i.item.id));
+                walk(out, kids, st, bars, Some(i.item.id));
                 out.push(Tree::Up);
             }
             out.push(Tree::End);
         }
     }
+    let mut kids: Kids<'_> = HashMap::new();
+    for i in st.items.iter().filter(|i| i.item.visible) {
+        kids.entry(i.item.parent_id).or_default().push(i);
+    }
     let mut out = Vec::new();
-    walk(&mut out, &kids, st, None);
+    walk(&mut out, &kids, st, &mut bars, None);
     out
 }

@@ -80,8 +80,17 @@ pub async fn page_status(app: &App, page: &PageRow) -> Result<PageStatus> {
 /// Longest uptime history served: the 90 days of bars a page shows.
 pub const MAX_UPTIME_DAYS: i64 = 90;
 
-/// One component's daily uptime: (start of day, percentage), oldest first.
-pub type ItemUptime = (ItemRow, Vec<(i64, f64)>);
+/// One day of a component's uptime: when it starts, the percentage up, and how the day reads
+/// on a bar (its worst impact, or no data before the component existed).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Day {
+    pub start: i64,
+    pub percent: f64,
+    pub mark: status::DayMark,
+}
+
+/// One component's daily uptime, oldest day first.
+pub type ItemUptime = (ItemRow, Vec<Day>);
 
 /// Daily uptime for the last `days` days (today included, up to now) of up to `limit` visible
 /// components with ids above `after`, in id order. A parent counts its descendants' impacts.
@@ -105,23 +114,36 @@ pub async fn uptime(app: &App, page: &PageRow, days: i64, after: i64, limit: i64
     let relevant: Vec<i64> =
         items.iter().map(|i| i.id).filter(|id| ancestors(*id, &parent).any(|a| wanted.contains(&a))).collect();
     // Each chosen item's impacts include its descendants' (walk up from every impacted item).
-    let mut rolled: HashMap<i64, Vec<Impact>> = HashMap::new();
+    // Beside each impact's downtime weight, its mark for the bar: any status above the baseline
+    // marks the day (degraded performance is an impact even when it counts as up), a fully-down
+    // status marks it an outage.
+    let severity: HashMap<&str, i64> = statuses.iter().map(|s| (s.key.as_str(), s.severity)).collect();
+    let mut rolled: HashMap<i64, (Vec<Impact>, Vec<Impact>)> = HashMap::new();
     for m in isql::impacts(pool, page.id, &relevant, from, now).await? {
         let w = weight.get(m.status.as_str()).copied().unwrap_or(0);
+        let mark = match (severity.get(m.status.as_str()).copied().unwrap_or(0), w) {
+            (0, _) => 0,
+            (_, w) if w >= 1000 => 1000,
+            _ => 500,
+        };
         let impact = Impact { from: m.from_at, until: m.until_at, weight_permille: w };
         for id in ancestors(m.item_id, &parent).filter(|a| wanted.contains(a)) {
-            rolled.entry(id).or_default().push(impact);
+            let (down, marks) = rolled.entry(id).or_default();
+            down.push(impact);
+            marks.push(Impact { weight_permille: mark, ..impact });
         }
     }
     Ok(chosen
         .into_iter()
         .map(|item| {
-            let impacts = rolled.get(&item.id).map(Vec::as_slice).unwrap_or(&[]);
+            let (impacts, marks) =
+                rolled.get(&item.id).map(|(d, m)| (d.as_slice(), m.as_slice())).unwrap_or((&[], &[]));
             let per_day = (0..days)
                 .map(|d| {
                     let start = from + d * DAY;
                     let end = (start + DAY).min(now.max(start + 1));
-                    (start, status::uptime(impacts, start, end))
+                    let mark = status::DayMark::of(status::worst(marks, start, end), start + DAY, item.created_at);
+                    Day { start, percent: status::uptime(impacts, start, end), mark }
                 })
                 .collect();
             (item, per_day)
