@@ -154,7 +154,9 @@ pub fn percent_label(pct: f64) -> String {
     if pct >= 100.0 {
         return "100%".to_string();
     }
-    let floored = (pct.max(0.0) * 100.0).floor() / 100.0;
+    // The epsilon keeps a value that is exactly two decimals (0.29, whose double is a hair
+    // below) from losing a step to the floor.
+    let floored = ((pct.max(0.0) * 100.0) + 1e-9).floor() / 100.0;
     format!("{floored:.2}%")
 }
 
@@ -187,6 +189,7 @@ mod tests {
         assert_eq!(percent_label(99.999), "99.99%");
         assert_eq!(percent_label(99.995), "99.99%");
         assert_eq!(percent_label(99.5), "99.50%");
+        assert_eq!(percent_label(0.29), "0.29%");
         assert_eq!(percent_label(0.0), "0.00%");
         assert_eq!(percent_label(-1.0), "0.00%");
     }

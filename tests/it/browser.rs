@@ -484,10 +484,10 @@ async fn the_status_page_shows_incidents_and_a_private_page_opens_with_its_passw
     b.open(&url(&s, &staff, "/"));
     let text = b.wait_for("This status page is private");
     assert!(!text.contains("Staff status"), "{text}");
-    b.type_into("#gate [name=password]", "not the password");
+    b.type_into("#gate-password", "not the password");
     b.click("#gate button");
     b.wait_for("Wrong password");
-    b.type_into("#gate [name=password]", password);
+    b.type_into("#gate-password", password);
     b.click("#gate button");
     let text = b.wait_for("Staff status");
     assert!(text.contains("All systems operational") && !text.contains("This status page is private"), "{text}");

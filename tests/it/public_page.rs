@@ -7,6 +7,7 @@ use crate::status_model::components;
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 use statibeat::clock::{rfc3339, HOUR};
+use statibeat::service::credentials::tokens::TokenScope;
 
 both!(the_home_page_shows_incidents_maintenance_and_components_in_the_pages_zone);
 both!(the_home_page_follows_the_section_order_of_its_settings);
@@ -65,6 +66,26 @@ async fn the_home_page_shows_incidents_maintenance_and_components_in_the_pages_z
     assert!(html.contains(&format!("<time datetime=\"{}\">{berlin}</time>", rfc3339(starts))), "{html}");
     // The component under an incident says so in words, not only in colour.
     assert!(html.contains("<span class=\"name\">API Gateway</span> <span class=\"status i-major\">"), "{html}");
+    // A private page's gate says nothing of the page: not its name, zone or language.
+    let r = t
+        .send(Req::post(ADMIN, "/api/v1/org/pages").session(&a.admin_cookie).json(json!({
+            "name": "Secret staff page", "url_prefix": "staff", "visibility": "private", "viewer_password": "let me in please",
+        })))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let staff = format!("staff.{BASE}");
+    let scope = TokenScope::Page { org_id: a.org_id, page_id: r.json["id"].as_i64().unwrap() };
+    let admin_staff = t.token(scope, "admin", "page_admin", None).await;
+    let settings = json!({"time_zone": "Asia/Tokyo", "locale": "ja"});
+    let r =
+        t.send(Req::new(Method::PUT, &staff, "/api/v1/admin/site-settings").bearer(&admin_staff).json(settings)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let gate = t.send(Req::get(&staff, "/")).await;
+    assert_eq!(gate.status, StatusCode::UNAUTHORIZED);
+    for hidden in ["Secret staff page", "Asia/Tokyo", "lang=\"ja\"", "name=\"password\""] {
+        assert!(!gate.text.contains(hidden), "{hidden:?} on the gate:\n{}", gate.text);
+    }
+    assert!(gate.text.contains("method=\"post\""), "{}", gate.text);
     // Under the platform host the links stay under the page's path.
     let r = t.send(Req::get(BASE, "/status/acme/")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
@@ -79,12 +100,14 @@ async fn the_home_page_follows_the_section_order_of_its_settings(engine: Engine)
     let r = t.send(Req::get(&a.host, "/")).await;
     let (banner, tree) = (r.text.find("All systems operational"), r.text.find("id=\"h-components\""));
     assert!(banner.is_some() && tree.is_some() && banner < tree, "{}", r.text);
-    let settings = json!({"homepage_sections": ["components", "banner"]});
+    // A section named twice shows once, where it is first named (ids stay unique).
+    let settings = json!({"homepage_sections": ["components", "banner", "components"]});
     let r = t.send(Req::new(Method::PUT, &a.host, "/api/v1/admin/site-settings").bearer(&admin).json(settings)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let r = t.send(Req::get(&a.host, "/")).await;
     let (banner, tree) = (r.text.find("All systems operational"), r.text.find("id=\"h-components\""));
     assert!(banner.is_some() && tree.is_some() && tree < banner, "{}", r.text);
+    assert_eq!(r.text.matches("id=\"h-components\"").count(), 1, "{}", r.text);
 }
 
 async fn the_stylesheet_is_served_under_its_fingerprint_only(engine: Engine) {

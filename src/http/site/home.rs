@@ -115,7 +115,7 @@ pub async fn gate_script() -> Response {
 const f=document.getElementById('gate'),m=document.getElementById('msg');
 f.addEventListener('submit',async function(e){e.preventDefault();
 const r=await fetch(f.dataset.base+'/api/v1/viewer-access',{method:'POST',headers:{'content-type':'application/json'},
-body:JSON.stringify({password:f.password.value})});
+body:JSON.stringify({password:document.getElementById('gate-password').value})});
 if(r.ok)location.reload();else m.textContent='Wrong password';});
 })();"#;
     ([(header::CONTENT_TYPE, "application/javascript"), (header::CACHE_CONTROL, "public, max-age=300")], JS)
@@ -173,9 +173,11 @@ async fn home_page(app: &App, v: &Visit) -> crate::service::Result<HomePage> {
     }
     let bars =
         if s.homepage_sections.iter().any(|k| k == "uptime") { uptime_bars(app, v).await? } else { HashMap::new() };
+    let mut seen = std::collections::HashSet::new();
     let sections = s
         .homepage_sections
         .iter()
+        .filter(|k| seen.insert(k.as_str()))
         .filter_map(|k| match k.as_str() {
             "banner" => Some(Section::Banner),
             "incidents" => Some(Section::Incidents),
@@ -215,8 +217,8 @@ async fn uptime_bars(app: &App, v: &Visit) -> crate::service::Result<HashMap<i64
             let days = per_day
                 .iter()
                 .map(|d| {
-                    let date = v.zone.human(d.start + 12 * crate::clock::HOUR);
-                    let date = date.get(..10).unwrap_or(&date).to_string();
+                    // Bars count UTC days: the label says so, whatever the page's zone.
+                    let date = format!("{} (UTC)", &crate::clock::rfc3339(d.start)[..10]);
                     let (class, tip) = match d.mark {
                         DayMark::NoData => ("d-none", format!("{date}: no data")),
                         DayMark::Operational => ("d-ok", format!("{date}: {} uptime", percent_label(d.percent))),

@@ -116,6 +116,10 @@ pub async fn visit(app: &App, req: Request) -> Result<Visit, Response> {
     if !admitted {
         // Nothing of the page shows before the password: not even its name.
         let mut chrome = Chrome::of(&page, &settings, &base);
+        // The gate is English and says nothing of the page's settings (not its zone, not its
+        // language): the form has no `name`, so even a scriptless submit sends no password.
+        chrome.locale = "en".into();
+        chrome.time_zone.clear();
         chrome.title = "Private status page".into();
         chrome.subtitle.clear();
         chrome.description = "This status page is private.".into();
