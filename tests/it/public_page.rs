@@ -141,12 +141,25 @@ async fn an_incident_has_its_own_page_with_its_timeline_and_published_report(eng
     assert!(r.status.is_success(), "{}", r.text);
     let r = t.send(Req::get(&a.host, &format!("/incidents/{id}"))).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let (newer, older) = (r.text.find("A fix is rolling out."), r.text.find("</strong> — Checkout fails"));
+    // Both updates are at the stage "investigating": the last one on the page is the oldest.
+    let (newer, older) = (r.text.find("A fix is rolling out."), r.text.rfind("<strong>investigating</strong>"));
     assert!(newer.is_some() && older.is_some() && newer < older, "newest first:\n{}", r.text);
     assert!(r.text.contains("Affected: API Gateway") && !r.text.contains("Post-incident report"), "{}", r.text);
+    assert!(r.text.contains("<p>Card payments fail.</p>") && !r.text.contains("Resolved:"), "{}", r.text);
     // Resolved with a published report: the report shows, paragraph by paragraph.
     let r = post(format!("/api/v1/admin/incidents/{id}/resolve"), json!({"resolution_message": "Fixed."})).await;
     assert!(r.status.is_success(), "{}", r.text);
+    // A draft report on a resolved incident stays off the page until it is published.
+    let draft = json!({"body": "Draft: still writing."});
+    let r = t
+        .send(
+            Req::new(Method::PUT, &a.host, &format!("/api/v1/admin/incidents/{id}/report")).bearer(&admin).json(draft),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text);
+    let r = t.send(Req::get(&a.host, &format!("/incidents/{id}"))).await;
+    assert!(!r.text.contains("Draft: still writing") && !r.text.contains("Post-incident report"), "{}", r.text);
+    assert!(r.text.contains("<strong>Resolved:</strong> Fixed."), "{}", r.text);
     let report = json!({"body": "A bad deploy.\n\nWe added a canary."});
     let r = t
         .send(
@@ -176,7 +189,7 @@ async fn an_incident_has_its_own_page_with_its_timeline_and_published_report(eng
 
 async fn open_incident(t: &TestApp, host: &str, admin: &str, visibility: &str) -> i64 {
     let title = if visibility == "public" { "Checkout fails" } else { "Internal outage" };
-    let body = json!({"title": title, "status": "major_outage", "visibility": visibility,
+    let body = json!({"title": title, "status": "major_outage", "visibility": visibility, "description": "Card payments fail.",
         "affected_items": [{"external_id": "api-gateway"}], "notify": false});
     let r = t.send(Req::post(host, "/api/v1/admin/incidents").bearer(admin).json(body)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);

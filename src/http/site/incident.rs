@@ -24,6 +24,9 @@ pub struct IncidentPage {
     pub status: String,
     pub icon: &'static str,
     pub impact: String,
+    pub description: String,
+    /// What the operator said when resolving it (empty while open).
+    pub resolution: String,
     pub affected: Vec<String>,
     pub started: Shown,
     pub resolved: Option<Shown>,
@@ -58,6 +61,8 @@ async fn page(app: &App, v: &Visit, id: i64) -> crate::service::Result<IncidentP
         status: status_name(&statuses, &i.status),
         icon: icon(&statuses, &i.status),
         impact: i.impact.clone(),
+        description: i.description.clone(),
+        resolution: if i.resolved_at.is_some() { i.resolution_message.clone() } else { String::new() },
         affected: items.into_iter().map(|x| x.name).collect(),
         started: v.at(i.started_at),
         resolved: i.resolved_at.map(|t| v.at(t)),
