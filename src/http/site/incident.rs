@@ -3,7 +3,7 @@
 
 use super::layout::{icon, status_name, visit, Chrome, Shown, Visit};
 use crate::app::App;
-use crate::service::status::computed;
+use crate::service::status::hierarchy;
 use crate::service::status::incidents::{self, Audience};
 use askama::Template;
 use axum::extract::{Path, Request, State};
@@ -49,7 +49,8 @@ pub async fn incident_page(State(app): State<App>, Path(raw): Path<String>, req:
 
 async fn page(app: &App, v: &Visit, id: i64) -> crate::service::Result<IncidentPage> {
     let i = incidents::one(app, &v.page, id, Audience::Public).await?;
-    let statuses = computed::page_status(app, &v.page).await?.statuses;
+    // Only the vocabulary (names and symbols), not the page's computed status.
+    let statuses = hierarchy::statuses(app, &v.page).await?;
     let items = incidents::items_of(app, &[i.id], Audience::Public).await?;
     let mut updates = incidents::updates_of(app, &[i.id]).await?;
     updates.sort_by_key(|u| std::cmp::Reverse((u.created_at, u.id)));
